@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint browser-deps manage clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Set up and run the product with demo data (embedded PostgreSQL and Redis unless URLs are set).
+run: $(STAMP)
+	$(PY) -m attendance_portal.devstack run
+
+## Run the whole test suite on real PostgreSQL.
+test: $(STAMP)
+	$(PY) -m attendance_portal.devstack test $(ARGS)
+
+## Print benchmark figures (register save, import rate, statistics engine).
+bench: $(STAMP)
+	$(PY) -m attendance_portal.devstack exec --settings attendance_portal.settings.local -- $(PY) -m bench $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Debian's chromium for the browser tests (needs root and apt).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+## Any manage.py command with the services running: make manage ARGS="shell"
+manage: $(STAMP)
+	$(PY) -m attendance_portal.devstack exec -- $(PY) manage.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Reads for absence follow-up: incoming reports, unexplained absences, aged N codes."""

@@ -1,0 +1,55 @@
+"""The one base class every school API view inherits: it owns scoping and permission checks.
+
+The school comes from the URL (`/api/v1/s/<school_slug>/...`). A school the caller has no role in
+is a 404, like one that does not exist. Subclasses provide `scoped_queryset()`; overriding
+`get_queryset` is refused at class creation so nobody can bypass the scope by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django_scopes import scope
+from rest_framework import exceptions, generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .models import School
+from .permissions import can, roles_for
+
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+class SchoolAPIView(generics.GenericAPIView):
+    api_school_scoped = True  # the web middleware leaves these views to this class
+    read_permission: ClassVar[str] = "view_pupils"
+    write_permission: ClassVar[str] = "manage_school"
+    school: School
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__ and cls.__name__ != "SchoolAPIView":
+            raise TypeError(f"{cls.__name__} must override scoped_queryset(), not get_queryset()")
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        found = School.objects.select_related("trust").filter(slug=kwargs.get("school_slug")).first()
+        self.school_or_none = found
+        with scope(school=found if found is not None else []):
+            return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        school = self.school_or_none
+        if school is None or not roles_for(request.user, school):
+            raise exceptions.NotFound("No such school.")
+        self.school = school
+        needed = self.read_permission if request.method in SAFE else self.write_permission
+        if not can(request.user, needed, school):
+            raise exceptions.PermissionDenied("Your role in this school does not allow this.")
+
+    def scoped_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:  # noqa: D102 - the one allowed definition
+        return self.scoped_queryset()

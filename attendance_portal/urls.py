@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .admin import platform_admin
+
+school_patterns = [
+    path("", views.school_home, name="school_home"),
+    path("registers/", include("registers.urls")),
+    path("reporting/", include("reporting.urls")),
+]
+
+api_school_patterns = [
+    path("", include("registers.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("switch/", views.switch, name="switch"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("platform-admin/", platform_admin.urls),
+    path("s/<slug:school_slug>/", include(school_patterns)),
+    path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
+    path("parent/", include("absence.parent_urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
+]

@@ -1,0 +1,1 @@
+"""Reads for letters sent and waiting."""

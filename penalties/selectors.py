@@ -1,0 +1,1 @@
+"""Reads for penalty notices and the national framework configuration."""

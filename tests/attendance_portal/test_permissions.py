@@ -1,0 +1,56 @@
+"""The role × action table, written out here independently of attendance_portal.permissions."""
+
+from __future__ import annotations
+
+import pytest
+
+from attendance_portal.permissions import PERMISSIONS
+from attendance_portal.roles import Role
+
+Y, N = True, False
+ROLES = ["class_teacher", "office_staff", "attendance_officer", "senior_attendance_champion",
+         "headteacher", "governor", "trust_officer"]
+#                              CT OFF AO SAC HEAD GOV TRUST
+EXPECTED = {
+    "view_school":            [Y, Y, Y, Y, Y, Y, Y],
+    "view_dashboard":         [N, N, Y, Y, Y, Y, Y],
+    "view_pupils":            [Y, Y, Y, Y, Y, N, Y],
+    "view_sensitive":         [N, N, Y, Y, Y, N, Y],
+    "mark_register":          [Y, Y, Y, Y, Y, N, N],
+    "amend_mark":             [N, Y, Y, Y, Y, N, N],
+    "view_register_board":    [N, Y, Y, Y, Y, N, N],
+    "manage_school":          [N, Y, N, Y, Y, N, N],
+    "import_data":            [N, Y, N, Y, Y, N, N],
+    "follow_up_absence":      [N, Y, Y, Y, Y, N, N],
+    "work_cases":             [N, N, Y, Y, Y, N, Y],
+    "send_letters":           [N, N, Y, Y, Y, N, N],
+    "decide_leave":           [N, N, N, N, Y, N, N],
+    "authorise_penalty":      [N, N, N, N, Y, N, N],
+}
+
+
+def test_table_covers_every_action():
+    assert set(EXPECTED) == set(PERMISSIONS)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_role_by_action(action, world):
+    for role, allowed in zip(ROLES, EXPECTED[action], strict=True):
+        user = world.users[role]
+        assert user.has_perm(f"attendance.{action}", world.school) is allowed, (role, action)
+        # No role reaches a school of another trust, whatever the action.
+        assert user.has_perm(f"attendance.{action}", world.other) is False, (role, action)
+
+
+def test_trust_role_reaches_sister_school_but_school_roles_do_not(world):
+    assert world.trust_officer.has_perm("attendance.work_cases", world.sister)
+    assert not world.users[Role.HEADTEACHER.value].has_perm("attendance.view_school", world.sister)
+
+
+def test_user_with_two_memberships_holds_both_roles(world):
+    from tests.factories import MembershipFactory
+
+    teacher = world.users[Role.CLASS_TEACHER.value]
+    MembershipFactory(user=teacher, school=world.sister, role=Role.HEADTEACHER)
+    assert teacher.has_perm("attendance.decide_leave", world.sister)
+    assert not teacher.has_perm("attendance.decide_leave", world.school)

@@ -1,0 +1,133 @@
+"""Shared fixtures: two trusts, a sister school in the same trust, a standalone school, a user per role.
+
+Fixtures run with scopes disabled (they build data for several schools, as pretix's suite does);
+tests themselves run with no scope, so a query on a school-owned model must open one explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_scopes import scopes_disabled
+
+from attendance_portal.models import School, Trust, User
+from attendance_portal.roles import Role
+from registers.models import AcademicYear, Closure, SessionTimes, Term
+
+from . import factories as f
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs an event loop in the test thread
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: Any) -> Any:
+    with scopes_disabled():
+        yield
+
+
+@dataclass
+class World:
+    trust_a: Trust
+    trust_b: Trust
+    school: School  # the school most tests work in (trust A)
+    sister: School  # another school of trust A
+    other: School  # a school of trust B
+    standalone: School  # a school with no trust
+    users: dict[str, User] = field(default_factory=dict)  # role value -> member of `school`
+    trust_officer: User | None = None
+    other_trust_officer: User | None = None
+    other_head: User | None = None
+
+
+def add_calendar(school: School, *, year_start: dt.date = dt.date(2025, 9, 1)) -> AcademicYear:
+    """A plain academic year: six half-terms, one INSET day, the same register times for every year."""
+    y = year_start.year
+    year = AcademicYear.objects.create(school=school, name=f"{y}/{(y + 1) % 100:02d}",
+                                       start=dt.date(y, 9, 1), end=dt.date(y + 1, 8, 31))
+    halves = [
+        ("Autumn 1", "autumn", dt.date(y, 9, 3), dt.date(y, 10, 24)),
+        ("Autumn 2", "autumn", dt.date(y, 11, 3), dt.date(y, 12, 19)),
+        ("Spring 1", "spring", dt.date(y + 1, 1, 5), dt.date(y + 1, 2, 13)),
+        ("Spring 2", "spring", dt.date(y + 1, 2, 23), dt.date(y + 1, 3, 27)),
+        ("Summer 1", "summer", dt.date(y + 1, 4, 13), dt.date(y + 1, 5, 22)),
+        ("Summer 2", "summer", dt.date(y + 1, 6, 1), dt.date(y + 1, 7, 21)),
+    ]
+    for name, season, start, end in halves:
+        Term.objects.create(school=school, academic_year=year, name=name, season=season, start=start, end=end)
+    Closure.objects.create(school=school, date=dt.date(y, 11, 14), session="BOTH", reason="INSET day")
+    for yg in ["N1", "N2", "R", *[str(n) for n in range(1, 15)]]:
+        SessionTimes.objects.get_or_create(
+            school=school, year_group=yg,
+            defaults={"am_open": dt.time(8, 45), "am_close": dt.time(9, 0),
+                      "pm_open": dt.time(13, 15), "pm_close": dt.time(13, 30)},
+        )
+    return year
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    trust_a = f.TrustFactory(name="Riverside Learning Trust", slug="riverside")
+    trust_b = f.TrustFactory(name="Hillcrest Academies", slug="hillcrest")
+    w = World(
+        trust_a=trust_a,
+        trust_b=trust_b,
+        school=f.SchoolFactory(trust=trust_a, name="Alder Primary", slug="alder"),
+        sister=f.SchoolFactory(trust=trust_a, name="Birch Primary", slug="birch"),
+        other=f.SchoolFactory(trust=trust_b, name="Cedar Academy", slug="cedar"),
+        standalone=f.SchoolFactory(trust=None, name="Damson Free School", slug="damson"),
+    )
+    for role in Role:
+        if role == Role.TRUST_OFFICER:
+            continue
+        w.users[role.value] = f.MembershipFactory(
+            school=w.school, role=role, user__username=f"{role.value}@alder").user
+    w.trust_officer = f.MembershipFactory(school=None, trust=trust_a, role=Role.TRUST_OFFICER,
+                                          user__username="officer@riverside").user
+    w.users[Role.TRUST_OFFICER.value] = w.trust_officer
+    w.other_trust_officer = f.MembershipFactory(school=None, trust=trust_b, role=Role.TRUST_OFFICER,
+                                                user__username="officer@hillcrest").user
+    w.other_head = f.MembershipFactory(school=w.other, role=Role.HEADTEACHER, user__username="head@cedar").user
+    return w
+
+
+@pytest.fixture
+def client_as():
+    def make(user: User) -> Client:
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def head_client(world: World, client_as: Any) -> Client:
+    return client_as(world.users[Role.HEADTEACHER.value])
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    executable = os.environ.get("CHROMIUM")
+    args = {**browser_type_launch_args,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+    if executable:
+        args["executable_path"] = executable
+    return args
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Browser tests need Debian's chromium; without it they are skipped, loudly, unless required."""
+    if os.environ.get("CHROMIUM"):
+        return
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError("REQUIRE_BROWSER=1 but no chromium found (apt-get install chromium)")
+    skip = pytest.mark.skip(reason="Debian chromium not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
