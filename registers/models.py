@@ -354,3 +354,35 @@ class ImportBatch(SchoolOwned):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class SchoolPolicy(SchoolOwned):
+    """A school's attendance policy, effective from a date; the latest row on or before a day applies.
+
+    Values default to the DfE guidance and the seed policies; uncertain rules are switches here.
+    """
+
+    effective_from = models.DateField()
+    letter_threshold_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=95, help_text="Attendance below this raises a letter."
+    )
+    at_risk_absence_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=8, help_text="Absence at or above this (below 10%) is 'at risk'."
+    )
+    punctuality_lates = models.PositiveSmallIntegerField(default=3, help_text="More than this many lates…")
+    punctuality_weeks = models.PositiveSmallIntegerField(default=3, help_text="…within this many school weeks.")
+    n_code_limit_school_days = models.PositiveSmallIntegerField(default=5)
+    absence_report_cutoff = models.TimeField(
+        null=True, blank=True, help_text="Parents report by this time; empty means when the AM register closes."
+    )
+    leave_notice_days = models.PositiveSmallIntegerField(default=14, help_text="Minimum notice for leave requests.")
+    medical_evidence_after_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Consecutive days of illness after which medical evidence is requested."
+    )
+    # dfe-rules U1: LA codes of conduct count N toward the penalty threshold; one seed does not.
+    penalty_threshold_counts_n = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        constraints = [models.UniqueConstraint(fields=["school", "effective_from"], name="policy_unique_from")]
+        verbose_name_plural = "school policies"

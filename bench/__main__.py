@@ -1,0 +1,33 @@
+"""`make bench`: runs each benchmark module and prints its figures.
+
+    python -m bench              every benchmark
+    python -m bench registers    one of them (registers, stats)
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import django
+
+BENCHMARKS = ["registers", "stats"]
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_portal.settings.local")
+    django.setup()
+    chosen = [a for a in argv if not a.startswith("-")] or BENCHMARKS
+    for name in chosen:
+        if name not in BENCHMARKS:
+            print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        module = importlib.import_module(f"bench.{name}")
+        print(f"== {name}", flush=True)
+        module.run([a for a in argv if a.startswith("-")])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
