@@ -51,5 +51,5 @@ class SchoolAPIView(generics.GenericAPIView):
     def scoped_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
 
-    def get_queryset(self) -> QuerySet[Any]:  # noqa: D102 - the one allowed definition
+    def get_queryset(self) -> QuerySet[Any]:
         return self.scoped_queryset()

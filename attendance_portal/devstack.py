@@ -93,7 +93,7 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
         started = time.monotonic()
         server = pgserver.get_server(VAR / "pgdata", cleanup_mode="stop")
         keep.append(server)
-        listed = server.psql(f"SELECT datname FROM pg_database WHERE datname = '{DB_NAME}';")
+        listed = server.psql(f"SELECT datname FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608 - constant
         if DB_NAME not in listed:
             server.psql(f"CREATE DATABASE {DB_NAME};")
         host = urlparse(server.get_uri()).query.removeprefix("host=")

@@ -8,11 +8,13 @@ from .admin import platform_admin
 school_patterns = [
     path("", views.school_home, name="school_home"),
     path("registers/", include("registers.urls")),
+    path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
 ]
 
 api_school_patterns = [
     path("", include("registers.api.urls")),
+    path("", include("absence.api.urls")),
 ]
 
 urlpatterns = [

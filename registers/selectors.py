@@ -6,7 +6,7 @@ import datetime as dt
 
 from attendance_portal.models import School
 
-from .models import AcademicYear, SchoolPolicy
+from .models import AcademicYear, Closure, MarkEvent, SchoolPolicy, Term
 
 
 def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
@@ -21,3 +21,67 @@ def policy_for(*, school: School, day: dt.date) -> SchoolPolicy:
     """The policy in force on `day`; an unsaved default policy when the school has none yet."""
     found = SchoolPolicy.objects.filter(school=school, effective_from__lte=day).order_by("-effective_from").first()
     return found or SchoolPolicy(school=school, effective_from=day)
+
+
+def session_closures(*, school: School, start: dt.date, end: dt.date) -> dict[tuple[dt.date, str], str]:
+    """Every (date, session) between start and end that is NOT a school session, with the reason.
+
+    A school session is a weekday inside a term that no planned closure covers. Two queries.
+    """
+    terms = list(Term.objects.filter(school=school, start__lte=end, end__gte=start).values_list("start", "end"))
+    closures: dict[tuple[dt.date, str], str] = {}
+    for c in Closure.objects.filter(school=school, date__range=(start, end)):
+        for session in ("AM", "PM"):
+            if c.covers(session):
+                closures[(c.date, session)] = c.reason
+    out: dict[tuple[dt.date, str], str] = {}
+    day = start
+    while day <= end:
+        if day.weekday() >= 5:
+            reason = "weekend"
+        elif not any(s <= day <= e for s, e in terms):
+            reason = "outside term time"
+        else:
+            reason = ""
+        for session in ("AM", "PM"):
+            why = reason or closures.get((day, session), "")
+            if why:
+                out[(day, session)] = why
+        day += dt.timedelta(days=1)
+    return out
+
+
+def school_sessions(*, school: School, start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
+    """The school's sessions between start and end, in order."""
+    closed = session_closures(school=school, start=start, end=end)
+    out = []
+    day = start
+    while day <= end:
+        for session in ("AM", "PM"):
+            if (day, session) not in closed:
+                out.append((day, session))
+        day += dt.timedelta(days=1)
+    return out
+
+
+def mark_history(*, school: School, pupil_id: int) -> list[dict[str, object]]:
+    """Every recorded and amended entry for a pupil, newest first, each with the value it replaced."""
+    events = list(
+        MarkEvent.objects.filter(school=school, pupil_id=pupil_id).order_by("pgh_obj_id", "pgh_id")
+    )
+    previous: dict[int, MarkEvent] = {}
+    rows = []
+    for ev in events:
+        before = previous.get(ev.pgh_obj_id)
+        ctx = ev.pgh_context or {}
+        rows.append({
+            "date": ev.date, "session": ev.session, "at": ev.pgh_created_at, "label": ev.pgh_label,
+            "original": before.code if before else None,
+            "original_minutes_late": before.minutes_late if before else None,
+            "new": ev.code, "minutes_late": ev.minutes_late, "note": ev.note,
+            "reason": ctx.get("reason", ""), "name": ctx.get("name", ""), "position": ctx.get("position", ""),
+            "source": ctx.get("source", ""), "version": ev.version, "event_id": ev.pgh_id,
+        })
+        previous[ev.pgh_obj_id] = ev
+    rows.sort(key=lambda r: r["event_id"], reverse=True)  # event ids follow commit order within a school
+    return rows

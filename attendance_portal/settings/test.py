@@ -6,8 +6,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-0123456789-abcdefghi
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")
 
-from .base import *  # noqa: E402,F403
-from .base import BASE_DIR, DATABASES, STORAGES  # noqa: E402
+from .base import *  # noqa: F403
+from .base import BASE_DIR, DATABASES, STORAGES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
