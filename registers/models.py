@@ -287,6 +287,9 @@ class MarkEventBase(pghistory.models.Event):
             "recorded_by"],
     context_field=pghistory.ContextJSONField(),
     append_only=True,
+    # Statement-level: one INSERT … SELECT from the transition table per statement, so a register
+    # or an import batch is audited at set speed rather than row by row.
+    level=pgtrigger.Statement,
     model_name="MarkEvent",
     base_model=MarkEventBase,
     obj_field=pghistory.ObjForeignKey(related_name="events", db_constraint=False),
