@@ -4,7 +4,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .selectors import user_places
+from django.utils.functional import SimpleLazyObject
+
+from .selectors import user_is_parent, user_places
 
 
 def tenancy(request: HttpRequest) -> dict[str, Any]:
@@ -15,5 +17,6 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
         "current_school": getattr(request, "school", None),
         "current_trust": getattr(request, "trust", None),
         "current_roles": getattr(request, "roles", frozenset()),
-        "places": lambda: user_places(user),
+        "places": SimpleLazyObject(lambda: user_places(user)),
+        "is_parent": SimpleLazyObject(lambda: user_is_parent(user)),
     }

@@ -33,3 +33,13 @@ def user_places(user: User) -> list[Place]:
     places = [Place("trust", t.name, t.slug, tuple(sorted(r))) for t, r in trusts.values()]
     places += [Place("school", s.name, s.slug, tuple(sorted(r))) for s, r in schools.values()]
     return sorted(places, key=lambda p: (p.kind != "trust", p.name))
+
+
+def user_is_parent(user: User) -> bool:
+    """Whether the user is linked as a guardian anywhere (guardian rows span schools, so no single scope)."""
+    from django_scopes import scopes_disabled
+
+    from registers.models import Guardian
+
+    with scopes_disabled():
+        return Guardian.objects.filter(user_id=user.pk).exists()

@@ -11,13 +11,13 @@ from django.views.decorators.http import require_GET
 from reporting.selectors import school_headline, trust_school_headlines
 
 from .permissions import PERMISSIONS
-from .selectors import user_places
+from .selectors import user_is_parent, user_places
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     places = user_places(request.user)
-    is_parent = request.user.guardianships.exists()
+    is_parent = user_is_parent(request.user)
     if len(places) == 1 and not is_parent:
         only = places[0]
         return redirect("school_home" if only.kind == "school" else "trust_home", only.slug)
