@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import parse_qs, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
@@ -52,19 +52,12 @@ def _check_database(url: str) -> None:
 
     parsed = urlparse(url)
     try:
-        conn = psycopg2.connect(
-            dbname=(parsed.path or "/").lstrip("/") or "postgres",
-            user=parsed.username or None,
-            password=parsed.password or None,
-            host=parsed.hostname or None,
-            port=parsed.port or None,
-            connect_timeout=5,
-        )
+        psycopg2.connect(url, connect_timeout=5).close()  # libpq reads the URL itself, socket paths included
     except psycopg2.Error as exc:
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        where = f"{parsed.hostname or 'local socket'}:{parsed.port or 5432}/{parsed.path.lstrip('/')}"
+        host = parsed.hostname or parse_qs(parsed.query).get("host", ["local socket"])[0]
+        where = f"{host}:{parsed.port or 5432}/{parsed.path.lstrip('/')}"
         raise StackError(f"cannot connect to the database at DATABASE_URL ({where}): {reason}") from None
-    conn.close()
 
 
 def _check_redis(url: str) -> None:
@@ -96,8 +89,8 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
         listed = server.psql(f"SELECT datname FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608 - constant
         if DB_NAME not in listed:
             server.psql(f"CREATE DATABASE {DB_NAME};")
-        host = urlparse(server.get_uri()).query.removeprefix("host=")
-        env["DATABASE_URL"] = f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}"
+        socket_dir = parse_qs(urlparse(server.get_uri()).query)["host"][0]
+        env["DATABASE_URL"] = f"postgres://postgres@/{DB_NAME}?host={socket_dir}"
         print(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s (data in var/pgdata)", flush=True)
 
     if redis_needed:

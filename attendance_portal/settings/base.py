@@ -1,7 +1,6 @@
 """Settings shared by every environment; values come from the environment (django-environ)."""
 
 from pathlib import Path
-from urllib.parse import unquote
 
 import environ
 
@@ -74,8 +73,6 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL")}
-# A unix-socket directory arrives percent-encoded in the URL's host part (the embedded server uses one).
-DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
