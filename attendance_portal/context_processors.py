@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-
 from django.utils.functional import SimpleLazyObject
 
 from .selectors import user_is_parent, user_places

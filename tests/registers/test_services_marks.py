@@ -151,7 +151,7 @@ def test_bad_entries_are_refused_and_nothing_is_written(setup, entry_kwargs, mes
 
 
 def test_pupil_not_on_roll_that_day_is_refused(setup):
-    school, pupils, user = setup
+    school, _, user = setup
     with scopes_disabled():
         late_joiner = f.EnrolmentFactory(pupil__school=school, admission_date=dt.date(2025, 9, 15)).pupil
     with scope(school=school), pytest.raises(MarkValidationError, match="not on the admission register"):
