@@ -158,15 +158,15 @@ class Profile:
 
 def _profile(rng: random.Random) -> Profile:
     roll = rng.random()
-    if roll < 0.70:
-        return Profile(absence=0.015, late=0.02)
-    if roll < 0.85:
-        return Profile(absence=0.05, late=0.04)
-    if roll < 0.93:
+    if roll < 0.78:
+        return Profile(absence=0.012, late=0.02)
+    if roll < 0.90:
+        return Profile(absence=0.035, late=0.05)
+    if roll < 0.955:
         return Profile(absence=0.13, late=0.06, open_n=rng.random() < 0.3)
-    if roll < 0.96:
+    if roll < 0.97:
         return Profile(absence=0.55, late=0.05, open_n=True)
-    return Profile(absence=0.03, late=0.03, holiday=True)
+    return Profile(absence=0.02, late=0.03, holiday=True)
 
 
 def _absence_code(rng: random.Random) -> str:

@@ -147,22 +147,36 @@ def cmd_run() -> int:
             "beat": ["-m", "celery", "-A", "attendance_portal", "beat", "-l", "INFO"],
         }
         children: dict[str, subprocess.Popen[bytes]] = {}
+        stopping = _stop_on_signals()
         try:
             for name, argv in processes.items():
-                children[name] = subprocess.Popen([sys.executable, *argv], cwd=BASE_DIR, env=env)
+                # Own session: Ctrl-C reaches this process only, which then stops the children in order.
+                children[name] = subprocess.Popen([sys.executable, *argv], cwd=BASE_DIR, env=env,
+                                                  start_new_session=True)
             _manage(env, "demo_logins", "--url", f"http://127.0.0.1:{port}/")
             print(f"\n  Attendance portal running at http://127.0.0.1:{port}/   (Ctrl-C stops everything)\n",
                   flush=True)
-            while True:
+            while not stopping:
                 for name, child in children.items():
-                    if child.poll() is not None:
+                    if child.poll() is not None and not stopping:
                         raise StackError(f"the {name} process stopped (exit {child.returncode})")
                 time.sleep(0.5)
-        except KeyboardInterrupt:
             print("\nstopping…", flush=True)
             return 0
         finally:
             _stop(children.values())
+
+
+def _stop_on_signals() -> list[int]:
+    """A list that becomes non-empty when SIGINT or SIGTERM arrives."""
+    received: list[int] = []
+
+    def note(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, note)
+    signal.signal(signal.SIGTERM, note)
+    return received
 
 
 def _stop(children: object) -> None:
