@@ -85,3 +85,27 @@ def mark_history(*, school: School, pupil_id: int) -> list[dict[str, object]]:
         previous[ev.pgh_obj_id] = ev
     rows.sort(key=lambda r: r["event_id"], reverse=True)  # event ids follow commit order within a school
     return rows
+
+
+# --- school set-up and imports --------------------------------------------------------------
+# (Imports kept with this appended section so it stays one self-contained block.)
+
+from django.db.models import Prefetch  # noqa: E402
+
+from .models import ImportBatch  # noqa: E402
+
+
+def calendar_years(*, school: School) -> list[AcademicYear]:
+    """Academic years, newest first, each with its terms (two queries)."""
+    terms = Prefetch("terms", queryset=Term.objects.filter(school=school).order_by("start"))
+    return list(AcademicYear.objects.filter(school=school).order_by("-start").prefetch_related(terms))
+
+
+def closures_from(*, school: School, day: dt.date) -> list[Closure]:
+    """Planned closures on or after `day`, soonest first."""
+    return list(Closure.objects.filter(school=school, date__gte=day).order_by("date", "session"))
+
+
+def import_batches_recent(*, school: School, limit: int = 10) -> list[ImportBatch]:
+    found = ImportBatch.objects.filter(school=school).select_related("created_by").order_by("-created_at")
+    return list(found[:limit])

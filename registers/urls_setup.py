@@ -1,3 +1,19 @@
-from django.urls import URLPattern
+"""School set-up (calendar, closures, register times) and the onboarding import upload."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from . import setup_views as v
+
+urlpatterns: list[URLPattern] = [
+    path("setup/", v.setup_home, name="setup"),
+    path("setup/terms/", v.terms, name="terms"),
+    path("setup/years/new/", v.year_create, name="year_create"),
+    path("setup/years/<int:year_id>/", v.year_edit, name="year_edit"),
+    path("setup/years/<int:year_id>/terms/new/", v.term_create, name="term_create"),
+    path("setup/terms/<int:term_id>/", v.term_edit, name="term_edit"),
+    path("setup/closures/", v.closures, name="closures"),
+    path("setup/closures/<int:closure_id>/delete/", v.closure_delete_view, name="closure_delete"),
+    path("setup/register-times/", v.session_times, name="session_times"),
+    path("import/", v.import_upload, name="import"),
+    path("import/<int:batch_id>/", v.import_status, name="import_status"),
+]

@@ -1,0 +1,488 @@
+"""Marking registers: building a register, saving it, late arrivals, unexpected closures, the board.
+
+Everything here reads with a fixed number of queries however many pupils a group has, and every
+write goes through `registers.services.marks_save`, which keeps versions, reasons and the audit trail.
+Times are decided in Europe/London: a register opens at a wall-clock time in the school, whatever
+the UTC offset is that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from attendance_portal.models import School, User
+
+from . import codes
+from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes
+from .selectors import session_closures
+from .services import MarkConflict, MarkEntry, MarkValidationError, SaveResult, marks_save
+
+LONDON = ZoneInfo("Europe/London")
+# The office board flags a register still incomplete this long after it opened.
+OVERDUE_AFTER = dt.timedelta(minutes=5)
+
+
+def local_now() -> dt.datetime:
+    return timezone.now().astimezone(LONDON)
+
+
+def local_today() -> dt.date:
+    return local_now().date()
+
+
+def at_london(day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=LONDON)
+
+
+def _enrolled_on(day: dt.date) -> Exists:
+    return Exists(
+        Enrolment.objects.filter(pupil=OuterRef("pk"), admission_date__lte=day).filter(
+            Q(leaving_date__isnull=True) | Q(leaving_date__gte=day)
+        )
+    )
+
+
+def pupils_enrolled(*, school: School, day: dt.date) -> QuerySet[Pupil]:
+    """Pupils on the admission register on `day` (one query when evaluated)."""
+    return Pupil.objects.filter(school=school).filter(_enrolled_on(day))
+
+
+# --- one register -----------------------------------------------------------------------------
+
+
+@dataclass
+class RegisterRow:
+    pupil: Pupil
+    mark: Mark | None
+    # What the form shows: the saved value, or what was typed when a save was refused.
+    code: str = ""
+    minutes: str = ""
+    note: str = ""
+    error: str = ""
+    conflict: MarkConflict | None = None
+
+    @property
+    def initials(self) -> str:
+        return (self.pupil.forename[:1] + self.pupil.surname[:1]).upper()
+
+    @property
+    def version(self) -> str:
+        return str(self.mark.version) if self.mark else ""
+
+
+@dataclass
+class Register:
+    group: RegistrationGroup
+    day: dt.date
+    session: str
+    rows: list[RegisterRow]
+    times: SessionTimes | None
+    closed_reason: str = ""
+    valid_codes: list[codes.Code] = field(default_factory=list)
+
+    @property
+    def marked(self) -> int:
+        return sum(1 for r in self.rows if r.mark is not None)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.rows) and self.marked == len(self.rows)
+
+    @property
+    def present_code(self) -> str:
+        return codes.present_code(self.session)
+
+    @property
+    def window(self) -> tuple[dt.time, dt.time] | None:
+        return self.times.window(self.session) if self.times else None
+
+    def row_for(self, pupil_id: int) -> RegisterRow | None:
+        for row in self.rows:
+            if row.pupil.pk == pupil_id:
+                return row
+        return None
+
+
+def register_build(*, school: School, group: RegistrationGroup, day: dt.date, session: str) -> Register:
+    """Every pupil of the group on the admission register that day, with their mark. Five queries."""
+    pupils = list(pupils_enrolled(school=school, day=day).filter(registration_group=group))
+    marks = {
+        m.pupil_id: m
+        for m in Mark.objects.filter(school=school, date=day, session=session, pupil_id__in=[p.pk for p in pupils])
+    }
+    times = SessionTimes.objects.filter(school=school, year_group=group.year_group).first()
+    closed = session_closures(school=school, start=day, end=day).get((day, session), "")
+    rows = []
+    for p in pupils:
+        mark = marks.get(p.pk)
+        rows.append(RegisterRow(
+            pupil=p, mark=mark, code=mark.code if mark else "",
+            minutes="" if mark is None or mark.minutes_late is None else str(mark.minutes_late),
+            note=mark.note if mark else "",
+        ))
+    return Register(group=group, day=day, session=session, rows=rows, times=times, closed_reason=closed,
+                    valid_codes=codes.codes_valid_on(day))
+
+
+@dataclass
+class RegisterInput:
+    """A register as submitted: the entries to save, and problems found before saving."""
+
+    entries: list[MarkEntry] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)
+    typed: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # pupil -> (code, minutes, note)
+
+
+def _parse_int(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+def register_parse_form(*, register: Register, data: dict[str, str], fill_present: bool = False) -> RegisterInput:
+    """Read the POST field contract: code_/minutes_/note_/version_<pupil_id> for each pupil shown.
+
+    A blank code leaves the pupil as they are (a saved mark is never removed from a register).
+    `fill_present` is the no-JavaScript "mark all unmarked present" button.
+    """
+    out = RegisterInput()
+    valid = {c.code for c in register.valid_codes}
+    for row in register.rows:
+        pid = row.pupil.pk
+        code = (data.get(f"code_{pid}") or "").strip()
+        code = code if code in ("/", "\\") else code.upper()
+        minutes_text = (data.get(f"minutes_{pid}") or "").strip()
+        note = (data.get(f"note_{pid}") or "").strip()
+        if not code and fill_present and row.mark is None:
+            code = register.present_code
+        out.typed[pid] = (code, minutes_text, note)
+        if not code:
+            if minutes_text or (note and row.mark is None):
+                out.errors[pid] = "Choose a code before giving minutes late or a note."
+            continue
+        try:
+            minutes = _parse_int(minutes_text)
+        except ValueError:
+            out.errors[pid] = "Minutes late must be a whole number, such as 7."
+            continue
+        try:
+            version = _parse_int(data.get(f"version_{pid}") or "")
+        except ValueError:
+            out.errors[pid] = "This row was not sent correctly. Reload the register and try again."
+            continue
+        if code not in valid:
+            out.errors[pid] = f"'{code}' is not a code that can be used on {register.day:%d %B %Y}."
+            continue
+        if minutes is not None and code not in codes.LATE:
+            out.errors[pid] = "Minutes late can only be given with L or U."
+            continue
+        out.entries.append(MarkEntry(pupil_id=pid, date=register.day, session=register.session, code=code,
+                                     minutes_late=minutes, note=note, expected_version=version))
+    return out
+
+
+@dataclass
+class RegisterOutcome:
+    result: SaveResult | None = None
+    errors: dict[int, str] = field(default_factory=dict)
+    message: str = ""  # a problem with the register as a whole
+    skipped: int = 0  # rows someone else changed that this person did not touch
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.message
+
+
+def _untouched_stale(register: Register, entries: list[MarkEntry]) -> set[int]:
+    """Pupils whose row is out of date but was sent back exactly as it was shown.
+
+    Saving a register sends every row, so a row changed by someone else since the page was drawn
+    would otherwise be a conflict for a person who never touched it. One query, only when needed.
+    """
+    stale = {}
+    for e in entries:
+        row = register.row_for(e.pupil_id)
+        mark = row.mark if row else None
+        if mark is not None and e.expected_version is not None and e.expected_version != mark.version:
+            stale[(mark.pk, e.expected_version)] = e
+    if not stale:
+        return set()
+    shown = MarkEvent.objects.filter(
+        school_id=register.group.school_id, pgh_obj_id__in={k[0] for k in stale},
+        version__in={k[1] for k in stale},
+    ).values_list("pgh_obj_id", "version", "code", "minutes_late", "note")
+    out = set()
+    for obj_id, version, code, minutes, note in shown:
+        e = stale.get((obj_id, version))
+        if e is not None and (e.code, e.minutes_late, e.note) == (code, minutes, note):
+            out.add(e.pupil_id)
+    return out
+
+
+def register_save(
+    *, school: School, register: Register, entries: list[MarkEntry], by: User, reason: str, may_amend: bool,
+    source: str = "register",
+) -> RegisterOutcome:
+    """Save one register in one transaction with the page's rules.
+
+    Pupils must belong to this register; changing a saved code needs `may_amend` and a reason;
+    a validation problem anywhere means nothing is written; stale rows come back as conflicts.
+    """
+    out = RegisterOutcome()
+    if register.closed_reason:
+        out.message = (f"There is no {register.session} session on {register.day:%A %d %B %Y} "
+                       f"({register.closed_reason}).")
+        return out
+    reason = reason.strip()
+    skip = _untouched_stale(register, entries)
+    todo = []
+    needs_reason = False
+    for e in entries:
+        row = register.row_for(e.pupil_id)
+        if row is None:
+            out.errors[e.pupil_id] = "This pupil is not on this register on this date."
+            continue
+        if e.pupil_id in skip:
+            out.skipped += 1
+            continue
+        mark = row.mark
+        changes_code = mark is not None and (mark.code, mark.minutes_late) != (e.code, e.minutes_late)
+        if changes_code and e.expected_version == mark.version:
+            if not may_amend:
+                out.errors[e.pupil_id] = "Your role cannot change a saved mark. Ask the office to amend it."
+                continue
+            if not reason:
+                out.errors[e.pupil_id] = "Give a reason below to change this saved mark."
+                needs_reason = True
+                continue
+        todo.append(e)
+    if out.errors:
+        if needs_reason:
+            out.message = "A reason is needed to change saved marks. Nothing was saved."
+        return out
+    try:
+        out.result = marks_save(school=school, entries=todo, by=by, reason=reason, source=source)
+    except MarkValidationError as exc:
+        for err in exc.errors:
+            out.errors[err.entry.pupil_id] = err.message
+    return out
+
+
+# --- late arrivals ----------------------------------------------------------------------------
+
+
+class LateArrivalError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LateArrival:
+    day: dt.date
+    session: str
+    code: str
+    minutes_late: int
+    arrived: dt.datetime  # Europe/London
+    result: SaveResult
+
+
+def late_arrival_decide(*, times: SessionTimes, arrived: dt.datetime) -> tuple[str, str, int]:
+    """(session, code, minutes late) for an arrival at a local wall-clock time.
+
+    The session is the afternoon from the moment the afternoon register opens, otherwise the
+    morning. Arriving up to and including the close time is L, after it U. Minutes late count from
+    the register's OPEN time, the moment the pupil was first expected.
+    """
+    local = arrived.astimezone(LONDON)
+    day, now = local.date(), local.time().replace(tzinfo=None)
+    session = Session.PM if now >= times.pm_open else Session.AM
+    opens, closes = times.window(session)
+    if now < opens:
+        raise LateArrivalError(
+            f"Arrived at {now:%H:%M}, before the register opened at {opens:%H:%M}: not late. Mark them present."
+        )
+    code = "L" if now <= closes else "U"
+    minutes = int((dt.datetime.combine(day, now) - dt.datetime.combine(day, opens)).total_seconds() // 60)
+    return session, code, minutes
+
+
+def late_arrival_record(*, school: School, pupil: Pupil, arrived: dt.datetime, by: User,
+                        may_amend: bool) -> LateArrival:
+    """Record L or U with minutes late for a pupil signed in at reception, amending any earlier mark."""
+    local = arrived.astimezone(LONDON)
+    times = SessionTimes.objects.filter(school=school, year_group=pupil.year_group).first()
+    if times is None:
+        raise LateArrivalError(f"No register times are set for Year {pupil.year_group}; set them up first.")
+    session, code, minutes = late_arrival_decide(times=times, arrived=local)
+    day = local.date()
+    current = Mark.objects.filter(school=school, pupil=pupil, date=day, session=session).first()
+    if current is not None and current.code in codes.PRESENT - codes.LATE:
+        raise LateArrivalError(
+            f"{pupil.full_name} is already marked present ({current.code}) for {session}; amend the mark instead."
+        )
+    if current is not None and not may_amend and (current.code, current.minutes_late) != (code, minutes):
+        raise LateArrivalError("Your role cannot change a saved mark. Ask the office to sign the pupil in.")
+    entry = MarkEntry(pupil_id=pupil.pk, date=day, session=session, code=code, minutes_late=minutes,
+                      note=current.note if current else "",
+                      expected_version=current.version if current else None)
+    try:
+        result = marks_save(school=school, entries=[entry], by=by, source="late_arrival",
+                            reason=f"Signed in late at reception at {local:%H:%M}")
+    except MarkValidationError as exc:
+        raise LateArrivalError(exc.errors[0].message) from exc
+    if result.conflicts:
+        c = result.conflicts[0]
+        raise LateArrivalError(
+            f"Someone changed this mark at the same moment (now {c.current_code or 'blank'}). Check and try again."
+        )
+    return LateArrival(day=day, session=session, code=code, minutes_late=minutes, arrived=local, result=result)
+
+
+# --- whole-school unexpected closure ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClosurePlan:
+    pupils: int
+    already_marked: int
+    already_closed: int
+
+
+def closure_plan(*, school: School, day: dt.date, session: str) -> ClosurePlan:
+    pupils = pupils_enrolled(school=school, day=day).count()
+    marks = Mark.objects.filter(school=school, date=day, session=session).aggregate(
+        n=Count("id"), y4=Count("id", filter=Q(code="Y4")))
+    return ClosurePlan(pupils=pupils, already_marked=marks["n"], already_closed=marks["y4"])
+
+
+def closure_record_unexpected(*, school: School, day: dt.date, session: str, reason: str, by: User) -> SaveResult:
+    """Y4 for every pupil on roll for one session, amending marks already taken, with one reason.
+
+    Raises MarkValidationError (nothing written) if the session is not a school session.
+    """
+    pupils = list(pupils_enrolled(school=school, day=day).values_list("pk", flat=True))
+    current = {m.pupil_id: m for m in Mark.objects.filter(school=school, date=day, session=session)}
+    entries = [
+        MarkEntry(pupil_id=pid, date=day, session=session, code="Y4",
+                  note=current[pid].note if pid in current else "",
+                  expected_version=current[pid].version if pid in current else None)
+        for pid in pupils
+    ]
+    return marks_save(school=school, entries=entries, by=by, reason=reason.strip(), source="unexpected_closure")
+
+
+# --- registers of a day: the index and the office board ---------------------------------------
+
+
+@dataclass
+class RegisterStatus:
+    group: RegistrationGroup
+    session: str
+    enrolled: int
+    marked: int
+    closed_reason: str = ""
+    opens: dt.time | None = None
+    last_marked_by: str = ""
+    last_marked_at: dt.datetime | None = None
+    overdue: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.closed_reason:
+            return "closed"
+        if self.enrolled == 0:
+            return "empty"
+        if self.marked == 0:
+            return "not_started"
+        return "complete" if self.marked >= self.enrolled else "in_progress"
+
+    @property
+    def state_label(self) -> str:
+        return {"closed": "No session", "empty": "No pupils", "not_started": "Not started",
+                "in_progress": "In progress", "complete": "Complete"}[self.state]
+
+
+def register_statuses(*, school: School, day: dt.date, now: dt.datetime | None = None) -> list[RegisterStatus]:
+    """Every registration group × AM/PM for a day with its progress. Seven queries, whatever the size."""
+    now = (now or timezone.now()).astimezone(LONDON)
+    groups = list(RegistrationGroup.objects.filter(school=school))
+    enrolled = dict(
+        pupils_enrolled(school=school, day=day).filter(registration_group__isnull=False)
+        .values_list("registration_group").annotate(n=Count("id")).values_list("registration_group", "n")
+    )
+    day_marks = Mark.objects.filter(school=school, date=day, pupil__registration_group__isnull=False)
+    counts = {
+        (r["pupil__registration_group"], r["session"]): (r["n"], r["last"])
+        for r in day_marks.values("pupil__registration_group", "session")
+        .annotate(n=Count("id"), last=Max("updated_at"))
+    }
+    latest = {
+        (r["pupil__registration_group"], r["session"]): (
+            f"{r['recorded_by__first_name']} {r['recorded_by__last_name']}".strip() or r["recorded_by__username"] or ""
+        )
+        for r in day_marks.order_by("pupil__registration_group", "session", "-updated_at")
+        .distinct("pupil__registration_group", "session")
+        .values("pupil__registration_group", "session", "recorded_by__first_name", "recorded_by__last_name",
+                "recorded_by__username")
+    }
+    times = {t.year_group: t for t in SessionTimes.objects.filter(school=school)}
+    closed = session_closures(school=school, start=day, end=day)
+    out = []
+    for g in groups:
+        for session in Session.values:
+            n, last = counts.get((g.pk, session), (0, None))
+            t = times.get(g.year_group)
+            status = RegisterStatus(
+                group=g, session=session, enrolled=enrolled.get(g.pk, 0), marked=n,
+                closed_reason=closed.get((day, session), ""), opens=t.window(session)[0] if t else None,
+                last_marked_by=latest.get((g.pk, session), ""), last_marked_at=last,
+            )
+            if status.opens and status.state in ("not_started", "in_progress"):
+                status.overdue = now >= at_london(day, status.opens) + OVERDUE_AFTER
+            out.append(status)
+    return out
+
+
+# --- history across pupils (the amendments API) -----------------------------------------------
+
+
+def mark_events(
+    *, school: School, date_from: dt.date, date_to: dt.date, pupil_id: int | None = None,
+    group_id: int | None = None, amended_only: bool = False,
+) -> list[dict[str, object]]:
+    """History entries for marks of sessions in a date range, each with the value it replaced. One query.
+
+    Every event of a mark in the range is read, so an amendment's original is always known.
+    """
+    events = MarkEvent.objects.filter(school=school, date__range=(date_from, date_to))
+    if pupil_id is not None:
+        events = events.filter(pupil_id=pupil_id)
+    if group_id is not None:
+        events = events.filter(pupil_id__in=Pupil.objects.filter(school=school, registration_group_id=group_id)
+                               .values("pk"))
+    previous: dict[int, MarkEvent] = {}
+    rows = []
+    for ev in events.order_by("pgh_obj_id", "pgh_id"):
+        before = previous.get(ev.pgh_obj_id)
+        ctx = ev.pgh_context or {}
+        previous[ev.pgh_obj_id] = ev
+        if amended_only and ev.pgh_label != "amended":
+            continue
+        rows.append({
+            "event_id": ev.pgh_id, "label": ev.pgh_label, "at": ev.pgh_created_at, "pupil": ev.pupil_id,
+            "date": ev.date, "session": ev.session,
+            "original": before.code if before else None,
+            "original_minutes_late": before.minutes_late if before else None,
+            "new": ev.code, "minutes_late": ev.minutes_late, "note": ev.note, "version": ev.version,
+            "reason": ctx.get("reason", ""), "name": ctx.get("name", ""), "position": ctx.get("position", ""),
+            "source": ctx.get("source", ""),
+        })
+    rows.sort(key=lambda r: r["event_id"])
+    return rows

@@ -1,0 +1,291 @@
+"""Marking pages. Thin: they check the role, read the request and call `registers.marking`.
+
+Every page works as a plain form without JavaScript; htmx requests get just the changed fragment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from attendance_portal.permissions import can
+
+from . import codes
+from .forms import AmendForm, ClosureForm, LateArrivalForm
+from .marking import (
+    LateArrivalError,
+    Register,
+    RegisterOutcome,
+    at_london,
+    closure_plan,
+    closure_record_unexpected,
+    late_arrival_record,
+    local_now,
+    local_today,
+    pupils_enrolled,
+    register_build,
+    register_parse_form,
+    register_save,
+    register_statuses,
+)
+from .models import Mark, Pupil, RegistrationGroup
+from .selectors import mark_history
+from .services import MarkEntry, MarkValidationError, marks_save
+
+SEARCH_LIMIT = 25
+
+
+def _require(request: HttpRequest, action: str) -> None:
+    if not can(request.user, action, request.school):  # type: ignore[attr-defined]
+        raise PermissionDenied("Your role in this school does not allow this.")
+
+
+def _day_from(request: HttpRequest) -> tuple[dt.date, str]:
+    raw = request.GET.get("date", "")
+    if not raw:
+        return local_today(), ""
+    try:
+        return dt.date.fromisoformat(raw), ""
+    except ValueError:
+        return local_today(), f"'{raw}' is not a date; showing today instead."
+
+
+# --- registers of a day -----------------------------------------------------------------------
+
+
+def register_index(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, "mark_register")
+    day, problem = _day_from(request)
+    statuses = register_statuses(school=request.school, day=day)  # type: ignore[attr-defined]
+    return render(request, "registers/index.html", {
+        "day": day, "problem": problem, "statuses": statuses,
+        "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1),
+        "today": local_today(), "may_board": can(request.user, "view_register_board", request.school),  # type: ignore[attr-defined]
+    })
+
+
+def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, "view_register_board")
+    day, problem = _day_from(request)
+    now = local_now()
+    statuses = register_statuses(school=request.school, day=day, now=now)  # type: ignore[attr-defined]
+    context = {
+        "day": day, "problem": problem, "statuses": statuses, "now": now,
+        "incomplete": sum(1 for s in statuses if s.state in ("not_started", "in_progress")),
+        "overdue": sum(1 for s in statuses if s.overdue),
+        "may_close": can(request.user, "manage_school", request.school),  # type: ignore[attr-defined]
+    }
+    template = "registers/_board.html" if request.htmx else "registers/board.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+# --- one register -----------------------------------------------------------------------------
+
+
+def _render_register(request: HttpRequest, register: Register, *, status: int = 200,
+                     notice: str = "", outcome: RegisterOutcome | None = None) -> HttpResponse:
+    context = {
+        "register": register, "notice": notice, "outcome": outcome,
+        "may_amend": can(request.user, "amend_mark", request.school),  # type: ignore[attr-defined]
+        "window": register.window,
+        "reason": request.POST.get("reason", "") if outcome and not outcome.ok else "",
+    }
+    template = "registers/_register.html" if request.htmx else "registers/register.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
+    _require(request, "mark_register")
+    school = request.school  # type: ignore[attr-defined]
+    group = get_object_or_404(RegistrationGroup.objects.filter(school=school), pk=group_id)
+    reg = register_build(school=school, group=group, day=date, session=session)
+    if request.method != "POST":
+        return _render_register(request, reg)
+
+    submitted = register_parse_form(register=reg, data=request.POST,
+                                    fill_present=request.POST.get("fill") == "present")
+    outcome = RegisterOutcome(errors=dict(submitted.errors))
+    if not outcome.errors:
+        outcome = register_save(
+            school=school, register=reg, entries=submitted.entries, by=request.user,  # type: ignore[arg-type]
+            reason=request.POST.get("reason", ""), may_amend=can(request.user, "amend_mark", school),
+        )
+    if not outcome.ok:
+        # Nothing was written: show what was typed, with the problems next to each pupil.
+        for row in reg.rows:
+            if row.pupil.pk in submitted.typed:
+                row.code, row.minutes, row.note = submitted.typed[row.pupil.pk]
+            row.error = outcome.errors.get(row.pupil.pk, "")
+        notice = outcome.message or "Nothing was saved. Correct the rows marked below and save again."
+        return _render_register(request, reg, status=200 if request.htmx else 400,  # type: ignore[attr-defined]
+                                notice=notice, outcome=outcome)
+
+    result = outcome.result
+    saved = (result.written if result else 0)
+    summary = f"Register saved: {saved} mark{'s' if saved != 1 else ''} recorded or changed."
+    if result and result.conflicts:
+        reg = register_build(school=school, group=group, day=date, session=session)
+        for conflict in result.conflicts:
+            row = reg.row_for(conflict.entry.pupil_id)
+            if row is not None:
+                row.conflict = conflict
+        notice = (f"{summary} {len(result.conflicts)} pupil{'s were' if len(result.conflicts) != 1 else ' was'} "
+                  "changed by someone else while you were marking: their current value is shown; check and save again.")
+        return _render_register(request, reg, status=200, notice=notice, outcome=outcome)
+    if request.htmx:  # type: ignore[attr-defined]
+        reg = register_build(school=school, group=group, day=date, session=session)
+        return _render_register(request, reg, notice=summary + (" The register is complete." if reg.complete else ""))
+    messages.success(request, summary)
+    return redirect(request.get_full_path())
+
+
+# --- late arrivals ----------------------------------------------------------------------------
+
+
+def late_arrival(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, "mark_register")
+    school = request.school  # type: ignore[attr-defined]
+    now = local_now()
+    query = (request.GET.get("q") or request.POST.get("q") or "").strip()
+    matches = None
+    if query:
+        words = query.split()
+        found = pupils_enrolled(school=school, day=now.date()).select_related("registration_group")
+        for word in words[:3]:
+            found = found.filter(Q(forename__icontains=word) | Q(surname__icontains=word))
+        matches = found.order_by("surname", "forename")[:SEARCH_LIMIT]
+    if request.method == "POST":
+        form = LateArrivalForm(request.POST, school=school)
+        if form.is_valid():
+            pupil = form.cleaned_data["pupil"]
+            arrived = at_london(form.cleaned_data["date"], form.cleaned_data["time"])
+            try:
+                done = late_arrival_record(school=school, pupil=pupil, arrived=arrived, by=request.user,  # type: ignore[arg-type]
+                                           may_amend=can(request.user, "amend_mark", school))
+            except LateArrivalError as exc:
+                form.add_error(None, str(exc))
+            else:
+                late = "before" if done.code == "L" else "after"
+                messages.success(request, (
+                    f"{pupil.full_name} signed in at {done.arrived:%H:%M}: {done.code} for the {done.session} "
+                    f"register, {done.minutes_late} minutes late (arrived {late} the register closed)."))
+                return redirect(reverse("registers:late", args=[school.slug]))
+        status = 400
+        chosen = getattr(form, "cleaned_data", {}).get("pupil")
+        if matches is None and chosen is not None:
+            matches = [chosen]
+    else:
+        form = LateArrivalForm(school=school, initial={"date": now.date(), "time": now.strftime("%H:%M")})
+        status = 200
+    if matches is not None:
+        matches = list(matches)
+        if len(matches) == 1 and not form.is_bound:
+            form.initial["pupil"] = matches[0].pk  # one match: ready to sign in with one key press
+        form.fields["pupil"].queryset = Pupil.objects.filter(pk__in=[p.pk for p in matches])
+    return render(request, "registers/late.html", {"form": form, "query": query, "matches": matches,
+                                                   "now": now}, status=status)
+
+
+# --- whole-school unexpected closure ----------------------------------------------------------
+
+
+def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, "manage_school")
+    school = request.school  # type: ignore[attr-defined]
+    if request.method != "POST":
+        form = ClosureForm(initial={"date": local_today(), "session": "PM" if local_now().hour >= 12 else "AM"})
+        return render(request, "registers/closure.html", {"form": form})
+    form = ClosureForm(request.POST)
+    if not form.is_valid():
+        return render(request, "registers/closure.html", {"form": form}, status=400)
+    day, session, reason = form.cleaned_data["date"], form.cleaned_data["session"], form.cleaned_data["reason"]
+    if not codes.code_valid_on("Y4", day):
+        form.add_error("date", f"Y4 cannot be used before 19 August 2024 ({day:%d %B %Y}).")
+        return render(request, "registers/closure.html", {"form": form}, status=400)
+    if request.POST.get("confirm") != "yes":
+        plan = closure_plan(school=school, day=day, session=session)
+        return render(request, "registers/closure.html", {"form": form, "plan": plan, "confirming": True})
+    try:
+        result = closure_record_unexpected(school=school, day=day, session=session, reason=reason,
+                                           by=request.user)  # type: ignore[arg-type]
+    except MarkValidationError as exc:
+        form.add_error(None, f"Nothing was recorded: {exc.errors[0].message}")
+        return render(request, "registers/closure.html", {"form": form}, status=400)
+    text = (f"Unexpected closure recorded for {day:%A %d %B %Y} {session}: "
+            f"{result.created} pupils marked Y4, {result.amended} marks amended.")
+    if result.conflicts:
+        text += f" {len(result.conflicts)} marks changed while this was saving; record the closure again for them."
+    messages.success(request, text)
+    return redirect(reverse("registers:board", args=[school.slug]) + f"?date={day.isoformat()}")
+
+
+# --- amendments and history -------------------------------------------------------------------
+
+
+def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    _require(request, "view_pupils")
+    school = request.school  # type: ignore[attr-defined]
+    pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
+    rows = mark_history(school=school, pupil_id=pupil.pk)
+    return render(request, "registers/history.html", {
+        "pupil": pupil, "rows": rows, "may_amend": can(request.user, "amend_mark", school)})
+
+
+def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.date, session: str) -> HttpResponse:
+    _require(request, "amend_mark")
+    school = request.school  # type: ignore[attr-defined]
+    pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
+    mark = Mark.objects.filter(school=school, pupil=pupil, date=date, session=session).first()
+    back = _safe_next(request) or reverse("registers:pupil_history", args=[school.slug, pupil.pk])
+    context: dict[str, Any] = {"pupil": pupil, "mark": mark, "day": date, "session": session, "back": back}
+    if request.method != "POST":
+        initial = {"version": mark.version, "code": mark.code, "minutes_late": mark.minutes_late,
+                   "note": mark.note} if mark else {}
+        context["form"] = AmendForm(initial=initial, day=date, has_mark=mark is not None)
+        return render(request, "registers/amend.html", context)
+    form = AmendForm(request.POST, day=date, has_mark=mark is not None)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "registers/amend.html", context, status=400)
+    data = form.cleaned_data
+    entry = MarkEntry(pupil_id=pupil.pk, date=date, session=session, code=data["code"],
+                      minutes_late=data["minutes_late"], note=data["note"].strip(),
+                      expected_version=data["version"])
+    try:
+        result = marks_save(school=school, entries=[entry], by=request.user,  # type: ignore[arg-type]
+                            reason=data["reason"], source="amendment")
+    except MarkValidationError as exc:
+        form.add_error(None, exc.errors[0].message)
+        return render(request, "registers/amend.html", context, status=400)
+    if result.conflicts:
+        c = result.conflicts[0]
+        current = Mark.objects.filter(school=school, pupil=pupil, date=date, session=session).first()
+        retry = request.POST.copy()
+        retry["version"] = str(current.version) if current else ""
+        form = AmendForm(retry, day=date, has_mark=current is not None)
+        form.is_valid()
+        context.update(form=form, mark=current)
+        form.add_error(None, (
+            f"Someone else changed this mark while you were editing: it is now {c.current_code or 'blank'}"
+            f"{f' ({c.current_minutes_late} minutes late)' if c.current_minutes_late is not None else ''}. "
+            "Nothing was saved; check the current value and try again."))
+        return render(request, "registers/amend.html", context, status=409)
+    if result.written:
+        messages.success(request, f"Mark for {pupil.full_name}, {date:%d %B %Y} {session}, saved as {entry.code}.")
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect(back)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Only a path inside this school, so the link cannot send anyone elsewhere."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    prefix = f"/s/{request.school.slug}/"  # type: ignore[attr-defined]
+    return target if target.startswith(prefix) and "//" not in target and "\\" not in target else ""

@@ -1,0 +1,281 @@
+"""The register page: one request saves a whole register, with conflicts, errors and fixed query counts."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+
+from registers.models import Mark, MarkEvent
+from registers.services import MarkEntry, marks_save
+from tests import factories as f
+
+from .conftest import MONDAY, make_class
+
+
+def url(k, day=MONDAY, session="AM"):
+    return reverse("registers:register", kwargs={"school_slug": k.school.slug, "group_id": k.group.pk,
+                                                 "date": day, "session": session})
+
+
+def form(pupils, code="/", versions=None, **extra):
+    data = {}
+    for p in pupils:
+        data[f"code_{p.pk}"] = code
+        data[f"minutes_{p.pk}"] = ""
+        data[f"note_{p.pk}"] = ""
+        data[f"version_{p.pk}"] = (versions or {}).get(p.pk, "")
+    data.update(extra)
+    return data
+
+
+def marks(k):
+    with scope(school=k.school):
+        return {m.pupil_id: m for m in Mark.objects.filter(school=k.school)}
+
+
+def test_page_lists_every_enrolled_pupil_with_only_valid_codes(klass, client_as):
+    with scopes_disabled():
+        left = f.EnrolmentFactory(pupil__school=klass.school, pupil__registration_group=klass.group,
+                                  pupil__surname="Gone", leaving_date=MONDAY.replace(day=1)).pupil
+    page = client_as(klass.teacher).get(url(klass))
+    assert page.status_code == 200
+    html = page.content.decode()
+    for p in klass.pupils:
+        assert f'name="code_{p.pk}"' in html
+        assert f'name="version_{p.pk}"' in html
+    assert f'name="code_{left.pk}"' not in html  # left before this date
+    assert 'value="Y4"' in html
+    assert 'value="H"' not in html
+    assert 'value="#"' not in html
+    assert "register.js" in html
+    assert "register.css" in html
+
+
+def test_plain_post_saves_the_whole_register_and_redirects(klass, client_as):
+    client = client_as(klass.teacher)
+    data = form(klass.pupils)
+    data[f"code_{klass.pupils[1].pk}"] = "l"
+    data[f"minutes_{klass.pupils[1].pk}"] = "7"
+    data[f"code_{klass.pupils[2].pk}"] = ""  # left unmarked
+    response = client.post(url(klass), data)
+    assert response.status_code == 302
+    assert response["Location"] == url(klass)
+    saved = marks(klass)
+    assert len(saved) == 4
+    assert (saved[klass.pupils[1].pk].code, saved[klass.pupils[1].pk].minutes_late) == ("L", 7)
+    page = client.get(url(klass)).content.decode()
+    assert "Register saved: 4 marks" in page
+    assert "4</span> of 5" in page
+
+
+def test_afternoon_present_code_and_fill_button_without_javascript(klass, client_as):
+    data = form(klass.pupils, code="", fill="present")
+    data[f"code_{klass.pupils[0].pk}"] = "N"
+    client_as(klass.teacher).post(url(klass, session="PM"), data)
+    saved = marks(klass)
+    assert saved[klass.pupils[0].pk].code == "N"
+    assert {saved[p.pk].code for p in klass.pupils[1:]} == {"\\"}
+
+
+def test_htmx_post_returns_the_register_fragment(klass, client_as):
+    response = client_as(klass.teacher).post(url(klass), form(klass.pupils), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="register"')
+    assert "<html" not in html
+    assert "The register is complete" in html
+    assert len(marks(klass)) == 5
+
+
+def test_repeat_submission_changes_nothing(klass, client_as):
+    client = client_as(klass.teacher)
+    client.post(url(klass), form(klass.pupils))
+    versions = {p.pk: 1 for p in klass.pupils}
+    assert client.post(url(klass), form(klass.pupils, versions=versions)).status_code == 302
+    with scope(school=klass.school):
+        assert MarkEvent.objects.filter(school=klass.school).count() == 5
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("code", "Q9", "is not a code that can be used on 08 September 2025"),
+    ("code", "#", "is not a code that can be used"),
+    ("code", "H", "is not a code that can be used"),  # legacy, ended 2024
+    ("minutes", "seven", "Minutes late must be a whole number"),
+    ("minutes", "-3", "Minutes late must be a whole number"),
+    ("minutes", "5", "Minutes late can only be given with L or U"),
+    ("minutes", "301", "Minutes late must be between 0 and 300"),
+    ("note", "x" * 301, "Notes are limited to 300 characters"),
+    ("version", "abc", "This row was not sent correctly"),
+])
+def test_bad_row_is_reported_and_nothing_is_written(klass, client_as, field, value, message):
+    data = form(klass.pupils)
+    target = klass.pupils[3]
+    if field == "minutes" and value in ("301",):
+        data[f"code_{target.pk}"] = "L"
+    data[f"{field}_{target.pk}"] = value
+    response = client_as(klass.teacher).post(url(klass), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert "Nothing was saved" in html
+    assert marks(klass) == {}
+
+
+def test_minutes_without_a_code_is_an_error(klass, client_as):
+    data = form(klass.pupils)
+    data[f"code_{klass.pupils[0].pk}"] = ""
+    data[f"minutes_{klass.pupils[0].pk}"] = "5"
+    response = client_as(klass.teacher).post(url(klass), data)
+    assert response.status_code == 400
+    assert "Choose a code before giving minutes late" in response.content.decode()
+    assert marks(klass) == {}
+
+
+def test_changing_a_saved_mark_needs_amend_permission_and_a_reason(klass, client_as):
+    client_as(klass.teacher).post(url(klass), form(klass.pupils))
+    versions = {p.pk: 1 for p in klass.pupils}
+    change = form(klass.pupils, versions=versions)
+    change[f"code_{klass.pupils[0].pk}"] = "I"
+    # A class teacher may make first marks but not change saved ones.
+    teacher = client_as(klass.teacher).post(url(klass), change)
+    assert teacher.status_code == 400
+    assert "cannot change a saved mark" in teacher.content.decode()
+    # The office may, with a reason.
+    office = client_as(klass.office)
+    no_reason = office.post(url(klass), change)
+    assert no_reason.status_code == 400
+    assert "A reason is needed" in no_reason.content.decode()
+    assert marks(klass)[klass.pupils[0].pk].code == "/"
+    ok = office.post(url(klass), {**change, "reason": "Mother phoned: flu"})
+    assert ok.status_code == 302
+    assert marks(klass)[klass.pupils[0].pk].code == "I"
+    with scope(school=klass.school):
+        event = MarkEvent.objects.filter(school=klass.school, pupil_id=klass.pupils[0].pk).latest("pgh_id")
+    assert event.pgh_context["reason"] == "Mother phoned: flu"
+
+
+def test_teacher_sees_saved_marks_locked(klass, client_as):
+    client_as(klass.teacher).post(url(klass), form(klass.pupils[:1]))
+    html = client_as(klass.teacher).get(url(klass)).content.decode()
+    assert f'id="code_{klass.pupils[0].pk}" name="code_{klass.pupils[0].pk}" class="code" disabled' in html
+    # Locked rows send nothing, so a teacher can still save the rest.
+    data = form(klass.pupils[1:])
+    assert client_as(klass.teacher).post(url(klass), data).status_code == 302
+    assert len(marks(klass)) == 5
+
+
+def test_conflict_shows_current_value_and_saves_the_rest(klass, client_as):
+    first, second = client_as(klass.office), client_as(klass.head)
+    # Both opened the blank register; the first saves pupil 0 as present.
+    first.post(url(klass), form(klass.pupils[:1], code="/"))
+    data = form(klass.pupils, code="/")
+    data[f"code_{klass.pupils[0].pk}"] = "N"
+    response = second.post(url(klass), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "changed by someone else" in html
+    assert "It is now <strong>/</strong>" in html
+    saved = marks(klass)
+    assert saved[klass.pupils[0].pk].code == "/"
+    assert len(saved) == 5
+
+
+def test_different_pupils_of_one_register_never_conflict(klass, client_as):
+    office, head = client_as(klass.office), client_as(klass.head)
+    office.post(url(klass), form(klass.pupils))
+    versions = {p.pk: 1 for p in klass.pupils}
+    # Both open the saved register; each changes a different pupil and sends every row back.
+    a = form(klass.pupils, versions=versions, reason="late bus")
+    a[f"code_{klass.pupils[0].pk}"] = "L"
+    b = form(klass.pupils, versions=versions, reason="phoned in")
+    b[f"code_{klass.pupils[1].pk}"] = "I"
+    assert office.post(url(klass), a).status_code == 302
+    response = head.post(url(klass), b)
+    assert response.status_code == 302, response.content.decode()[:500]
+    saved = marks(klass)
+    assert (saved[klass.pupils[0].pk].code, saved[klass.pupils[1].pk].code) == ("L", "I")
+
+
+def test_closed_session_cannot_be_marked(klass, client_as):
+    inset = MONDAY.replace(month=11, day=14)
+    page = client_as(klass.teacher).get(url(klass, day=inset))
+    assert "no AM session" in page.content.decode()
+    assert "INSET" in page.content.decode()
+    response = client_as(klass.teacher).post(url(klass, day=inset), form(klass.pupils))
+    assert response.status_code == 400
+    assert "INSET day" in response.content.decode()
+    assert marks(klass) == {}
+
+
+def test_pupil_from_another_group_or_school_cannot_be_slipped_in(klass, client_as, world):
+    with scopes_disabled():
+        other = f.EnrolmentFactory(pupil__school=world.other).pupil
+    data = {**form(klass.pupils), f"code_{other.pk}": "N", f"version_{other.pk}": ""}
+    assert client_as(klass.teacher).post(url(klass), data).status_code == 302
+    with scopes_disabled():
+        assert not Mark.objects.filter(pupil=other).exists()
+
+
+@pytest.mark.parametrize("bad", ["2025-02-30", "2025-9-8", "tomorrow"])
+def test_bad_dates_and_sessions_are_404(klass, client_as, bad):
+    base = f"/s/{klass.school.slug}/registers/{klass.group.pk}/"
+    client = client_as(klass.teacher)
+    assert client.get(f"{base}{bad}/AM/").status_code == 404
+    assert client.get(f"{base}2025-09-08/XX/").status_code == 404
+
+
+def test_roles_without_marking_are_refused(klass, client_as, world):
+    assert client_as(world.users["governor"]).get(url(klass)).status_code == 403
+    assert client_as(world.users["governor"]).post(url(klass), form(klass.pupils)).status_code == 403
+    assert marks(klass) == {}
+
+
+def _queries(client, method, target, data=None):
+    with CaptureQueriesContext(connection) as ctx:
+        extra = {"HTTP_HX_REQUEST": "true"} if method == "post" else {}
+        response = getattr(client, method)(target, data or {}, **extra)
+    assert response.status_code == 200, response.content.decode()[:300]
+    return len(ctx.captured_queries)
+
+
+def test_page_and_save_use_a_fixed_number_of_queries(world, client_as):
+    from .conftest import Klass
+
+    small_group, small = make_class(world.school, 5, name="5S")
+    big_group, big = make_class(world.school, 30, name="5L", calendar=False)
+    user = world.users["office_staff"]
+    client = client_as(user)
+    counts = {}
+    for label, group, pupils in (("small", small_group, small), ("big", big_group, big)):
+        k = Klass(world.school, group, pupils, user, user, user)
+        counts[label] = (
+            _queries(client, "get", url(k)),
+            _queries(client, "post", url(k), form(pupils)),  # first marks
+            _queries(client, "post", url(k), {**form(pupils, code="N", versions={p.pk: 1 for p in pupils}),
+                                              "reason": "recount"}),  # amendments
+        )
+    assert counts["small"] == counts["big"], counts
+
+
+def test_plain_save_query_count_is_fixed(world, client_as):
+    small_group, small = make_class(world.school, 5, name="5S")
+    big_group, big = make_class(world.school, 30, name="5L", calendar=False)
+    client = client_as(world.users["office_staff"])
+    counts = []
+    for group, pupils in ((small_group, small), (big_group, big)):
+        target = reverse("registers:register", kwargs={"school_slug": world.school.slug, "group_id": group.pk,
+                                                       "date": MONDAY, "session": "AM"})
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.post(target, form(pupils)).status_code == 302
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+def test_saving_through_the_service_shows_on_the_page(klass, client_as):
+    with scope(school=klass.school):
+        marks_save(school=klass.school, entries=[MarkEntry(klass.pupils[0].pk, MONDAY, "AM", "M")], by=klass.office)
+    html = client_as(klass.teacher).get(url(klass)).content.decode()
+    assert '<option value="M" selected>' in html
