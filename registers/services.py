@@ -19,6 +19,7 @@ from typing import Any
 
 import pghistory
 from django.db import connection, transaction
+from django.utils import timezone
 
 from attendance_portal.models import School, User
 
@@ -81,7 +82,7 @@ class MarkValidationError(Exception):
         super().__init__("; ".join(e.message for e in errors[:5]))
 
 
-def _entry_problem(entry: MarkEntry) -> str | None:
+def _entry_problem(entry: MarkEntry, today: dt.date) -> str | None:
     code = codes.CODES.get(entry.code)
     if entry.session not in Session.values:
         return f"Session must be AM or PM, not '{entry.session}'."
@@ -98,6 +99,9 @@ def _entry_problem(entry: MarkEntry) -> str | None:
             return f"Minutes late must be between 0 and {MAX_MINUTES_LATE}."
     if len(entry.note) > MAX_NOTE:
         return f"Notes are limited to {MAX_NOTE} characters."
+    if entry.date > today and (code.counts_as_attendance or code.late):
+        # Known absences (reported illness, granted leave) may be entered ahead; attendance cannot.
+        return f"Attendance cannot be recorded for {entry.date:%d %B %Y}, which has not happened yet."
     return None
 
 
@@ -113,13 +117,14 @@ def marks_validate(
 ) -> tuple[list[EntryError], dict[tuple[int, dt.date, str], int]]:
     """Check every entry; return the errors and, for valid entries, the enrolment each falls in."""
     errors: list[EntryError] = []
+    today = timezone.localdate()
     enrolment_for: dict[tuple[int, dt.date, str], int] = {}
     seen: set[tuple[int, dt.date, str]] = set()
     enrolments = _enrolment_index(school, (e.pupil_id for e in entries))
     dates = {e.date for e in entries}
     closed = session_closures(school=school, start=min(dates), end=max(dates)) if dates else {}
     for i, entry in enumerate(entries):
-        problem = _entry_problem(entry)
+        problem = _entry_problem(entry, today)
         if problem is None and entry.key in seen:
             problem = "This pupil's session appears twice."
         if problem is None:

@@ -197,3 +197,16 @@ def test_raw_sql_updates_are_captured_too(setup):
             c.execute("UPDATE registers_mark SET code = 'O' WHERE school_id = %s", [school.pk])
         assert list(MarkEvent.objects.filter(school=school).values_list("code", flat=True).order_by("pgh_id")) \
             == ["/", "O"]
+
+
+def test_attendance_cannot_be_recorded_ahead_but_known_absence_can(setup):
+    import time_machine
+
+    school, pupils, user = setup
+    with time_machine.travel(dt.datetime(2025, 9, 5, 12, 0, tzinfo=dt.UTC)), scope(school=school):
+        for code in ("/", "L"):
+            with pytest.raises(MarkValidationError, match="has not happened yet"):
+                marks_save(school=school, entries=_register(pupils[:1], code=code), by=user)
+        assert Mark.objects.filter(school=school).count() == 0
+        result = marks_save(school=school, entries=_register(pupils[:1], code="C"), by=user)
+        assert result.created == 1
