@@ -18,6 +18,9 @@ BENCHMARKS = ["registers", "stats"]
 def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_portal.settings.local")
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a fresh checkout has an empty embedded database
     chosen = [a for a in argv if not a.startswith("-")] or BENCHMARKS
     for name in chosen:
         if name not in BENCHMARKS:
