@@ -22,7 +22,7 @@ test: $(STAMP)
 
 ## Print benchmark figures (register save, import rate, statistics engine).
 bench: $(STAMP)
-	$(PY) -m attendance_portal.devstack exec --settings attendance_portal.settings.local -- $(PY) -m bench $(ARGS)
+	$(PY) -m attendance_portal.devstack bench $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
     python -m attendance_portal.devstack run            migrate, load demo data, web + worker + beat
     python -m attendance_portal.devstack test [ARGS]    the test suite (pytest ARGS)
+    python -m attendance_portal.devstack bench [ARGS]   benchmarks, in a database of their own
     python -m attendance_portal.devstack exec -- CMD    any command with the services running
 
 With no DATABASE_URL an embedded PostgreSQL (pgserver) keeps its data under var/pgdata; with no
@@ -218,6 +219,35 @@ def cmd_test(pytest_args: list[str]) -> int:
             return 130
 
 
+def _bench_database(url: str) -> str:
+    """The benchmark database next to the configured one (created if missing), so demo data stays clean."""
+    import psycopg2
+
+    parsed = urlparse(url)
+    name = f"{parsed.path.lstrip('/') or DB_NAME}_bench"
+    conn = psycopg2.connect(url, connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return parsed._replace(path=f"/{name}").geturl()
+
+
+def cmd_bench(argv: list[str]) -> int:
+    with services() as extra:
+        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or _bench_database(extra["DATABASE_URL"])
+        print(f"benchmarks use their own database ({urlparse(extra['DATABASE_URL']).path.lstrip('/')})", flush=True)
+        child = subprocess.Popen([sys.executable, "-m", "bench", *argv], cwd=BASE_DIR,
+                                 env=_child_env(extra, "attendance_portal.settings.local"))
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            _stop([child])
+            return 130
+
+
 def cmd_exec(argv: list[str], settings: str) -> int:
     if not argv:
         raise StackError("exec needs a command, e.g. exec -- python manage.py shell")
@@ -232,7 +262,7 @@ def cmd_exec(argv: list[str], settings: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["run", "test", "exec"])
+    parser.add_argument("command", choices=["run", "test", "bench", "exec"])
     parser.add_argument("--settings", default="attendance_portal.settings.local")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -242,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run()
         if args.command == "test":
             return cmd_test(rest)
+        if args.command == "bench":
+            return cmd_bench(rest)
         return cmd_exec(rest, args.settings)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
