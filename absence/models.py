@@ -1,0 +1,249 @@
+"""Parent absence reports, leave requests, first-day contact attempts, medical evidence and sent messages.
+
+Every table carries its own `school` (fail-closed scoped manager) and every unique constraint includes it.
+Marks are never written from here directly: accepting a report or deciding a request goes through
+`registers.services.marks_save`, which keeps the amendment trail.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from attendance_portal.tenancy import SchoolOwned
+from registers.models import Guardian, Pupil, PupilContact
+
+# Reference alphabet without look-alike characters, so a parent can read it out on the phone.
+_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+
+
+class Sessions(models.TextChoices):
+    BOTH = "BOTH", "Whole day"
+    AM = "AM", "Morning only"
+    PM = "PM", "Afternoon only"
+
+    def covers(self, session: str) -> bool:
+        return self == Sessions.BOTH or self == session
+
+
+class AbsenceReport(SchoolOwned):
+    """A parent telling the school a child is (or will be) absent; the office accepts or rejects it."""
+
+    class Category(models.TextChoices):
+        ILLNESS = "illness", "Illness"
+        APPOINTMENT = "appointment", "Medical or dental appointment"
+        RELIGIOUS = "religious", "Religious observance"
+        OTHER = "other", "Other reason"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the school"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Not accepted"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="absence_reports")
+    reference = models.CharField(max_length=12, default="")
+    first_date = models.DateField()
+    last_date = models.DateField()
+    sessions = models.CharField(max_length=4, choices=Sessions.choices, default=Sessions.BOTH)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    message = models.TextField(max_length=2000, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    late = models.BooleanField(default=False, help_text="Sent after the school's reporting cut-off.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    code = models.CharField(max_length=2, blank=True, help_text="Code recorded when accepted.")
+    decision_reason = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "reference"], name="absencereport_unique_reference"),
+            models.CheckConstraint(condition=Q(last_date__gte=models.F("first_date")),
+                                   name="absencereport_last_not_before_first"),
+        ]
+        indexes = [models.Index(fields=["school", "status", "first_date"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.reference:
+            self.reference = new_reference("A")
+        super().save(*args, **kwargs)
+
+
+class LeaveRequest(SchoolOwned):
+    """A request for leave of absence, decided by the headteacher (2024 regulations, reg. 11)."""
+
+    class Circumstance(models.TextChoices):
+        PERFORMANCE = "performance", "Regulated performance or employment abroad"
+        INTERVIEW = "interview", "Interview for a job or another school or college"
+        STUDY = "study", "Study leave for a public examination"
+        PART_TIME = "part_time", "Temporary part-time timetable"
+        EXCEPTIONAL = "exceptional", "Exceptional circumstances"
+
+    # The code each granted circumstance is recorded with (dfe-rules §5).
+    CODES = {"performance": "C1", "interview": "J1", "study": "S", "part_time": "C2", "exceptional": "C"}
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the headteacher"
+        GRANTED = "granted", "Granted"
+        REFUSED = "refused", "Refused"
+        TAKEN = "taken", "Refused, taken anyway (recorded as G)"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="leave_requests")
+    reference = models.CharField(max_length=12, default="")
+    first_date = models.DateField()
+    last_date = models.DateField()
+    sessions = models.CharField(max_length=4, choices=Sessions.choices, default=Sessions.BOTH)
+    circumstance = models.CharField(max_length=20, choices=Circumstance.choices)
+    reason = models.TextField(max_length=3000)
+    evidence = models.FileField(upload_to="absence/evidence/%Y/%m/", blank=True)
+    evidence_name = models.CharField(max_length=200, blank=True)
+    evidence_type = models.CharField(max_length=40, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    granted_circumstance = models.CharField(max_length=20, choices=Circumstance.choices, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    taken_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "reference"], name="leaverequest_unique_reference"),
+            models.CheckConstraint(condition=Q(last_date__gte=models.F("first_date")),
+                                   name="leaverequest_last_not_before_first"),
+        ]
+        indexes = [models.Index(fields=["school", "status", "first_date"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.reference:
+            self.reference = new_reference("L")
+        super().save(*args, **kwargs)
+
+
+class ContactAttempt(SchoolOwned):
+    """One entry of the first-day calling log: who tried to reach whom, how, and what happened."""
+
+    class Method(models.TextChoices):
+        CALL = "call", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+        HOME_VISIT = "home_visit", "Home visit"
+
+    class Outcome(models.TextChoices):
+        REASON_GIVEN = "reason_given", "Spoke to them: reason given"
+        NO_REASON = "no_reason", "Spoke to them: no reason given"
+        NO_ANSWER = "no_answer", "No answer"
+        MESSAGE_LEFT = "message_left", "Message left"
+        WRONG_NUMBER = "wrong_number", "Wrong or unavailable number"
+        NOBODY_HOME = "nobody_home", "Nobody at home"
+        SENT = "sent", "Sent"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="contact_attempts")
+    contact = models.ForeignKey(PupilContact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    absence_date = models.DateField(help_text="The day of absence being followed up.")
+    method = models.CharField(max_length=12, choices=Method.choices)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    note = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["school", "absence_date"])]
+
+
+class MedicalEvidenceRequest(SchoolOwned):
+    """Raised when illness runs past the school's limit; the office records whether evidence arrived."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RECEIVED = "received", "Received"
+        NOT_RECEIVED = "not_received", "Not received"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="medical_evidence_requests")
+    illness_from = models.DateField(help_text="First day of the run of illness.")
+    days = models.PositiveSmallIntegerField(help_text="Consecutive school days of illness when raised.")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.REQUESTED)
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            # One request per run of illness, so a nightly re-check never asks twice.
+            models.UniqueConstraint(fields=["school", "pupil", "illness_from"], name="medicalevidence_unique_run"),
+        ]
+
+
+class SentMessage(SchoolOwned):
+    """Every message sent to a parent, whatever the channel, kept as the record of what was said."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Parent portal invitation"
+        RECEIPT = "receipt", "Absence report receipt"
+        REPORT_DECIDED = "report_decided", "Absence report decided"
+        LEAVE_RECEIPT = "leave_receipt", "Leave request receipt"
+        LEAVE_DECIDED = "leave_decided", "Leave request decided"
+        UNEXPLAINED = "unexplained", "Absence not reported"
+        MEDICAL_EVIDENCE = "medical_evidence", "Medical evidence requested"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    pupil = models.ForeignKey(Pupil, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    # The day an "absence not reported" message is about; makes the daily send idempotent.
+    about_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["school", "kind", "about_date"])]

@@ -1,27 +1,219 @@
 """The parent portal. A parent is not a school member: every read is limited to their own children
-through the guardian link, so a guessed child id is a 404 exactly like one that does not exist."""
+through the guardian link, so a guessed child id is a 404 exactly like one that does not exist.
+
+No school scope is opened by the middleware here. Finding the parent's children is the one explicit
+cross-school read (`absence.selectors.parent_children`); everything about a child then runs inside
+`scope(school=child.school)`.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django_scopes import scopes_disabled
+from django.core.cache import cache
+from django.core.exceptions import FieldError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from django_scopes import scope, scopes_disabled
 
 from registers.models import Pupil
+from registers.selectors import policy_for
+
+from . import selectors, services
+from .forms import AbsenceReportForm, LeaveRequestForm
+from .models import AbsenceReport, LeaveRequest, MedicalEvidenceRequest
+
+# Fixed-window limits per parent and action: generous for a family, useless for a script.
+RATE_LIMITS = {"report": (10, 600), "leave": (5, 600)}
 
 
-def children_of(user) -> list[Pupil]:  # noqa: ANN001
-    # Parents span schools and trusts; the guardian link is the scope here, stated explicitly.
-    with scopes_disabled():
-        return list(
-            Pupil.objects.filter(contacts__guardian__user=user)
-            .select_related("school", "registration_group")
-            .distinct()
-            .order_by("forename", "surname")
-        )
+def rate_limited(request: HttpRequest, action: str) -> bool:
+    limit, window = RATE_LIMITS[action]
+    key = f"absence:rl:{action}:{request.user.pk}:{int(timezone.now().timestamp()) // window}"
+    if cache.add(key, 1, timeout=window):
+        return False
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window)
+        return False
+    return count > limit
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "parent/too_many.html", status=429)
+
+
+def children_of(user: Any) -> list[Pupil]:
+    return selectors.parent_children(user=user)
+
+
+def letters_for(pupil: Pupil) -> list[Any]:
+    """Letters sent about this child, once the letters app records them; none until then."""
+    try:
+        model = apps.get_model("letters", "Letter")
+    except LookupError:
+        return []
+    try:
+        return list(model.objects.filter(school=pupil.school, pupil=pupil).order_by("-pk")[:20])
+    except FieldError:
+        return []
 
 
 @login_required
+@require_GET
 def parent_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "parent/home.html", {"children": children_of(request.user)})
+    children = children_of(request.user)
+    cards = []
+    for child in children:
+        with scope(school=child.school):
+            figures = selectors.attendance_figures(school=child.school, pupil_ids=[child.pk]).get(
+                child.pk, selectors.Figures())
+            open_reports = AbsenceReport.objects.filter(
+                school=child.school, pupil=child, status=AbsenceReport.Status.PENDING).count()
+        cards.append((child, figures, open_reports))
+    return render(request, "parent/home.html", {"children": children, "cards": cards})
+
+
+@login_required
+@require_GET
+def child(request: HttpRequest, pupil_id: int) -> HttpResponse:
+    found = selectors.parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
+    school = found.school
+    with scope(school=school):
+        context = {
+            "child": found,
+            "figures": selectors.attendance_figures(school=school, pupil_ids=[found.pk]).get(
+                found.pk, selectors.Figures()),
+            "reports": list(AbsenceReport.objects.filter(school=school, pupil=found)[:30]),
+            "leave": list(LeaveRequest.objects.filter(school=school, pupil=found)[:30]),
+            "medical": list(MedicalEvidenceRequest.objects.filter(school=school, pupil=found)[:10]),
+            "letters": letters_for(found),
+        }
+        return render(request, "parent/child.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_new(request: HttpRequest) -> HttpResponse:
+    children = children_of(request.user)
+    if not children:
+        raise Http404("No children linked")
+    today = timezone.localdate()
+    if request.method == "POST":
+        if rate_limited(request, "report"):
+            return _too_many(request)
+        form = AbsenceReportForm(request.POST, children=children)
+        if form.is_valid():
+            pupil = form.cleaned_data["child"]
+            with scope(school=pupil.school):
+                try:
+                    report = services.absence_report_create(
+                        pupil=pupil, by=request.user,  # type: ignore[arg-type]
+                        guardian=selectors.parent_guardian_for(user=request.user, pupil=pupil),
+                        first_date=form.cleaned_data["first_date"], last_date=form.cleaned_data["last_date"],
+                        sessions=form.cleaned_data["sessions"], category=form.cleaned_data["category"],
+                        message=form.cleaned_data["message"],
+                    )
+                except services.AbsenceError as exc:
+                    form.add_error(None, exc)
+                else:
+                    return redirect("parent:report_detail", report.pk)
+    else:
+        initial = {"first_date": today, "last_date": today}
+        if request.GET.get("child", "").isdigit():
+            initial["child"] = request.GET["child"]
+        elif len(children) == 1:
+            initial["child"] = children[0].pk
+        form = AbsenceReportForm(initial=initial, children=children)
+    cutoffs = []
+    for c in children:
+        with scope(school=c.school):
+            cutoffs.append((c, selectors.report_cutoff(school=c.school, pupil=c, day=today)))
+    return render(request, "parent/report_form.html", {"form": form, "cutoffs": cutoffs, "today": today})
+
+
+def _own(model: Any, request: HttpRequest, pk: int) -> Any:
+    with scopes_disabled():  # the parent link is the filter; a guess at someone else's id is a 404
+        found = model.objects.filter(pk=pk, pupil__contacts__guardian__user=request.user).select_related(
+            "pupil", "school").first()
+    if found is None:
+        raise Http404("Not found")
+    return found
+
+
+@login_required
+@require_GET
+def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _own(AbsenceReport, request, report_id)
+    with scope(school=report.school):
+        return render(request, "parent/report_detail.html", {"report": report, "child": report.pupil})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def leave_new(request: HttpRequest) -> HttpResponse:
+    children = children_of(request.user)
+    if not children:
+        raise Http404("No children linked")
+    today = timezone.localdate()
+    if request.method == "POST":
+        if rate_limited(request, "leave"):
+            return _too_many(request)
+        form = LeaveRequestForm(request.POST, request.FILES, children=children)
+        if form.is_valid():
+            pupil = form.cleaned_data["child"]
+            with scope(school=pupil.school):
+                try:
+                    item = services.leave_request_create(
+                        pupil=pupil, by=request.user,  # type: ignore[arg-type]
+                        guardian=selectors.parent_guardian_for(user=request.user, pupil=pupil),
+                        first_date=form.cleaned_data["first_date"], last_date=form.cleaned_data["last_date"],
+                        sessions=form.cleaned_data["sessions"], circumstance=form.cleaned_data["circumstance"],
+                        reason=form.cleaned_data["reason"], evidence=form.cleaned_data.get("evidence"),
+                    )
+                except services.AbsenceError as exc:
+                    form.add_error(None, exc)
+                else:
+                    return redirect("parent:leave_detail", item.pk)
+    else:
+        initial: dict[str, Any] = {}
+        if request.GET.get("child", "").isdigit():
+            initial["child"] = request.GET["child"]
+        elif len(children) == 1:
+            initial["child"] = children[0].pk
+        form = LeaveRequestForm(initial=initial, children=children)
+    notices = []
+    for c in children:
+        with scope(school=c.school):
+            notices.append((c, policy_for(school=c.school, day=today).leave_notice_days))
+    return render(request, "parent/leave_form.html", {"form": form, "notices": notices})
+
+
+@login_required
+@require_GET
+def leave_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    item = _own(LeaveRequest, request, request_id)
+    with scope(school=item.school):
+        return render(request, "parent/leave_detail.html", {"item": item, "child": item.pupil})
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The invitation link: Django's password-reset token, so it works once and expires."""
+
+    template_name = "parent/set_password.html"
+    # Straight to the portal after signing in (the login page's `next`).
+    success_url = format_lazy("{}?next={}", reverse_lazy("login"), reverse_lazy("parent:home"))
+    post_reset_login = False
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        messages.success(self.request, "Your password is set. Sign in with your email address and new password.")
+        return super().form_valid(form)

@@ -1,1 +1,557 @@
-"""Writes for parent absence reports, leave requests, first-day follow-up and N-code resolution."""
+"""Writes for parent absence reports, leave requests, first-day follow-up and N-code resolution.
+
+The register is written only through `registers.services.marks_save`, with a reason and a source
+("absence", "leave", "first_day") so the amendment trail says why every code changed. A mark already
+taken is never overwritten, except an `N` ("reason not yet established"), which exists to be replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from attendance_portal.models import School, User
+from registers import codes
+from registers.models import Guardian, Mark, Pupil
+from registers.selectors import policy_for, school_sessions
+from registers.services import MarkEntry, MarkValidationError, SaveResult, marks_save
+
+from . import selectors
+from .models import (
+    AbsenceReport,
+    ContactAttempt,
+    LeaveRequest,
+    MedicalEvidenceRequest,
+    SentMessage,
+    Sessions,
+    new_reference,
+)
+from .notifications import message_queue, parents_notify
+
+MAX_REPORT_DAYS = 31  # a longer absence is a conversation with the school, not a form
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
+# Content signatures: the file's own bytes decide its type, never its name or the browser's claim.
+EVIDENCE_SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+REPORT_CODES = {
+    AbsenceReport.Category.ILLNESS: "I",
+    AbsenceReport.Category.APPOINTMENT: "M",
+    AbsenceReport.Category.RELIGIOUS: "R",
+}
+# Codes an officer may give when a reason is established (replacing N or deciding an "other" report).
+RESOLUTION_CODES = ["I", "M", "R", "T", "E", "C", "G", "O", "U", "L"]
+
+
+class AbsenceError(ValidationError):
+    """Refused input; nothing was written. The message is meant for the person who sent it."""
+
+
+def resolution_choices(day: dt.date | None = None) -> list[tuple[str, str]]:
+    return [(c, f"{c} – {codes.CODES[c].meaning}") for c in RESOLUTION_CODES
+            if day is None or codes.code_valid_on(c, day)]
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def _check_dates(*, first: dt.date, last: dt.date) -> None:
+    if last < first:
+        raise AbsenceError("The last day cannot be before the first day.")
+    if (last - first).days + 1 > MAX_REPORT_DAYS:
+        raise AbsenceError(f"Please give at most {MAX_REPORT_DAYS} days at a time, or contact the school office.")
+
+
+def _covered_sessions(*, school: School, first: dt.date, last: dt.date, sessions: str) -> list[tuple[dt.date, str]]:
+    found = selectors.report_sessions(school=school, first=first, last=last, sessions=sessions)
+    if not found:
+        why = selectors.closed_reason(school=school, first=first, last=last, sessions=sessions)
+        when = f"{first:%A %d %B %Y}" if first == last else f"{first:%d %B} to {last:%d %B %Y}"
+        raise AbsenceError(f"The school is closed on {when} ({why}), so there is nothing to report.")
+    return found
+
+
+def evidence_check(upload: UploadedFile) -> str:
+    """The evidence's real type from its first bytes; refuses anything but PDF, PNG or JPEG, or too large."""
+    if upload.size is not None and upload.size > MAX_EVIDENCE_BYTES:
+        raise AbsenceError(f"The file is too large ({upload.size / 1024 / 1024:.1f} MB). "
+                           f"Please send a file of at most {MAX_EVIDENCE_BYTES // 1024 // 1024} MB.")
+    if not upload.size:
+        raise AbsenceError("The file is empty.")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, kind in EVIDENCE_SIGNATURES.items():
+        if head.startswith(signature):
+            return kind
+    raise AbsenceError("Evidence must be a PDF, PNG or JPEG file. This file is not one of those.")
+
+
+def _entries_for(
+    *, school: School, pupil: Pupil, keys: Sequence[tuple[dt.date, str]], code: str, note: str,
+    replace_only: frozenset[str] = frozenset({"N"}),
+) -> tuple[list[MarkEntry], int]:
+    """Entries writing `code` for each session with no mark, or whose mark is one we may replace.
+
+    Returns the entries and how many sessions were left alone because a mark had already been taken.
+    """
+    if not keys:
+        return [], 0
+    existing = {
+        (m.date, m.session): m
+        for m in Mark.objects.filter(school=school, pupil=pupil, date__gte=min(k[0] for k in keys),
+                                     date__lte=max(k[0] for k in keys)).only("date", "session", "code", "version")
+    }
+    entries, kept = [], 0
+    for day, session in keys:
+        mark = existing.get((day, session))
+        if mark is None:
+            entries.append(MarkEntry(pupil.pk, day, session, code, note=note[:300]))
+        elif mark.code in replace_only:
+            entries.append(MarkEntry(pupil.pk, day, session, code, note=note[:300], expected_version=mark.version))
+        elif mark.code != code:
+            kept += 1
+    return entries, kept
+
+
+def _save(*, school: School, entries: list[MarkEntry], by: User | None, reason: str, source: str) -> SaveResult:
+    try:
+        result = marks_save(school=school, entries=entries, by=by, reason=reason, source=source)
+    except MarkValidationError as exc:
+        raise AbsenceError(exc.errors[0].message) from exc
+    if result.conflicts:
+        # Someone changed these marks while we were deciding: roll back and let the officer look again.
+        raise AbsenceError("The register changed while you were working. Please check it and try again.")
+    return result
+
+
+# ---------------------------------------------------------------- parent absence reports
+
+
+def absence_report_create(
+    *, pupil: Pupil, by: User, first_date: dt.date, last_date: dt.date, sessions: str, category: str,
+    message: str = "", guardian: Guardian | None = None, now: dt.datetime | None = None,
+) -> AbsenceReport:
+    """A parent's report. Today or later only; closed days refused; after the cut-off it is flagged late."""
+    school = pupil.school
+    now = timezone.localtime(now)
+    today = now.date()
+    if first_date < today:
+        raise AbsenceError("Reports can be for today or later. For an earlier day, please contact the school office.")
+    _check_dates(first=first_date, last=last_date)
+    if category not in AbsenceReport.Category.values:
+        raise AbsenceError("Choose a reason for the absence.")
+    _covered_sessions(school=school, first=first_date, last=last_date, sessions=sessions)
+    late = first_date == today and now.time() > selectors.report_cutoff(school=school, pupil=pupil, day=today)
+    report = AbsenceReport.objects.create(
+        school=school, pupil=pupil, first_date=first_date, last_date=last_date, sessions=sessions,
+        category=category, message=message.strip()[:2000], reported_by=by, guardian=guardian, late=late,
+    )
+    to = (guardian.email if guardian and guardian.email else "") or by.email
+    if to:
+        message_queue(
+            school=school, kind=SentMessage.Kind.RECEIPT, to=to, pupil=pupil, guardian=guardian,
+            subject=f"Absence report {report.reference} received",
+            body=(f"{school.name} has received your report that {pupil.forename} will be absent "
+                  f"({report.get_sessions_display().lower()}) from {first_date:%A %d %B %Y} to "
+                  f"{last_date:%A %d %B %Y}: {report.get_category_display().lower()}.\n"
+                  f"Your reference is {report.reference}. The school will confirm once it has been recorded."
+                  + ("\nThis report arrived after the school's reporting time." if late else "")),
+        )
+    return report
+
+
+def _pending_report(report: AbsenceReport) -> AbsenceReport:
+    locked = AbsenceReport.objects.select_for_update().filter(school=report.school, pk=report.pk).first()
+    if locked is None or locked.status != AbsenceReport.Status.PENDING:
+        raise AbsenceError("This report has already been dealt with.")
+    return locked
+
+
+@transaction.atomic
+def absence_report_accept(*, report: AbsenceReport, by: User, code: str = "") -> tuple[AbsenceReport, SaveResult]:
+    """Record the report's reason in the register for its sessions.
+
+    Empty sessions get the mapped code; an N already taken is amended with the reason recorded; any
+    other mark already taken (the child came in, or another reason) is left as it is.
+    """
+    report = _pending_report(report)
+    code = REPORT_CODES.get(report.category) or code
+    if not code:
+        raise AbsenceError("Choose the code to record for this reason.")
+    if code not in RESOLUTION_CODES:
+        raise AbsenceError(f"'{code}' cannot be recorded from a parent's report.")
+    school = report.school
+    keys = selectors.report_sessions(school=school, first=report.first_date, last=report.last_date,
+                                     sessions=report.sessions)
+    note = f"Parent report {report.reference}: {report.get_category_display()}"
+    entries, _kept = _entries_for(school=school, pupil=report.pupil, keys=keys, code=code, note=note)
+    result = _save(school=school, entries=entries, by=by, source="absence",
+                   reason=f"Reason given by parent (report {report.reference}): {report.get_category_display()}")
+    report.status = AbsenceReport.Status.ACCEPTED
+    report.code = code
+    report.decided_by = by
+    report.decided_at = timezone.now()
+    report.save(update_fields=["status", "code", "decided_by", "decided_at"])
+    parents_notify(
+        school=school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
+        subject=f"Absence report {report.reference} recorded",
+        body=(f"{school.name} has recorded {report.pupil.forename}'s absence from {report.first_date:%A %d %B %Y} "
+              f"to {report.last_date:%A %d %B %Y} ({report.get_category_display().lower()}). "
+              f"Reference {report.reference}."),
+    )
+    if code == "I":
+        medical_evidence_check(pupil=report.pupil, by=by, today=min(report.last_date, timezone.localdate()))
+    return report, result
+
+
+@transaction.atomic
+def absence_report_reject(*, report: AbsenceReport, by: User, reason: str) -> AbsenceReport:
+    reason = reason.strip()
+    if not reason:
+        raise AbsenceError("Give the reason the report is not accepted; the parent will see it.")
+    report = _pending_report(report)
+    report.status = AbsenceReport.Status.REJECTED
+    report.decision_reason = reason[:500]
+    report.decided_by = by
+    report.decided_at = timezone.now()
+    report.save(update_fields=["status", "decision_reason", "decided_by", "decided_at"])
+    parents_notify(
+        school=report.school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
+        subject=f"Absence report {report.reference}",
+        body=(f"{report.school.name} could not accept your absence report {report.reference} for "
+              f"{report.pupil.forename}.\nReason: {reason}\nPlease contact the school office."),
+    )
+    return report
+
+
+# ---------------------------------------------------------------- leave of absence
+
+
+def leave_request_create(
+    *, pupil: Pupil, by: User, first_date: dt.date, last_date: dt.date, sessions: str, circumstance: str,
+    reason: str, evidence: UploadedFile | None = None, guardian: Guardian | None = None,
+    today: dt.date | None = None,
+) -> LeaveRequest:
+    """A request made in advance: future dates, the school's minimum notice, checked evidence."""
+    school = pupil.school
+    today = today or timezone.localdate()
+    if first_date <= today:
+        raise AbsenceError("Leave must be asked for in advance: the first day must be in the future.")
+    _check_dates(first=first_date, last=last_date)
+    notice = policy_for(school=school, day=today).leave_notice_days
+    if first_date < today + dt.timedelta(days=notice):
+        earliest = today + dt.timedelta(days=notice)
+        raise AbsenceError(f"{school.name} needs at least {notice} days' notice: the earliest first day you can "
+                           f"ask for now is {earliest:%A %d %B %Y}.")
+    if circumstance not in LeaveRequest.Circumstance.values:
+        raise AbsenceError("Choose the kind of leave you are asking for.")
+    if not reason.strip():
+        raise AbsenceError("Please explain the reason for the request.")
+    _covered_sessions(school=school, first=first_date, last=last_date, sessions=sessions)
+    kind = evidence_check(evidence) if evidence else ""
+    request = LeaveRequest(
+        school=school, pupil=pupil, reference=new_reference("L"), first_date=first_date, last_date=last_date,
+        sessions=sessions, circumstance=circumstance, reason=reason.strip()[:3000], requested_by=by, guardian=guardian,
+        evidence_type=kind,
+    )
+    if evidence:
+        suffix = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}[kind]
+        request.evidence_name = (evidence.name or "evidence")[:200]
+        # A random stored name: the parent's file name never becomes a path on the server.
+        request.evidence.save(f"{request.reference}-{secrets.token_hex(8)}{suffix}", evidence, save=False)
+    request.save()
+    to = (guardian.email if guardian and guardian.email else "") or by.email
+    if to:
+        message_queue(
+            school=school, kind=SentMessage.Kind.LEAVE_RECEIPT, to=to, pupil=pupil, guardian=guardian,
+            subject=f"Leave request {request.reference} received",
+            body=(f"{school.name} has received your request for leave for {pupil.forename} from "
+                  f"{first_date:%A %d %B %Y} to {last_date:%A %d %B %Y}. Reference {request.reference}. "
+                  "The headteacher will decide and you will be told the outcome."),
+        )
+    return request
+
+
+def _pending_leave(request: LeaveRequest) -> LeaveRequest:
+    locked = LeaveRequest.objects.select_for_update().filter(school=request.school, pk=request.pk).first()
+    if locked is None or locked.status != LeaveRequest.Status.PENDING:
+        raise AbsenceError("This request has already been decided.")
+    return locked
+
+
+@transaction.atomic
+def leave_request_grant(
+    *, request: LeaveRequest, by: User, circumstance: str = "", reason: str = ""
+) -> tuple[LeaveRequest, SaveResult]:
+    """Grant: the regulation's code for the circumstance is pre-filled for the requested sessions."""
+    request = _pending_leave(request)
+    circumstance = circumstance or request.circumstance
+    code = LeaveRequest.CODES.get(circumstance)
+    if code is None:
+        raise AbsenceError("Choose the circumstance the leave is granted under.")
+    school = request.school
+    keys = selectors.report_sessions(school=school, first=request.first_date, last=request.last_date,
+                                     sessions=request.sessions)
+    note = f"Leave granted ({request.reference})"
+    entries, _kept = _entries_for(school=school, pupil=request.pupil, keys=keys, code=code, note=note)
+    result = _save(school=school, entries=entries, by=by, source="leave",
+                   reason=f"Leave of absence granted by the headteacher ({request.reference})")
+    request.status = LeaveRequest.Status.GRANTED
+    request.granted_circumstance = circumstance
+    request.decision_reason = reason.strip()[:500]
+    request.decided_by = by
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "granted_circumstance", "decision_reason", "decided_by", "decided_at"])
+    parents_notify(
+        school=school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
+        subject=f"Leave request {request.reference}: granted",
+        body=(f"The headteacher of {school.name} has granted leave for {request.pupil.forename} from "
+              f"{request.first_date:%A %d %B %Y} to {request.last_date:%A %d %B %Y}."
+              + (f"\n{request.decision_reason}" if request.decision_reason else "")),
+    )
+    return request, result
+
+
+@transaction.atomic
+def leave_request_refuse(*, request: LeaveRequest, by: User, reason: str) -> LeaveRequest:
+    reason = reason.strip()
+    if not reason:
+        raise AbsenceError("Give the reason for refusing; the parent will see it.")
+    request = _pending_leave(request)
+    request.status = LeaveRequest.Status.REFUSED
+    request.decision_reason = reason[:500]
+    request.decided_by = by
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decision_reason", "decided_by", "decided_at"])
+    parents_notify(
+        school=request.school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
+        subject=f"Leave request {request.reference}: refused",
+        body=(f"The headteacher of {request.school.name} has not granted leave for {request.pupil.forename} "
+              f"from {request.first_date:%A %d %B %Y} to {request.last_date:%A %d %B %Y}.\nReason: {reason}\n"
+              "Absence on these days will be recorded as unauthorised."),
+    )
+    return request
+
+
+@transaction.atomic
+def leave_request_record_taken(
+    *, request: LeaveRequest, by: User, today: dt.date | None = None
+) -> tuple[LeaveRequest, SaveResult]:
+    """Refused leave taken anyway: code G for the requested sessions up to today.
+
+    Sessions the pupil attended keep their mark; N (and sessions with no mark yet) become G.
+    """
+    today = today or timezone.localdate()
+    locked = LeaveRequest.objects.select_for_update().filter(school=request.school, pk=request.pk).first()
+    if locked is None or locked.status != LeaveRequest.Status.REFUSED:
+        raise AbsenceError("Only a refused request can be recorded as taken.")
+    if locked.first_date > today:
+        raise AbsenceError("The requested dates have not started yet.")
+    school = locked.school
+    keys = list(selectors.report_sessions(school=school, first=locked.first_date,
+                                                  last=min(locked.last_date, today), sessions=locked.sessions))
+    entries, _kept = _entries_for(school=school, pupil=locked.pupil, keys=keys, code="G",
+                                  note=f"Leave refused ({locked.reference}) and taken")
+    result = _save(school=school, entries=entries, by=by, source="leave",
+                   reason=f"Leave refused ({locked.reference}) and taken: holiday not granted by the school")
+    locked.status = LeaveRequest.Status.TAKEN
+    locked.taken_recorded_by = by
+    locked.taken_recorded_at = timezone.now()
+    locked.save(update_fields=["status", "taken_recorded_by", "taken_recorded_at"])
+    return locked, result
+
+
+# ---------------------------------------------------------------- first-day calling and N resolution
+
+
+def contact_attempt_record(
+    *, pupil: Pupil, by: User, method: str, outcome: str, note: str = "", contact_id: int | None = None,
+    absence_date: dt.date | None = None, at: dt.datetime | None = None,
+) -> ContactAttempt:
+    if method not in ContactAttempt.Method.values:
+        raise AbsenceError("Choose how the contact was made.")
+    if outcome not in ContactAttempt.Outcome.values:
+        raise AbsenceError("Choose the outcome of the contact.")
+    contact = None
+    if contact_id:
+        contact = pupil.contacts.filter(pk=contact_id).first()
+        if contact is None:
+            raise AbsenceError("That contact is not one of this pupil's contacts.")
+    now = timezone.now()
+    at = at or now
+    if at > now + dt.timedelta(minutes=5):
+        raise AbsenceError("A contact attempt cannot be in the future.")
+    return ContactAttempt.objects.create(
+        school=pupil.school, pupil=pupil, contact=contact, method=method, outcome=outcome,
+        note=note.strip()[:500], absence_date=absence_date or timezone.localdate(), at=at, by=by,
+    )
+
+
+@transaction.atomic
+def n_codes_resolve(
+    *, pupil: Pupil, by: User, keys: Sequence[tuple[dt.date, str]], code: str, reason: str,
+) -> SaveResult:
+    """Replace N with the established code, as an amendment carrying the reason."""
+    reason = reason.strip()
+    if not keys:
+        raise AbsenceError("Choose at least one session to resolve.")
+    if code not in RESOLUTION_CODES:
+        raise AbsenceError("Choose the code to record.")
+    if not reason:
+        raise AbsenceError("Give the reason (for example who phoned and what they said); it is kept with the mark.")
+    school = pupil.school
+    marks = {(m.date, m.session): m for m in selectors.n_marks_for(school=school, pupil_id=pupil.pk, keys=keys)}
+    missing = [k for k in keys if k not in marks]
+    if missing:
+        day, session = missing[0]
+        raise AbsenceError(f"{pupil.full_name} has no N for {day:%d %B %Y} {session}; it may have been resolved "
+                           "already.")
+    for day, _session in keys:
+        if not codes.code_valid_on(code, day):
+            raise AbsenceError(f"Code '{code}' is not valid on {day:%d %B %Y}.")
+    entries = [MarkEntry(pupil.pk, m.date, m.session, code, note=m.note, expected_version=m.version)
+               for m in marks.values()]
+    result = _save(school=school, entries=entries, by=by, reason=reason, source="first_day")
+    if code == "I":
+        medical_evidence_check(pupil=pupil, by=by, today=max(k[0] for k in keys))
+    return result
+
+
+# ---------------------------------------------------------------- medical evidence
+
+
+def illness_run(*, school: School, pupil: Pupil, today: dt.date) -> tuple[dt.date | None, int]:
+    """The run of consecutive school days of illness ending on `today` (or the last school day before).
+
+    A day counts when every session of it that has a mark is I; the run breaks at the first day that
+    is not. Returns (first day of the run, number of days).
+    """
+    days = sorted({d for d, _ in school_sessions(school=school, start=today - dt.timedelta(days=70), end=today)},
+                  reverse=True)
+    if not days:
+        return None, 0
+    marks: dict[dt.date, set[str]] = {}
+    for d, c in Mark.objects.filter(school=school, pupil=pupil, date__gte=days[-1], date__lte=today) \
+            .values_list("date", "code"):
+        marks.setdefault(d, set()).add(c)
+    first, count = None, 0
+    for d in days:
+        if marks.get(d) != {"I"}:
+            break
+        first, count = d, count + 1
+    return first, count
+
+
+def medical_evidence_check(*, pupil: Pupil, by: User | None, today: dt.date) -> MedicalEvidenceRequest | None:
+    """Raise a request to the parent once a run of illness reaches the school's number of days."""
+    school = pupil.school
+    limit = policy_for(school=school, day=today).medical_evidence_after_days
+    first, days = illness_run(school=school, pupil=pupil, today=today)
+    if first is None or not limit or days < limit:
+        return None
+    if MedicalEvidenceRequest.objects.filter(school=school, pupil=pupil, illness_from=first).exists():
+        return None
+    try:
+        with transaction.atomic():
+            request = MedicalEvidenceRequest.objects.create(school=school, pupil=pupil, illness_from=first,
+                                                            days=days)
+    except IntegrityError:
+        return None  # raised concurrently by another request: one is enough
+    parents_notify(
+        school=school, pupil=pupil, kind=SentMessage.Kind.MEDICAL_EVIDENCE,
+        subject=f"Medical evidence for {pupil.forename}'s absence",
+        body=(f"{pupil.forename} has been recorded as ill for {days} school days since {first:%A %d %B %Y}. "
+              f"Under {school.name}'s attendance policy, please send the school medical evidence (for example "
+              "an appointment card, a prescription or a note from a health professional)."),
+    )
+    return request
+
+
+@transaction.atomic
+def medical_evidence_record(*, request: MedicalEvidenceRequest, by: User, received: bool,
+                            note: str = "") -> MedicalEvidenceRequest:
+    request.status = (MedicalEvidenceRequest.Status.RECEIVED if received
+                      else MedicalEvidenceRequest.Status.NOT_RECEIVED)
+    request.note = note.strip()[:500]
+    request.recorded_by = by
+    request.recorded_at = timezone.now()
+    request.save(update_fields=["status", "note", "recorded_by", "recorded_at"])
+    return request
+
+
+# ---------------------------------------------------------------- notifications and invitations
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    pupils: int
+    messages: int
+
+
+def unexplained_notify(*, school: School, now: dt.datetime | None = None) -> NotifyResult:
+    """Tell the first contact of each pupil still unexplained today. Once per pupil per day."""
+    view = selectors.unexplained_today(school=school, now=now)
+    already = set(SentMessage.objects.filter(school=school, kind=SentMessage.Kind.UNEXPLAINED,
+                                             about_date=view.day).values_list("pupil_id", flat=True))
+    pupils = messages = 0
+    for row in view.rows:
+        if row.pupil.pk in already or row.pending_report is not None:
+            continue
+        sent = parents_notify(
+            school=school, pupil=row.pupil, kind=SentMessage.Kind.UNEXPLAINED, about_date=view.day,
+            only_first=True, subject=f"{row.pupil.forename} is not in school today",
+            body=(f"{row.pupil.forename} is absent from {school.name} today ({view.day:%A %d %B}) and we have "
+                  "not been told why. Please contact the school office or report the absence in the parent "
+                  "portal as soon as you can."),
+            text=(f"{school.name}: {row.pupil.forename} is absent today and we have no reason. "
+                  "Please contact the school office."),
+        )
+        pupils += 1 if sent else 0
+        messages += len(sent)
+    return NotifyResult(pupils, messages)
+
+
+def parent_invite(*, guardian: Guardian, by: User, base_url: str) -> User:
+    """Create or link the guardian's parent account and email a link to set a password."""
+    email = guardian.email.strip().lower()
+    if not email:
+        raise AbsenceError("This contact has no email address; add one before inviting them.")
+    user = guardian.user
+    if user is None:
+        user = User.objects.filter(email__iexact=email).first() or User.objects.filter(username=email).first()
+    if user is None:
+        user = User(username=email, email=email, first_name=guardian.forename, last_name=guardian.surname)
+        user.set_unusable_password()
+        user.save()
+    if guardian.user_id != user.pk:
+        guardian.user = user
+        guardian.save(update_fields=["user"])
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = base_url.rstrip("/") + reverse("parent:set_password", kwargs={"uidb64": uid, "token": token})
+    message_queue(
+        school=guardian.school, kind=SentMessage.Kind.INVITATION, to=email, guardian=guardian,
+        subject=f"Your parent portal account for {guardian.school.name}",
+        body=(f"{guardian.school.name} has invited you to its parent portal, where you can report an absence, "
+              f"ask for leave and see your child's attendance.\n\nSet your password here: {link}\n\n"
+              f"Then sign in with the username {user.username}. The link works once and expires."),
+    )
+    return user
+
+
+def sessions_label(sessions: str) -> str:
+    return Sessions(sessions).label

@@ -1,0 +1,46 @@
+"""Background jobs for absence follow-up. Thin: each calls a service inside the school's scope.
+
+Both are idempotent (a pupil's family is told once a day; one medical-evidence request per run of
+illness), so a redelivered task does no harm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.utils import timezone
+
+from attendance_portal.tenancy import SchoolTask
+from registers.models import Mark
+
+from . import services
+
+
+@shared_task(base=SchoolTask, bind=True, acks_late=True)
+def unexplained_notify(self: Any, *, school_id: int) -> dict[str, int]:
+    """Run after a register closes: message families of pupils still unexplained."""
+    from attendance_portal.models import School
+
+    result = services.unexplained_notify(school=School.objects.get(pk=school_id))
+    return {"pupils": result.pupils, "messages": result.messages}
+
+
+@shared_task(base=SchoolTask, bind=True, acks_late=True)
+def medical_evidence_sweep(self: Any, *, school_id: int) -> int:
+    """Nightly: raise medical-evidence requests for pupils whose illness reached the school's limit today."""
+    from attendance_portal.models import School
+
+    school = School.objects.get(pk=school_id)
+    today = timezone.localdate()
+    raised = 0
+    # Only pupils ill today can have a run ending today: the work follows the day's marks, not the roll.
+    ill_today = Mark.objects.filter(school=school, date=today, code="I").select_related("pupil")
+    seen: set[int] = set()
+    for mark in ill_today:
+        if mark.pupil_id in seen:
+            continue
+        seen.add(mark.pupil_id)
+        if services.medical_evidence_check(pupil=mark.pupil, by=None, today=today) is not None:
+            raised += 1
+    return raised

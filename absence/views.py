@@ -1,0 +1,379 @@
+"""Office pages for absence follow-up (/s/<school>/absence/...). The middleware has opened the school's scope.
+
+Every page checks its permission; another school's object is a 404 because every lookup is filtered by
+`request.school` inside that scope. Writes go through `absence.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from attendance_portal.permissions import can
+from registers.models import Guardian, Pupil
+from registers.selectors import mark_history
+
+from . import selectors, services
+from .forms import (
+    AcceptForm,
+    ContactAttemptForm,
+    EvidenceOutcomeForm,
+    GrantForm,
+    RefuseForm,
+    RejectForm,
+    ResolveForm,
+)
+from .models import AbsenceReport, ContactAttempt, LeaveRequest, MedicalEvidenceRequest
+
+FOLLOW_UP = "follow_up_absence"
+DECIDE = "decide_leave"
+
+
+def _require(request: HttpRequest, *actions: str) -> None:
+    if not any(can(request.user, a, request.school) for a in actions):  # type: ignore[attr-defined]
+        raise PermissionDenied("Your role in this school does not allow this.")
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    """Return to the page the form was on (only our own paths), else the default page."""
+    target = request.POST.get("next", "")
+    if target.startswith(f"/s/{request.school.slug}/"):  # type: ignore[attr-defined]
+        return redirect(target)
+    return redirect(default)
+
+
+def _fail(request: HttpRequest, error: Exception) -> None:
+    messages.error(request, "; ".join(getattr(error, "messages", [str(error)])))
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for e in errors:
+            messages.error(request, f"{label}: {e}" if label else e)
+
+
+# ---------------------------------------------------------------- unexplained today
+
+
+@require_GET
+def today(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    view = selectors.unexplained_today(school=request.school)  # type: ignore[attr-defined]
+    rows = [(row, ContactAttemptForm(contacts=row.contacts, prefix=f"p{row.pupil.pk}"),
+             ResolveForm(keys=[(m.date, m.session) for m in row.sessions], prefix=f"r{row.pupil.pk}",
+                         initial={"keys": [f"{m.date.isoformat()}:{m.session}" for m in row.sessions]}))
+            for row in view.rows]
+    return render(request, "absence/today.html", {
+        "view": view, "rows": rows,
+        "sensitive": can(request.user, "view_sensitive", request.school),  # type: ignore[attr-defined]
+    })
+
+
+@require_POST
+def notify_unexplained(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    result = services.unexplained_notify(school=request.school)  # type: ignore[attr-defined]
+    messages.success(request, f"Messages queued for {result.pupils} pupils' families ({result.messages} in all). "
+                              "Families already told today were not messaged again.")
+    return redirect("absence:today", school_slug)
+
+
+@require_POST
+def contact_add(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)  # type: ignore[attr-defined]
+    contacts = list(pupil.contacts.select_related("guardian"))
+    form = ContactAttemptForm(request.POST, contacts=contacts, prefix=request.POST.get("prefix") or None)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        try:
+            services.contact_attempt_record(
+                pupil=pupil, by=request.user, method=form.cleaned_data["method"],  # type: ignore[arg-type]
+                outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"],
+                contact_id=form.cleaned_data["contact"],
+            )
+            messages.success(request, f"Contact attempt for {pupil.full_name} logged.")
+        except services.AbsenceError as exc:
+            _fail(request, exc)
+    return _back(request, reverse("absence:today", args=[school_slug]))
+
+
+@require_POST
+def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    _require(request, "amend_mark")
+    pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)  # type: ignore[attr-defined]
+    marks = selectors.n_marks_for(school=request.school, pupil_id=pupil.pk)  # type: ignore[attr-defined]
+    form = ResolveForm(request.POST, keys=[(m.date, m.session) for m in marks],
+                       prefix=request.POST.get("prefix") or None)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        try:
+            result = services.n_codes_resolve(
+                pupil=pupil, by=request.user, keys=form.cleaned_data["keys"],  # type: ignore[arg-type]
+                code=form.cleaned_data["code"], reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, f"{pupil.full_name}: {result.amended} session(s) amended from N to "
+                                      f"{form.cleaned_data['code']}.")
+        except services.AbsenceError as exc:
+            _fail(request, exc)
+    return _back(request, reverse("absence:today", args=[school_slug]))
+
+
+@require_GET
+def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    school = request.school  # type: ignore[attr-defined]
+    today_ = timezone.localdate()
+    marks = selectors.aged_n_codes(school=school, today=today_)
+    policy_limit = selectors.policy_for(school=school, day=today_).n_code_limit_school_days
+    return render(request, "absence/aged.html", {
+        "marks": marks, "limit": policy_limit, "codes": services.resolution_choices(),
+        "deadline": selectors.n_code_deadline(school=school, today=today_),
+    })
+
+
+@require_GET
+def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    school = request.school  # type: ignore[attr-defined]
+    found = get_object_or_404(Pupil.objects.select_related("registration_group"), pk=pupil_id, school=school)
+    contacts = list(found.contacts.select_related("guardian").order_by("priority"))
+    n_marks = selectors.n_marks_for(school=school, pupil_id=found.pk)
+    return render(request, "absence/pupil.html", {
+        "pupil": found,
+        "contacts": contacts,
+        "figures": selectors.attendance_figures(school=school, pupil_ids=[found.pk]).get(found.pk,
+                                                                                        selectors.Figures()),
+        "n_marks": n_marks,
+        "contact_form": ContactAttemptForm(contacts=contacts),
+        "resolve_form": ResolveForm(keys=[(m.date, m.session) for m in n_marks]),
+        "attempts": ContactAttempt.objects.filter(school=school, pupil=found).select_related(
+            "by", "contact__guardian")[:30],
+        "reports": AbsenceReport.objects.filter(school=school, pupil=found)[:20],
+        "leave": LeaveRequest.objects.filter(school=school, pupil=found)[:20],
+        "medical": MedicalEvidenceRequest.objects.filter(school=school, pupil=found)[:10],
+        "sent": selectors.messages_for(school=school, pupil_id=found.pk),
+        "history": mark_history(school=school, pupil_id=found.pk)[:30],
+        "sensitive": can(request.user, "view_sensitive", school),
+    })
+
+
+# ---------------------------------------------------------------- parent reports
+
+
+@require_GET
+def reports(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    school = request.school  # type: ignore[attr-defined]
+    return render(request, "absence/reports.html", {
+        "pending": list(selectors.reports_pending(school=school)),
+        "recent": selectors.reports_recent(school=school),
+        "accept_form": AcceptForm(), "reject_form": RejectForm(),
+    })
+
+
+@require_POST
+def report_accept(request: HttpRequest, school_slug: str, report_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    _require(request, "amend_mark")
+    report = get_object_or_404(AbsenceReport.objects.select_related("pupil"), pk=report_id,
+                               school=request.school)  # type: ignore[attr-defined]
+    form = AcceptForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("absence:reports", school_slug)
+    try:
+        report, result = services.absence_report_accept(report=report, by=request.user,  # type: ignore[arg-type]
+                                                        code=form.cleaned_data["code"])
+        messages.success(request, f"Report {report.reference} accepted: {report.code} recorded for "
+                                  f"{result.created + result.amended} session(s) of {report.pupil.full_name}.")
+    except services.AbsenceError as exc:
+        _fail(request, exc)
+    return _back(request, reverse("absence:reports", args=[school_slug]))
+
+
+@require_POST
+def report_reject(request: HttpRequest, school_slug: str, report_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    report = get_object_or_404(AbsenceReport, pk=report_id, school=request.school)  # type: ignore[attr-defined]
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason the report is not accepted; the parent will see it.")
+        return redirect("absence:reports", school_slug)
+    try:
+        services.absence_report_reject(report=report, by=request.user,  # type: ignore[arg-type]
+                                       reason=form.cleaned_data["reason"])
+        messages.success(request, f"Report {report.reference} not accepted; the parent has been told why.")
+    except services.AbsenceError as exc:
+        _fail(request, exc)
+    return _back(request, reverse("absence:reports", args=[school_slug]))
+
+
+# ---------------------------------------------------------------- leave requests
+
+
+@require_GET
+def leave(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP, DECIDE)
+    school = request.school  # type: ignore[attr-defined]
+    pending = list(selectors.leave_pending(school=school))
+    ids = [r.pupil_id for r in pending]
+    figures = selectors.attendance_figures(school=school, pupil_ids=ids)
+    previous = selectors.leave_previous_counts(school=school, pupil_ids=ids)
+    rows = [(r, figures.get(r.pupil_id, selectors.Figures()), previous.get(r.pupil_id, {})) for r in pending]
+    return render(request, "absence/leave.html", {
+        "rows": rows,
+        "refused": selectors.leave_refused_open(school=school, today=timezone.localdate()),
+        "decided": LeaveRequest.objects.filter(school=school).exclude(status=LeaveRequest.Status.PENDING)
+        .select_related("pupil", "decided_by").order_by("-decided_at")[:20],
+        "can_decide": can(request.user, DECIDE, school),
+        "can_follow_up": can(request.user, FOLLOW_UP, school),
+    })
+
+
+@require_GET
+def leave_detail(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP, DECIDE)
+    school = request.school  # type: ignore[attr-defined]
+    item = get_object_or_404(LeaveRequest.objects.select_related("pupil", "decided_by"), pk=request_id,
+                             school=school)
+    return render(request, "absence/leave_detail.html", {
+        "item": item,
+        "figures": selectors.attendance_figures(school=school, pupil_ids=[item.pupil_id]).get(
+            item.pupil_id, selectors.Figures()),
+        "previous": LeaveRequest.objects.filter(school=school, pupil_id=item.pupil_id).exclude(pk=item.pk)[:20],
+        "sessions": selectors.report_sessions(school=school, first=item.first_date, last=item.last_date,
+                                              sessions=item.sessions),
+        "grant_form": GrantForm(initial={"circumstance": item.circumstance}, prefix="grant"),
+        "refuse_form": RefuseForm(prefix="refuse"),
+        "codes": LeaveRequest.CODES,
+        "can_decide": can(request.user, DECIDE, school),
+        "can_follow_up": can(request.user, FOLLOW_UP, school),
+    })
+
+
+@require_GET
+def leave_evidence(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP, DECIDE)
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+    if not item.evidence:
+        raise Http404("No evidence")
+    # Served as a download with the type found from its content, never rendered inline from a parent's file.
+    return FileResponse(item.evidence.open("rb"), as_attachment=True, content_type=item.evidence_type,
+                        filename=f"{item.reference}-evidence{item.evidence.name[-4:]}")
+
+
+@require_POST
+def leave_grant(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
+    _require(request, DECIDE)
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+    form = GrantForm(request.POST, prefix="grant")
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("absence:leave_detail", school_slug, item.pk)
+    try:
+        item, result = services.leave_request_grant(request=item, by=request.user,  # type: ignore[arg-type]
+                                                    circumstance=form.cleaned_data["circumstance"],
+                                                    reason=form.cleaned_data["reason"])
+        messages.success(request, f"Leave {item.reference} granted: {LeaveRequest.CODES[item.granted_circumstance]}"
+                                  f" recorded for {result.created + result.amended} session(s).")
+    except services.AbsenceError as exc:
+        _fail(request, exc)
+    return redirect("absence:leave", school_slug)
+
+
+@require_POST
+def leave_refuse(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
+    _require(request, DECIDE)
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+    form = RefuseForm(request.POST, prefix="refuse")
+    if not form.is_valid():
+        messages.error(request, "Give the reason for refusing; the parent will see it.")
+        return redirect("absence:leave_detail", school_slug, item.pk)
+    try:
+        services.leave_request_refuse(request=item, by=request.user,  # type: ignore[arg-type]
+                                      reason=form.cleaned_data["reason"])
+        messages.success(request, f"Leave {item.reference} refused; the parent has been told.")
+    except services.AbsenceError as exc:
+        _fail(request, exc)
+    return redirect("absence:leave", school_slug)
+
+
+@require_POST
+def leave_taken(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    _require(request, "amend_mark")
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+    try:
+        item, result = services.leave_request_record_taken(request=item, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, f"Leave {item.reference}: G recorded for {result.created + result.amended} "
+                                  "session(s).")
+    except services.AbsenceError as exc:
+        _fail(request, exc)
+    return redirect("absence:leave", school_slug)
+
+
+# ---------------------------------------------------------------- medical evidence
+
+
+@require_GET
+def medical(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    return render(request, "absence/medical.html", {
+        "items": selectors.medical_requests(school=request.school)[:200],  # type: ignore[attr-defined]
+        "form": EvidenceOutcomeForm(),
+    })
+
+
+@require_POST
+def medical_record(request: HttpRequest, school_slug: str, evidence_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    item = get_object_or_404(MedicalEvidenceRequest, pk=evidence_id, school=request.school)  # type: ignore[attr-defined]
+    form = EvidenceOutcomeForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        services.medical_evidence_record(request=item, by=request.user,  # type: ignore[arg-type]
+                                         received=form.cleaned_data["received"], note=form.cleaned_data["note"])
+        messages.success(request, "Medical evidence outcome recorded.")
+    return _back(request, reverse("absence:medical", args=[school_slug]))
+
+
+# ---------------------------------------------------------------- parent accounts
+
+
+@require_GET
+def parents(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    qs = Guardian.objects.filter(school=request.school).select_related("user").order_by(  # type: ignore[attr-defined]
+        "surname", "forename")
+    query = request.GET.get("q", "").strip()
+    if query:
+        qs = qs.filter(surname__icontains=query) | qs.filter(email__icontains=query)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "absence/parents.html", {"page": page, "q": query})
+
+
+@require_POST
+def invite(request: HttpRequest, school_slug: str, guardian_id: int) -> HttpResponse:
+    _require(request, FOLLOW_UP)
+    guardian = get_object_or_404(Guardian, pk=guardian_id, school=request.school)  # type: ignore[attr-defined]
+    try:
+        services.parent_invite(guardian=guardian, by=request.user,  # type: ignore[arg-type]
+                               base_url=request.build_absolute_uri("/"))
+        messages.success(request, f"Invitation sent to {guardian} at {guardian.email}.")
+    except services.AbsenceError as exc:
+        _fail(request, exc)
+    return _back(request, reverse("absence:parents", args=[school_slug]))
