@@ -44,3 +44,18 @@ def medical_evidence_sweep(self: Any, *, school_id: int) -> int:
         if services.medical_evidence_check(pupil=mark.pupil, by=None, today=today) is not None:
             raised += 1
     return raised
+
+
+@shared_task(name="absence.fan_out", acks_late=True)
+def fan_out(task_name: str) -> int:
+    """Beat entry point: one task per school, so each runs in its own scope and can fail alone."""
+    from django_scopes import scopes_disabled
+
+    from attendance_portal.models import School
+
+    task = {"unexplained_notify": unexplained_notify, "medical_evidence_sweep": medical_evidence_sweep}[task_name]
+    with scopes_disabled():  # listing the tenants themselves; School rows are not school-owned
+        school_ids = list(School.objects.values_list("pk", flat=True))
+    for school_id in school_ids:
+        task.delay(school_id=school_id)
+    return len(school_ids)

@@ -98,3 +98,22 @@ def test_medical_evidence_sweep_raises_one_request(world, calendar):
 def test_task_without_school_id_is_refused():
     with pytest.raises(TypeError, match="school_id"):
         tasks.unexplained_notify()
+
+
+def test_fan_out_sends_one_task_per_school(world, monkeypatch):
+    from absence import tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.medical_evidence_sweep, "delay", lambda *, school_id: sent.append(school_id))
+    assert tasks.fan_out.apply(args=["medical_evidence_sweep"]).get() == 4
+    assert sorted(sent) == sorted([world.school.pk, world.sister.pk, world.other.pk, world.standalone.pk])
+
+
+def test_beat_schedule_names_real_tasks():
+    from django.conf import settings
+
+    from attendance_portal.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name

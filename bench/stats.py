@@ -1,0 +1,263 @@
+"""`python -m bench stats [--pupils N] [--keep]`: the statistics engine against a synthetic trust.
+
+Builds a throw-away database next to the one in DATABASE_URL (never the demo data), loads a trust of
+N pupils (default 50,000) with a full academic year of marks in set-based SQL, then prints:
+
+* full rebuild time (summaries + signals, every school);
+* incremental nightly time after one more school day of marks;
+* a plain `GROUP BY pupil` aggregate over the same marks (the floor), and the ratios;
+* the worker's peak memory.
+
+Targets (issue 4): rebuild <= 2x the floor, incremental < 5 % of the rebuild, memory < 1 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+from django_scopes import scopes_disabled
+
+PUPILS_PER_SCHOOL = 1000
+YEAR_START = dt.date(2025, 9, 1)
+# One full year of marks up to the last day; the last school day is the "next night" of new marks.
+LAST_DAY = dt.date(2026, 7, 21)
+HALF_TERMS = [
+    ("Autumn 1", "autumn", dt.date(2025, 9, 3), dt.date(2025, 10, 24)),
+    ("Autumn 2", "autumn", dt.date(2025, 11, 3), dt.date(2025, 12, 19)),
+    ("Spring 1", "spring", dt.date(2026, 1, 5), dt.date(2026, 2, 13)),
+    ("Spring 2", "spring", dt.date(2026, 2, 23), dt.date(2026, 3, 27)),
+    ("Summer 1", "summer", dt.date(2026, 4, 13), dt.date(2026, 5, 22)),
+    ("Summer 2", "summer", dt.date(2026, 6, 1), dt.date(2026, 7, 21)),
+]
+CLOSURES = [dt.date(2025, 11, 14), dt.date(2026, 5, 4)]
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench stats")
+    parser.add_argument("--pupils", type=int, default=50_000)
+    parser.add_argument("--keep", action="store_true", help="leave the bench database in place")
+    return parser.parse_args(args)
+
+
+@contextmanager
+def _bench_database(*, keep: bool) -> Iterator[str]:
+    """A separate database on the same server; dropped afterwards so demo data is never touched."""
+    base = settings.DATABASES["default"]
+    name = f"{base['NAME']}_bench_stats"
+    connections.close_all()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connections.close_all()
+    original = base["NAME"]
+    base["NAME"] = name
+    try:
+        yield name
+    finally:
+        connections.close_all()
+        base["NAME"] = original
+        if not keep:
+            _drop(name)
+
+
+def _drop(name: str) -> None:
+    connections.close_all()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@contextmanager
+def _timer(label: str, results: dict[str, float]) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    results[label] = time.perf_counter() - started
+    print(f"  {label}: {results[label]:.2f} s", flush=True)
+
+
+def _create_trust(pupils: int) -> list[int]:
+    from attendance_portal.models import School, Trust
+    from registers.models import AcademicYear, Closure, Term
+
+    trust = Trust.objects.create(name="Bench Learning Trust", slug="bench-trust")
+    school_ids = []
+    with scopes_disabled():
+        for n in range(max(1, -(-pupils // PUPILS_PER_SCHOOL))):
+            school = School.objects.create(trust=trust, name=f"Bench School {n}", slug=f"bench-{n}")
+            year = AcademicYear.objects.create(school=school, name="2025/26", start=YEAR_START,
+                                               end=dt.date(2026, 8, 31))
+            for name, season, start, end in HALF_TERMS:
+                Term.objects.create(school=school, academic_year=year, name=name, season=season,
+                                    start=start, end=end)
+            for day in CLOSURES:
+                Closure.objects.create(school=school, date=day, session="BOTH", reason="INSET day")
+            school_ids.append(school.pk)
+    return school_ids
+
+
+_PUPILS_SQL = """
+INSERT INTO registers_pupil (school_id, upn, forename, surname, date_of_birth, year_group, sen, fsm, eal,
+                             looked_after, child_in_need, has_social_worker)
+SELECT s.school_id, 'B' || lpad(g::text, 12, '0'), 'Pupil', 'Bench ' || g,
+       date '2010-09-01' + (g * 37 %% 3650), ((g %% 7) + 1)::text,
+       CASE WHEN g %% 9 = 0 THEN 'K' WHEN g %% 31 = 0 THEN 'E' ELSE 'N' END,
+       g %% 4 = 0, g %% 5 = 0, g %% 97 = 0, g %% 53 = 0, false
+  FROM generate_series(0, %(pupils)s - 1) AS g
+  JOIN (SELECT school_id, row_number() OVER (ORDER BY school_id) - 1 AS n
+          FROM unnest(%(schools)s::bigint[]) AS school_id) s ON s.n = g / %(per_school)s
+"""
+
+_ENROLMENTS_SQL = """
+INSERT INTO registers_enrolment (school_id, pupil_id, admission_date, deletion_ground, registration_type)
+SELECT school_id, id, date '2024-09-01', '', 'main' FROM registers_pupil WHERE school_id = ANY(%(schools)s)
+"""
+
+# Every school session of the calendar (weekdays inside a term, not closed) up to `last`.
+_DAYS_SQL = """
+CREATE TEMP TABLE bench_days AS
+SELECT t.school_id, d::date AS day
+  FROM registers_term t
+ CROSS JOIN LATERAL generate_series(t.start, least(t."end", %(last)s), interval '1 day') AS d
+ WHERE t.school_id = ANY(%(schools)s) AND extract(isodow FROM d) < 6
+   AND NOT EXISTS (SELECT 1 FROM registers_closure c WHERE c.school_id = t.school_id AND c.date = d::date)
+"""
+
+# A pupil's absence propensity (per mille) is fixed per pupil so some are persistently or severely absent;
+# the code of each session is a cheap deterministic hash, so runs are repeatable.
+_MARKS_SQL = """
+INSERT INTO registers_mark (school_id, pupil_id, enrolment_id, date, session, code, minutes_late, note, version,
+                            recorded_at, updated_at)
+SELECT school_id, pupil_id, enrolment_id, day, session,
+       CASE WHEN x < risk THEN (ARRAY['I','I','I','I','M','N','O','G','U','C','E','R'])[1 + x %% 12]
+            WHEN x %% 97 = 0 THEN 'L'
+            WHEN x %% 211 = 0 THEN 'V'
+            WHEN x %% 401 = 0 THEN 'D'
+            WHEN session = 'AM' THEN '/' ELSE '\\' END,
+       CASE WHEN x < risk AND x %% 12 = 8 THEN 12 WHEN x >= risk AND x %% 97 = 0 THEN 4 END,
+       '', 1, %(stamp)s, %(stamp)s
+  FROM (SELECT e.school_id, e.pupil_id, e.id AS enrolment_id, d.day, s.session,
+               CASE WHEN e.pupil_id %% 10 = 0 THEN 300 + e.pupil_id %% 300
+                    WHEN e.pupil_id %% 4 = 0 THEN 80 + e.pupil_id %% 60
+                    ELSE 10 + e.pupil_id %% 40 END AS risk,
+               abs(hashint8(e.pupil_id * 1000003 + (d.day - date '2025-01-01') * 2 + (s.session = 'PM')::int))
+                   %% 1000 AS x
+          FROM registers_enrolment e
+          JOIN bench_days d ON d.school_id = e.school_id
+         CROSS JOIN (VALUES ('AM'), ('PM')) AS s(session)
+         WHERE e.school_id = ANY(%(schools)s) AND d.day BETWEEN %(first)s AND %(last)s) AS raw
+"""
+
+
+def _load_marks(school_ids: list[int], *, first: dt.date, last: dt.date, stamp: dt.datetime) -> int:
+    """Bulk load bypassing triggers: the audit copy and the foreign-key checks are per-row and would
+    measure the loader, not the engine. Only possible on this throw-away database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("DROP TABLE IF EXISTS bench_days")
+        cursor.execute(_DAYS_SQL, {"schools": school_ids, "last": last})
+        cursor.execute(_MARKS_SQL, {"schools": school_ids, "first": first, "last": last, "stamp": stamp})
+        count = cursor.rowcount
+        cursor.execute("SET session_replication_role = origin")
+    return count
+
+
+def _load(pupils: int) -> list[int]:
+    from django.utils import timezone
+
+    school_ids = _create_trust(pupils)
+    with connection.cursor() as cursor:
+        cursor.execute(_PUPILS_SQL, {"pupils": pupils, "schools": school_ids, "per_school": PUPILS_PER_SCHOOL})
+        cursor.execute(_ENROLMENTS_SQL, {"schools": school_ids})
+        # Indexes are built once after the load, which is how a large import would be done too.
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'registers_mark' "
+                       "AND indexname NOT IN (SELECT conname FROM pg_constraint)")
+        indexes = cursor.fetchall()
+        for index_name, _ in indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{index_name}"')
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    count = _load_marks(school_ids, first=YEAR_START, last=LAST_DAY - dt.timedelta(days=1), stamp=yesterday)
+    with connection.cursor() as cursor:
+        for _, definition in indexes:
+            cursor.execute(definition)
+        cursor.execute("VACUUM ANALYZE registers_mark")
+        cursor.execute("ANALYZE")
+    print(f"  loaded {pupils} pupils in {len(school_ids)} schools, {count:,} marks", flush=True)
+    return school_ids
+
+
+_FLOOR_SQL = """
+SELECT pupil_id,
+       count(*) FILTER (WHERE code = ANY(%(possible)s)),
+       count(*) FILTER (WHERE code = ANY(%(attendance)s)),
+       count(*) FILTER (WHERE code = ANY(%(authorised)s)),
+       count(*) FILTER (WHERE code = ANY(%(unauthorised)s))
+  FROM registers_mark
+ WHERE school_id = ANY(%(schools)s)
+ GROUP BY pupil_id
+"""
+
+
+def _floor(school_ids: list[int]) -> int:
+    from registers import codes
+
+    with connection.cursor() as cursor:
+        cursor.execute(_FLOOR_SQL, {"schools": school_ids, "possible": sorted(codes.POSSIBLE),
+                                    "attendance": sorted(codes.ATTENDANCE), "authorised": sorted(codes.AUTHORISED),
+                                    "unauthorised": sorted(codes.UNAUTHORISED)})
+        return len(cursor.fetchall())
+
+
+def _run_all(school_ids: list[int], *, full: bool, on: dt.date) -> int:
+    from attendance_portal.models import School
+    from reporting.services import calculation_run
+
+    changed = 0
+    for school in School.objects.filter(pk__in=school_ids).order_by("pk"):
+        with scopes_disabled():
+            run = calculation_run(school=school, on=on, full=full)
+        changed += run.rows_changed
+    return changed
+
+
+def run(args: list[str]) -> None:
+    options = _parse(args)
+    results: dict[str, float] = {}
+    with _bench_database(keep=options.keep):
+        call_command("migrate", verbosity=0)
+        with _timer("load (not part of the figures)", results):
+            school_ids = _load(options.pupils)
+        with _timer("floor: plain GROUP BY pupil", results):
+            _floor(school_ids)
+        with _timer("full rebuild", results):
+            _run_all(school_ids, full=True, on=LAST_DAY - dt.timedelta(days=1))
+        _load_marks(school_ids, first=LAST_DAY, last=LAST_DAY, stamp=_now())
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE registers_mark")
+        with _timer("incremental nightly (one school day)", results):
+            _run_all(school_ids, full=False, on=LAST_DAY)
+        with _timer("floor again (warm cache)", results):
+            _floor(school_ids)
+    _report(results)
+
+
+def _now() -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _report(results: dict[str, float]) -> None:
+    floor = min(results["floor: plain GROUP BY pupil"], results["floor again (warm cache)"])
+    full = results["full rebuild"]
+    incremental = results["incremental nightly (one school day)"]
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  full rebuild / floor: {full / floor:.2f}x (target <= 2x)")
+    print(f"  incremental / full rebuild: {100 * incremental / full:.2f} % (target < 5 %)")
+    print(f"  peak worker memory: {peak_mib:.0f} MiB (target < 1024 MiB)")

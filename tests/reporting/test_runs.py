@@ -1,0 +1,246 @@
+"""Runs of the engine: tasks, the advisory lock, a run killed half way, incremental = full rebuild."""
+
+import datetime as dt
+from unittest import mock
+
+import psycopg2
+import pytest
+import time_machine
+from django.db import connection
+from django_scopes import scope, scopes_disabled
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attendance_portal.models import School
+from registers.models import Mark
+from reporting import services, tasks
+from reporting.models import AttendanceSignal, AttendanceSummary, CalculationRun
+from reporting.schedule import BEAT_SCHEDULE
+from reporting.services import LOCK_NAMESPACE, calculation_run
+
+from .helpers import enrol, record, school_sessions
+
+ON = dt.date(2025, 10, 24)
+
+
+def snapshot(school):
+    with scope(school=school):
+        summary = sorted(AttendanceSummary.objects.filter(school=school).values_list(
+            "enrolment_id", "kind", "start", "end", "possible", "present", "late_before_close",
+            "approved_educational_activity", "authorised", "illness", "unauthorised", "unauthorised_gno",
+            "reason_not_established", "late_after_close", "minutes_late", "not_possible"))
+        signals = sorted(AttendanceSignal.objects.filter(school=school).values_list(
+            "enrolment_id", "kind", "since", "sessions", "evidence", "active"), key=str)
+    return summary, signals
+
+
+@pytest.fixture
+def busy_school(school):
+    with scopes_disabled():
+        for n, codes in enumerate(["." * 60, "." * 40 + "N" * 20, "IL" * 30, "GU." * 20, "D." * 30]):
+            record(enrol(school, upn=f"R0000000000{n}A"), school_sessions(school, dt.date(2025, 9, 3), 60), codes)
+    return school
+
+
+def amend(school, *, day, code):
+    with scopes_disabled():
+        for mark in Mark.objects.filter(school=school, date=day):
+            mark.code = code
+            mark.minutes_late = 3 if code in ("L", "U") else None
+            mark.save()
+
+
+def test_incremental_runs_give_the_same_rows_as_a_full_rebuild(busy_school):
+    school = busy_school
+    with scope(school=school):
+        first = calculation_run(school=school, on=ON)
+    assert first.mode == "full"  # nothing to be incremental from
+    amend(school, day=dt.date(2025, 9, 10), code="O")
+    amend(school, day=dt.date(2025, 10, 1), code="L")
+    with scopes_disabled():
+        record(enrol(school, upn="R00000000009A"), school_sessions(school, dt.date(2025, 10, 20), 6), "GGGGGG")
+    with scope(school=school):
+        second = calculation_run(school=school, on=ON)
+    assert second.mode == "incremental"
+    assert second.rows_changed > 0
+    incremental = snapshot(school)
+    with scope(school=school):
+        rebuild = calculation_run(school=school, on=ON, full=True)
+    assert rebuild.rows_changed == 0
+    assert snapshot(school) == incremental
+    with scope(school=school):
+        AttendanceSummary.objects.filter(school=school).delete()
+        calculation_run(school=school, on=ON, full=True)
+    assert snapshot(school)[0] == incremental[0]
+
+
+def test_an_incremental_run_touches_only_what_changed(busy_school):
+    school = busy_school
+    with scope(school=school):
+        first = calculation_run(school=school, on=ON)
+        again = calculation_run(school=school, on=ON)
+    assert again.rows_changed == 0  # idempotent
+    before = snapshot(school)[0]
+    amend(school, day=dt.date(2025, 9, 10), code="O")
+    with scope(school=school):
+        after = calculation_run(school=school, on=ON)
+    changed = set(snapshot(school)[0]) - set(before)
+    # One week row and one year row per enrolment with marks that day; nothing else in the summaries.
+    assert len(changed) == 10
+    assert {row[1] for row in changed} == {"week", "year"}
+    assert after.rows_changed < first.rows_changed
+
+
+def test_a_run_killed_half_way_leaves_nothing_and_the_rerun_is_identical(busy_school):
+    school = busy_school
+    with scope(school=school):
+        calculation_run(school=school, on=ON)
+    expected_before = snapshot(school)
+    amend(school, day=dt.date(2025, 9, 17), code="G")
+    with scope(school=school), mock.patch.object(services, "signals_sync", side_effect=RuntimeError("killed")), \
+            pytest.raises(RuntimeError):
+        calculation_run(school=school, on=ON)
+    assert snapshot(school) == expected_before
+    with scope(school=school):
+        assert CalculationRun.objects.filter(school=school, status="failed").count() == 1
+        calculation_run(school=school, on=ON)
+    rerun = snapshot(school)
+    with scope(school=school):
+        calculation_run(school=school, on=ON, full=True)
+    assert snapshot(school) == rerun
+
+
+def test_a_second_run_for_the_same_school_is_skipped_while_the_lock_is_held(busy_school):
+    school = busy_school
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(dbname=settings_dict["NAME"], user=settings_dict["USER"],
+                             host=settings_dict["HOST"] or None, port=settings_dict["PORT"] or None,
+                             password=settings_dict["PASSWORD"] or None)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, school.pk])
+        with scope(school=school):
+            run = calculation_run(school=school, on=ON)
+            assert run.status == "skipped"
+            assert not AttendanceSummary.objects.filter(school=school).exists()
+    finally:
+        other.close()
+    with scope(school=school):
+        assert calculation_run(school=school, on=ON).status == "done"
+
+
+def test_the_school_task_runs_the_engine_in_the_schools_scope(busy_school):
+    result = tasks.stats_school.apply(kwargs={"school_id": busy_school.pk})
+    with scope(school=busy_school):
+        run = CalculationRun.objects.get(pk=result.get())
+        assert run.status == "done"
+        assert AttendanceSummary.objects.filter(school=busy_school).exists()
+    assert tasks.stats_school.acks_late is True
+
+
+def test_a_redelivered_task_does_not_run_again(busy_school):
+    first = tasks.stats_school.apply(kwargs={"school_id": busy_school.pk}).get()
+    again = tasks.stats_school.apply(kwargs={"school_id": busy_school.pk, "run_id": first}).get()
+    assert again == first
+    with scope(school=busy_school):
+        assert CalculationRun.objects.filter(school=busy_school).count() == 1
+
+
+def test_the_task_refuses_to_run_without_a_school():
+    with pytest.raises(TypeError):
+        tasks.stats_school.apply(kwargs={}, throw=True).get()
+
+
+def test_the_nightly_dispatch_enqueues_one_run_per_school_after_commit(world, django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.stats_school, "delay") as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            count = tasks.stats_nightly.apply().get()
+            assert delay.call_count == 0  # nothing leaves before the runs are committed
+        for callback in callbacks:
+            callback()
+    assert count == School.objects.count() == delay.call_count == len(callbacks)
+    with scopes_disabled():
+        runs = CalculationRun.objects.filter(status="pending")
+        assert {r.school_id for r in runs} == set(School.objects.values_list("pk", flat=True))
+        assert {call.kwargs["run_id"] for call in delay.call_args_list} == {r.pk for r in runs}
+
+
+def test_the_sweeper_enqueues_lost_runs(world, django_capture_on_commit_callbacks):
+    with scopes_disabled():
+        lost = CalculationRun.objects.create(school=world.school, on=ON)
+        CalculationRun.objects.filter(pk=lost.pk).update(requested_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+        CalculationRun.objects.create(school=world.sister, on=ON)  # just requested: leave it
+    with mock.patch.object(tasks.stats_school, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True):
+        assert tasks.stats_sweep.apply().get() == 1
+    delay.assert_called_once_with(school_id=world.school.pk, run_id=lost.pk)
+
+
+def test_beat_schedules_the_nightly_dispatch():
+    assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {"reporting.stats_nightly", "reporting.stats_sweep"}
+
+
+@pytest.mark.parametrize(("utc", "local_day_before"), [
+    (dt.datetime(2025, 10, 25, 23, 30, tzinfo=dt.UTC), dt.date(2025, 10, 25)),  # 00:30 BST, clocks go back later
+    (dt.datetime(2025, 10, 26, 1, 30, tzinfo=dt.UTC), dt.date(2025, 10, 25)),  # 01:30 GMT after the change
+    (dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC), dt.date(2026, 3, 28)),  # 00:30 GMT, clocks go forward
+    (dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC), dt.date(2026, 3, 27)),  # still 28 March in London
+])
+def test_the_nightly_run_is_for_the_london_day_whose_registers_closed(world, utc, local_day_before,
+                                                                      django_capture_on_commit_callbacks):
+    with time_machine.travel(utc, tick=False), mock.patch.object(tasks.stats_school, "delay"), \
+            django_capture_on_commit_callbacks(execute=False):
+        tasks.stats_nightly.apply().get()
+    with scopes_disabled():
+        assert set(CalculationRun.objects.values_list("on", flat=True)) == {local_day_before}
+
+
+def test_weeks_across_the_clock_change_count_every_session(school):
+    with scopes_disabled():
+        enrolment = enrol(school)
+        record(enrolment, school_sessions(school, dt.date(2026, 3, 23), end=dt.date(2026, 3, 27)), ".")
+        record(enrolment, school_sessions(school, dt.date(2025, 10, 20), end=dt.date(2025, 10, 24)), "I")
+    with scope(school=school):
+        calculation_run(school=school, on=dt.date(2026, 3, 30))
+        weeks = dict(AttendanceSummary.objects.filter(school=school, kind="week").values_list("start", "possible"))
+    assert weeks == {dt.date(2026, 3, 23): 10, dt.date(2025, 10, 20): 10}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["5", "6"]), st.booleans(),
+                          st.text(alphabet=["/", "L", "I", "N", "G", "U", "D", "X", "B", "M"], min_size=0,
+                                  max_size=30)), min_size=1, max_size=6))
+def test_group_totals_are_the_sums_of_their_members(school, pupils):
+    from django.db import transaction
+
+    from reporting.selectors import enrolment_figures, group_figures
+
+    with transaction.atomic():
+        with scopes_disabled():
+            for n, (year_group, fsm, codes) in enumerate(pupils):
+                enrolment = enrol(school, upn=f"S{n:011d}A", year_group=year_group, fsm=fsm)
+                if codes:
+                    record(enrolment, school_sessions(school, dt.date(2025, 9, 3), len(codes)), list(codes))
+        with scope(school=school):
+            calculation_run(school=school, on=ON)
+            start, end = dt.date(2025, 9, 1), dt.date(2025, 12, 19)
+            members = enrolment_figures(school=school, start=start, end=end)
+            for by in ("school", "year_group", "fsm"):
+                groups = group_figures(school=school, start=start, end=end, by=by)
+                if not groups:
+                    assert not members
+                    continue
+                assert sum(g.enrolments for g in groups) == len(members)
+                total = groups[0].figures
+                for g in groups[1:]:
+                    total = total + g.figures
+                assert total.possible == sum(m.figures.possible for m in members)
+                assert total.absence == sum(m.figures.absence for m in members)
+                assert sum(g.persistent_absence for g in groups) == sum(m.figures.persistent_absence for m in members)
+                for g in groups:
+                    assert 0 <= g.figures.attendance_rate <= 100
+                    assert 0 <= g.figures.absence_rate <= 100
+                    assert g.figures.attendance + g.figures.absence == g.figures.possible
+            for m in members:
+                assert 0 <= m.figures.attendance_rate <= 100
+        transaction.set_rollback(True)

@@ -1,0 +1,155 @@
+"""Each signal rule, with its boundaries, through `attendance_signals` (computed as of a day)."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from attendance_portal.models import School
+from registers.models import SchoolPolicy
+from tests.conftest import add_calendar
+
+from .helpers import enrol, record, school_sessions
+
+
+def signals(capsys, school, on, *extra):
+    capsys.readouterr()
+    call_command("attendance_signals", "--school", school.slug, "--on", on, "--json", *extra)
+    return [(s["kind"], s["since"], s["sessions"]) for s in json.loads(capsys.readouterr().out)["signals"]]
+
+
+def kinds(found, kind):
+    return [s for s in found if s[0] == kind]
+
+
+def marks_on(school, enrolment, days_codes):
+    with scopes_disabled():
+        for day, codes in days_codes:
+            record(enrolment, [(day, "AM"), (day, "PM")][:len(codes)], codes)
+
+
+@pytest.fixture
+def pupil(school):
+    with scopes_disabled():
+        return enrol(school, upn="P00000000001A")
+
+
+def test_penalty_threshold_window_skips_the_half_term_holiday(school, pupil, capsys):
+    # Two sessions in the first week, eight in November: ten within the last ten school weeks on 13 Nov,
+    # because the half-term week has no school session and does not count as a week.
+    marks_on(school, pupil, [(dt.date(2025, 9, 4), "GG"), (dt.date(2025, 11, 10), "GG"), (dt.date(2025, 11, 11), "GG"),
+                             (dt.date(2025, 11, 12), "UU"), (dt.date(2025, 11, 13), "OO")])
+    assert kinds(signals(capsys, school, "2025-11-13"), "penalty_threshold") == [
+        ("penalty_threshold", "2025-11-13", 10)]
+    # Sessions after the day do not count.
+    assert kinds(signals(capsys, school, "2025-11-12"), "penalty_threshold") == []
+    # A week later the first school week has left the window.
+    assert kinds(signals(capsys, school, "2025-11-17"), "penalty_threshold") == []
+
+
+def test_penalty_threshold_window_crosses_into_a_new_academic_year(school, pupil, capsys):
+    with scopes_disabled():
+        add_calendar(school, year_start=dt.date(2026, 9, 1))
+    marks_on(school, pupil, [(dt.date(2026, 7, 20), "GG"), (dt.date(2026, 7, 21), "NN"),
+                             (dt.date(2026, 9, 3), "OO"), (dt.date(2026, 9, 4), "UU"), (dt.date(2026, 9, 7), "GG")])
+    assert kinds(signals(capsys, school, "2026-09-07"), "penalty_threshold") == [
+        ("penalty_threshold", "2026-09-07", 10)]
+
+
+def test_penalty_threshold_only_for_compulsory_school_age_at_state_funded_schools(school, capsys):
+    with scopes_disabled():
+        young = enrol(school, upn="P00000000002A", date_of_birth=dt.date(2021, 6, 1))  # not five until June 2026
+        older = enrol(school, upn="P00000000003A")
+        for enrolment in (young, older):
+            record(enrolment, school_sessions(school, dt.date(2025, 9, 8), 10), "G")
+    assert len(kinds(signals(capsys, school, "2025-09-12"), "penalty_threshold")) == 1
+    School.objects.filter(pk=school.pk).update(state_funded=False)
+    school.refresh_from_db()
+    assert kinds(signals(capsys, school, "2025-09-12"), "penalty_threshold") == []
+
+
+def test_penalty_threshold_can_leave_out_n_by_policy(school, pupil, capsys):
+    marks_on(school, pupil, [(dt.date(2025, 9, 8), "GG"), (dt.date(2025, 9, 9), "GG"), (dt.date(2025, 9, 10), "GG"),
+                             (dt.date(2025, 9, 11), "GG"), (dt.date(2025, 9, 12), "GN")])
+    assert len(kinds(signals(capsys, school, "2025-09-12"), "penalty_threshold")) == 1
+    with scopes_disabled():
+        SchoolPolicy.objects.create(school=school, effective_from=dt.date(2025, 9, 1), penalty_threshold_counts_n=False)
+    assert kinds(signals(capsys, school, "2025-09-12"), "penalty_threshold") == []
+
+
+def test_continuous_unauthorised_needs_ten_whole_school_days(school, pupil, capsys):
+    with scopes_disabled():
+        record(pupil, school_sessions(school, dt.date(2025, 9, 8), 20), "O" * 19 + "U")
+    assert kinds(signals(capsys, school, "2025-09-19"), "continuous_unauthorised_10_days") == [
+        ("continuous_unauthorised_10_days", "2025-09-08", 20)]
+    # 19 sessions so far on the Friday morning: not yet.
+    with scopes_disabled():
+        other = enrol(school, upn="P00000000004A")
+        record(other, school_sessions(school, dt.date(2025, 9, 8), 20), "O" * 9 + "." + "O" * 10)
+    found = signals(capsys, school, "2025-09-19")
+    assert len(kinds(found, "continuous_unauthorised_10_days")) == 1
+
+
+def test_continuous_run_ends_when_the_pupil_comes_back(school, pupil, capsys):
+    with scopes_disabled():
+        record(pupil, school_sessions(school, dt.date(2025, 9, 8), 22), "G" * 20 + "..")
+    assert kinds(signals(capsys, school, "2025-09-22"), "continuous_unauthorised_10_days") == []
+
+
+def test_twenty_days_of_g_n_o_is_a_deletion_ground_review(school, pupil, capsys):
+    with scopes_disabled():
+        record(pupil, school_sessions(school, dt.date(2025, 9, 8), 40), "N" * 10 + "G" * 30)
+    found = signals(capsys, school, "2025-10-03")
+    assert kinds(found, "continuous_absence_20_days") == [("continuous_absence_20_days", "2025-09-08", 40)]
+    with scopes_disabled():
+        other = enrol(school, upn="P00000000005A")
+        record(other, school_sessions(school, dt.date(2025, 9, 8), 40), "G" * 39 + "U")  # U is not a ground
+    assert len(kinds(signals(capsys, school, "2025-10-03"), "continuous_absence_20_days")) == 1
+
+
+def test_fifteen_days_of_illness_cumulative(school, pupil, capsys):
+    sessions = school_sessions(school, dt.date(2025, 9, 8), 60)
+    with scopes_disabled():
+        record(pupil, sessions, "I." * 30)  # every other session: never consecutive
+    assert kinds(signals(capsys, school, "2025-10-17"), "illness_15_days") == [
+        ("illness_15_days", sessions[58][0].isoformat(), 30)]
+    assert kinds(signals(capsys, school, sessions[56][0].isoformat()), "illness_15_days") == []
+
+
+def test_n_code_overdue_after_five_school_days(school, pupil, capsys):
+    marks_on(school, pupil, [(dt.date(2025, 9, 8), "N.")])
+    assert kinds(signals(capsys, school, "2025-09-12"), "n_code_overdue") == []
+    assert kinds(signals(capsys, school, "2025-09-15"), "n_code_overdue") == [("n_code_overdue", "2025-09-15", 1)]
+
+
+def test_punctuality_more_than_three_lates_in_three_school_weeks(school, pupil, capsys):
+    marks_on(school, pupil, [(dt.date(2025, 9, 8), "L"), (dt.date(2025, 9, 15), "L"), (dt.date(2025, 9, 22), "U")])
+    assert kinds(signals(capsys, school, "2025-09-26"), "punctuality") == []
+    marks_on(school, pupil, [(dt.date(2025, 9, 23), "L")])
+    assert kinds(signals(capsys, school, "2025-09-26"), "punctuality") == [("punctuality", "2025-09-23", 4)]
+
+
+def test_rate_signals_and_their_start(school, pupil, capsys):
+    sessions = school_sessions(school, dt.date(2025, 9, 3), 40)
+    with scopes_disabled():
+        record(pupil, sessions, "." * 30 + "N" * 10)
+    found = signals(capsys, school, "2025-09-30", "--at-risk")
+    # 2 of 32 on 24 Sep: 93.75 % attendance, below 95 %; 4 of 34 on 25 Sep: 11.8 %, persistent.
+    assert kinds(found, "below_threshold") == [("below_threshold", "2025-09-24", 10)]
+    assert kinds(found, "persistent_absence") == [("persistent_absence", "2025-09-25", 10)]
+    assert kinds(found, "severe_absence") == []
+    assert kinds(found, "at_risk") == []  # already persistent
+    assert kinds(signals(capsys, school, "2025-09-30"), "at_risk") == []
+
+
+def test_at_risk_and_letter_threshold_boundaries(school, capsys):
+    with scopes_disabled():
+        at_risk = enrol(school, upn="Q00000000001A")
+        record(at_risk, school_sessions(school, dt.date(2025, 9, 3), 50), "." * 46 + "IIII")  # 8 %
+        fine = enrol(school, upn="Q00000000002A")
+        record(fine, school_sessions(school, dt.date(2025, 9, 3), 100), "." * 95 + "IIIII")  # exactly 95 %
+    found = signals(capsys, school, "2025-10-24", "--at-risk")
+    assert len(kinds(found, "at_risk")) == 1
+    assert len(kinds(found, "below_threshold")) == 1  # 92 %, not the pupil at exactly 95 %
