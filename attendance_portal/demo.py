@@ -154,6 +154,7 @@ class Profile:
     late: float  # chance of arriving late to a morning session
     holiday: bool = False  # takes an unauthorised term-time holiday (G)
     open_n: bool = False  # has an N from a few days ago that nobody has resolved
+    stopped_days: int = 0  # stopped attending this many school days ago (whereabouts unknown)
 
 
 def _profile(rng: random.Random) -> Profile:
@@ -162,10 +163,14 @@ def _profile(rng: random.Random) -> Profile:
         return Profile(absence=0.012, late=0.02)
     if roll < 0.90:
         return Profile(absence=0.035, late=0.05)
-    if roll < 0.955:
+    if roll < 0.94:
         return Profile(absence=0.13, late=0.06, open_n=rng.random() < 0.3)
-    if roll < 0.97:
+    if roll < 0.955:
         return Profile(absence=0.55, late=0.05, open_n=True)
+    if roll < 0.975:
+        return Profile(absence=0.02, late=0.35)  # often late: the punctuality letters
+    if roll < 0.978:
+        return Profile(absence=0.05, late=0.05, stopped_days=rng.choice([12, 24]))
     return Profile(absence=0.02, late=0.03, holiday=True)
 
 
@@ -295,6 +300,8 @@ def _seed_school(
                                            email=parent.email, phone="07700 900123", user=parent)
         PupilContact.objects.create(school=school, pupil=pupil, guardian=guardian, relationship="Parent",
                                     priority=0)
+    # Every school has one child missing for weeks: the 10- and 20-day rules have someone to show.
+    pupils[rng.randrange(len(pupils))][2].stopped_days = 24 if index % 2 else 12
     marks = _seed_marks(rng, school, pupils, first_day, today)
     persistent = sum(1 for _, _, p in pupils if p.absence >= 0.1)
     return (school.name, len(pupils), marks, persistent, Mark.objects.filter(school=school, code="N").count())
@@ -331,6 +338,8 @@ def _seed_marks(
     sessions = set(school_sessions(school=school, start=first_day, end=last))
     days = sorted({d for d, _ in sessions})
     recent = set(days[-4:])  # N codes this recent are still being chased
+    # One trip day per group: the pupils in school that day are on an educational visit (V).
+    trip_day = {group: rng.choice(days) for group in {p.registration_group_id for p, _, _ in pupils}}
     entries: list[MarkEntry] = []
     for pupil, enrolment, profile in pupils:
         holiday_start = rng.randrange(max(1, len(days) - 12)) if profile.holiday else -1
@@ -339,7 +348,9 @@ def _seed_marks(
         for i, day in enumerate(days):
             if day < enrolment.admission_date:
                 continue
-            if profile.holiday and holiday_start <= i < holiday_start + rng.choice([4, 5]):
+            if profile.stopped_days and i >= len(days) - profile.stopped_days:
+                day_codes = ["N", "N"] if day in recent else ["O", "O"]  # calls and visits found no one
+            elif profile.holiday and holiday_start <= i < holiday_start + rng.choice([4, 5]):
                 day_codes = ["G", "G"]
             elif spell > 0:
                 spell -= 1
@@ -352,6 +363,8 @@ def _seed_marks(
                 day_codes = [spell_code, spell_code]
                 if spell_code == "M":
                     day_codes = [rng.choice(["M", "/"]), "M"]
+            elif day == trip_day[pupil.registration_group_id]:
+                day_codes = ["V", "V"]
             else:
                 day_codes = ["/", "\\"]
             for session, code in zip(("AM", "PM"), day_codes, strict=True):
