@@ -339,7 +339,10 @@ def _seed_marks(
     days = sorted({d for d, _ in sessions})
     recent = set(days[-4:])  # N codes this recent are still being chased
     # One trip day per group: the pupils in school that day are on an educational visit (V).
-    trip_day = {group: rng.choice(days) for group in {p.registration_group_id for p, _, _ in pupils}}
+    trip_day: dict[int | None, dt.date] = {}
+    for pupil, _, _ in pupils:  # in creation order, never by database id, so a seed repeats exactly
+        if pupil.registration_group_id not in trip_day:
+            trip_day[pupil.registration_group_id] = rng.choice(days)
     entries: list[MarkEntry] = []
     for pupil, enrolment, profile in pupils:
         holiday_start = rng.randrange(max(1, len(days) - 12)) if profile.holiday else -1
@@ -388,7 +391,8 @@ def _amend_some(
 ) -> None:
     """A few absences re-coded after a parent called back, so history pages have amendments to show."""
     early = set(days[:-6])
-    resolvable = list(Mark.objects.filter(school=school, code="O", date__in=early)[:6])
+    resolvable = list(Mark.objects.filter(school=school, code="O", date__in=early)
+                      .order_by("date", "session", "pupil__upn")[:6])
     entries = [MarkEntry(m.pupil_id, m.date, m.session, "I", None, "", m.version) for m in resolvable]
     if entries:
         marks_save(school=school, entries=entries, by=None, reason="Parent phoned back: illness", source="demo data")
