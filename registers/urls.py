@@ -1,7 +1,8 @@
-"""Register routes: marking and the office board (urls_marking), and school set-up and imports (urls_setup)."""
+"""Register routes: marking and the office board, school set-up and imports, the admission register."""
 
+from .urls_admission import urlpatterns as admission
 from .urls_marking import urlpatterns as marking
 from .urls_setup import urlpatterns as setup
 
 app_name = "registers"
-urlpatterns = [*marking, *setup]
+urlpatterns = [*marking, *setup, *admission]

@@ -1,0 +1,3 @@
+from tests.routes import Route
+
+ROUTES: list[Route] = []
