@@ -21,3 +21,23 @@ from .imports import import_batch_run
 def import_batch_task(self: Any, *, school_id: int, batch_id: int) -> str:
     batch = import_batch_run(school=School.objects.get(pk=school_id), batch_id=batch_id)
     return "skipped" if batch is None else batch.status
+
+
+@shared_task(name="registers.import_batches_sweep", acks_late=True)
+def import_batches_sweep() -> int:
+    """Re-enqueue uploads still waiting long after they were made: their first message was lost
+    (a Redis outage between the commit and the enqueue). Running one twice is harmless (see above)."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from .models import ImportBatch
+
+    cutoff = timezone.now() - dt.timedelta(minutes=10)
+    with scopes_disabled():  # a sweep over every school; each batch then runs in its own school's scope
+        waiting = list(ImportBatch.objects.filter(status=ImportBatch.Status.PENDING, created_at__lt=cutoff)
+                       .values_list("school_id", "pk"))
+    for school_id, batch_id in waiting:
+        import_batch_task.delay(school_id=school_id, batch_id=batch_id)
+    return len(waiting)

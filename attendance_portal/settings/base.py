@@ -5,6 +5,7 @@ from pathlib import Path
 import environ
 
 from absence.schedule import BEAT_SCHEDULE as ABSENCE_BEAT_SCHEDULE
+from registers.schedule import BEAT_SCHEDULE as REGISTERS_BEAT_SCHEDULE
 from reporting.schedule import BEAT_SCHEDULE as REPORTING_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -142,7 +143,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {**REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE}
+CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

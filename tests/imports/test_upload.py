@@ -229,3 +229,25 @@ def test_other_schools_batch_is_404(world, office):
         theirs = ImportBatch.objects.create(school=world.other, status="done")
     response = office.get(reverse("registers:import_status", kwargs={"school_slug": "alder", "batch_id": theirs.pk}))
     assert response.status_code == 404
+
+
+def test_sweep_re_enqueues_only_batches_whose_message_was_lost(world, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from registers import tasks
+    from registers.models import ImportBatch
+
+    with scopes_disabled():
+        old = ImportBatch.objects.create(school=world.school)
+        ImportBatch.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(minutes=30))
+        ImportBatch.objects.create(school=world.other)  # just made: its message is still on its way
+        done = ImportBatch.objects.create(school=world.sister, status=ImportBatch.Status.DONE)
+        ImportBatch.objects.filter(pk=done.pk).update(created_at=timezone.now() - dt.timedelta(minutes=30))
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(tasks.import_batch_task, "delay",
+                        lambda *, school_id, batch_id: sent.append((school_id, batch_id)))
+    assert tasks.import_batches_sweep.apply().get() == 1
+    assert sent == [(world.school.pk, old.pk)]
