@@ -1,0 +1,65 @@
+"""The admission register in a real browser: add a pupil, then record them leaving."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scope
+from playwright.sync_api import Page, expect
+
+from registers.models import Enrolment, Pupil
+from registers.upn import upn_make
+from tests import factories as f
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page: Page, live_server, user) -> None:
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+
+
+def test_add_a_pupil_then_record_them_leaving(page: Page, live_server, world):
+    f.RegistrationGroupFactory(school=world.school, name="4R", year_group="4")
+    upn = upn_make(886, 4100, 25, 777)
+    sign_in(page, live_server, world.users["office_staff"])
+    page.goto(live_server.url + reverse("school_home", kwargs={"school_slug": world.school.slug}))
+    page.get_by_role("link", name="Admission register").first.click()
+    expect(page.get_by_role("heading", name="Admission register")).to_be_visible()
+    page.get_by_role("link", name="Add a pupil").click()
+
+    page.get_by_label("UPN").fill(upn)
+    page.get_by_label("Forename").fill("Rosalind")
+    page.get_by_label("Surname").fill("Franklin")
+    page.get_by_label("Date of birth").fill("2016-07-25")
+    page.get_by_label("Year group").select_option("4")
+    page.get_by_label("Registration group").select_option(label="4R")
+    page.get_by_label("Admission date").fill("2025-09-03")
+    page.get_by_role("button", name="Add pupil").click()
+
+    expect(page.get_by_role("heading", name="Rosalind Franklin")).to_be_visible()
+    expect(page.locator(".messages")).to_contain_text("added to the admission register from 03 September 2025")
+    page.get_by_role("link", name="Record leaving").click()
+    page.get_by_label("Leaving date").fill("2025-12-19")
+    page.get_by_label("Ground for deletion").select_option("other_school")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="Confirm: Rosalind Franklin leaves the register")).to_be_visible()
+    expect(page.locator(".reminders")).to_contain_text("deletion return to the local authority")
+    page.get_by_role("button", name="Confirm leaving").click()
+    expect(page.locator(".messages")).to_contain_text("removed from the register from 19 December 2025")
+
+    with scope(school=world.school):
+        pupil = Pupil.objects.get(school=world.school, upn=upn)
+        entry = Enrolment.objects.get(pupil=pupil)
+    assert (entry.admission_date, entry.leaving_date, entry.deletion_ground) == (
+        dt.date(2025, 9, 3), dt.date(2025, 12, 19), "other_school")
+    # The list now shows the pupil among those who have left.
+    page.goto(live_server.url + reverse("registers:admission", kwargs={"school_slug": world.school.slug}))
+    page.get_by_label("Show").select_option("left")
+    expect(page.locator("#register-table")).to_contain_text("Franklin, Rosalind")
