@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 from .admin import platform_admin
+from .auth import LoginView
 
 school_patterns = [
     path("", views.school_home, name="school_home"),
@@ -21,7 +22,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("switch/", views.switch, name="switch"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("platform-admin/", platform_admin.urls),
     path("s/<slug:school_slug>/", include(school_patterns)),

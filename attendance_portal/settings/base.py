@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "attendance_portal.headers.NoStoreForSignedInMiddleware",
     "attendance_portal.middleware.TenantScopeMiddleware",
 ]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from attendance_portal.roles import Role
@@ -96,3 +97,21 @@ def test_password_validators_are_on(world):
 
 def test_healthz(client, db):
     assert client.get(reverse("healthz")).json()["status"] == "ok"
+
+
+def test_repeated_failures_lock_that_username_from_that_address_only(world, client):
+    cache.clear()
+    for _ in range(10):
+        client.post(reverse("login"), {"username": "office_staff@alder", "password": "wrong"})
+    locked = client.post(reverse("login"), {"username": "office_staff@alder", "password": "correct-horse-battery"})
+    assert locked.status_code == 429
+    assert b"Too many failed attempts" in locked.content
+    # A colleague at the same school (same address) still signs in.
+    other = client.post(reverse("login"), {"username": "headteacher@alder", "password": "correct-horse-battery"})
+    assert other.status_code == 302
+    cache.clear()
+
+
+def test_signed_in_pages_are_not_stored(world, client_as):
+    response = client_as(world.users[Role.OFFICE_STAFF.value]).get(reverse("school_home", args=[world.school.slug]))
+    assert "no-store" in response["Cache-Control"]
