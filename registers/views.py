@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from attendance_portal.models import School
 from attendance_portal.permissions import can
 
 from . import codes
@@ -36,7 +37,7 @@ from .marking import (
     register_statuses,
 )
 from .models import Mark, Pupil, RegistrationGroup
-from .selectors import mark_history
+from .selectors import mark_history, school_sessions
 from .services import MarkEntry, MarkValidationError, marks_save
 
 SEARCH_LIMIT = 25
@@ -60,12 +61,20 @@ def _day_from(request: HttpRequest) -> tuple[dt.date, str]:
 # --- registers of a day -----------------------------------------------------------------------
 
 
+def _closed_day(school: School, day: dt.date, statuses: list[Any]) -> dict[str, Any]:
+    """On a day with no sessions at all, one line and the next school day instead of a table of blanks."""
+    if not statuses or any(s.state != "closed" for s in statuses):
+        return {}
+    upcoming = school_sessions(school=school, start=day + dt.timedelta(days=1), end=day + dt.timedelta(days=60))
+    return {"closed_reason": statuses[0].closed_reason, "next_school_day": upcoming[0][0] if upcoming else None}
+
+
 def register_index(request: HttpRequest, school_slug: str) -> HttpResponse:
     _require(request, "mark_register")
     day, problem = _day_from(request)
     statuses = register_statuses(school=request.school, day=day)  # type: ignore[attr-defined]
     return render(request, "registers/index.html", {
-        "day": day, "problem": problem, "statuses": statuses,
+        "day": day, "problem": problem, "statuses": statuses, **_closed_day(request.school, day, statuses),  # type: ignore[attr-defined]
         "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1),
         "today": local_today(), "may_board": can(request.user, "view_register_board", request.school),  # type: ignore[attr-defined]
     })
@@ -78,6 +87,7 @@ def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
     statuses = register_statuses(school=request.school, day=day, now=now)  # type: ignore[attr-defined]
     context = {
         "day": day, "problem": problem, "statuses": statuses, "now": now,
+        **_closed_day(request.school, day, statuses),  # type: ignore[attr-defined]
         "incomplete": sum(1 for s in statuses if s.state in ("not_started", "in_progress")),
         "overdue": sum(1 for s in statuses if s.overdue),
         "may_close": can(request.user, "manage_school", request.school),  # type: ignore[attr-defined]

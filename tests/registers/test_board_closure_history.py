@@ -258,3 +258,20 @@ def test_history_lists_original_new_reason_name_position(klass, client_as):
 def test_history_is_not_for_governors(klass, client_as, world):
     url = reverse("registers:pupil_history", args=[klass.school.slug, klass.pupils[0].pk])
     assert client_as(world.users["governor"]).get(url).status_code == 403
+
+
+def test_board_on_a_weekend_says_so_once_and_points_to_the_next_school_day(world, client_as):
+    from django.urls import reverse
+    from django_scopes import scopes_disabled
+
+    from tests import factories as f
+    from tests.conftest import add_calendar
+
+    with scopes_disabled():
+        add_calendar(world.school)
+        f.RegistrationGroupFactory(school=world.school, name="Weekend test group")
+    url = reverse("registers:board", args=[world.school.slug])
+    body = client_as(world.users["office_staff"]).get(url, {"date": "2025-09-06"}).content.decode()
+    assert "No registers on Saturday 6 September: weekend." in body
+    assert "Monday 8 September" in body
+    assert "Weekend test group" not in body
