@@ -33,8 +33,46 @@ class Sessions(models.TextChoices):
         return self == Sessions.BOTH or self == session
 
 
-class AbsenceReport(SchoolOwned):
+class FamilyRequest(SchoolOwned):
+    """What a parent's absence report and leave request share: a reference, dates and a decision."""
+
+    REFERENCE_PREFIX = ""
+
+    reference = models.CharField(max_length=12, default="")
+    first_date = models.DateField()
+    last_date = models.DateField()
+    sessions = models.CharField(max_length=4, choices=Sessions.choices, default=Sessions.BOTH)
+    guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "reference"], name="%(class)s_unique_reference"),
+            models.CheckConstraint(condition=Q(last_date__gte=models.F("first_date")),
+                                   name="%(class)s_last_not_before_first"),
+        ]
+        indexes = [models.Index(fields=["school", "status", "first_date"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.reference:
+            self.reference = new_reference(self.REFERENCE_PREFIX)
+        super().save(*args, **kwargs)
+
+
+class AbsenceReport(FamilyRequest):
     """A parent telling the school a child is (or will be) absent; the office accepts or rejects it."""
+
+    REFERENCE_PREFIX = "A"
 
     class Category(models.TextChoices):
         ILLNESS = "illness", "Illness"
@@ -48,46 +86,23 @@ class AbsenceReport(SchoolOwned):
         REJECTED = "rejected", "Not accepted"
 
     pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="absence_reports")
-    reference = models.CharField(max_length=12, default="")
-    first_date = models.DateField()
-    last_date = models.DateField()
-    sessions = models.CharField(max_length=4, choices=Sessions.choices, default=Sessions.BOTH)
     category = models.CharField(max_length=20, choices=Category.choices)
     message = models.TextField(max_length=2000, blank=True)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
     late = models.BooleanField(default=False, help_text="Sent after the school's reporting cut-off.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     code = models.CharField(max_length=2, blank=True, help_text="Code recorded when accepted.")
-    decision_reason = models.CharField(max_length=500, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["school", "reference"], name="absencereport_unique_reference"),
-            models.CheckConstraint(condition=Q(last_date__gte=models.F("first_date")),
-                                   name="absencereport_last_not_before_first"),
-        ]
-        indexes = [models.Index(fields=["school", "status", "first_date"])]
-
-    def __str__(self) -> str:
-        return self.reference
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self.reference:
-            self.reference = new_reference("A")
-        super().save(*args, **kwargs)
+    class Meta(FamilyRequest.Meta):
+        pass
 
 
-class LeaveRequest(SchoolOwned):
+class LeaveRequest(FamilyRequest):
     """A request for leave of absence, decided by the headteacher (2024 regulations, reg. 11)."""
+
+    REFERENCE_PREFIX = "L"
 
     class Circumstance(models.TextChoices):
         PERFORMANCE = "performance", "Regulated performance or employment abroad"
@@ -106,10 +121,6 @@ class LeaveRequest(SchoolOwned):
         TAKEN = "taken", "Refused, taken anyway (recorded as G)"
 
     pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="leave_requests")
-    reference = models.CharField(max_length=12, default="")
-    first_date = models.DateField()
-    last_date = models.DateField()
-    sessions = models.CharField(max_length=4, choices=Sessions.choices, default=Sessions.BOTH)
     circumstance = models.CharField(max_length=20, choices=Circumstance.choices)
     reason = models.TextField(max_length=3000)
     evidence = models.FileField(upload_to="absence/evidence/%Y/%m/", blank=True)
@@ -118,36 +129,15 @@ class LeaveRequest(SchoolOwned):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     granted_circumstance = models.CharField(max_length=20, choices=Circumstance.choices, blank=True)
-    decision_reason = models.CharField(max_length=500, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
     taken_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     taken_recorded_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["school", "reference"], name="leaverequest_unique_reference"),
-            models.CheckConstraint(condition=Q(last_date__gte=models.F("first_date")),
-                                   name="leaverequest_last_not_before_first"),
-        ]
-        indexes = [models.Index(fields=["school", "status", "first_date"])]
-
-    def __str__(self) -> str:
-        return self.reference
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self.reference:
-            self.reference = new_reference("L")
-        super().save(*args, **kwargs)
+    class Meta(FamilyRequest.Meta):
+        pass
 
 
 class ContactAttempt(SchoolOwned):
