@@ -31,6 +31,7 @@ from . import selectors
 from .models import (
     AbsenceReport,
     ContactAttempt,
+    FamilyRequest,
     LeaveRequest,
     MedicalEvidenceRequest,
     SentMessage,
@@ -201,11 +202,7 @@ def absence_report_accept(*, report: AbsenceReport, by: User, code: str = "") ->
     entries, _kept = _entries_for(school=school, pupil=report.pupil, keys=keys, code=code, note=note)
     result = _save(school=school, entries=entries, by=by, source="absence",
                    reason=f"Reason given by parent (report {report.reference}): {report.get_category_display()}")
-    report.status = AbsenceReport.Status.ACCEPTED
-    report.code = code
-    report.decided_by = by
-    report.decided_at = timezone.now()
-    report.save(update_fields=["status", "code", "decided_by", "decided_at"])
+    _record_decision(report, status=AbsenceReport.Status.ACCEPTED, by=by, code=code)
     parents_notify(
         school=school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
         subject=f"Absence report {report.reference} recorded",
@@ -218,17 +215,23 @@ def absence_report_accept(*, report: AbsenceReport, by: User, code: str = "") ->
     return report, result
 
 
+def _record_decision(item: FamilyRequest, *, status: str, by: User, **fields: object) -> None:
+    """Store who decided a report or request, when, and the decision's own fields."""
+    item.status = status
+    item.decided_by = by
+    item.decided_at = timezone.now()
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.save(update_fields=["status", "decided_by", "decided_at", *fields])
+
+
 @transaction.atomic
 def absence_report_reject(*, report: AbsenceReport, by: User, reason: str) -> AbsenceReport:
     reason = reason.strip()
     if not reason:
         raise AbsenceError("Give the reason the report is not accepted; the parent will see it.")
     report = _pending_report(report)
-    report.status = AbsenceReport.Status.REJECTED
-    report.decision_reason = reason[:500]
-    report.decided_by = by
-    report.decided_at = timezone.now()
-    report.save(update_fields=["status", "decision_reason", "decided_by", "decided_at"])
+    _record_decision(report, status=AbsenceReport.Status.REJECTED, by=by, decision_reason=reason[:500])
     parents_notify(
         school=report.school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
         subject=f"Absence report {report.reference}",
@@ -310,12 +313,8 @@ def leave_request_grant(
     entries, _kept = _entries_for(school=school, pupil=request.pupil, keys=keys, code=code, note=note)
     result = _save(school=school, entries=entries, by=by, source="leave",
                    reason=f"Leave of absence granted by the headteacher ({request.reference})")
-    request.status = LeaveRequest.Status.GRANTED
-    request.granted_circumstance = circumstance
-    request.decision_reason = reason.strip()[:500]
-    request.decided_by = by
-    request.decided_at = timezone.now()
-    request.save(update_fields=["status", "granted_circumstance", "decision_reason", "decided_by", "decided_at"])
+    _record_decision(request, status=LeaveRequest.Status.GRANTED, by=by, granted_circumstance=circumstance,
+                     decision_reason=reason.strip()[:500])
     parents_notify(
         school=school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
         subject=f"Leave request {request.reference}: granted",
@@ -332,11 +331,7 @@ def leave_request_refuse(*, request: LeaveRequest, by: User, reason: str) -> Lea
     if not reason:
         raise AbsenceError("Give the reason for refusing; the parent will see it.")
     request = _pending_leave(request)
-    request.status = LeaveRequest.Status.REFUSED
-    request.decision_reason = reason[:500]
-    request.decided_by = by
-    request.decided_at = timezone.now()
-    request.save(update_fields=["status", "decision_reason", "decided_by", "decided_at"])
+    _record_decision(request, status=LeaveRequest.Status.REFUSED, by=by, decision_reason=reason[:500])
     parents_notify(
         school=request.school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
         subject=f"Leave request {request.reference}: refused",
