@@ -133,4 +133,19 @@ def range_figures_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date) ->
         parts.append(f"SELECT NULL::bigint AS enrolment_id, {', '.join('0' for _ in FIGURE_FIELDS)} WHERE false")
     sums = ", ".join(f"sum({f})::int AS {f}" for f in FIGURE_FIELDS)
     union = " UNION ALL ".join(f"({p})" for p in parts)
-    return f"SELECT enrolment_id, {sums} FROM ({union}) AS parts GROUP BY enrolment_id", params
+    general = f"SELECT enrolment_id, {sums} FROM ({union}) AS parts GROUP BY enrolment_id"
+    year = next((y for y in calendar.years if y.start == start and end <= y.end), None)
+    if year is None:
+        return general, params
+    # Year to date: when the school has no marks after `end` in that year (the usual case: a nightly
+    # run, a dashboard), the year rows are exactly the figures, one row per enrolment instead of forty
+    # week rows and the raw marks of the current week. The test is one probe of the (school, date)
+    # index; PostgreSQL evaluates it once and runs only the branch it selects.
+    params |= {"ytd_start": year.start, "ytd_to": end, "ytd_year_end": year.end}
+    later = (f"EXISTS (SELECT 1 FROM {MARKS} WHERE school_id = %(school)s "
+             f"AND date > %(ytd_to)s AND date <= %(ytd_year_end)s)")
+    columns = ", ".join(FIGURE_FIELDS)
+    return f"""SELECT enrolment_id, {columns} FROM {TABLE}
+                WHERE school_id = %(school)s AND kind = 'year' AND start = %(ytd_start)s AND NOT {later}
+               UNION ALL
+               SELECT * FROM ({general}) AS general WHERE {later}""", params

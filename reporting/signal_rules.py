@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from attendance_portal.models import School
 from registers import codes
@@ -67,10 +68,25 @@ def _roll_sql(*, compulsory_only: bool = False) -> str:
                   AND (e.leaving_date IS NULL OR e.leaving_date >= %(on)s){age}"""
 
 
-def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _fetch(sql: str, params: dict[str, Any], *, hash_joins: bool = False) -> list[tuple[Any, ...]]:
+    """Run one statement. `hash_joins`: the statement chains CTEs whose sizes the planner cannot
+    estimate (it assumes one or two rows) and would join them by nested loops, quadratic in the number
+    of flagged pupils (measured: most of a second per school); its index lookups are written as
+    LATERAL … OFFSET 0, which stay nested loops whatever this setting says."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        if not hash_joins:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        # No JIT either: the penalty the planner puts on the nested loops it must keep would make the
+        # plan look costly enough to compile (a second of compiling for a statement of milliseconds).
+        cursor.execute("SET enable_nestloop = off; SET jit = off")
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            # In a failed transaction nothing can run, and its rollback undoes the SET anyway.
+            if connection.connection.get_transaction_status() != TRANSACTION_STATUS_INERROR:
+                cursor.execute("RESET enable_nestloop; RESET jit")
 
 
 def _in_list(members: frozenset[str] | set[str]) -> str:
@@ -138,24 +154,37 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
                    sum(w.possible) OVER running AS p,
                    sum(w.authorised + w.unauthorised) OVER running AS a,
                    sum(w.present + w.approved_educational_activity) OVER running AS t
-              FROM {TABLE} w
-             WHERE w.school_id = %(school)s AND w.kind = 'week' AND w.start >= %(year_start)s AND w."end" <= %(on)s
-               AND w.enrolment_id IN (SELECT enrolment_id FROM flagged)
+              -- One primary-key range per flagged enrolment whatever the statistics say: a school
+              -- the statistics have not seen yet is estimated at one row, and a semi-join planned on
+              -- that estimate compares every week row with every flagged enrolment (measured: seconds).
+              FROM (SELECT DISTINCT enrolment_id FROM flagged) f
+             CROSS JOIN LATERAL (
+                    SELECT x.* FROM {TABLE} x
+                     WHERE x.school_id = %(school)s AND x.enrolment_id = f.enrolment_id AND x.kind = 'week'
+                       AND x.start >= %(year_start)s AND x."end" <= %(on)s
+                    OFFSET 0) w
             WINDOW running AS (PARTITION BY w.enrolment_id ORDER BY w.start)
         ),
+        -- The last week-end where the condition failed, with the running totals there. (One pass
+        -- with DISTINCT ON: joining the running totals back by date is planned as a nested loop over
+        -- two CTEs whose sizes the planner cannot know, and that cost most of a second per school.)
         last_not AS (
-            SELECT f.enrolment_id, f.kind, max(w."end") AS day
+            SELECT DISTINCT ON (f.enrolment_id, f.kind) f.enrolment_id, f.kind, w."end" AS day, w.p, w.a, w.t
               FROM flagged f JOIN weekly w USING (enrolment_id)
              WHERE NOT ({_condition('f.kind', 'w.p', 'w.a', 'w.t')})
-             GROUP BY f.enrolment_id, f.kind
+             ORDER BY f.enrolment_id, f.kind, w."end" DESC
         ),
         -- The streak began in the bucket after the last week-end where the condition failed: replay
         -- that bucket day by day from the running totals at its start to find the day it began.
-        streak AS (
-            SELECT f.enrolment_id, f.kind, coalesce(l.day + 1, %(year_start)s) AS from_day,
-                   coalesce(w.p, 0) AS p0, coalesce(w.a, 0) AS a0, coalesce(w.t, 0) AS t0
-              FROM flagged f LEFT JOIN last_not l USING (enrolment_id, kind)
-              LEFT JOIN weekly w ON w.enrolment_id = f.enrolment_id AND w."end" = l.day
+        -- MATERIALIZED, with both ends and the pupil as columns: the marks below are then read through
+        -- the (school, pupil, date) index one short range at a time instead of every mark of the year.
+        streak AS MATERIALIZED (
+            SELECT enrolment_id, e.pupil_id, kind, from_day,
+                   least({calendar.bucket_end_sql('from_day')}, %(on)s) AS to_day, p0, a0, t0
+              FROM (SELECT f.enrolment_id, f.kind, coalesce(l.day + 1, %(year_start)s) AS from_day,
+                           coalesce(l.p, 0) AS p0, coalesce(l.a, 0) AS a0, coalesce(l.t, 0) AS t0
+                      FROM flagged f LEFT JOIN last_not l USING (enrolment_id, kind)) AS bounds
+              JOIN registers_enrolment e ON e.id = bounds.enrolment_id AND e.school_id = %(school)s
         ),
         daily AS (
             SELECT s.enrolment_id, s.kind, m.date,
@@ -163,28 +192,28 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
                    s.a0 + sum(count(*) FILTER (WHERE m.code IN ({_in_list(ABSENCE)}))) OVER day AS a,
                    s.t0 + sum(count(*) FILTER (WHERE m.code IN ({_in_list(codes.ATTENDANCE)}))) OVER day AS t
               FROM streak s
-              -- LATERAL: one index range per enrolment, never a scan of the marks table.
+              -- LATERAL: one range of the (school, pupil, date) index per enrolment, never a scan of
+              -- the marks table nor of the enrolment's whole year.
               JOIN LATERAL (SELECT x.date, x.code FROM {MARKS} x
-                             WHERE x.school_id = %(school)s AND x.enrolment_id = s.enrolment_id
-                               AND x.date BETWEEN s.from_day
-                                   AND least({calendar.bucket_end_sql('s.from_day')}, %(on)s)) m ON true
+                             WHERE x.school_id = %(school)s AND x.pupil_id = s.pupil_id
+                               AND x.enrolment_id = s.enrolment_id
+                               AND x.date BETWEEN s.from_day AND s.to_day
+                            OFFSET 0) m ON true
              GROUP BY s.enrolment_id, s.kind, m.date, s.p0, s.a0, s.t0
             WINDOW day AS (PARTITION BY s.enrolment_id, s.kind ORDER BY m.date)
         ),
-        last_not_day AS (
-            SELECT enrolment_id, kind, max(date) AS day FROM daily
-             WHERE NOT ({_condition('kind', 'p', 'a', 't')})
-             GROUP BY enrolment_id, kind
-        ),
+        -- The first day after the last day where the condition failed (window, not a self-join).
         began AS (
-            SELECT d.enrolment_id, d.kind, min(d.date) AS since
-              FROM daily d LEFT JOIN last_not_day l USING (enrolment_id, kind)
-             WHERE l.day IS NULL OR d.date > l.day
-             GROUP BY d.enrolment_id, d.kind
+            SELECT enrolment_id, kind, min(date) FILTER (WHERE last_failed IS NULL OR date > last_failed) AS since
+              FROM (SELECT d.*, max(d.date) FILTER (WHERE NOT ({_condition('d.kind', 'd.p', 'd.a', 'd.t')}))
+                                OVER (PARTITION BY d.enrolment_id, d.kind) AS last_failed
+                      FROM daily d) AS marked
+             GROUP BY enrolment_id, kind
+            HAVING count(*) FILTER (WHERE last_failed IS NULL OR date > last_failed) > 0
         )
         SELECT f.enrolment_id, f.kind, f.possible, f.absence, f.attendance, b.since
           FROM flagged f JOIN began b USING (enrolment_id, kind)
-    """, params)
+    """, params, hash_joins=True)
     return [
         Signal(enrolment_id, kind, since, absence,
                {"from": year.start.isoformat(), "to": on.isoformat(), "possible": possible, "absence": absence,
@@ -239,14 +268,24 @@ def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, para
     days = calendar.days_up_to(on)
     if limit < 1 or len(days) < limit:
         return []
-    # Overdue when at least `limit` school days have passed since the mark's day.
+    # Overdue when at least `limit` school days have passed since the mark's day. The week summaries
+    # say which weeks before the cut-off still hold an N (in practice: hardly any, N being replaced
+    # within days), so only those weeks' marks are read, one index range each.
     params = {**params, "cutoff": days[-limit]}
     rows = _fetch(f"""
-        SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
-         WHERE m.school_id = %(school)s AND m.code = 'N' AND m.date < %(cutoff)s
-           AND m.enrolment_id IN (SELECT enrolment_id FROM {TABLE}
-                                   WHERE school_id = %(school)s AND kind = 'year' AND reason_not_established > 0)
-           AND m.enrolment_id IN ({_roll_sql()})
+        WITH weeks AS MATERIALIZED (
+            SELECT w.enrolment_id, e.pupil_id, w.start, least(w."end", %(cutoff)s - 1) AS to_day
+              FROM {TABLE} w JOIN registers_enrolment e ON e.id = w.enrolment_id AND e.school_id = %(school)s
+             WHERE w.school_id = %(school)s AND w.kind = 'week' AND w.start < %(cutoff)s
+               AND w.reason_not_established > 0
+               AND w.enrolment_id IN ({_roll_sql()})
+        )
+        SELECT m.enrolment_id, m.date, m.session, m.code
+          FROM weeks c CROSS JOIN LATERAL (
+                SELECT x.enrolment_id, x.date, x.session, x.code FROM {MARKS} x
+                 WHERE x.school_id = %(school)s AND x.pupil_id = c.pupil_id AND x.enrolment_id = c.enrolment_id
+                   AND x.date BETWEEN c.start AND c.to_day AND x.code = 'N'
+                OFFSET 0) m
          ORDER BY m.enrolment_id, m.date, m.session
     """, params)
     found = []

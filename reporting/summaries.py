@@ -82,14 +82,29 @@ FIGURES_SQL = ",\n".join(f"{expr} AS {name}" for expr, name in zip(_FIGURE_EXPRE
 COLUMNS = ", ".join(FIGURE_FIELDS)
 
 
-def _week_rows_sql(calendar: SchoolCalendar, where: str) -> str:
+# The same figures from rows (cat, n, minutes) already counted per category: the week rows are built
+# in two steps, first one count per (enrolment, week, category), then the twelve figures from those
+# few rows. Twelve filtered aggregates per mark cost twice as much as the extra step (measured).
+_PRE = "count(*) FILTER (WHERE "
+_SUMMED_EXPRESSIONS = [
+    f"coalesce(sum(n) FILTER (WHERE {expr[len(_PRE):-1]}), 0)::int" if expr.startswith(_PRE)
+    else "coalesce(sum(minutes), 0)::int"
+    for expr in _FIGURE_EXPRESSIONS
+]
+SUMMED_FIGURES_SQL = ",\n".join(
+    f"{expr} AS {name}" for expr, name in zip(_SUMMED_EXPRESSIONS, FIGURE_FIELDS, strict=True))
+
+
+def _week_rows_sql(calendar: SchoolCalendar, where: str, source: str = f"{MARKS} m") -> str:
     """Week rows (enrolment_id, kind, start, end, figures…) from the marks matching `where`."""
     return f"""
-        SELECT enrolment_id, 'week' AS kind, start, {calendar.bucket_end_sql('start')} AS "end", {FIGURES_SQL}
-          FROM (SELECT enrolment_id, {calendar.bucket_start_sql('date')} AS start, minutes_late,
-                       {category_sql()} AS cat
-                  FROM {MARKS} m
-                 WHERE {where}) AS marks
+        SELECT enrolment_id, 'week' AS kind, start, {calendar.bucket_end_sql('start')} AS "end",
+               {SUMMED_FIGURES_SQL}
+          FROM (SELECT m.enrolment_id, {calendar.bucket_start_sql('m.date')} AS start,
+                       {category_sql('m.code')} AS cat, count(*)::int AS n, sum(m.minutes_late)::int AS minutes
+                  FROM {source}
+                 WHERE {where}
+                 GROUP BY 1, 2, 3) AS counted
          GROUP BY enrolment_id, start
     """
 
@@ -147,8 +162,15 @@ def _rebuild_into_empty(cursor, calendar: SchoolCalendar, params: dict[str, obje
                    f"{_year_rows_sql(f'(SELECT * FROM {TABLE} WHERE school_id = %(school)s) ')}) y", params)
     years = cursor.rowcount
     # A first build adds many rows at once; without fresh statistics the planner takes the table for
-    # empty and the signal queries fall into nested loops.
-    cursor.execute(f"ANALYZE {TABLE}")
+    # empty and the signal queries fall into nested loops. Every school's first build needs it: a school
+    # missing from the statistics is estimated at one row even when the table is large (measured).
+    # Only the key columns are sampled again (a third of the time); the figures' statistics, which
+    # matter less, come from the table's first analysis and from autovacuum.
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
+    if cursor.fetchone()[0] < 0:
+        cursor.execute(f"ANALYZE {TABLE}")
+    else:
+        cursor.execute(f'ANALYZE {TABLE} (school_id, enrolment_id, kind, start, "end")')
     return weeks + years
 
 
@@ -176,22 +198,31 @@ def summaries_update(*, school: School, calendar: SchoolCalendar, changed_since:
     fresh_figures = ", ".join(f"f.{x}" for x in FIGURE_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            WITH changed AS (
-                SELECT DISTINCT enrolment_id, {start} AS start
-                  FROM {MARKS}
-                 WHERE school_id = %(school)s AND updated_at >= %(since)s
+            WITH changed AS MATERIALIZED (
+                SELECT enrolment_id, pupil_id, start, {calendar.bucket_end_sql('start')} AS "end"
+                  FROM (SELECT DISTINCT enrolment_id, pupil_id, {start} AS start
+                          FROM {MARKS}
+                         WHERE school_id = %(school)s AND updated_at >= %(since)s) AS touched
             ),
+            -- The changed weeks' marks, one range of the (school, pupil, date) index per changed week
+            -- (buckets never overlap, so no mark is counted twice): never a scan of the school's year.
+            -- OFFSET 0 keeps the planner from turning this back into a hash join over the whole school.
             fresh AS (
-                {_week_rows_sql(calendar, '''school_id = %(school)s AND EXISTS (
-                    SELECT 1 FROM changed c WHERE c.enrolment_id = m.enrolment_id
-                       AND m.date BETWEEN c.start AND c.start + 6)''')}
+                {_week_rows_sql(calendar, 'm.school_id = %(school)s', source=f'''changed c CROSS JOIN LATERAL (
+                    SELECT x.* FROM {MARKS} x
+                     WHERE x.school_id = %(school)s AND x.pupil_id = c.pupil_id AND x.enrolment_id = c.enrolment_id
+                       AND x.date BETWEEN c.start AND c."end"
+                    OFFSET 0) m''')}
             ),
             wanted AS (
                 SELECT f.* FROM fresh f JOIN changed c USING (enrolment_id, start)
             ),
             old AS (
-                SELECT s.* FROM {TABLE} s JOIN changed c USING (enrolment_id, start)
-                 WHERE s.school_id = %(school)s AND s.kind = 'week'
+                SELECT s.* FROM changed c CROSS JOIN LATERAL (
+                    SELECT * FROM {TABLE} x
+                     WHERE x.school_id = %(school)s AND x.enrolment_id = c.enrolment_id AND x.kind = 'week'
+                       AND x.start = c.start
+                    OFFSET 0) s
             ),
             weeks AS (
                 INSERT INTO {TABLE} AS s (school_id, enrolment_id, kind, start, "end", {COLUMNS})

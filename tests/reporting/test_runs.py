@@ -112,10 +112,8 @@ def test_a_run_killed_half_way_leaves_nothing_and_the_rerun_is_identical(busy_sc
 
 def test_a_second_run_for_the_same_school_is_skipped_while_the_lock_is_held(busy_school):
     school = busy_school
-    settings_dict = connection.settings_dict
-    other = psycopg2.connect(dbname=settings_dict["NAME"], user=settings_dict["USER"],
-                             host=settings_dict["HOST"] or None, port=settings_dict["PORT"] or None,
-                             password=settings_dict["PASSWORD"] or None)
+    # A second session on the same server and database, whatever the URL form (socket or TCP).
+    other = psycopg2.connect(**connection.get_connection_params())
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, school.pk])
