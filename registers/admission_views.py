@@ -6,6 +6,7 @@ action gets 403. Objects are looked up inside request.school, so another school'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -60,6 +61,23 @@ def _pupil(request: HttpRequest, pupil_id: int) -> Pupil:
 # --------------------------------------------------------------------------- the register
 
 
+
+def _form_page(request: HttpRequest, form: Any, template: str, context: dict[str, Any],
+               save: Callable[[], tuple[str, int]]) -> HttpResponse:
+    """The add/edit pattern: a valid form is saved by `save`, which returns the message and the pupil to
+    go back to; a save the service refuses shows its reasons on the form, and nothing is written."""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message, pupil_id = save()
+            except AdmissionError as error:
+                add_errors(form, error)
+            else:
+                messages.success(request, message)
+                return redirect("registers:pupil", request.school.slug, pupil_id)  # type: ignore[attr-defined]
+        return render(request, template, context, status=400)
+    return render(request, template, context)
+
 @require_http_methods(["GET"])
 def admission(request: HttpRequest, school_slug: str) -> HttpResponse:
     _require(request, "view_pupils")
@@ -103,20 +121,15 @@ def pupil_add(request: HttpRequest, school_slug: str) -> HttpResponse:
     _require(request, "manage_school")
     school = _school(request)
     form = PupilForm(request.POST or None, school=school, adding=True, sensitive=_may(request, "view_sensitive"))
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                created = pupil_create(school=school, **form.pupil_kwargs(), cohort=form.cohort(),
-                                       admission_date=form.cleaned_data["admission_date"],
-                                       registration_type=form.cleaned_data["registration_type"])
-            except AdmissionError as error:
-                add_errors(form, error)
-            else:
-                messages.success(request, f"{created.full_name} added to the admission register from "
-                                          f"{form.cleaned_data['admission_date']:%d %B %Y}.")
-                return redirect("registers:pupil", school.slug, created.pk)
-        return render(request, "registers/admission/pupil_form.html", {"form": form}, status=400)
-    return render(request, "registers/admission/pupil_form.html", {"form": form})
+
+    def save() -> tuple[str, int]:
+        created = pupil_create(school=school, **form.pupil_kwargs(), cohort=form.cohort(),
+                               admission_date=form.cleaned_data["admission_date"],
+                               registration_type=form.cleaned_data["registration_type"])
+        return (f"{created.full_name} added to the admission register from "
+                f"{form.cleaned_data['admission_date']:%d %B %Y}.", created.pk)
+
+    return _form_page(request, form, "registers/admission/pupil_form.html", {"form": form}, save)
 
 
 @require_http_methods(["GET", "POST"])
@@ -126,18 +139,12 @@ def pupil_edit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRes
     found = _pupil(request, pupil_id)
     form = PupilForm(request.POST or None, school=school, adding=False, sensitive=_may(request, "view_sensitive"),
                      initial=PupilForm.initial_for(found))
-    context = {"form": form, "pupil": found}
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                pupil_update(school=school, pupil=found, **form.pupil_kwargs(), cohort=form.cohort())
-            except AdmissionError as error:
-                add_errors(form, error)
-            else:
-                messages.success(request, f"{found.full_name}'s details saved.")
-                return redirect("registers:pupil", school.slug, found.pk)
-        return render(request, "registers/admission/pupil_form.html", context, status=400)
-    return render(request, "registers/admission/pupil_form.html", context)
+
+    def save() -> tuple[str, int]:
+        pupil_update(school=school, pupil=found, **form.pupil_kwargs(), cohort=form.cohort())
+        return f"{found.full_name}'s details saved.", found.pk
+
+    return _form_page(request, form, "registers/admission/pupil_form.html", {"form": form, "pupil": found}, save)
 
 
 # --------------------------------------------------------------------------- enrolments
@@ -149,18 +156,12 @@ def admit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
     school = _school(request)
     found = _pupil(request, pupil_id)
     form = AdmitForm(request.POST or None)
-    context = {"form": form, "pupil": found}
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                entry = enrolment_admit(school=school, pupil=found, **form.cleaned_data)
-            except AdmissionError as error:
-                add_errors(form, error)
-            else:
-                messages.success(request, f"{found.full_name} admitted again from {entry.admission_date:%d %B %Y}.")
-                return redirect("registers:pupil", school.slug, found.pk)
-        return render(request, "registers/admission/admit.html", context, status=400)
-    return render(request, "registers/admission/admit.html", context)
+
+    def save() -> tuple[str, int]:
+        entry = enrolment_admit(school=school, pupil=found, **form.cleaned_data)
+        return f"{found.full_name} admitted again from {entry.admission_date:%d %B %Y}.", found.pk
+
+    return _form_page(request, form, "registers/admission/admit.html", {"form": form, "pupil": found}, save)
 
 
 @require_http_methods(["GET", "POST"])
@@ -209,18 +210,12 @@ def contact_new(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRe
     found = _pupil(request, pupil_id)
     next_priority = found.contacts.count() + 1
     form = ContactForm(request.POST or None, initial={"priority": min(next_priority, 9)})
-    context = {"form": form, "pupil": found}
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                contact_add(school=school, pupil=found, **_contact_fields(form))
-            except AdmissionError as error:
-                add_errors(form, error)
-            else:
-                messages.success(request, f"Contact added for {found.full_name}.")
-                return redirect("registers:pupil", school.slug, found.pk)
-        return render(request, "registers/admission/contact_form.html", context, status=400)
-    return render(request, "registers/admission/contact_form.html", context)
+
+    def save() -> tuple[str, int]:
+        contact_add(school=school, pupil=found, **_contact_fields(form))
+        return f"Contact added for {found.full_name}.", found.pk
+
+    return _form_page(request, form, "registers/admission/contact_form.html", {"form": form, "pupil": found}, save)
 
 
 def _contact(request: HttpRequest, contact_id: int) -> PupilContact:
@@ -238,18 +233,13 @@ def contact_edit(request: HttpRequest, school_slug: str, contact_id: int) -> Htt
         "forename": g.forename, "surname": g.surname, "phone": g.phone, "email": g.email,
         "relationship": contact.relationship, "parental_responsibility": contact.parental_responsibility,
         "lives_with_pupil": contact.lives_with_pupil, "priority": contact.priority})
+
+    def save() -> tuple[str, int]:
+        contact_update(school=school, contact=contact, **_contact_fields(form))
+        return f"Contact {g.forename} {g.surname} saved.", contact.pupil_id
+
     context = {"form": form, "pupil": contact.pupil, "contact": contact}
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                contact_update(school=school, contact=contact, **_contact_fields(form))
-            except AdmissionError as error:
-                add_errors(form, error)
-            else:
-                messages.success(request, f"Contact {g.forename} {g.surname} saved.")
-                return redirect("registers:pupil", school.slug, contact.pupil_id)
-        return render(request, "registers/admission/contact_form.html", context, status=400)
-    return render(request, "registers/admission/contact_form.html", context)
+    return _form_page(request, form, "registers/admission/contact_form.html", context, save)
 
 
 @require_http_methods(["GET", "POST"])
