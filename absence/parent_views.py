@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import FieldError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -56,18 +54,6 @@ def children_of(user: Any) -> list[Pupil]:
     return selectors.parent_children(user=user)
 
 
-def letters_for(pupil: Pupil) -> list[Any]:
-    """Letters sent about this child, once the letters app records them; none until then."""
-    try:
-        model = apps.get_model("letters", "Letter")
-    except LookupError:
-        return []
-    try:
-        return list(model.objects.filter(school=pupil.school, pupil=pupil).order_by("-pk")[:20])
-    except FieldError:
-        return []
-
-
 @login_required
 @require_GET
 def parent_home(request: HttpRequest) -> HttpResponse:
@@ -96,7 +82,6 @@ def child(request: HttpRequest, pupil_id: int) -> HttpResponse:
             "reports": list(AbsenceReport.objects.filter(school=school, pupil=found)[:30]),
             "leave": list(LeaveRequest.objects.filter(school=school, pupil=found)[:30]),
             "medical": list(MedicalEvidenceRequest.objects.filter(school=school, pupil=found)[:10]),
-            "letters": letters_for(found),
         }
         return render(request, "parent/child.html", context)
 
