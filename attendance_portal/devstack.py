@@ -76,6 +76,11 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
     env: dict[str, str] = {}
     keep: list[object] = []  # the embedded servers stop when these objects are released
     VAR.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        # Headless machines often have none; the embedded servers' helpers warn without one.
+        runtime = VAR / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
     url = os.environ.get("DATABASE_URL")
     if url:
