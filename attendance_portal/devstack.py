@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,8 +78,9 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
     keep: list[object] = []  # the embedded servers stop when these objects are released
     VAR.mkdir(parents=True, exist_ok=True)
     if not os.environ.get("XDG_RUNTIME_DIR"):
-        # Headless machines often have none; the embedded servers' helpers warn without one.
-        runtime = VAR / "run"
+        # Headless machines often have none and the embedded servers' helpers warn without one. It must
+        # stay short: PostgreSQL puts its socket there when the checkout's path is too long for one.
+        runtime = Path(tempfile.gettempdir()) / f"attendance-portal-{os.getuid()}"
         runtime.mkdir(mode=0o700, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
