@@ -94,11 +94,15 @@ SCHOOLS = [
                PRIMARY, 1, 36, {"*": Times(("08:55", "09:10"), ("13:15", "13:30"))},
                {"absence_report_cutoff": dt.time(9, 10), "leave_notice_days": 14}, [0, 33]),
     # After the Sandwell primary: 09:00 register, > 3 lates in 3 weeks, 2 weeks' notice for leave.
+    # Its policy has no window for L (dfe-rules U8) and gives 13:10 or 13:15 for PM (U7): this demo opens the
+    # AM register at 08:45 so L exists, and closes PM at 13:15. A real school sets its own times.
     DemoSchool("moorfield", "Moorfield Primary School", "140103", "primary", "Sandwell", 333,
                PRIMARY, 1, 36, {"*": Times(("08:45", "09:00"), ("13:05", "13:15"))},
                {"absence_report_cutoff": dt.time(9, 30), "leave_notice_days": 14, "punctuality_lates": 3,
                 "punctuality_weeks": 3}, [0, 25]),
     # After the Essex Years 7–9 academy: different register times per year group, 4 weeks' notice.
+    # Close times follow its formal register table (dfe-rules U5: 08:45 / 09:15, not 09:00 / 09:30), and
+    # medical evidence after the 3rd day of illness (U6 offers 3 or 5).
     DemoSchool("thameside", "Thameside Lower Academy", "140104", "middle", "Essex", 881,
                ["7", "8", "9"], 5, 30,
                {"9": Times(("08:30", "08:45"), ("13:00", "13:15")),
