@@ -11,6 +11,7 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -175,11 +176,20 @@ def absence_report_create(
     return report
 
 
-def _pending_report(report: AbsenceReport) -> AbsenceReport:
-    locked = AbsenceReport.objects.select_for_update().filter(school=report.school, pk=report.pk).first()
-    if locked is None or locked.status != AbsenceReport.Status.PENDING:
-        raise AbsenceError("This report has already been dealt with.")
+_Request = TypeVar("_Request", bound=FamilyRequest)
+
+
+def _lock_pending(item: _Request, *, done_message: str) -> _Request:
+    """The row locked for this decision; refused if someone else decided it first."""
+    model = type(item)
+    locked = model.objects.select_for_update().filter(school=item.school, pk=item.pk).first()
+    if locked is None or locked.status != model.Status.PENDING:
+        raise AbsenceError(done_message)
     return locked
+
+
+def _pending_report(report: AbsenceReport) -> AbsenceReport:
+    return _lock_pending(report, done_message="This report has already been dealt with.")
 
 
 @transaction.atomic
@@ -290,10 +300,7 @@ def leave_request_create(
 
 
 def _pending_leave(request: LeaveRequest) -> LeaveRequest:
-    locked = LeaveRequest.objects.select_for_update().filter(school=request.school, pk=request.pk).first()
-    if locked is None or locked.status != LeaveRequest.Status.PENDING:
-        raise AbsenceError("This request has already been decided.")
-    return locked
+    return _lock_pending(request, done_message="This request has already been decided.")
 
 
 @transaction.atomic
