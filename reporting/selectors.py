@@ -149,7 +149,8 @@ def trust_school_headlines(*, trust: Trust) -> list[tuple[School, Headline | Non
 
 
 def signals_as_of(*, school: School, on: dt.date) -> list[Signal]:
-    """The signals the data shows on `on` (computed, not read from the stored rows)."""
+    """The signals the data shows on `on` (computed, not read from the stored rows). The rules choose
+    their candidates from the summaries, so bring them up to date first (`calculation_run`)."""
     from registers.selectors import policy_for
 
     return signals_compute(school=school, calendar=calendar_for(school=school), on=on,

@@ -36,7 +36,7 @@ from registers.models import SchoolPolicy
 
 from .calendar import SchoolCalendar
 from .figures import range_figures_sql
-from .models import SignalKind
+from .models import FIGURE_FIELDS, SignalKind
 from .summaries import MARKS, TABLE
 
 PENALTY_SESSIONS = 10
@@ -91,6 +91,30 @@ def _fetch(sql: str, params: dict[str, Any], *, hash_joins: bool = False) -> lis
 
 def _in_list(members: frozenset[str] | set[str]) -> str:
     return ", ".join(f"'{c}'" for c in sorted(members))
+
+
+def _covering_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date,
+                  params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(enrolment_id, figures…) summed over the whole summary buckets that cover [start, end]: at least
+    the figures of the range, never fewer. Enough to choose the enrolments whose marks are then read
+    and counted exactly, and it reads no marks (the buckets of the run's day are already up to date)."""
+    sums = ", ".join(f"sum({f})::int AS {f}" for f in FIGURE_FIELDS)
+    return f"""SELECT enrolment_id, {sums} FROM {TABLE}
+                WHERE school_id = %(school)s AND kind = 'week'
+                  AND start >= %(cover_from)s AND start <= %(cover_to)s
+                GROUP BY enrolment_id""", {
+        **params, "cover_from": calendar.bucket_start(start), "cover_to": end}
+
+
+def _sessions_sql(alias: str, listed: str, date_from: str | None = None) -> str:
+    """The marks with a code in `listed` of enrolment `alias`.enrolment_id up to %(on)s (from `date_from`):
+    one range of the index of marks other than plain present ones. OFFSET 0 keeps it a per-enrolment
+    lookup whatever the planner thinks of the number of enrolments."""
+    since = f" AND x.date >= {date_from}" if date_from else ""
+    return f"""SELECT x.enrolment_id, x.date, x.session, x.code FROM {MARKS} x
+                WHERE x.school_id = %(school)s AND x.enrolment_id = {alias}.enrolment_id
+                  AND x.code NOT IN ('/', '\\') AND x.code IN ({listed}){since} AND x.date <= %(on)s
+               OFFSET 0"""
 
 
 def signals_compute(*, school: School, calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy) -> list[Signal]:
@@ -229,8 +253,10 @@ def _window_signals(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any
     window = calendar.recent_school_weeks(on, weeks)
     if not window:
         return []
-    counts_sql, counts_params = range_figures_sql(calendar, window[0], on)
-    params = {**params, **counts_params, "window_from": window[0], "more_than": more_than}
+    # Enrolments over the threshold in the weeks covering the window; their sessions in the window are
+    # then counted exactly below.
+    counts_sql, params = _covering_sql(calendar, window[0], on, params)
+    params = {**params, "window_from": window[0], "more_than": more_than}
     rows = _fetch(f"""
         WITH counts AS ({counts_sql}),
         hit AS (
@@ -238,9 +264,8 @@ def _window_signals(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any
                 USING (enrolment_id)
              WHERE {figure} > %(more_than)s
         )
-        SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
-         WHERE m.school_id = %(school)s AND m.enrolment_id IN (SELECT enrolment_id FROM hit)
-           AND m.date BETWEEN %(window_from)s AND %(on)s AND m.code IN ({_in_list(codes_counted)})
+        SELECT m.enrolment_id, m.date, m.session, m.code
+          FROM hit h CROSS JOIN LATERAL ({_sessions_sql("h", _in_list(codes_counted), "%(window_from)s")}) m
          ORDER BY m.enrolment_id, m.date, m.session
     """, params)
     return [
@@ -268,24 +293,13 @@ def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, para
     days = calendar.days_up_to(on)
     if limit < 1 or len(days) < limit:
         return []
-    # Overdue when at least `limit` school days have passed since the mark's day. The week summaries
-    # say which weeks before the cut-off still hold an N (in practice: hardly any, N being replaced
-    # within days), so only those weeks' marks are read, one index range each.
+    # Overdue when at least `limit` school days have passed since the mark's day. N codes must be
+    # replaced within days, so the index of N marks holds hardly any rows.
     params = {**params, "cutoff": days[-limit]}
     rows = _fetch(f"""
-        WITH weeks AS MATERIALIZED (
-            SELECT w.enrolment_id, e.pupil_id, w.start, least(w."end", %(cutoff)s - 1) AS to_day
-              FROM {TABLE} w JOIN registers_enrolment e ON e.id = w.enrolment_id AND e.school_id = %(school)s
-             WHERE w.school_id = %(school)s AND w.kind = 'week' AND w.start < %(cutoff)s
-               AND w.reason_not_established > 0
-               AND w.enrolment_id IN ({_roll_sql()})
-        )
-        SELECT m.enrolment_id, m.date, m.session, m.code
-          FROM weeks c CROSS JOIN LATERAL (
-                SELECT x.enrolment_id, x.date, x.session, x.code FROM {MARKS} x
-                 WHERE x.school_id = %(school)s AND x.pupil_id = c.pupil_id AND x.enrolment_id = c.enrolment_id
-                   AND x.date BETWEEN c.start AND c.to_day AND x.code = 'N'
-                OFFSET 0) m
+        SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
+         WHERE m.school_id = %(school)s AND m.code = 'N' AND m.date < %(cutoff)s
+           AND m.enrolment_id IN ({_roll_sql()})
          ORDER BY m.enrolment_id, m.date, m.session
     """, params)
     found = []
@@ -309,11 +323,13 @@ def _illness(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any]) -> l
     ytd_sql, ytd_params = range_figures_sql(calendar, year.start, min(on, year.end))
     params = {**params, **ytd_params, "year_start": year.start, "at_least": ILLNESS_SESSIONS}
     rows = _fetch(f"""
-        WITH ytd AS ({ytd_sql})
-        SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
-         WHERE m.school_id = %(school)s AND m.code = 'I' AND m.date BETWEEN %(year_start)s AND %(on)s
-           AND m.enrolment_id IN (SELECT enrolment_id FROM ytd WHERE illness >= %(at_least)s)
-           AND m.enrolment_id IN ({_roll_sql(compulsory_only=True)})
+        WITH ytd AS ({ytd_sql}),
+        candidates AS (
+            SELECT enrolment_id FROM ytd WHERE illness >= %(at_least)s
+             INTERSECT {_roll_sql(compulsory_only=True)}
+        )
+        SELECT m.enrolment_id, m.date, m.session, m.code
+          FROM candidates c CROSS JOIN LATERAL ({_sessions_sql("c", "'I'", "%(year_start)s")}) m
          ORDER BY m.enrolment_id, m.date, m.session
     """, params)
     return [
@@ -333,8 +349,10 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *
     # The run must reach the enrolment's latest marked school session; a register not yet taken at
     # the end neither breaks nor extends it. Candidates have enough such sessions in a generous window.
     window_from = school_sessions[-min(len(school_sessions), 2 * sessions)][0]
-    recent_sql, recent_params = range_figures_sql(calendar, window_from, on)
-    params = {**params, **recent_params, "at_least": sessions,
+    # Candidates: enough counted sessions in the weeks covering the window (a few more than the window
+    # at most); the runs themselves are found from the sessions.
+    recent_sql, params = _covering_sql(calendar, window_from, on, params)
+    params = {**params, "at_least": sessions, "window_from": window_from,
               "days": [d for d, _ in school_sessions], "halves": [s for _, s in school_sessions]}
     rows = _fetch(f"""
         WITH recent AS ({recent_sql}),
@@ -342,18 +360,32 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *
             SELECT enrolment_id FROM recent WHERE {figure} >= %(at_least)s
              INTERSECT {_roll_sql(compulsory_only=True)}
         ),
-        numbered AS (
-            SELECT m.enrolment_id, m.date, m.code IN ({_in_list(codes_counted)}) AS counted, n.ordinal
-              FROM {MARKS} m
-              JOIN unnest(%(days)s::date[], %(halves)s::varchar[]) WITH ORDINALITY AS n(day, half, ordinal)
-                ON n.day = m.date AND n.half = m.session
-             WHERE m.school_id = %(school)s AND m.date <= %(on)s
-               AND m.enrolment_id IN (SELECT enrolment_id FROM candidates)
+        -- School sessions numbered in order; a counted mark's ordinal. Only counted marks are read
+        -- (from the index of marks other than plain present ones): anything else in between, a
+        -- present mark, another code or a session not marked, leaves a gap in the ordinals.
+        school_sessions AS (
+            SELECT * FROM unnest(%(days)s::date[], %(halves)s::varchar[]) WITH ORDINALITY AS n(day, half, ordinal)
         ),
-        latest AS (SELECT enrolment_id, max(ordinal) AS ordinal FROM numbered GROUP BY enrolment_id),
+        numbered AS (
+            SELECT m.enrolment_id, m.date, n.ordinal
+              FROM candidates c CROSS JOIN LATERAL ({_sessions_sql("c", _in_list(codes_counted))}) m
+              JOIN school_sessions n ON n.day = m.date AND n.half = m.session
+        ),
+        -- The latest school session the register was taken for, whatever the code: one short range
+        -- of the (enrolment, date) index per candidate.
+        latest AS (
+            SELECT c.enrolment_id, max(n.ordinal) AS ordinal
+              FROM candidates c CROSS JOIN LATERAL (
+                    SELECT x.date, x.session FROM {MARKS} x
+                     WHERE x.enrolment_id = c.enrolment_id AND x.school_id = %(school)s
+                       AND x.date BETWEEN %(window_from)s AND %(on)s
+                    OFFSET 0) m
+              JOIN school_sessions n ON n.day = m.date AND n.half = m.session
+             GROUP BY c.enrolment_id
+        ),
         islands AS (
             SELECT *, ordinal - row_number() OVER (PARTITION BY enrolment_id ORDER BY ordinal) AS island
-              FROM numbered WHERE counted
+              FROM numbered
         )
         SELECT i.enrolment_id, min(i.date), min(i.ordinal), max(i.date), max(i.ordinal), count(*)
           FROM islands i JOIN latest l USING (enrolment_id)
