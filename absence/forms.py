@@ -42,7 +42,18 @@ class ChildChoiceMixin:
         return child
 
 
-class AbsenceReportForm(ChildChoiceMixin, forms.Form):
+class DateRangeMixin:
+    """`first_date` … `last_date`, the last not before the first."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}  # type: ignore[misc]
+        first, last = data.get("first_date"), data.get("last_date")
+        if first and last and last < first:
+            self.add_error("last_date", "The last day cannot be before the first day.")  # type: ignore[attr-defined]
+        return data
+
+
+class AbsenceReportForm(ChildChoiceMixin, DateRangeMixin, forms.Form):
     child = forms.CharField(label="Child", widget=forms.Select)
     first_date = forms.DateField(label="First day of absence", widget=DateInput())
     last_date = forms.DateField(label="Last day of absence", widget=DateInput(),
@@ -53,15 +64,8 @@ class AbsenceReportForm(ChildChoiceMixin, forms.Form):
     message = forms.CharField(label="Message to the school (optional)", required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 4}))
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        first, last = data.get("first_date"), data.get("last_date")
-        if first and last and last < first:
-            self.add_error("last_date", "The last day cannot be before the first day.")
-        return data
 
-
-class LeaveRequestForm(ChildChoiceMixin, forms.Form):
+class LeaveRequestForm(ChildChoiceMixin, DateRangeMixin, forms.Form):
     child = forms.CharField(label="Child", widget=forms.Select)
     first_date = forms.DateField(label="First day of leave", widget=DateInput())
     last_date = forms.DateField(label="Last day of leave", widget=DateInput())
@@ -76,13 +80,6 @@ class LeaveRequestForm(ChildChoiceMixin, forms.Form):
         help_text=f"PDF, PNG or JPEG, at most {MAX_EVIDENCE_BYTES // 1024 // 1024} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        first, last = data.get("first_date"), data.get("last_date")
-        if first and last and last < first:
-            self.add_error("last_date", "The last day cannot be before the first day.")
-        return data
 
 
 class RejectForm(forms.Form):

@@ -113,17 +113,22 @@ def report_new(request: HttpRequest) -> HttpResponse:
                 else:
                     return redirect("parent:report_detail", report.pk)
     else:
-        initial = {"first_date": today, "last_date": today}
-        if request.GET.get("child", "").isdigit():
-            initial["child"] = request.GET["child"]
-        elif len(children) == 1:
-            initial["child"] = children[0].pk
+        initial = {"first_date": today, "last_date": today, **_child_initial(request, children)}
         form = AbsenceReportForm(initial=initial, children=children)
     cutoffs = []
     for c in children:
         with scope(school=c.school):
             cutoffs.append((c, selectors.report_cutoff(school=c.school, pupil=c, day=today)))
     return render(request, "parent/report_form.html", {"form": form, "cutoffs": cutoffs, "today": today})
+
+
+def _child_initial(request: HttpRequest, children: list[Any]) -> dict[str, Any]:
+    """The child a form opens on: the one named in the link, else the only one."""
+    if request.GET.get("child", "").isdigit():
+        return {"child": request.GET["child"]}
+    if len(children) == 1:
+        return {"child": children[0].pk}
+    return {}
 
 
 def _own(model: Any, request: HttpRequest, pk: int) -> Any:
@@ -170,12 +175,7 @@ def leave_new(request: HttpRequest) -> HttpResponse:
                 else:
                     return redirect("parent:leave_detail", item.pk)
     else:
-        initial: dict[str, Any] = {}
-        if request.GET.get("child", "").isdigit():
-            initial["child"] = request.GET["child"]
-        elif len(children) == 1:
-            initial["child"] = children[0].pk
-        form = LeaveRequestForm(initial=initial, children=children)
+        form = LeaveRequestForm(initial=_child_initial(request, children), children=children)
     notices = []
     for c in children:
         with scope(school=c.school):
