@@ -328,7 +328,7 @@ class Mark(SchoolOwned):
             # The statistics engine reads the sessions behind a signal (illness, unauthorised runs,
             # lateness) from here: every mark but the plain present ones, a tenth of the marks or less.
             models.Index(fields=["school", "enrolment", "date", "session"], include=["code"],
-                         condition=~Q(code__in=["/", "\\"]), name="mark_not_present"),
+                         condition=~Q(code__in=sorted(codes.ON_TIME)), name="mark_not_present"),
             # N must be replaced within days (R7), so this stays tiny; overdue N codes come from here.
             models.Index(fields=["school", "date"], condition=Q(code="N"), name="mark_reason_not_established"),
         ]

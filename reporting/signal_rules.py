@@ -113,7 +113,8 @@ def _sessions_sql(alias: str, listed: str, date_from: str | None = None) -> str:
     since = f" AND x.date >= {date_from}" if date_from else ""
     return f"""SELECT x.enrolment_id, x.date, x.session, x.code FROM {MARKS} x
                 WHERE x.school_id = %(school)s AND x.enrolment_id = {alias}.enrolment_id
-                  AND x.code NOT IN ('/', '\\') AND x.code IN ({listed}){since} AND x.date <= %(on)s
+                  AND x.code NOT IN ({_in_list(codes.ON_TIME)}) AND x.code IN ({listed}){since}
+                  AND x.date <= %(on)s
                OFFSET 0"""
 
 

@@ -29,7 +29,7 @@ MARKS = "registers_mark"
 # Category of each code, computed once per mark. The commonest codes come first: CASE stops at the
 # first match, which is most of the cost of an aggregate over millions of marks.
 _CATEGORIES: list[tuple[str, frozenset[str]]] = [
-    ("present", frozenset({"/", "\\"})),
+    ("present", codes.ON_TIME),
     ("late_before_close", frozenset({"L"})),
     ("aea", codes.APPROVED_EDUCATIONAL_ACTIVITY),
     ("illness", frozenset({"I"})),
