@@ -331,6 +331,9 @@ class Mark(SchoolOwned):
                          condition=~Q(code__in=sorted(codes.ON_TIME)), name="mark_not_present"),
             # N must be replaced within days (R7), so this stays tiny; overdue N codes come from here.
             models.Index(fields=["school", "date"], condition=Q(code="N"), name="mark_reason_not_established"),
+            # Minutes late for the statistics summaries: only late marks carry them, a few in a hundred.
+            models.Index(fields=["school", "date"], include=["enrolment", "session", "minutes_late"],
+                         condition=Q(minutes_late__isnull=False), name="mark_minutes_late"),
         ]
         triggers = [
             pgtrigger.Protect(name="mark_never_deleted", operation=pgtrigger.Delete),

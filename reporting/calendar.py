@@ -1,10 +1,8 @@
 """A school's calendar as the statistics engine sees it.
 
-School sessions are weekday sessions inside a term, less planned closures. Summary buckets are
-Monday–Sunday weeks cut at academic-year boundaries, so that every bucket lies inside one academic
-year (or outside all of them) and a year's running total is the sum of its weeks.
-
-The bucket arithmetic exists twice, in Python and as SQL text, and a test checks they agree.
+School sessions are weekday sessions inside a term, less planned closures. Summaries are kept per
+academic year, as bit strings in which slot n is the session (start + n // 2 days, AM if n is even):
+`Year` turns days into slots and ranges into masks.
 """
 
 from __future__ import annotations
@@ -17,15 +15,38 @@ from functools import cached_property
 from attendance_portal.models import School
 from registers.models import AcademicYear, Closure, Term
 
-_MONDAY = dt.date(2000, 1, 3)
-_BEFORE_ALL = dt.date(1, 1, 1)
-_AFTER_ALL = dt.date(9999, 12, 31)
-
 
 @dataclass(frozen=True)
 class Year:
     start: dt.date
     end: dt.date
+
+    @property
+    def slots(self) -> int:
+        return ((self.end - self.start).days + 1) * 2
+
+    def slot(self, day: dt.date, session: str) -> int:
+        return (day - self.start).days * 2 + (session == "PM")
+
+    def session_at(self, slot: int) -> tuple[dt.date, str]:
+        return self.start + dt.timedelta(days=slot // 2), "PM" if slot % 2 else "AM"
+
+    def span(self, start: dt.date, end: dt.date) -> tuple[int, int] | None:
+        """The first and last slots of the days [start, end] inside this year, or None."""
+        start, end = max(start, self.start), min(end, self.end)
+        return (self.slot(start, "AM"), self.slot(end, "PM")) if start <= end else None
+
+    def mask(self, first: int, last: int) -> str:
+        """A bit string (as text) with the slots first..last set."""
+        return "0" * first + "1" * (last - first + 1) + "0" * (self.slots - last - 1)
+
+    def range_mask(self, start: dt.date, end: dt.date) -> str | None:
+        found = self.span(start, end)
+        return self.mask(*found) if found else None
+
+    @property
+    def zero(self) -> str:
+        return "0" * self.slots
 
 
 @dataclass(frozen=True)
@@ -34,16 +55,39 @@ class SchoolCalendar:
     terms: tuple[tuple[dt.date, dt.date], ...]
     closures: frozenset[tuple[dt.date, str]]  # (date, "AM" | "PM")
 
-    @cached_property
-    def boundaries(self) -> tuple[dt.date, ...]:
-        """Days on which a new bucket must start whatever the weekday."""
-        days = {y.start for y in self.years} | {y.end + dt.timedelta(days=1) for y in self.years}
-        return tuple(sorted(days))
-
     @property
     def key(self) -> str:
-        """Changes exactly when the buckets would: a stored summary with another key must be rebuilt."""
-        return ",".join(day.isoformat() for day in self.boundaries)
+        """Changes exactly when the summary layout would: a stored summary with another key is rebuilt."""
+        return "years-v2:" + ",".join(f"{y.start.isoformat()}/{y.end.isoformat()}" for y in self.years)
+
+    def years_overlapping(self, start: dt.date, end: dt.date) -> tuple[Year, ...]:
+        return tuple(y for y in self.years if y.start <= end and start <= y.end)
+
+    def outside_years(self, start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date], ...]:
+        """The parts of [start, end] that lie in no academic year (marks there have no summary)."""
+        parts = []
+        day = start
+        for year in self.years:
+            if year.end < day:
+                continue
+            if year.start > end:
+                break
+            if year.start > day:
+                parts.append((day, year.start - dt.timedelta(days=1)))
+            day = year.end + dt.timedelta(days=1)
+            if day > end:
+                return tuple(parts)
+        if day <= end:
+            parts.append((day, end))
+        return tuple(parts)
+
+    def school_mask(self, year: Year, up_to: dt.date) -> str:
+        """The year's school sessions on or before `up_to` as a bit string."""
+        bits = ["0"] * year.slots
+        for day, session in self.sessions:
+            if year.start <= day <= min(year.end, up_to):
+                bits[year.slot(day, session)] = "1"
+        return "".join(bits)
 
     @cached_property
     def sessions(self) -> tuple[tuple[dt.date, str], ...]:
@@ -82,38 +126,9 @@ class SchoolCalendar:
     def sessions_up_to(self, day: dt.date) -> tuple[tuple[dt.date, str], ...]:
         return self.sessions[:bisect_right(self.sessions, (day, "PM"))]
 
-    # Buckets ----------------------------------------------------------------------------------------
-    def bucket_start(self, day: dt.date) -> dt.date:
-        position = bisect_right(self.boundaries, day)
-        floor = self.boundaries[position - 1] if position else _BEFORE_ALL
-        return max(monday(day), floor)
-
-    def bucket_end(self, day: dt.date) -> dt.date:
-        position = bisect_right(self.boundaries, day)
-        ceiling = self.boundaries[position] - dt.timedelta(days=1) if position < len(self.boundaries) else _AFTER_ALL
-        return min(monday(day) + dt.timedelta(days=6), ceiling)
-
-    def bucket_start_sql(self, column: str) -> str:
-        cases = " ".join(f"WHEN {column} >= DATE '{b.isoformat()}' THEN DATE '{b.isoformat()}'"
-                         for b in reversed(self.boundaries))
-        floor = f"CASE {cases} ELSE DATE '{_BEFORE_ALL.isoformat()}' END" if cases else f"DATE '{_BEFORE_ALL}'"
-        return f"GREATEST({_monday_sql(column)}, {floor})"
-
-    def bucket_end_sql(self, column: str) -> str:
-        cases = " ".join(f"WHEN {column} < DATE '{b.isoformat()}' THEN DATE '{(b - dt.timedelta(days=1))}'"
-                         for b in self.boundaries)
-        ceiling = f"CASE {cases} ELSE DATE '{_AFTER_ALL}' END" if cases else f"DATE '{_AFTER_ALL}'"
-        return f"LEAST({_monday_sql(column)} + 6, {ceiling})"
-
 
 def monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
-
-
-def _monday_sql(column: str) -> str:
-    # Integer arithmetic on dates: cheaper per row than date_trunc, independent of the time zone.
-    # "%%" because every statement using it is run with parameters.
-    return f"({column} - (({column} - DATE '{_MONDAY.isoformat()}') %% 7))"
 
 
 def calendar_for(*, school: School) -> SchoolCalendar:

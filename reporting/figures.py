@@ -2,9 +2,10 @@
 # calendar dates); every value that comes from outside is a bound parameter.
 """Figures for any date range, per enrolment, from the summaries.
 
-A range is read as whole summary buckets plus the marks of at most one part-bucket at each end (a
-few days), so a year-to-date figure reads about forty summary rows per enrolment and no history of
-marks. Groups are sums of enrolments, never averages of percentages (DfE methodology).
+A range is read as a mask over each academic-year row it overlaps: the count of a category is the
+number of set bits under the mask, so a year-to-date figure, a term or a single day reads one row per
+enrolment and no marks. Days in no academic year have no summary and are counted from the marks.
+Groups are sums of enrolments, never averages of percentages (DfE methodology).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, fields
 
 from .calendar import SchoolCalendar
-from .models import FIGURE_FIELDS
-from .summaries import FIGURES_SQL, MARKS, TABLE, category_sql
+from .models import CATEGORY_FIELDS, FIGURE_FIELDS
+from .summaries import CATEGORIES_SQL, MARKS, TABLE
 
 
 @dataclass(frozen=True)
@@ -86,66 +87,63 @@ class Figures:
 assert tuple(f.name for f in fields(Figures)) == FIGURE_FIELDS  # noqa: S101 - SQL returns them in this order
 
 
-@dataclass(frozen=True)
-class RangePlan:
-    """How a date range is read: whole buckets between two days, raw marks on the part-buckets."""
+# Each figure as a sum of categories (CATEGORY_FIELDS), in FIGURE_FIELDS order; None is minutes late.
+_POSSIBLE = tuple(f for f in CATEGORY_FIELDS if f != "not_possible")
+_UNAUTHORISED = ("reason_not_established", "unauthorised_g", "unauthorised_o", "late_after_close")
+FIGURE_CATEGORIES: dict[str, tuple[str, ...] | None] = {
+    "possible": _POSSIBLE,
+    "present": ("on_time", "late_before_close"),
+    "late_before_close": ("late_before_close",),
+    "approved_educational_activity": ("approved_educational_activity",),
+    "authorised": ("illness", "authorised_other"),
+    "illness": ("illness",),
+    "unauthorised": _UNAUTHORISED,
+    "unauthorised_gno": _UNAUTHORISED[:-1],
+    "reason_not_established": ("reason_not_established",),
+    "late_after_close": ("late_after_close",),
+    "minutes_late": None,
+    "not_possible": ("not_possible",),
+}
+assert tuple(FIGURE_CATEGORIES) == FIGURE_FIELDS  # noqa: S101
 
-    whole_from: dt.date | None
-    whole_to: dt.date | None
-    raw: tuple[tuple[dt.date, dt.date], ...]
 
-
-def range_plan(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> RangePlan:
-    raw: list[tuple[dt.date, dt.date]] = []
-    head_end = calendar.bucket_end(start)
-    if calendar.bucket_start(start) != start or head_end > end:
-        raw.append((start, min(head_end, end)))
-        start = head_end + dt.timedelta(days=1)
-    if start > end:
-        return RangePlan(None, None, tuple(raw))
-    tail_start = calendar.bucket_start(end)
-    if calendar.bucket_end(end) != end:
-        raw.append((max(tail_start, start), end))
-        end = tail_start - dt.timedelta(days=1)
-    if start > end:
-        return RangePlan(None, None, tuple(raw))
-    return RangePlan(start, end, tuple(raw))
+def figures_from_counts_sql() -> str:
+    """The figures, summed per enrolment, from a relation with one count column per category and
+    `minutes`; a group of rows per enrolment (one per year row or part of a range)."""
+    columns = []
+    for name, members in FIGURE_CATEGORIES.items():
+        summed = "minutes" if members is None else " + ".join(members)
+        columns.append(f"sum({summed})::int AS {name}")
+    return ", ".join(columns)
 
 
 def range_figures_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> tuple[str, dict[str, object]]:
     """SQL giving (enrolment_id, figures…) for [start, end]; needs %(school)s among its parameters."""
-    plan = range_plan(calendar, start, end)
     parts = []
     params: dict[str, object] = {}
-    if plan.whole_from is not None:
-        params |= {"whole_from": plan.whole_from, "whole_to": plan.whole_to}
-        parts.append(f"""SELECT enrolment_id, {', '.join(FIGURE_FIELDS)} FROM {TABLE}
-                          WHERE school_id = %(school)s AND kind = 'week'
-                            AND start >= %(whole_from)s AND "end" <= %(whole_to)s""")
-    for i, (raw_from, raw_to) in enumerate(plan.raw):
+    for i, year in enumerate(calendar.years_overlapping(start, end)):
+        first, last = year.span(start, end)  # type: ignore[misc]
+        whole = first == 0 and last == year.slots - 1
+        params |= {f"year_{i}": year.start, f"mask_{i}": year.mask(first, last), f"first_{i}": first,
+                   f"last_{i}": last}
+        counts = ", ".join(
+            f"bit_count({name}) AS {name}" if whole else f"bit_count({name} & %(mask_{i})s::varbit) AS {name}"
+            for name in CATEGORY_FIELDS)
+        minutes = ("(SELECT coalesce(sum(v::int), 0) FROM jsonb_each_text(minutes_late) AS j(k, v) "
+                   f"WHERE k::int BETWEEN %(first_{i})s AND %(last_{i})s)")
+        parts.append(f"""SELECT enrolment_id, {counts},
+                                CASE WHEN minutes_late = '{{}}'::jsonb THEN 0 ELSE {minutes} END AS minutes
+                           FROM {TABLE} WHERE school_id = %(school)s AND start = %(year_{i})s""")
+    for i, (raw_from, raw_to) in enumerate(calendar.outside_years(start, end)):
         params |= {f"raw_from_{i}": raw_from, f"raw_to_{i}": raw_to}
-        parts.append(f"""SELECT enrolment_id, {FIGURES_SQL}
-                           FROM (SELECT enrolment_id, minutes_late, {category_sql()} AS cat FROM {MARKS}
-                                  WHERE school_id = %(school)s
-                                    AND date BETWEEN %(raw_from_{i})s AND %(raw_to_{i})s) AS m
-                          GROUP BY enrolment_id""")
+        counts = ", ".join(f"count(*) FILTER (WHERE c.cat = {n}) AS {name}"
+                           for n, name in enumerate(CATEGORY_FIELDS, start=1))
+        parts.append(f"""SELECT m.enrolment_id, {counts}, coalesce(sum(m.minutes_late), 0) AS minutes
+                           FROM {MARKS} m JOIN {CATEGORIES_SQL} ON c.code = m.code
+                          WHERE m.school_id = %(school)s AND m.date BETWEEN %(raw_from_{i})s AND %(raw_to_{i})s
+                          GROUP BY m.enrolment_id""")
     if not parts:
-        parts.append(f"SELECT NULL::bigint AS enrolment_id, {', '.join('0' for _ in FIGURE_FIELDS)} WHERE false")
-    sums = ", ".join(f"sum({f})::int AS {f}" for f in FIGURE_FIELDS)
+        zeros = ", ".join(f"0 AS {name}" for name in CATEGORY_FIELDS)
+        parts.append(f"SELECT NULL::bigint AS enrolment_id, {zeros}, 0 AS minutes WHERE false")
     union = " UNION ALL ".join(f"({p})" for p in parts)
-    general = f"SELECT enrolment_id, {sums} FROM ({union}) AS parts GROUP BY enrolment_id"
-    year = next((y for y in calendar.years if y.start == start and end <= y.end), None)
-    if year is None:
-        return general, params
-    # Year to date: when the school has no marks after `end` in that year (the usual case: a nightly
-    # run, a dashboard), the year rows are exactly the figures, one row per enrolment instead of forty
-    # week rows and the raw marks of the current week. The test is one probe of the (school, date)
-    # index; PostgreSQL evaluates it once and runs only the branch it selects.
-    params |= {"ytd_start": year.start, "ytd_to": end, "ytd_year_end": year.end}
-    later = (f"EXISTS (SELECT 1 FROM {MARKS} WHERE school_id = %(school)s "
-             f"AND date > %(ytd_to)s AND date <= %(ytd_year_end)s)")
-    columns = ", ".join(FIGURE_FIELDS)
-    return f"""SELECT enrolment_id, {columns} FROM {TABLE}
-                WHERE school_id = %(school)s AND kind = 'year' AND start = %(ytd_start)s AND NOT {later}
-               UNION ALL
-               SELECT * FROM ({general}) AS general WHERE {later}""", params
+    return f"SELECT enrolment_id, {figures_from_counts_sql()} FROM ({union}) AS parts GROUP BY enrolment_id", params

@@ -1,9 +1,12 @@
 """Attendance summaries, signals and calculation runs.
 
-`AttendanceSummary` is a derived table: one row per enrolment and week (a Monday–Sunday week, cut at
-academic-year boundaries) plus one running row per enrolment and academic year. Everything in it
-can be rebuilt from the marks, so it carries no foreign-key constraints (a per-row check would double
-the cost of a rebuild) and uses the natural key as its primary key.
+`AttendanceSummary` is a derived table: one row per enrolment and academic year holding the year's
+register as bit strings, one per category of code, with bit n standing for session slot n of the year
+(day offset x 2, plus 1 for the afternoon). Figures for any range inside the year are counts of the
+bits under a mask, so a dashboard never reads marks and the nightly run rewrites only the slots whose
+marks changed. Everything in it can be rebuilt from the marks, so it carries no foreign-key
+constraints (a per-row check would double the cost of a rebuild) and uses the natural key as its
+primary key.
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ from django_scopes import ScopedManager
 from attendance_portal.tenancy import SchoolOwned
 
 
-class AttendanceSummary(models.Model):
-    class Kind(models.TextChoices):
-        WEEK = "week", "Week"
-        YEAR = "year", "Academic year"
+class BitStringField(models.Field):
+    """PostgreSQL `bit varying`: read and written as a string of 0s and 1s."""
 
-    pk = models.CompositePrimaryKey("school", "enrolment", "kind", "start")
+    description = "Bit string"
+
+    def db_type(self, connection) -> str:  # type: ignore[no-untyped-def]
+        return "bit varying"
+
+
+class AttendanceSummary(models.Model):
+    pk = models.CompositePrimaryKey("school", "enrolment", "start")
     school = models.ForeignKey(
         "attendance_portal.School", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
         db_index=False,
@@ -28,31 +36,31 @@ class AttendanceSummary(models.Model):
         "registers.Enrolment", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
         db_index=False,
     )
-    kind = models.CharField(max_length=4, choices=Kind.choices)
-    start = models.DateField()
-    end = models.DateField()
-    possible = models.IntegerField(default=0)
-    present = models.IntegerField(default=0, help_text="/ \\ and L")
-    late_before_close = models.IntegerField(default=0, help_text="L")
-    approved_educational_activity = models.IntegerField(default=0)
-    authorised = models.IntegerField(default=0)
-    illness = models.IntegerField(default=0, help_text="I")
-    unauthorised = models.IntegerField(default=0, help_text="G N O U")
-    unauthorised_gno = models.IntegerField(default=0, help_text="G N O (the deletion-ground codes)")
-    reason_not_established = models.IntegerField(default=0, help_text="N")
-    late_after_close = models.IntegerField(default=0, help_text="U")
-    minutes_late = models.IntegerField(default=0)
-    not_possible = models.IntegerField(default=0, help_text="D X Q Y Y1–Y7 Z #")
+    start = models.DateField(help_text="First day of the academic year.")
+    end = models.DateField(help_text="Last day of the academic year.")
+    on_time = BitStringField(help_text="/ \\")
+    late_before_close = BitStringField(help_text="L")
+    approved_educational_activity = BitStringField(help_text="K V P W B J")
+    illness = BitStringField(help_text="I")
+    authorised_other = BitStringField(help_text="Authorised codes other than I")
+    reason_not_established = BitStringField(help_text="N")
+    unauthorised_g = BitStringField(help_text="G")
+    unauthorised_o = BitStringField(help_text="O")
+    late_after_close = BitStringField(help_text="U")
+    not_possible = BitStringField(help_text="D X Q Y Y1–Y7 Z #")
+    minutes_late = models.JSONField(default=dict, help_text="Minutes late by session slot.")
 
     objects = ScopedManager(school="school")
 
-    class Meta:
-        indexes = [models.Index(fields=["school", "kind", "start"], name="summary_school_period")]
-
     def __str__(self) -> str:
-        return f"{self.enrolment_id} {self.kind} {self.start}"
+        return f"{self.enrolment_id} {self.start}"
 
 
+# The bit-string columns, one per category of code; every code belongs to exactly one.
+CATEGORY_FIELDS = (
+    "on_time", "late_before_close", "approved_educational_activity", "illness", "authorised_other",
+    "reason_not_established", "unauthorised_g", "unauthorised_o", "late_after_close", "not_possible",
+)
 FIGURE_FIELDS = (
     "possible", "present", "late_before_close", "approved_educational_activity", "authorised", "illness",
     "unauthorised", "unauthorised_gno", "reason_not_established", "late_after_close", "minutes_late",
@@ -120,6 +128,9 @@ class CalculationRun(SchoolOwned):
     # Marks updated at or after this instant are picked up by the next incremental run.
     watermark = models.DateTimeField(null=True, blank=True)
     calendar_key = models.CharField(max_length=400, blank=True)
+    # The policy the signals were found under: a later run reuses the start dates of ongoing signals
+    # only when it is the same.
+    signals_key = models.CharField(max_length=100, blank=True)
     rows_changed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 

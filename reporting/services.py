@@ -19,7 +19,7 @@ from registers.selectors import policy_for
 
 from .calendar import calendar_for
 from .models import CalculationRun
-from .signal_rules import Signal, signals_compute
+from .signal_rules import Previous, Signal, policy_key, signals_compute
 from .summaries import summaries_rebuild, summaries_update
 
 LOCK_NAMESPACE = 0x5354  # "ST": the statistics job; the second key is the school id
@@ -73,7 +73,7 @@ def _calculate(*, school: School, run: CalculationRun) -> None:
         or last.calendar_key != calendar.key
     watermark = _watermark()
     with connection.cursor() as cursor:
-        # Enough memory for one school's weeks to aggregate in a hash table; no JIT for short queries.
+        # Enough memory for one school's year rows to aggregate in a hash table; no JIT for short queries.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SET LOCAL jit = off")
     if full:
@@ -81,11 +81,15 @@ def _calculate(*, school: School, run: CalculationRun) -> None:
     else:
         changed = summaries_update(school=school, calendar=calendar, changed_since=last.watermark)
     policy = policy_for(school=school, day=run.on)
+    signals_key = policy_key(policy)
+    # Signals still active from the last run keep their start when nothing they rest on has changed.
+    previous = None if full or last.signals_key != signals_key else Previous(on=last.on, watermark=last.watermark)
     changed += signals_sync(school=school, signals=signals_compute(school=school, calendar=calendar, on=run.on,
-                                                                    policy=policy))
+                                                                    policy=policy, previous=previous))
     run.mode = CalculationRun.Mode.FULL if full else CalculationRun.Mode.INCREMENTAL
     run.watermark = watermark
     run.calendar_key = calendar.key
+    run.signals_key = signals_key
     run.rows_changed = changed
     _finish(run, status=CalculationRun.Status.DONE)
 
@@ -93,7 +97,8 @@ def _calculate(*, school: School, run: CalculationRun) -> None:
 def _finish(run: CalculationRun, *, status: str) -> None:
     run.status = status
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at", "mode", "watermark", "calendar_key", "rows_changed"])
+    run.save(update_fields=["status", "finished_at", "mode", "watermark", "calendar_key", "signals_key",
+                            "rows_changed"])
 
 
 def _watermark() -> dt.datetime:

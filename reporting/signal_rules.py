@@ -2,13 +2,17 @@
 # calendar dates); every value that comes from outside is a bound parameter.
 """The signals: who needs attention as of a day, each with the day it started and its evidence.
 
-Each rule is one set-based statement over the summaries (the few-days edges come from marks), and
-only the handful of enrolments a rule selects have their marks read to find the start and the
-evidence. Definitions (dfe-rules §2.1, R7, R11–R13, R16, §4.1):
+Every rule counts set bits of the summary rows (`reporting.summaries`) under masks built from the
+calendar, in one statement per rule for the whole school; no rule reads the marks except the overdue
+`N` rule, which reads a partial index holding only `N` marks. The sessions behind a signal are
+decoded from the bits of the few enrolments a rule selects. Definitions (dfe-rules §2.1, R7, R11–R13,
+R16, §4.1):
 
 * persistent / severe absence, at risk, below the letter threshold: academic year to date, integer
-  comparisons. `since` is the first day of the current unbroken run of days at whose end the
-  condition held (found from the weekly summaries, then day by day inside one week).
+  comparisons. `since` is the first day with a mark after the last school day (before the run's day)
+  at whose end the condition did not hold. A later run reuses the start of a signal that was active
+  at its previous run when the enrolment's marks up to that day have not changed and the policy is
+  the same; only the days since then are checked.
 * punctuality: more than N late sessions (L, U) in the last M school weeks.
 * penalty threshold: 10+ sessions G/N/O/U (N per policy) in the 10 most recent school weeks ending
   with the week containing the day, sessions on or before the day; compulsory school age, state-funded
@@ -27,17 +31,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from attendance_portal.models import School
-from registers import codes
 from registers.ages import compulsory_school_age_births
 from registers.models import SchoolPolicy
 
-from .calendar import SchoolCalendar
-from .figures import range_figures_sql
-from .models import FIGURE_FIELDS, SignalKind
-from .summaries import MARKS, TABLE
+from .calendar import SchoolCalendar, Year
+from .figures import FIGURE_CATEGORIES
+from .models import CATEGORY_FIELDS, SignalKind
+from .summaries import CODE_OF, MARKS, TABLE
 
 PENALTY_SESSIONS = 10
 PENALTY_WEEKS = 10
@@ -45,7 +47,7 @@ ILLNESS_SESSIONS = 30  # 15 school days
 CONTINUOUS_UNAUTHORISED_SESSIONS = 20  # 10 school days
 CONTINUOUS_GNO_SESSIONS = 40  # 20 school days
 K = SignalKind
-ABSENCE = codes.AUTHORISED | codes.UNAUTHORISED
+RATE_KINDS = (K.PERSISTENT_ABSENCE, K.SEVERE_ABSENCE, K.AT_RISK, K.BELOW_THRESHOLD)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,24 @@ class Signal:
     since: dt.date
     sessions: int
     evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last completed run of the school: its day and watermark (marks updated at or after the
+    watermark may not have been seen by it)."""
+
+    on: dt.date
+    watermark: dt.datetime
+
+
+def _union(categories: tuple[str, ...], alias: str = "s") -> str:
+    return "(" + " | ".join(f"{alias}.{c}" for c in categories) + ")"
+
+
+ABSENCE_BITS = _union((*FIGURE_CATEGORIES["authorised"], *FIGURE_CATEGORIES["unauthorised"]))  # type: ignore[misc]
+ATTENDANCE_BITS = _union(("on_time", "late_before_close", "approved_educational_activity"))
+MARKED_BITS = _union(CATEGORY_FIELDS)
 
 
 def _basis_points(percent: Decimal | float | int) -> int:
@@ -68,79 +88,40 @@ def _roll_sql(*, compulsory_only: bool = False) -> str:
                   AND (e.leaving_date IS NULL OR e.leaving_date >= %(on)s){age}"""
 
 
-def _fetch(sql: str, params: dict[str, Any], *, hash_joins: bool = False) -> list[tuple[Any, ...]]:
-    """Run one statement. `hash_joins`: the statement chains CTEs whose sizes the planner cannot
-    estimate (it assumes one or two rows) and would join them by nested loops, quadratic in the number
-    of flagged pupils (measured: most of a second per school); its index lookups are written as
-    LATERAL … OFFSET 0, which stay nested loops whatever this setting says."""
+def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
-        if not hash_joins:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        # No JIT either: the penalty the planner puts on the nested loops it must keep would make the
-        # plan look costly enough to compile (a second of compiling for a statement of milliseconds).
-        cursor.execute("SET enable_nestloop = off; SET jit = off")
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        finally:
-            # In a failed transaction nothing can run, and its rollback undoes the SET anyway.
-            if connection.connection.get_transaction_status() != TRANSACTION_STATUS_INERROR:
-                cursor.execute("RESET enable_nestloop; RESET jit")
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
-def _in_list(members: frozenset[str] | set[str]) -> str:
-    return ", ".join(f"'{c}'" for c in sorted(members))
+def policy_key(policy: SchoolPolicy) -> str:
+    """What the start dates of the rate signals depend on besides the marks."""
+    return f"{_basis_points(policy.at_risk_absence_percent)}:{_basis_points(policy.letter_threshold_percent)}"
 
 
-def _covering_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date,
-                  params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(enrolment_id, figures…) summed over the whole summary buckets that cover [start, end]: at least
-    the figures of the range, never fewer. Enough to choose the enrolments whose marks are then read
-    and counted exactly, and it reads no marks (the buckets of the run's day are already up to date)."""
-    sums = ", ".join(f"sum({f})::int AS {f}" for f in FIGURE_FIELDS)
-    return f"""SELECT enrolment_id, {sums} FROM {TABLE}
-                WHERE school_id = %(school)s AND kind = 'week'
-                  AND start >= %(cover_from)s AND start <= %(cover_to)s
-                GROUP BY enrolment_id""", {
-        **params, "cover_from": calendar.bucket_start(start), "cover_to": end}
-
-
-def _sessions_sql(alias: str, listed: str, date_from: str | None = None) -> str:
-    """The marks with a code in `listed` of enrolment `alias`.enrolment_id up to %(on)s (from `date_from`):
-    one range of the index of marks other than plain present ones. OFFSET 0 keeps it a per-enrolment
-    lookup whatever the planner thinks of the number of enrolments."""
-    since = f" AND x.date >= {date_from}" if date_from else ""
-    return f"""SELECT x.enrolment_id, x.date, x.session, x.code FROM {MARKS} x
-                WHERE x.school_id = %(school)s AND x.enrolment_id = {alias}.enrolment_id
-                  AND x.code NOT IN ({_in_list(codes.ON_TIME)}) AND x.code IN ({listed}){since}
-                  AND x.date <= %(on)s
-               OFFSET 0"""
-
-
-def signals_compute(*, school: School, calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy) -> list[Signal]:
+def signals_compute(*, school: School, calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
+                    previous: Previous | None = None) -> list[Signal]:
+    """Every signal as of `on`. `previous`: the school's last run, whose stored signals were found under
+    the same policy and calendar; it lets ongoing signals keep their start without a walk of the year."""
     csa_from, csa_to = compulsory_school_age_births(on=on)
     params: dict[str, Any] = {"school": school.pk, "on": on, "csa_from": csa_from, "csa_to": csa_to}
     found = [
-        *_rate_signals(calendar, on, policy, params),
+        *_rate_signals(calendar, on, policy, params, previous),
         *_window_signals(calendar, on, params, kind=K.PUNCTUALITY, weeks=policy.punctuality_weeks,
-                         more_than=policy.punctuality_lates, codes_counted=codes.LATE,
-                         figure="late_before_close + late_after_close", compulsory_only=False),
+                         more_than=policy.punctuality_lates, categories=("late_before_close", "late_after_close"),
+                         compulsory_only=False),
         *_n_overdue(calendar, on, policy, params),
         *_illness(calendar, on, params),
         *_continuous(calendar, on, params, kind=K.CONTINUOUS_UNAUTHORISED_10_DAYS,
-                     codes_counted=codes.UNAUTHORISED, figure="unauthorised",
-                     sessions=CONTINUOUS_UNAUTHORISED_SESSIONS),
+                     categories=FIGURE_CATEGORIES["unauthorised"], sessions=CONTINUOUS_UNAUTHORISED_SESSIONS),  # type: ignore[arg-type]
         *_continuous(calendar, on, params, kind=K.CONTINUOUS_ABSENCE_20_DAYS,
-                     codes_counted=codes.UNAUTHORISED - {"U"}, figure="unauthorised_gno",
-                     sessions=CONTINUOUS_GNO_SESSIONS),
+                     categories=FIGURE_CATEGORIES["unauthorised_gno"], sessions=CONTINUOUS_GNO_SESSIONS),  # type: ignore[arg-type]
     ]
     if school.state_funded:
-        counted = set(codes.PENALTY_THRESHOLD) - (set() if policy.penalty_threshold_counts_n else {"N"})
-        figure = "unauthorised" if policy.penalty_threshold_counts_n else "unauthorised - reason_not_established"
+        counted = FIGURE_CATEGORIES["unauthorised"] if policy.penalty_threshold_counts_n \
+            else tuple(c for c in FIGURE_CATEGORIES["unauthorised"] if c != "reason_not_established")  # type: ignore[union-attr]
         found += _window_signals(calendar, on, params, kind=K.PENALTY_THRESHOLD, weeks=PENALTY_WEEKS,
-                                 more_than=PENALTY_SESSIONS - 1, codes_counted=frozenset(counted), figure=figure,
-                                 compulsory_only=True)
+                                 more_than=PENALTY_SESSIONS - 1, categories=counted, compulsory_only=True)  # type: ignore[arg-type]
     return sorted(found, key=lambda s: (s.enrolment_id, s.kind, s.since))
 
 
@@ -155,126 +136,141 @@ def _condition(kind: str, possible: str, absence: str, attendance: str) -> str:
         END"""
 
 
-def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
-                  params: dict[str, Any]) -> list[Signal]:
+def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, params: dict[str, Any],
+                  previous: Previous | None) -> list[Signal]:
     year = calendar.year_for(on)
     if year is None or on < year.start:
         return []
-    ytd_sql, ytd_params = range_figures_sql(calendar, year.start, min(on, year.end))
-    params = {**params, **ytd_params, "year_start": year.start,
+    end = min(on, year.end)
+    params = {**params, "year_start": year.start, "ytd": year.range_mask(year.start, end),
               "at_risk_bp": _basis_points(policy.at_risk_absence_percent),
               "threshold_bp": _basis_points(policy.letter_threshold_percent)}
-    kinds = ", ".join(f"('{k}')" for k in (K.PERSISTENT_ABSENCE, K.SEVERE_ABSENCE, K.AT_RISK, K.BELOW_THRESHOLD))
+    kinds = ", ".join(f"('{k}')" for k in RATE_KINDS)
+    flagged = _fetch(f"""
+        SELECT y.enrolment_id, k.kind, y.a + y.t AS p, y.a, y.t
+          FROM (SELECT s.enrolment_id, bit_count({ABSENCE_BITS} & %(ytd)s::varbit) AS a,
+                       bit_count({ATTENDANCE_BITS} & %(ytd)s::varbit) AS t
+                  FROM {TABLE} s
+                 WHERE s.school_id = %(school)s AND s.start = %(year_start)s
+                   AND s.enrolment_id IN ({_roll_sql()})) AS y
+         CROSS JOIN (VALUES {kinds}) AS k(kind)
+         WHERE {_condition('k.kind', '(y.a + y.t)', 'y.a', 'y.t')}""", params)
+    if not flagged:
+        return []
+    kept = _ongoing(calendar, on, year, params, previous)
+    # Each flagged (enrolment, kind) is checked at the end of every school day from `lo` to the day
+    # before `on`: from the start of the year, or from the previous run's day when its start is kept.
+    school_days = [d for d in calendar.days if year.start <= d < on and d <= year.end]
+    lows = [previous.on if (e, k) in kept else year.start for e, k, *_ in flagged]  # type: ignore[union-attr]
+    params |= {
+        "enrolments": [row[0] for row in flagged], "kinds": [row[1] for row in flagged], "lows": lows,
+        "days": school_days, "day_masks": [year.range_mask(year.start, d) for d in school_days],
+    }
     rows = _fetch(f"""
-        WITH ytd AS ({ytd_sql}),
-        flagged AS (
-            SELECT y.enrolment_id, k.kind, y.possible, y.authorised + y.unauthorised AS absence,
-                   y.present + y.approved_educational_activity AS attendance
-              FROM ytd y JOIN ({_roll_sql()}) r USING (enrolment_id) CROSS JOIN (VALUES {kinds}) AS k(kind)
-             WHERE {_condition('k.kind', 'y.possible', '(y.authorised + y.unauthorised)',
-                               '(y.present + y.approved_educational_activity)')}
+        WITH pairs AS (
+            SELECT * FROM unnest(%(enrolments)s::bigint[], %(kinds)s::varchar[], %(lows)s::date[])
+                   AS p(enrolment_id, kind, lo)
         ),
-        weekly AS (
-            SELECT w.enrolment_id, w."end",
-                   sum(w.possible) OVER running AS p,
-                   sum(w.authorised + w.unauthorised) OVER running AS a,
-                   sum(w.present + w.approved_educational_activity) OVER running AS t
-              -- One primary-key range per flagged enrolment whatever the statistics say: a school
-              -- the statistics have not seen yet is estimated at one row, and a semi-join planned on
-              -- that estimate compares every week row with every flagged enrolment (measured: seconds).
-              FROM (SELECT DISTINCT enrolment_id FROM flagged) f
-             CROSS JOIN LATERAL (
-                    SELECT x.* FROM {TABLE} x
-                     WHERE x.school_id = %(school)s AND x.enrolment_id = f.enrolment_id AND x.kind = 'week'
-                       AND x.start >= %(year_start)s AND x."end" <= %(on)s
-                    OFFSET 0) w
-            WINDOW running AS (PARTITION BY w.enrolment_id ORDER BY w.start)
+        bits AS MATERIALIZED (
+            SELECT s.enrolment_id, {ABSENCE_BITS} AS a, {ATTENDANCE_BITS} AS t, {MARKED_BITS} AS marked
+              FROM {TABLE} s
+             WHERE s.school_id = %(school)s AND s.start = %(year_start)s
+               AND s.enrolment_id IN (SELECT enrolment_id FROM pairs)
         ),
-        -- The last week-end where the condition failed, with the running totals there. (One pass
-        -- with DISTINCT ON: joining the running totals back by date is planned as a nested loop over
-        -- two CTEs whose sizes the planner cannot know, and that cost most of a second per school.)
-        last_not AS (
-            SELECT DISTINCT ON (f.enrolment_id, f.kind) f.enrolment_id, f.kind, w."end" AS day, w.p, w.a, w.t
-              FROM flagged f JOIN weekly w USING (enrolment_id)
-             WHERE NOT ({_condition('f.kind', 'w.p', 'w.a', 'w.t')})
-             ORDER BY f.enrolment_id, f.kind, w."end" DESC
+        -- Running totals at the end of each school day, once per enrolment from its earliest `lo`
+        -- (every possible session is either attendance or absence).
+        counts AS MATERIALIZED (
+            SELECT enrolment_id, day, a + t AS p, a, t
+              FROM (SELECT b.enrolment_id, d.day, bit_count(b.a & d.mask) AS a, bit_count(b.t & d.mask) AS t
+                      FROM bits b
+                      JOIN (SELECT enrolment_id, min(lo) AS lo FROM pairs GROUP BY enrolment_id) l USING (enrolment_id)
+                      JOIN unnest(%(days)s::date[], %(day_masks)s::varbit[]) AS d(day, mask) ON d.day >= l.lo
+                   ) AS totals
         ),
-        -- The streak began in the bucket after the last week-end where the condition failed: replay
-        -- that bucket day by day from the running totals at its start to find the day it began.
-        -- MATERIALIZED, with both ends and the pupil as columns: the marks below are then read through
-        -- the (school, pupil, date) index one short range at a time instead of every mark of the year.
-        streak AS MATERIALIZED (
-            SELECT enrolment_id, e.pupil_id, kind, from_day,
-                   least({calendar.bucket_end_sql('from_day')}, %(on)s) AS to_day, p0, a0, t0
-              FROM (SELECT f.enrolment_id, f.kind, coalesce(l.day + 1, %(year_start)s) AS from_day,
-                           coalesce(l.p, 0) AS p0, coalesce(l.a, 0) AS a0, coalesce(l.t, 0) AS t0
-                      FROM flagged f LEFT JOIN last_not l USING (enrolment_id, kind)) AS bounds
-              JOIN registers_enrolment e ON e.id = bounds.enrolment_id AND e.school_id = %(school)s
-        ),
-        daily AS (
-            SELECT s.enrolment_id, s.kind, m.date,
-                   s.p0 + sum(count(*) FILTER (WHERE m.code IN ({_in_list(codes.POSSIBLE)}))) OVER day AS p,
-                   s.a0 + sum(count(*) FILTER (WHERE m.code IN ({_in_list(ABSENCE)}))) OVER day AS a,
-                   s.t0 + sum(count(*) FILTER (WHERE m.code IN ({_in_list(codes.ATTENDANCE)}))) OVER day AS t
-              FROM streak s
-              -- LATERAL: one range of the (school, pupil, date) index per enrolment, never a scan of
-              -- the marks table nor of the enrolment's whole year.
-              JOIN LATERAL (SELECT x.date, x.code FROM {MARKS} x
-                             WHERE x.school_id = %(school)s AND x.pupil_id = s.pupil_id
-                               AND x.enrolment_id = s.enrolment_id
-                               AND x.date BETWEEN s.from_day AND s.to_day
-                            OFFSET 0) m ON true
-             GROUP BY s.enrolment_id, s.kind, m.date, s.p0, s.a0, s.t0
-            WINDOW day AS (PARTITION BY s.enrolment_id, s.kind ORDER BY m.date)
-        ),
-        -- The first day after the last day where the condition failed (window, not a self-join).
-        began AS (
-            SELECT enrolment_id, kind, min(date) FILTER (WHERE last_failed IS NULL OR date > last_failed) AS since
-              FROM (SELECT d.*, max(d.date) FILTER (WHERE NOT ({_condition('d.kind', 'd.p', 'd.a', 'd.t')}))
-                                OVER (PARTITION BY d.enrolment_id, d.kind) AS last_failed
-                      FROM daily d) AS marked
-             GROUP BY enrolment_id, kind
-            HAVING count(*) FILTER (WHERE last_failed IS NULL OR date > last_failed) > 0
+        failed AS (
+            SELECT p.enrolment_id, p.kind, p.lo,
+                   max(c.day) FILTER (WHERE NOT ({_condition('p.kind', 'c.p', 'c.a', 'c.t')})) AS day
+              FROM pairs p LEFT JOIN counts c ON c.enrolment_id = p.enrolment_id AND c.day >= p.lo
+             GROUP BY p.enrolment_id, p.kind, p.lo
         )
-        SELECT f.enrolment_id, f.kind, f.possible, f.absence, f.attendance, b.since
-          FROM flagged f JOIN began b USING (enrolment_id, kind)
-    """, params, hash_joins=True)
+        -- The first day with a mark after the last failure (slots counted from the year's start).
+        SELECT f.enrolment_id, f.kind, f.day, %(year_start)s::date + (first_slot - 1) / 2
+          FROM failed f JOIN bits b USING (enrolment_id)
+         CROSS JOIN LATERAL (
+               SELECT coalesce(f.day + 1 - %(year_start)s::date, 0) * 2 AS skipped) AS k
+         CROSS JOIN LATERAL (
+               SELECT k.skipped + position(B'1' IN substring(b.marked FROM k.skipped + 1)) AS first_slot) AS x
+    """, params)
+    since = {(e, k): kept[(e, k)] if failed is None and (e, k) in kept else first_marked
+             for e, k, failed, first_marked in rows}
     return [
-        Signal(enrolment_id, kind, since, absence,
+        Signal(enrolment_id, kind, since[(enrolment_id, kind)], absence,
                {"from": year.start.isoformat(), "to": on.isoformat(), "possible": possible, "absence": absence,
                 "attendance": attendance})
-        for enrolment_id, kind, possible, absence, attendance, since in rows
+        for enrolment_id, kind, possible, absence, attendance in flagged
     ]
 
 
-# Counts inside a window of school weeks -----------------------------------------------------------
-def _window_signals(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *, kind: str, weeks: int,
-                    more_than: int, codes_counted: frozenset[str], figure: str,
-                    compulsory_only: bool) -> list[Signal]:
-    window = calendar.recent_school_weeks(on, weeks)
-    if not window:
-        return []
-    # Enrolments over the threshold in the weeks covering the window; their sessions in the window are
-    # then counted exactly below.
-    counts_sql, params = _covering_sql(calendar, window[0], on, params)
-    params = {**params, "window_from": window[0], "more_than": more_than}
+def _ongoing(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
+             previous: Previous | None) -> dict[tuple[int, str], dt.date]:
+    """Rate signals active at the previous run whose start still holds, unless the enrolment's marks up
+    to that run's day have changed since (then its whole year is checked again)."""
+    if previous is None or not year.start <= previous.on <= on or (on - previous.on).days > 31:
+        return {}
     rows = _fetch(f"""
-        WITH counts AS ({counts_sql}),
+        SELECT s.enrolment_id, s.kind, s.since FROM reporting_attendancesignal s
+         WHERE s.school_id = %(school)s AND s.active AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)})
+           AND s.since <= %(previous_on)s
+           AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m
+                                       WHERE m.school_id = %(school)s AND m.updated_at >= %(watermark)s
+                                         AND m.date <= %(previous_on)s)""",
+                  {**params, "previous_on": previous.on, "watermark": previous.watermark})
+    return {(e, k): since for e, k, since in rows}
+
+
+# Sessions of some categories inside a range ----------------------------------------------------------
+def _ones(bits: str) -> list[int]:
+    found, at = [], bits.find("1")
+    while at >= 0:
+        found.append(at)
+        at = bits.find("1", at + 1)
+    return found
+
+
+def _counted_sessions(calendar: SchoolCalendar, start: dt.date, on: dt.date, params: dict[str, Any], *,
+                      categories: tuple[str, ...], at_least: int,
+                      compulsory_only: bool) -> dict[int, list[tuple[dt.date, str, str]]]:
+    """Enrolments on roll with at least `at_least` sessions of `categories` in [start, on], and those
+    sessions (day, session, code) in order. Counted from the bits; decoded for those enrolments only."""
+    years = calendar.years_overlapping(start, on)
+    if not years:
+        return {}
+    params = {**params, "at_least": at_least, "starts": [y.start for y in years],
+              "masks": [y.range_mask(start, on) for y in years]}
+    texts = ", ".join(f"(s.{c} & r.mask)::text" for c in categories)
+    rows = _fetch(f"""
+        WITH counted AS MATERIALIZED (
+            SELECT s.enrolment_id, s.start, r.mask, bit_count({_union(categories)} & r.mask) AS n
+              FROM {TABLE} s JOIN unnest(%(starts)s::date[], %(masks)s::varbit[]) AS r(start, mask)
+                ON r.start = s.start
+             WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
+        ),
         hit AS (
-            SELECT c.enrolment_id FROM counts c JOIN ({_roll_sql(compulsory_only=compulsory_only)}) r
-                USING (enrolment_id)
-             WHERE {figure} > %(more_than)s
+            SELECT enrolment_id FROM counted GROUP BY enrolment_id HAVING sum(n) >= %(at_least)s
+             INTERSECT {_roll_sql(compulsory_only=compulsory_only)}
         )
-        SELECT m.enrolment_id, m.date, m.session, m.code
-          FROM hit h CROSS JOIN LATERAL ({_sessions_sql("h", _in_list(codes_counted), "%(window_from)s")}) m
-         ORDER BY m.enrolment_id, m.date, m.session
-    """, params)
-    return [
-        Signal(enrolment_id, kind, sessions[more_than][0], len(sessions),
-               {"from": window[0].isoformat(), "to": on.isoformat(), "sessions": _listed(sessions)})
-        for enrolment_id, sessions in _by_enrolment(rows).items()
-        if len(sessions) > more_than
-    ]
+        SELECT s.enrolment_id, s.start, {texts}
+          FROM {TABLE} s JOIN unnest(%(starts)s::date[], %(masks)s::varbit[]) AS r(start, mask) ON r.start = s.start
+         WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
+           AND s.enrolment_id IN (SELECT enrolment_id FROM hit)""", params)
+    by_start = {y.start: y for y in years}
+    found: dict[int, list[tuple[dt.date, str, str]]] = {}
+    for enrolment_id, year_start, *bits in rows:
+        year = by_start[year_start]
+        sessions = found.setdefault(enrolment_id, [])
+        for category, text in zip(categories, bits, strict=True):
+            sessions += [(*year.session_at(slot), CODE_OF[category]) for slot in _ones(text)]
+    return {e: sorted(sessions) for e, sessions in found.items()}
 
 
 def _by_enrolment(rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]]]:
@@ -286,6 +282,21 @@ def _by_enrolment(rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]
 
 def _listed(sessions: list[tuple[Any, ...]]) -> list[list[str]]:
     return [[day.isoformat(), session, code] for day, session, code in sessions]
+
+
+# Counts inside a window of school weeks -----------------------------------------------------------
+def _window_signals(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *, kind: str, weeks: int,
+                    more_than: int, categories: tuple[str, ...], compulsory_only: bool) -> list[Signal]:
+    window = calendar.recent_school_weeks(on, weeks)
+    if not window:
+        return []
+    found = _counted_sessions(calendar, window[0], on, params, categories=categories, at_least=more_than + 1,
+                              compulsory_only=compulsory_only)
+    return [
+        Signal(enrolment_id, kind, sessions[more_than][0], len(sessions),
+               {"from": window[0].isoformat(), "to": on.isoformat(), "sessions": _listed(sessions)})
+        for enrolment_id, sessions in found.items()
+    ]
 
 
 # N codes not replaced in time --------------------------------------------------------------------
@@ -321,84 +332,87 @@ def _illness(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any]) -> l
     year = calendar.year_for(on)
     if year is None or on < year.start:
         return []
-    ytd_sql, ytd_params = range_figures_sql(calendar, year.start, min(on, year.end))
-    params = {**params, **ytd_params, "year_start": year.start, "at_least": ILLNESS_SESSIONS}
-    rows = _fetch(f"""
-        WITH ytd AS ({ytd_sql}),
-        candidates AS (
-            SELECT enrolment_id FROM ytd WHERE illness >= %(at_least)s
-             INTERSECT {_roll_sql(compulsory_only=True)}
-        )
-        SELECT m.enrolment_id, m.date, m.session, m.code
-          FROM candidates c CROSS JOIN LATERAL ({_sessions_sql("c", "'I'", "%(year_start)s")}) m
-         ORDER BY m.enrolment_id, m.date, m.session
-    """, params)
+    end = min(on, year.end)
+    found = _counted_sessions(calendar, year.start, end, params, categories=("illness",), at_least=ILLNESS_SESSIONS,
+                              compulsory_only=True)
     return [
         Signal(enrolment_id, K.ILLNESS_15_DAYS, sessions[ILLNESS_SESSIONS - 1][0], len(sessions),
                {"from": year.start.isoformat(), "to": on.isoformat(), "sessions": _listed(sessions)})
-        for enrolment_id, sessions in _by_enrolment(rows).items()
+        for enrolment_id, sessions in found.items()
     ]
 
 
 # Continuous absence --------------------------------------------------------------------------------
 def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *, kind: str,
-                codes_counted: frozenset[str], figure: str, sessions: int) -> list[Signal]:
-    """A run of consecutive school sessions, all coded from `codes_counted`, still going on the day."""
+                categories: tuple[str, ...], sessions: int) -> list[Signal]:
+    """A run of consecutive school sessions, all coded from `categories`, reaching the enrolment's latest
+    marked school session on or before the day (a register not yet taken at the end neither breaks nor
+    extends it), which must be among the last 2 x `sessions` school sessions."""
     school_sessions = calendar.sessions_up_to(on)
     if len(school_sessions) < sessions:
         return []
-    # The run must reach the enrolment's latest marked school session; a register not yet taken at
-    # the end neither breaks nor extends it. Candidates have enough such sessions in a generous window.
-    window_from = school_sessions[-min(len(school_sessions), 2 * sessions)][0]
-    # Candidates: enough counted sessions in the weeks covering the window (a few more than the window
-    # at most); the runs themselves are found from the sessions.
-    recent_sql, params = _covering_sql(calendar, window_from, on, params)
-    params = {**params, "at_least": sessions, "window_from": window_from,
-              "days": [d for d, _ in school_sessions], "halves": [s for _, s in school_sessions]}
+    window_from = school_sessions[-min(len(school_sessions), 2 * sessions)]
+    candidates = _counted_sessions(calendar, window_from[0], on, params, categories=categories, at_least=sessions,
+                                   compulsory_only=True)
+    if not candidates:
+        return []
+    # Every academic year up to the day, end to end: slot i of the whole is slot i - offset of its year.
+    years = [y for y in calendar.years if y.start <= on]
+    offsets, total = {}, 0
+    for year in years:
+        offsets[year.start] = total
+        total += year.slots
+    school = int("".join(calendar.school_mask(y, on) for y in years) or "0", 2)
+    first_in_window = offsets[calendar.year_for(window_from[0]).start] + \
+        calendar.year_for(window_from[0]).slot(*window_from)  # type: ignore[union-attr]
     rows = _fetch(f"""
-        WITH recent AS ({recent_sql}),
-        candidates AS (
-            SELECT enrolment_id FROM recent WHERE {figure} >= %(at_least)s
-             INTERSECT {_roll_sql(compulsory_only=True)}
-        ),
-        -- School sessions numbered in order; a counted mark's ordinal. Only counted marks are read
-        -- (from the index of marks other than plain present ones): anything else in between, a
-        -- present mark, another code or a session not marked, leaves a gap in the ordinals.
-        school_sessions AS (
-            SELECT * FROM unnest(%(days)s::date[], %(halves)s::varchar[]) WITH ORDINALITY AS n(day, half, ordinal)
-        ),
-        numbered AS (
-            SELECT m.enrolment_id, m.date, n.ordinal
-              FROM candidates c CROSS JOIN LATERAL ({_sessions_sql("c", _in_list(codes_counted))}) m
-              JOIN school_sessions n ON n.day = m.date AND n.half = m.session
-        ),
-        -- The latest school session the register was taken for, whatever the code: one short range
-        -- of the (enrolment, date) index per candidate.
-        latest AS (
-            SELECT c.enrolment_id, max(n.ordinal) AS ordinal
-              FROM candidates c CROSS JOIN LATERAL (
-                    SELECT x.date, x.session FROM {MARKS} x
-                     WHERE x.enrolment_id = c.enrolment_id AND x.school_id = %(school)s
-                       AND x.date BETWEEN %(window_from)s AND %(on)s
-                    OFFSET 0) m
-              JOIN school_sessions n ON n.day = m.date AND n.half = m.session
-             GROUP BY c.enrolment_id
-        ),
-        islands AS (
-            SELECT *, ordinal - row_number() OVER (PARTITION BY enrolment_id ORDER BY ordinal) AS island
-              FROM numbered
-        )
-        SELECT i.enrolment_id, min(i.date), min(i.ordinal), max(i.date), max(i.ordinal), count(*)
-          FROM islands i JOIN latest l USING (enrolment_id)
-         GROUP BY i.enrolment_id, i.island, l.ordinal
-        HAVING max(i.ordinal) = l.ordinal AND count(*) >= %(at_least)s
-    """, params)
-    return [
-        Signal(enrolment_id, kind, first, count,
-               {"first": [first.isoformat(), school_sessions[first_ordinal - 1][1]],
-                "last": [last.isoformat(), school_sessions[last_ordinal - 1][1]]})
-        for enrolment_id, first, first_ordinal, last, last_ordinal, count in rows
-    ]
+        SELECT s.enrolment_id, s.start, {MARKED_BITS}::text, {_union(categories)}::text FROM {TABLE} s
+         WHERE s.school_id = %(school)s AND s.enrolment_id = ANY(%(candidates)s) AND s.start <= %(on)s""",
+                  {**params, "candidates": list(candidates)})
+    marked: dict[int, int] = {}
+    counted: dict[int, int] = {}
+    for enrolment_id, year_start, marked_text, counted_text in rows:
+        if year_start not in offsets:
+            continue
+        shift = total - offsets[year_start] - len(marked_text)
+        marked[enrolment_id] = marked.get(enrolment_id, 0) | (int(marked_text, 2) << shift)
+        counted[enrolment_id] = counted.get(enrolment_id, 0) | (int(counted_text, 2) << shift)
+    by_offset = sorted((offsets[y.start], y) for y in years)
+    found = []
+    for enrolment_id in sorted(marked):
+        run = _run(total, school, marked[enrolment_id] & school, counted[enrolment_id] & school)
+        if run is None:
+            continue
+        first, last, count = run
+        if last < first_in_window or count < sessions:
+            continue
+        first_day, last_day = (_session_of(by_offset, i) for i in (first, last))
+        found.append(Signal(enrolment_id, kind, first_day[0], count,
+                            {"first": [first_day[0].isoformat(), first_day[1]],
+                             "last": [last_day[0].isoformat(), last_day[1]]}))
+    return found
+
+
+def _run(length: int, school: int, marked: int, counted: int) -> tuple[int, int, int] | None:
+    """(first, last, sessions) of the run of counted school sessions ending at the latest marked one.
+    Bit strings as integers: index i of the string is bit length - 1 - i."""
+    if not marked:
+        return None
+    last = length - (marked & -marked).bit_length()
+    below = length - 1 - last  # bits below `last` in the integer are the indices after it
+    gaps = (school & ~counted) >> below
+    if gaps & 1:
+        return None  # the latest marked session is not counted
+    gap = last - ((gaps & -gaps).bit_length() - 1) if gaps else -1
+    after_gap = school & ((1 << (length - 1 - gap)) - 1)
+    first = length - after_gap.bit_length()
+    count = ((school >> below) & ((1 << (last - gap)) - 1)).bit_count()
+    return first, last, count
+
+
+def _session_of(by_offset: list[tuple[int, Year]], index: int) -> tuple[dt.date, str]:
+    offset, year = next((o, y) for o, y in reversed(by_offset) if o <= index)
+    return year.session_at(index - offset)
 
 
 def evidence_json(evidence: dict[str, Any]) -> str:
