@@ -25,7 +25,6 @@ R16, §4.1):
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -73,7 +72,7 @@ def _union(categories: tuple[str, ...], alias: str = "s") -> str:
 
 
 ABSENCE_BITS = _union((*FIGURE_CATEGORIES["authorised"], *FIGURE_CATEGORIES["unauthorised"]))  # type: ignore[misc]
-ATTENDANCE_BITS = _union(("on_time", "late_before_close", "approved_educational_activity"))
+ATTENDANCE_BITS = _union((*FIGURE_CATEGORIES["present"], *FIGURE_CATEGORIES["approved_educational_activity"]))  # type: ignore[misc]
 MARKED_BITS = _union(CATEGORY_FIELDS)
 
 
@@ -237,20 +236,19 @@ def _ones(bits: str) -> list[int]:
     return found
 
 
-def _counted_sessions(calendar: SchoolCalendar, start: dt.date, on: dt.date, params: dict[str, Any], *,
-                      categories: tuple[str, ...], at_least: int,
-                      compulsory_only: bool) -> dict[int, list[tuple[dt.date, str, str]]]:
-    """Enrolments on roll with at least `at_least` sessions of `categories` in [start, on], and those
-    sessions (day, session, code) in order. Counted from the bits; decoded for those enrolments only."""
+def _counted(calendar: SchoolCalendar, start: dt.date, on: dt.date, params: dict[str, Any], *,
+             categories: tuple[str, ...], at_least: int, compulsory_only: bool) -> list[tuple[Any, ...]]:
+    """(enrolment_id, year start, one bit string per category as text) for the enrolments on roll with at
+    least `at_least` sessions of `categories` in [start, on], the bits masked to that range."""
     years = calendar.years_overlapping(start, on)
     if not years:
-        return {}
+        return []
     params = {**params, "at_least": at_least, "starts": [y.start for y in years],
               "masks": [y.range_mask(start, on) for y in years]}
-    texts = ", ".join(f"(s.{c} & r.mask)::text" for c in categories)
-    rows = _fetch(f"""
+    masked = ", ".join(f"s.{c} & r.mask AS {c}" for c in categories)
+    return _fetch(f"""
         WITH counted AS MATERIALIZED (
-            SELECT s.enrolment_id, s.start, r.mask, bit_count({_union(categories)} & r.mask) AS n
+            SELECT s.enrolment_id, s.start, bit_count({_union(categories)} & r.mask) AS n, {masked}
               FROM {TABLE} s JOIN unnest(%(starts)s::date[], %(masks)s::varbit[]) AS r(start, mask)
                 ON r.start = s.start
              WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
@@ -259,11 +257,18 @@ def _counted_sessions(calendar: SchoolCalendar, start: dt.date, on: dt.date, par
             SELECT enrolment_id FROM counted GROUP BY enrolment_id HAVING sum(n) >= %(at_least)s
              INTERSECT {_roll_sql(compulsory_only=compulsory_only)}
         )
-        SELECT s.enrolment_id, s.start, {texts}
-          FROM {TABLE} s JOIN unnest(%(starts)s::date[], %(masks)s::varbit[]) AS r(start, mask) ON r.start = s.start
-         WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
-           AND s.enrolment_id IN (SELECT enrolment_id FROM hit)""", params)
-    by_start = {y.start: y for y in years}
+        -- As text for the few enrolments flagged: the sessions are decoded from it below.
+        SELECT c.enrolment_id, c.start, {", ".join(f"c.{name}::text" for name in categories)}
+          FROM counted c WHERE c.enrolment_id IN (SELECT enrolment_id FROM hit)""", params)
+
+
+def _counted_sessions(calendar: SchoolCalendar, start: dt.date, on: dt.date, params: dict[str, Any], *,
+                      categories: tuple[str, ...], at_least: int,
+                      compulsory_only: bool) -> dict[int, list[tuple[dt.date, str, str]]]:
+    """As `_counted`, with the sessions (day, session, code) decoded, in order, per enrolment."""
+    rows = _counted(calendar, start, on, params, categories=categories, at_least=at_least,
+                    compulsory_only=compulsory_only)
+    by_start = {y.start: y for y in calendar.years}
     found: dict[int, list[tuple[dt.date, str, str]]] = {}
     for enrolment_id, year_start, *bits in rows:
         year = by_start[year_start]
@@ -352,8 +357,8 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *
     if len(school_sessions) < sessions:
         return []
     window_from = school_sessions[-min(len(school_sessions), 2 * sessions)]
-    candidates = _counted_sessions(calendar, window_from[0], on, params, categories=categories, at_least=sessions,
-                                   compulsory_only=True)
+    candidates = {row[0] for row in _counted(calendar, window_from[0], on, params, categories=categories,
+                                             at_least=sessions, compulsory_only=True)}
     if not candidates:
         return []
     # Every academic year up to the day, end to end: slot i of the whole is slot i - offset of its year.
@@ -363,8 +368,8 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *
         offsets[year.start] = total
         total += year.slots
     school = int("".join(calendar.school_mask(y, on) for y in years) or "0", 2)
-    first_in_window = offsets[calendar.year_for(window_from[0]).start] + \
-        calendar.year_for(window_from[0]).slot(*window_from)  # type: ignore[union-attr]
+    window_year = calendar.year_for(window_from[0])
+    first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr]
     rows = _fetch(f"""
         SELECT s.enrolment_id, s.start, {MARKED_BITS}::text, {_union(categories)}::text FROM {TABLE} s
          WHERE s.school_id = %(school)s AND s.enrolment_id = ANY(%(candidates)s) AND s.start <= %(on)s""",
@@ -413,7 +418,3 @@ def _run(length: int, school: int, marked: int, counted: int) -> tuple[int, int,
 def _session_of(by_offset: list[tuple[int, Year]], index: int) -> tuple[dt.date, str]:
     offset, year = next((o, y) for o, y in reversed(by_offset) if o <= index)
     return year.session_at(index - offset)
-
-
-def evidence_json(evidence: dict[str, Any]) -> str:
-    return json.dumps(evidence, sort_keys=True)

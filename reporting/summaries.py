@@ -154,18 +154,16 @@ def summaries_update(*, school: School, calendar: SchoolCalendar, changed_since:
                            f"AS o(k, v) WHERE get_bit({touched}, k::int) = 0) || excluded.minutes_late)")
     assignments = ", ".join(f"{f} = {expr}" for f, expr in new.items())
     current = ", ".join(f"s.{f}" for f in new)
-    params = {
-        "school": school.pk, "since": changed_since,
-        "starts": [y.start for y in calendar.years], "ends": [y.end for y in calendar.years],
-        "ones": ["1" + "0" * (y.slots - 1) for y in calendar.years], "zeros": [y.zero for y in calendar.years],
-    }
+    years = [_year_params(y) for y in calendar.years]
+    params = {"school": school.pk, "since": changed_since,
+              **{f"{key}s": [y[key] for y in years] for key in ("year_start", "year_end", "one", "zero")}}
     with connection.cursor() as cursor:
         cursor.execute(f"""
             INSERT INTO {TABLE} AS s (school_id, enrolment_id, start, "end", {BITS}, minutes_late)
             SELECT %(school)s, m.enrolment_id, y.start, y."end",
                    {_aggregates_sql('y.one', 'y.zero', 'y.start')}, {_minutes_sql('y.start')}
               FROM {MARKS} m JOIN {CATEGORIES_SQL} ON c.code = m.code
-              JOIN unnest(%(starts)s::date[], %(ends)s::date[], %(ones)s::varbit[], %(zeros)s::varbit[])
+              JOIN unnest(%(year_starts)s::date[], %(year_ends)s::date[], %(ones)s::varbit[], %(zeros)s::varbit[])
                    AS y(start, "end", one, zero) ON m.date BETWEEN y.start AND y."end"
              WHERE m.school_id = %(school)s AND m.updated_at >= %(since)s
              GROUP BY m.enrolment_id, y.start, y."end", y.zero

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attendance_portal.models import School
-from registers.models import Mark
+from registers.models import Enrolment, Mark
 from reporting import services, tasks
 from reporting.models import CATEGORY_FIELDS, AttendanceSignal, AttendanceSummary, CalculationRun
 from reporting.schedule import BEAT_SCHEDULE
@@ -268,8 +268,6 @@ def test_a_later_incremental_run_keeps_ongoing_starts_and_equals_a_rebuild(busy_
     assert ongoing
     with scopes_disabled():
         for enrolment_id, _ in ongoing:
-            from registers.models import Enrolment
-
             enrolment = Enrolment.objects.get(pk=enrolment_id)
             later = [s for s in school_sessions(school, dt.date(2025, 12, 1), 6)
                      if not Mark.objects.filter(enrolment=enrolment, date=s[0], session=s[1]).exists()]
