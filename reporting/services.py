@@ -114,25 +114,37 @@ def _watermark() -> dt.datetime:
 
 def signals_sync(*, school: School, signals: list[Signal]) -> int:
     """Store the signals found for the school: new ones inserted, changed ones updated, ones no longer
-    found marked inactive. Returns the number of rows written."""
+    found marked inactive. Returns the number of rows written.
+
+    Only differences travel to the database: the stored active rows are read first, and a signal whose
+    count and evidence are as stored is left alone (evidence carries no run date, so an ongoing signal
+    is usually unchanged from one night to the next)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT id, enrolment_id, kind, since, sessions, evidence::text
+                            FROM reporting_attendancesignal WHERE school_id = %s AND active""", [school.pk])
+        stored = {(e, k, since): (pk, sessions, evidence) for pk, e, k, since, sessions, evidence in cursor.fetchall()}
+    changed: list[tuple[Signal, str]] = []
+    for signal in signals:
+        was = stored.pop((signal.enrolment_id, signal.kind, signal.since), None)
+        evidence = json.dumps(signal.evidence, sort_keys=True)
+        if was is None or was[1] != signal.sessions or json.loads(was[2]) != signal.evidence:
+            changed.append((signal, evidence))
+    ended = [pk for pk, *_ in stored.values()]
+    if not changed and not ended:
+        return 0
     with connection.cursor() as cursor:
         cursor.execute("""
-            WITH computed AS (
-                SELECT * FROM unnest(%(enrolments)s::bigint[], %(kinds)s::varchar[], %(since)s::date[],
-                                     %(sessions)s::int[], %(evidence)s::jsonb[])
-                       AS c(enrolment_id, kind, since, sessions, evidence)
-            ),
-            ended AS (
-                UPDATE reporting_attendancesignal s SET active = false
-                 WHERE s.school_id = %(school)s AND s.active
-                   AND NOT EXISTS (SELECT 1 FROM computed c WHERE c.enrolment_id = s.enrolment_id
-                                      AND c.kind = s.kind AND c.since = s.since)
+            WITH ended AS (
+                UPDATE reporting_attendancesignal SET active = false
+                 WHERE school_id = %(school)s AND id = ANY(%(ended)s)
                 RETURNING 1
             ),
             upserted AS (
                 INSERT INTO reporting_attendancesignal AS s
                        (school_id, enrolment_id, kind, since, sessions, evidence, active)
-                SELECT %(school)s, enrolment_id, kind, since, sessions, evidence, true FROM computed
+                SELECT %(school)s, c.*, true
+                  FROM unnest(%(enrolments)s::bigint[], %(kinds)s::varchar[], %(since)s::date[],
+                              %(sessions)s::int[], %(evidence)s::jsonb[]) AS c
                 ON CONFLICT (school_id, enrolment_id, kind, since) DO UPDATE
                    SET sessions = excluded.sessions, evidence = excluded.evidence, active = true
                  WHERE (s.sessions, s.evidence, s.active) IS DISTINCT FROM (excluded.sessions, excluded.evidence, true)
@@ -141,10 +153,11 @@ def signals_sync(*, school: School, signals: list[Signal]) -> int:
             SELECT (SELECT count(*) FROM ended) + (SELECT count(*) FROM upserted)
         """, {
             "school": school.pk,
-            "enrolments": [s.enrolment_id for s in signals],
-            "kinds": [s.kind for s in signals],
-            "since": [s.since for s in signals],
-            "sessions": [s.sessions for s in signals],
-            "evidence": [json.dumps(s.evidence, sort_keys=True) for s in signals],
+            "ended": ended,
+            "enrolments": [s.enrolment_id for s, _ in changed],
+            "kinds": [s.kind for s, _ in changed],
+            "since": [s.since for s, _ in changed],
+            "sessions": [s.sessions for s, _ in changed],
+            "evidence": [evidence for _, evidence in changed],
         })
         return cursor.fetchone()[0]

@@ -12,7 +12,9 @@ R16, §4.1):
   comparisons. `since` is the first day with a mark after the last school day (before the run's day)
   at whose end the condition did not hold. A later run reuses the start of a signal that was active
   at its previous run when the enrolment's marks up to that day have not changed and the policy is
-  the same; only the days since then are checked.
+  the same; only the days since then are checked. Days are checked at each school week's last day,
+  and day by day only in weeks where the margin could have dipped (`_risky`). The signal's count and
+  evidence are the year-to-date figures at the end of its first day: what started it.
 * punctuality: more than N late sessions (L, U) in the last M school weeks.
 * penalty threshold: 10+ sessions G/N/O/U (N per policy) in the 10 most recent school weeks ending
   with the week containing the day, sessions on or before the day; compulsory school age, state-funded
@@ -20,11 +22,15 @@ R16, §4.1):
 * N not replaced within 5 school days; 10 school days' continuous G/N/O/U; 15 school days of illness in
   the school year; 20 school days' continuous G/N/O. The statutory returns concern pupils of
   compulsory school age, so those rules apply to them only.
+
+Evidence never holds the run's day, so a signal that goes on unchanged is the same row from one night
+to the next and `signals_sync` writes nothing for it: the queues see changes, not the whole school.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,7 +41,7 @@ from attendance_portal.models import School
 from registers.ages import compulsory_school_age_births
 from registers.models import SchoolPolicy
 
-from .calendar import SchoolCalendar, Year
+from .calendar import SchoolCalendar, Year, monday
 from .figures import FIGURE_CATEGORIES
 from .models import CATEGORY_FIELDS, SignalKind
 from .summaries import CODE_OF, MARKS, TABLE
@@ -135,6 +141,25 @@ def _condition(kind: str, possible: str, absence: str, attendance: str) -> str:
         END"""
 
 
+def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_attendance: str) -> str:
+    """Whether a rate condition can have failed on some day of a week although it holds at the week's
+    last day: true when a margin there is smaller than the week's own sessions could have raised it.
+
+    Each condition is margins >= 0 of year-to-date counts a (absence) and t (attendance). Going back
+    from the week's last day, a margin can be lower by at most what the week's absences (or, for one
+    margin, its attendances) added: possible - 1 by a_w + t_w; for persistent, 9a - t by 9 a_w; for
+    severe, a - t by a_w; for at risk, t - 9a - 1 by t_w and (10000 - bp)a - bp.t by (10000 - bp)a_w;
+    below the threshold, bp.a - (10000 - bp)t - 1 by bp.a_w."""
+    a, t, aw, tw = absence, attendance, week_absence, week_attendance
+    return f"""({a} + {t} - 1 - {aw} - {tw} < 0 OR CASE {kind}
+        WHEN 'persistent_absence' THEN 9 * {a} - {t} - 9 * {aw} < 0
+        WHEN 'severe_absence' THEN {a} - {t} - {aw} < 0
+        WHEN 'at_risk' THEN {t} - 9 * {a} - 1 - {tw} < 0
+                            OR (10000 - %(at_risk_bp)s) * ({a} - {aw}) - %(at_risk_bp)s * {t} < 0
+        WHEN 'below_threshold' THEN %(threshold_bp)s * ({a} - {aw}) - (10000 - %(threshold_bp)s) * {t} - 1 < 0
+        END)"""
+
+
 def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, params: dict[str, Any],
                   previous: Previous | None) -> list[Signal]:
     year = calendar.year_for(on)
@@ -146,12 +171,14 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, p
               "threshold_bp": _basis_points(policy.letter_threshold_percent)}
     kinds = ", ".join(f"('{k}')" for k in RATE_KINDS)
     flagged = _fetch(f"""
-        SELECT y.enrolment_id, k.kind, y.a + y.t AS p, y.a, y.t
-          FROM (SELECT s.enrolment_id, bit_count({ABSENCE_BITS} & %(ytd)s::varbit) AS a,
-                       bit_count({ATTENDANCE_BITS} & %(ytd)s::varbit) AS t
-                  FROM {TABLE} s
-                 WHERE s.school_id = %(school)s AND s.start = %(year_start)s
-                   AND s.enrolment_id IN ({_roll_sql()})) AS y
+        WITH y AS MATERIALIZED (
+            SELECT s.enrolment_id, bit_count({ABSENCE_BITS} & %(ytd)s::varbit) AS a,
+                   bit_count({ATTENDANCE_BITS} & %(ytd)s::varbit) AS t
+              FROM {TABLE} s
+             WHERE s.school_id = %(school)s AND s.start = %(year_start)s
+               AND s.enrolment_id IN ({_roll_sql()})
+        )
+        SELECT y.enrolment_id, k.kind FROM y
          CROSS JOIN (VALUES {kinds}) AS k(kind)
          WHERE {_condition('k.kind', '(y.a + y.t)', 'y.a', 'y.t')}""", params)
     if not flagged:
@@ -159,12 +186,28 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, p
     kept = _ongoing(calendar, on, year, params, previous)
     # Each flagged (enrolment, kind) is checked at the end of every school day from `lo` to the day
     # before `on`: from the start of the year, or from the previous run's day when its start is kept.
+    # First only at each school week's last day (a checkpoint); a week's other days are checked only
+    # when the margins at its checkpoint are smaller than the week's own sessions could have moved
+    # them (see `_risky`), which is rare once a year is under way.
     school_days = [d for d in calendar.days if year.start <= d < on and d <= year.end]
-    lows = [previous.on if (e, k) in kept else year.start for e, k, *_ in flagged]  # type: ignore[union-attr]
+    checkpoints, previous_checkpoints, checkpoint_of = [], [], []
+    last_week_end, pending = year.start - dt.timedelta(days=1), 0
+    for n, day in enumerate(school_days):
+        pending += 1
+        if n + 1 == len(school_days) or monday(school_days[n + 1]) != monday(day):
+            checkpoints.append(day)
+            previous_checkpoints.append(last_week_end)
+            checkpoint_of += [day] * pending
+            last_week_end, pending = day, 0
+    lows = [previous.on if (e, k) in kept else year.start for e, k in flagged]  # type: ignore[union-attr]
     params |= {
         "enrolments": [row[0] for row in flagged], "kinds": [row[1] for row in flagged], "lows": lows,
-        "days": school_days, "day_masks": [year.range_mask(year.start, d) for d in school_days],
+        "days": school_days, "checkpoint_of": checkpoint_of, "checkpoints": checkpoints,
+        "previous_checkpoints": previous_checkpoints,
     }
+    prefix = "bit_count(substring(b.{} FROM 1 FOR (d.day - %(year_start)s::date + 1) * 2))"
+    week = ("bit_count(substring(b.{} FROM (d.week_from + 1 - %(year_start)s::date) * 2 + 1"
+            " FOR (d.day - d.week_from) * 2))")
     rows = _fetch(f"""
         WITH pairs AS (
             SELECT * FROM unnest(%(enrolments)s::bigint[], %(kinds)s::varchar[], %(lows)s::date[])
@@ -176,55 +219,75 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, p
              WHERE s.school_id = %(school)s AND s.start = %(year_start)s
                AND s.enrolment_id IN (SELECT enrolment_id FROM pairs)
         ),
-        -- Running totals at the end of each school day, once per enrolment from its earliest `lo`
-        -- (every possible session is either attendance or absence).
-        counts AS MATERIALIZED (
-            SELECT enrolment_id, day, a + t AS p, a, t
-              FROM (SELECT b.enrolment_id, d.day, bit_count(b.a & d.mask) AS a, bit_count(b.t & d.mask) AS t
-                      FROM bits b
-                      JOIN (SELECT enrolment_id, min(lo) AS lo FROM pairs GROUP BY enrolment_id) l USING (enrolment_id)
-                      JOIN unnest(%(days)s::date[], %(day_masks)s::varbit[]) AS d(day, mask) ON d.day >= l.lo
-                   ) AS totals
+        -- Year-to-date totals at each checkpoint, once per enrolment from its earliest `lo` (every
+        -- possible session is either attendance or absence).
+        at_checkpoints AS MATERIALIZED (
+            SELECT b.enrolment_id, d.day, d.week_from, {prefix.format('a')} AS a, {prefix.format('t')} AS t,
+                   {week.format('a')} AS aw, {week.format('t')} AS tw
+              FROM bits b
+              JOIN (SELECT enrolment_id, min(lo) AS lo FROM pairs GROUP BY enrolment_id) l USING (enrolment_id)
+              JOIN unnest(%(checkpoints)s::date[], %(previous_checkpoints)s::date[]) AS d(day, week_from)
+                ON d.day >= l.lo
+        ),
+        weeks AS MATERIALIZED (
+            SELECT p.enrolment_id, p.kind, c.day, greatest(p.lo, c.week_from + 1) AS first
+              FROM pairs p JOIN at_checkpoints c ON c.enrolment_id = p.enrolment_id AND c.day >= p.lo
+             WHERE {_risky('p.kind', 'c.a', 'c.t', 'c.aw', 'c.tw')}
+        ),
+        -- Every school day of the weeks where the condition may have failed.
+        counts AS (
+            SELECT w.enrolment_id, w.kind, d.day, {prefix.format('a')} AS a, {prefix.format('t')} AS t
+              FROM weeks w JOIN bits b USING (enrolment_id)
+              JOIN unnest(%(days)s::date[], %(checkpoint_of)s::date[]) AS d(day, checkpoint)
+                ON d.checkpoint = w.day AND d.day >= w.first
         ),
         failed AS (
             SELECT p.enrolment_id, p.kind, p.lo,
-                   max(c.day) FILTER (WHERE NOT ({_condition('p.kind', 'c.p', 'c.a', 'c.t')})) AS day
-              FROM pairs p LEFT JOIN counts c ON c.enrolment_id = p.enrolment_id AND c.day >= p.lo
+                   max(c.day) FILTER (WHERE NOT ({_condition('p.kind', '(c.a + c.t)', 'c.a', 'c.t')})) AS day
+              FROM pairs p LEFT JOIN counts c ON c.enrolment_id = p.enrolment_id AND c.kind = p.kind
              GROUP BY p.enrolment_id, p.kind, p.lo
         )
-        -- The first day with a mark after the last failure (slots counted from the year's start).
-        SELECT f.enrolment_id, f.kind, f.day, %(year_start)s::date + (first_slot - 1) / 2
+        -- The first day with a mark after the last failure (slots counted from the year's start), and
+        -- the year-to-date counts at the end of that day.
+        SELECT f.enrolment_id, f.kind, f.day, %(year_start)s::date + x.day_offset,
+               bit_count(substring(b.a FROM 1 FOR (x.day_offset + 1) * 2)),
+               bit_count(substring(b.t FROM 1 FOR (x.day_offset + 1) * 2))
           FROM failed f JOIN bits b USING (enrolment_id)
          CROSS JOIN LATERAL (
                SELECT coalesce(f.day + 1 - %(year_start)s::date, 0) * 2 AS skipped) AS k
          CROSS JOIN LATERAL (
-               SELECT k.skipped + position(B'1' IN substring(b.marked FROM k.skipped + 1)) AS first_slot) AS x
+               SELECT (k.skipped + position(B'1' IN substring(b.marked FROM k.skipped + 1)) - 1) / 2
+                      AS day_offset) AS x
     """, params)
-    since = {(e, k): kept[(e, k)] if failed is None and (e, k) in kept else first_marked
-             for e, k, failed, first_marked in rows}
-    return [
-        Signal(enrolment_id, kind, since[(enrolment_id, kind)], absence,
-               {"from": year.start.isoformat(), "to": on.isoformat(), "possible": possible, "absence": absence,
-                "attendance": attendance})
-        for enrolment_id, kind, possible, absence, attendance in flagged
-    ]
+    found = []
+    for enrolment_id, kind, failed, since, absence, attendance in rows:
+        if failed is None and (enrolment_id, kind) in kept:
+            found.append(kept[(enrolment_id, kind)])
+            continue
+        # A rate signal is what it was on the day it started: it changes only when it ends or its start
+        # moves, so the stored row is not rewritten every night while the figures move.
+        found.append(Signal(enrolment_id, kind, since, absence,
+                            {"from": year.start.isoformat(), "to": since.isoformat(),
+                             "possible": absence + attendance, "absence": absence, "attendance": attendance}))
+    return found
 
 
 def _ongoing(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
-             previous: Previous | None) -> dict[tuple[int, str], dt.date]:
+             previous: Previous | None) -> dict[tuple[int, str], Signal]:
     """Rate signals active at the previous run whose start still holds, unless the enrolment's marks up
     to that run's day have changed since (then its whole year is checked again)."""
     if previous is None or not year.start <= previous.on <= on or (on - previous.on).days > 31:
         return {}
     rows = _fetch(f"""
-        SELECT s.enrolment_id, s.kind, s.since FROM reporting_attendancesignal s
+        SELECT s.enrolment_id, s.kind, s.since, s.sessions, s.evidence FROM reporting_attendancesignal s
          WHERE s.school_id = %(school)s AND s.active AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)})
            AND s.since <= %(previous_on)s
            AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m
                                        WHERE m.school_id = %(school)s AND m.updated_at >= %(watermark)s
                                          AND m.date <= %(previous_on)s)""",
                   {**params, "previous_on": previous.on, "watermark": previous.watermark})
-    return {(e, k): since for e, k, since in rows}
+    return {(e, k): Signal(e, k, since, sessions, json.loads(evidence) if isinstance(evidence, str) else evidence)
+            for e, k, since, sessions, evidence in rows}
 
 
 # Sessions of some categories inside a range ----------------------------------------------------------
@@ -299,7 +362,7 @@ def _window_signals(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any
                               compulsory_only=compulsory_only)
     return [
         Signal(enrolment_id, kind, sessions[more_than][0], len(sessions),
-               {"from": window[0].isoformat(), "to": on.isoformat(), "sessions": _listed(sessions)})
+               {"from": window[0].isoformat(), "sessions": _listed(sessions)})
         for enrolment_id, sessions in found.items()
     ]
 
@@ -313,11 +376,15 @@ def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, para
     # Overdue when at least `limit` school days have passed since the mark's day. N codes must be
     # replaced within days, so the index of N marks holds hardly any rows.
     params = {**params, "cutoff": days[-limit]}
+    # The N marks first (from the partial index), then the roll: probing the marks per enrolment instead
+    # is the plan the planner picks otherwise, and it is ten times slower.
     rows = _fetch(f"""
-        SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
-         WHERE m.school_id = %(school)s AND m.code = 'N' AND m.date < %(cutoff)s
-           AND m.enrolment_id IN ({_roll_sql()})
-         ORDER BY m.enrolment_id, m.date, m.session
+        WITH n AS MATERIALIZED (
+            SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
+             WHERE m.school_id = %(school)s AND m.code = 'N' AND m.date < %(cutoff)s
+        )
+        SELECT n.* FROM n WHERE n.enrolment_id IN ({_roll_sql()})
+         ORDER BY n.enrolment_id, n.date, n.session
     """, params)
     found = []
     for enrolment_id, sessions in _by_enrolment(rows).items():
@@ -342,7 +409,7 @@ def _illness(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any]) -> l
                               compulsory_only=True)
     return [
         Signal(enrolment_id, K.ILLNESS_15_DAYS, sessions[ILLNESS_SESSIONS - 1][0], len(sessions),
-               {"from": year.start.isoformat(), "to": on.isoformat(), "sessions": _listed(sessions)})
+               {"from": year.start.isoformat(), "sessions": _listed(sessions)})
         for enrolment_id, sessions in found.items()
     ]
 

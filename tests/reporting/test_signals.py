@@ -5,7 +5,9 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from attendance_portal.models import School
 from registers.models import SchoolPolicy
@@ -137,8 +139,9 @@ def test_rate_signals_and_their_start(school, pupil, capsys):
         record(pupil, sessions, "." * 30 + "N" * 10)
     found = signals(capsys, school, "2025-09-30", "--at-risk")
     # 2 of 32 on 24 Sep: 93.75 % attendance, below 95 %; 4 of 34 on 25 Sep: 11.8 %, persistent.
-    assert kinds(found, "below_threshold") == [("below_threshold", "2025-09-24", 10)]
-    assert kinds(found, "persistent_absence") == [("persistent_absence", "2025-09-25", 10)]
+    # A rate signal's count is the absence that started it, not the absence since.
+    assert kinds(found, "below_threshold") == [("below_threshold", "2025-09-24", 2)]
+    assert kinds(found, "persistent_absence") == [("persistent_absence", "2025-09-25", 4)]
     assert kinds(found, "severe_absence") == []
     assert kinds(found, "at_risk") == []  # already persistent
     assert kinds(signals(capsys, school, "2025-09-30"), "at_risk") == []
@@ -153,3 +156,68 @@ def test_at_risk_and_letter_threshold_boundaries(school, capsys):
     found = signals(capsys, school, "2025-10-24", "--at-risk")
     assert len(kinds(found, "at_risk")) == 1
     assert len(kinds(found, "below_threshold")) == 1  # 92 %, not the pupil at exactly 95 %
+
+
+def _plain_rate_signals(school, on):
+    """The rate rules the slow, obvious way: year-to-date counts from the marks at the end of every
+    school day, the last day before `on` when the condition failed, and the first marked day after it."""
+    from registers import codes as code_table
+    from registers.models import Mark
+    from registers.selectors import policy_for
+    from reporting.calendar import calendar_for
+
+    calendar = calendar_for(school=school)
+    policy = policy_for(school=school, day=on)
+    year = calendar.year_for(on)
+    at_risk_bp = round(policy.at_risk_absence_percent * 100)
+    threshold_bp = round(policy.letter_threshold_percent * 100)
+    conditions = {
+        "persistent_absence": lambda a, t: a + t > 0 and 10 * a >= a + t,
+        "severe_absence": lambda a, t: a + t > 0 and 2 * a >= a + t,
+        "at_risk": lambda a, t: a + t > 0 and 10 * a < a + t and 10000 * a >= at_risk_bp * (a + t),
+        "below_threshold": lambda a, t: a + t > 0 and 10000 * t < threshold_bp * (a + t),
+    }
+    marks: dict[int, dict[dt.date, list[str]]] = {}
+    for m in Mark.objects.filter(school=school, date__gte=year.start, date__lte=on):
+        marks.setdefault(m.enrolment_id, {}).setdefault(m.date, []).append(m.code)
+    absent = code_table.AUTHORISED | code_table.UNAUTHORISED
+    found = set()
+    for enrolment_id, by_day in marks.items():
+        def counts(upto, by_day=by_day):
+            codes = [c for day, listed in by_day.items() if day <= upto for c in listed]
+            return sum(c in absent for c in codes), sum(c in code_table.ATTENDANCE for c in codes)
+
+        for kind, holds in conditions.items():
+            if not holds(*counts(on)):
+                continue
+            failed = [d for d in calendar.days if year.start <= d < on and not holds(*counts(d))]
+            since = min(d for d in by_day if not failed or d > failed[-1])
+            found.add((enrolment_id, kind, since, counts(since)[0]))
+    return found
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet=["/", "/", "/", "/", "/", "I", "O", "N", "L", "V", "X"], min_size=1, max_size=70),
+                min_size=1, max_size=5),
+       st.integers(min_value=0, max_value=30))
+def test_rate_signal_starts_match_a_day_by_day_walk(school, registers, later_days):
+    """The rate rules check a week's days only when its last day's margins are close; whatever the
+    register, the starts and counts must be what checking every school day gives."""
+    from django.db import transaction
+
+    from reporting.selectors import signals_as_of
+    from reporting.services import calculation_run
+
+    with transaction.atomic():
+        with scopes_disabled():
+            for n, codes in enumerate(registers):
+                record(enrol(school, upn=f"W{n:011d}A"), school_sessions(school, dt.date(2025, 9, 3), len(codes)),
+                       list(codes))
+            on = school_sessions(school, dt.date(2025, 9, 3))[2 * later_days + 60][0]
+        with scope(school=school):
+            calculation_run(school=school, on=on)
+            rate_kinds = {"persistent_absence", "severe_absence", "at_risk", "below_threshold"}
+            computed = {(s.enrolment_id, s.kind, s.since, s.sessions) for s in signals_as_of(school=school, on=on)
+                        if s.kind in rate_kinds}
+            assert computed == _plain_rate_signals(school, on)
+        transaction.set_rollback(True)
