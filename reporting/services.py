@@ -123,12 +123,11 @@ def signals_sync(*, school: School, signals: list[Signal]) -> int:
         cursor.execute("""SELECT id, enrolment_id, kind, since, sessions, evidence::text
                             FROM reporting_attendancesignal WHERE school_id = %s AND active""", [school.pk])
         stored = {(e, k, since): (pk, sessions, evidence) for pk, e, k, since, sessions, evidence in cursor.fetchall()}
-    changed: list[tuple[Signal, str]] = []
+    changed: list[Signal] = []
     for signal in signals:
         was = stored.pop((signal.enrolment_id, signal.kind, signal.since), None)
-        evidence = json.dumps(signal.evidence, sort_keys=True)
         if was is None or was[1] != signal.sessions or json.loads(was[2]) != signal.evidence:
-            changed.append((signal, evidence))
+            changed.append(signal)
     ended = [pk for pk, *_ in stored.values()]
     if not changed and not ended:
         return 0
@@ -154,10 +153,10 @@ def signals_sync(*, school: School, signals: list[Signal]) -> int:
         """, {
             "school": school.pk,
             "ended": ended,
-            "enrolments": [s.enrolment_id for s, _ in changed],
-            "kinds": [s.kind for s, _ in changed],
-            "since": [s.since for s, _ in changed],
-            "sessions": [s.sessions for s, _ in changed],
-            "evidence": [evidence for _, evidence in changed],
+            "enrolments": [s.enrolment_id for s in changed],
+            "kinds": [s.kind for s in changed],
+            "since": [s.since for s in changed],
+            "sessions": [s.sessions for s in changed],
+            "evidence": [json.dumps(s.evidence, sort_keys=True) for s in changed],
         })
         return cursor.fetchone()[0]

@@ -279,15 +279,14 @@ def _ongoing(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str
     if previous is None or not year.start <= previous.on <= on or (on - previous.on).days > 31:
         return {}
     rows = _fetch(f"""
-        SELECT s.enrolment_id, s.kind, s.since, s.sessions, s.evidence FROM reporting_attendancesignal s
+        SELECT s.enrolment_id, s.kind, s.since, s.sessions, s.evidence::text FROM reporting_attendancesignal s
          WHERE s.school_id = %(school)s AND s.active AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)})
            AND s.since <= %(previous_on)s
            AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m
                                        WHERE m.school_id = %(school)s AND m.updated_at >= %(watermark)s
                                          AND m.date <= %(previous_on)s)""",
                   {**params, "previous_on": previous.on, "watermark": previous.watermark})
-    return {(e, k): Signal(e, k, since, sessions, json.loads(evidence) if isinstance(evidence, str) else evidence)
-            for e, k, since, sessions, evidence in rows}
+    return {(e, k): Signal(e, k, since, sessions, json.loads(evidence)) for e, k, since, sessions, evidence in rows}
 
 
 # Sessions of some categories inside a range ----------------------------------------------------------
