@@ -92,6 +92,7 @@ class AttendanceSignal(SchoolOwned):
     since = models.DateField()
     sessions = models.PositiveIntegerField(help_text="The count that triggered the signal.")
     evidence = models.JSONField(default=dict, help_text="The sessions behind the signal.")
+    fingerprint = models.CharField(max_length=32, blank=True, help_text="Changes exactly when the evidence does.")
     active = models.BooleanField(default=True)
 
     class Meta:

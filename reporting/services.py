@@ -117,16 +117,18 @@ def signals_sync(*, school: School, signals: list[Signal]) -> int:
     found marked inactive. Returns the number of rows written.
 
     Only differences travel to the database: the stored active rows are read first, and a signal whose
-    count and evidence are as stored is left alone (evidence carries no run date, so an ongoing signal
-    is usually unchanged from one night to the next)."""
+    count and evidence fingerprint are as stored is left alone (evidence carries no run date, so an
+    ongoing signal is usually unchanged from one night to the next). Evidence is built only for the
+    signals written."""
     with connection.cursor() as cursor:
-        cursor.execute("""SELECT id, enrolment_id, kind, since, sessions, evidence::text
+        cursor.execute("""SELECT id, enrolment_id, kind, since, sessions, fingerprint
                             FROM reporting_attendancesignal WHERE school_id = %s AND active""", [school.pk])
-        stored = {(e, k, since): (pk, sessions, evidence) for pk, e, k, since, sessions, evidence in cursor.fetchall()}
+        stored = {(e, k, since): (pk, sessions, fingerprint)
+                  for pk, e, k, since, sessions, fingerprint in cursor.fetchall()}
     changed: list[Signal] = []
     for signal in signals:
         was = stored.pop((signal.enrolment_id, signal.kind, signal.since), None)
-        if was is None or was[1] != signal.sessions or json.loads(was[2]) != signal.evidence:
+        if was is None or was[1] != signal.sessions or was[2] != signal.fingerprint:
             changed.append(signal)
     ended = [pk for pk, *_ in stored.values()]
     if not changed and not ended:
@@ -140,13 +142,15 @@ def signals_sync(*, school: School, signals: list[Signal]) -> int:
             ),
             upserted AS (
                 INSERT INTO reporting_attendancesignal AS s
-                       (school_id, enrolment_id, kind, since, sessions, evidence, active)
+                       (school_id, enrolment_id, kind, since, sessions, fingerprint, evidence, active)
                 SELECT %(school)s, c.*, true
                   FROM unnest(%(enrolments)s::bigint[], %(kinds)s::varchar[], %(since)s::date[],
-                              %(sessions)s::int[], %(evidence)s::jsonb[]) AS c
+                              %(sessions)s::int[], %(fingerprints)s::varchar[], %(evidence)s::jsonb[]) AS c
                 ON CONFLICT (school_id, enrolment_id, kind, since) DO UPDATE
-                   SET sessions = excluded.sessions, evidence = excluded.evidence, active = true
-                 WHERE (s.sessions, s.evidence, s.active) IS DISTINCT FROM (excluded.sessions, excluded.evidence, true)
+                   SET sessions = excluded.sessions, fingerprint = excluded.fingerprint,
+                       evidence = excluded.evidence, active = true
+                 WHERE (s.sessions, s.fingerprint, s.evidence, s.active)
+                       IS DISTINCT FROM (excluded.sessions, excluded.fingerprint, excluded.evidence, true)
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM ended) + (SELECT count(*) FROM upserted)
@@ -157,6 +161,7 @@ def signals_sync(*, school: School, signals: list[Signal]) -> int:
             "kinds": [s.kind for s in changed],
             "since": [s.since for s in changed],
             "sessions": [s.sessions for s in changed],
+            "fingerprints": [s.fingerprint for s in changed],
             "evidence": [json.dumps(s.evidence, sort_keys=True) for s in changed],
         })
         return cursor.fetchone()[0]

@@ -3,10 +3,10 @@
 """The signals: who needs attention as of a day, each with the day it started and its evidence.
 
 Every rule counts set bits of the summary rows (`reporting.summaries`) under masks built from the
-calendar, in one statement per rule for the whole school; no rule reads the marks except the overdue
-`N` rule, which reads a partial index holding only `N` marks. The sessions behind a signal are
-decoded from the bits of the few enrolments a rule selects. Definitions (dfe-rules §2.1, R7, R11–R13,
-R16, §4.1):
+calendar. All the counts come from one pass over the school's rows (`_tallies`), which returns only
+the enrolments some rule selects; one more statement fetches those enrolments' bits, from which the
+sessions behind each signal are found. No rule reads the marks except the overdue `N` rule, which
+reads a partial index holding only `N` marks. Definitions (dfe-rules §2.1, R7, R11–R13, R16, §4.1):
 
 * persistent / severe absence, at risk, below the letter threshold: academic year to date, integer
   comparisons. `since` is the first day with a mark after the last school day (before the run's day)
@@ -25,13 +25,18 @@ R16, §4.1):
 
 Evidence never holds the run's day, so a signal that goes on unchanged is the same row from one night
 to the next and `signals_sync` writes nothing for it: the queues see changes, not the whole school.
+Each signal carries a fingerprint of what its evidence is made from (the bits under its window, or
+the evidence itself when that is small); the evidence is only built when the fingerprint differs
+from the stored one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +66,26 @@ class Signal:
     kind: str
     since: dt.date
     sessions: int
-    evidence: dict[str, Any]
+    # Changes exactly when the evidence does; the evidence itself is built only on demand.
+    fingerprint: str
+    make_evidence: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        return self.make_evidence()
+
+
+FINGERPRINT_VERSION = "1"
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.blake2b(f"{FINGERPRINT_VERSION}|{text}".encode(), digest_size=12).hexdigest()
+
+
+def _signal(enrolment_id: int, kind: str, since: dt.date, sessions: int, evidence: dict[str, Any]) -> Signal:
+    """A signal whose evidence is small enough to build at once; its fingerprint is the evidence's."""
+    return Signal(enrolment_id, kind, since, sessions, _fingerprint(json.dumps(evidence, sort_keys=True)),
+                  lambda: evidence)
 
 
 @dataclass(frozen=True)
@@ -86,11 +110,12 @@ def _basis_points(percent: Decimal | float | int) -> int:
     return round(Decimal(str(percent)) * 100)
 
 
-def _roll_sql(*, compulsory_only: bool = False) -> str:
-    age = " AND p.date_of_birth BETWEEN %(csa_from)s AND %(csa_to)s" if compulsory_only else ""
-    return f"""SELECT e.id AS enrolment_id FROM registers_enrolment e JOIN registers_pupil p ON p.id = e.pupil_id
-                WHERE e.school_id = %(school)s AND p.school_id = %(school)s AND e.admission_date <= %(on)s
-                  AND (e.leaving_date IS NULL OR e.leaving_date >= %(on)s){age}"""
+def _roll_sql() -> str:
+    """The enrolments on roll on the day, and whether the pupil is of compulsory school age."""
+    return """SELECT e.id AS enrolment_id, p.date_of_birth BETWEEN %(csa_from)s AND %(csa_to)s AS compulsory
+                FROM registers_enrolment e JOIN registers_pupil p ON p.id = e.pupil_id
+               WHERE e.school_id = %(school)s AND p.school_id = %(school)s AND e.admission_date <= %(on)s
+                 AND (e.leaving_date IS NULL OR e.leaving_date >= %(on)s)"""
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -104,30 +129,168 @@ def policy_key(policy: SchoolPolicy) -> str:
     return f"{_basis_points(policy.at_risk_absence_percent)}:{_basis_points(policy.letter_threshold_percent)}"
 
 
+@dataclass(frozen=True)
+class Window:
+    """A rule that counts sessions of some categories over a range of days: who reaches `at_least`."""
+
+    kind: str
+    categories: tuple[str, ...]
+    start: dt.date
+    end: dt.date
+    at_least: int
+    compulsory_only: bool
+
+
 def signals_compute(*, school: School, calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
                     previous: Previous | None = None) -> list[Signal]:
     """Every signal as of `on`. `previous`: the school's last run, whose stored signals were found under
     the same policy and calendar; it lets ongoing signals keep their start without a walk of the year."""
     csa_from, csa_to = compulsory_school_age_births(on=on)
     params: dict[str, Any] = {"school": school.pk, "on": on, "csa_from": csa_from, "csa_to": csa_to}
-    found = [
-        *_rate_signals(calendar, on, policy, params, previous),
-        *_window_signals(calendar, on, params, kind=K.PUNCTUALITY, weeks=policy.punctuality_weeks,
-                         more_than=policy.punctuality_lates, categories=("late_before_close", "late_after_close"),
-                         compulsory_only=False),
-        *_n_overdue(calendar, on, policy, params),
-        *_illness(calendar, on, params),
-        *_continuous(calendar, on, params, kind=K.CONTINUOUS_UNAUTHORISED_10_DAYS,
-                     categories=FIGURE_CATEGORIES["unauthorised"], sessions=CONTINUOUS_UNAUTHORISED_SESSIONS),  # type: ignore[arg-type]
-        *_continuous(calendar, on, params, kind=K.CONTINUOUS_ABSENCE_20_DAYS,
-                     categories=FIGURE_CATEGORIES["unauthorised_gno"], sessions=CONTINUOUS_GNO_SESSIONS),  # type: ignore[arg-type]
-    ]
-    if school.state_funded:
-        counted = FIGURE_CATEGORIES["unauthorised"] if policy.penalty_threshold_counts_n \
-            else tuple(c for c in FIGURE_CATEGORIES["unauthorised"] if c != "reason_not_established")  # type: ignore[union-attr]
-        found += _window_signals(calendar, on, params, kind=K.PENALTY_THRESHOLD, weeks=PENALTY_WEEKS,
-                                 more_than=PENALTY_SESSIONS - 1, categories=counted, compulsory_only=True)  # type: ignore[arg-type]
+    windows = _windows(calendar, on, policy, state_funded=school.state_funded)
+    year = calendar.year_for(on)
+    ytd = (year.start, min(on, year.end)) if year is not None and on >= year.start else None
+    rates = _RateTest(policy)
+    tallies = _tallies(calendar, params, windows, ytd=ytd, rates=rates)
+    found: list[Signal] = []
+    if ytd is not None:
+        flagged = [(e, kind) for e, (_, a, t, _) in tallies.items() for kind in rates.kinds(a, t)]
+        found += _rate_signals(calendar, on, year, rates, params, flagged, previous)  # type: ignore[arg-type]
+    reached = {w.kind: [e for e, (compulsory, _, _, counts) in tallies.items()
+                        if counts[n] >= w.at_least and (compulsory or not w.compulsory_only)]
+               for n, w in enumerate(windows)}
+    bits = _bits(params, calendar, on, {w: reached[w.kind] for w in windows})
+    for window in windows:
+        if window.kind in CONTINUOUS:
+            found += _continuous(calendar, on, window, reached[window.kind], bits)
+        else:
+            found += _window_signals(calendar, window, reached[window.kind], bits)
+    found += _n_overdue(calendar, on, policy, params)
     return sorted(found, key=lambda s: (s.enrolment_id, s.kind, s.since))
+
+
+CONTINUOUS = {K.CONTINUOUS_UNAUTHORISED_10_DAYS: CONTINUOUS_UNAUTHORISED_SESSIONS,
+              K.CONTINUOUS_ABSENCE_20_DAYS: CONTINUOUS_GNO_SESSIONS}
+
+
+def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, state_funded: bool) -> list[Window]:
+    """The counting rules as of `on`, each with its range of days (rules with no range are left out)."""
+    found = []
+    punctuality = calendar.recent_school_weeks(on, policy.punctuality_weeks)
+    if punctuality:
+        found.append(Window(K.PUNCTUALITY, ("late_before_close", "late_after_close"), punctuality[0], on,
+                            policy.punctuality_lates + 1, compulsory_only=False))
+    year = calendar.year_for(on)
+    if year is not None and on >= year.start:
+        found.append(Window(K.ILLNESS_15_DAYS, ("illness",), year.start, min(on, year.end), ILLNESS_SESSIONS,
+                            compulsory_only=True))
+    # Continuous runs: candidates have enough counted sessions among the last 2 x `sessions` school
+    # sessions (the run must reach into them); the run itself is then found from all their bits.
+    school_sessions = calendar.sessions_up_to(on)
+    for kind, categories in ((K.CONTINUOUS_UNAUTHORISED_10_DAYS, FIGURE_CATEGORIES["unauthorised"]),
+                             (K.CONTINUOUS_ABSENCE_20_DAYS, FIGURE_CATEGORIES["unauthorised_gno"])):
+        sessions = CONTINUOUS[kind]
+        if len(school_sessions) >= sessions:
+            window_from = school_sessions[-min(len(school_sessions), 2 * sessions)][0]
+            found.append(Window(kind, categories, window_from, on, sessions, compulsory_only=True))  # type: ignore[arg-type]
+    penalty = calendar.recent_school_weeks(on, PENALTY_WEEKS)
+    if state_funded and penalty:
+        counted = tuple(c for c in FIGURE_CATEGORIES["unauthorised"]  # type: ignore[union-attr]
+                        if policy.penalty_threshold_counts_n or c != "reason_not_established")
+        found.append(Window(K.PENALTY_THRESHOLD, counted, penalty[0], on, PENALTY_SESSIONS, compulsory_only=True))
+    return found
+
+
+class _RateTest:
+    """The year-to-date rate conditions on absence a and attendance t (integers, as `_condition`)."""
+
+    def __init__(self, policy: SchoolPolicy) -> None:
+        self.at_risk_bp = _basis_points(policy.at_risk_absence_percent)
+        self.threshold_bp = _basis_points(policy.letter_threshold_percent)
+
+    def kinds(self, a: int, t: int) -> list[str]:
+        possible = a + t
+        if possible <= 0:
+            return []
+        found = []
+        if 10 * a >= possible:
+            found.append(K.PERSISTENT_ABSENCE)
+            if 2 * a >= possible:
+                found.append(K.SEVERE_ABSENCE)
+        elif 10000 * a >= self.at_risk_bp * possible:
+            found.append(K.AT_RISK)
+        if 10000 * t < self.threshold_bp * possible:
+            found.append(K.BELOW_THRESHOLD)
+        return found
+
+    def any_sql(self, a: str, t: str) -> str:
+        """True where `kinds` may be non-empty (a superset is enough: `kinds` decides)."""
+        low, possible = min(1000, self.at_risk_bp), f"({a} + {t})"
+        return (f"({possible} > 0 AND (10000 * {a} >= {low} * {possible}"
+                f" OR 10000 * {t} < {self.threshold_bp} * {possible}))")
+
+
+def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
+    """One mask per year for the days [start, end]; None for a year they miss."""
+    return [year.range_mask(start, end) for year in years]
+
+
+def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Window], *,
+             ytd: tuple[dt.date, dt.date] | None, rates: _RateTest) -> dict[int, tuple[bool, int, int, list[int]]]:
+    """One pass over the school's summary rows: for each enrolment on roll that some rule selects,
+    (compulsory school age, year-to-date absence, attendance, [count of each window])."""
+    ranges = [(w.start, w.end) for w in windows] + ([ytd] if ytd else [])
+    if not ranges:
+        return {}
+    years = list(calendar.years_overlapping(min(r[0] for r in ranges), max(r[1] for r in ranges)))
+    if not years:
+        return {}
+    masks = {f"mask_{n}": _masks(years, w.start, w.end) for n, w in enumerate(windows)}
+    masks["ytd"] = _masks(years, *ytd) if ytd else [None] * len(years)
+    columns = ", ".join(f"coalesce(sum(bit_count({_union(w.categories)} & m.mask_{n})), 0) AS n_{n}"
+                        for n, w in enumerate(windows))
+    reached = [f"(sum(bit_count({_union(w.categories)} & m.mask_{n})) >= {w.at_least}"
+               f"{' AND r.compulsory' if w.compulsory_only else ''})" for n, w in enumerate(windows)]
+    a = f"coalesce(sum(bit_count({ABSENCE_BITS} & m.ytd)), 0)"
+    t = f"coalesce(sum(bit_count({ATTENDANCE_BITS} & m.ytd)), 0)"
+    names = ", ".join(masks)
+    arrays = ", ".join(f"%({name})s::varbit[]" for name in masks)
+    rows = _fetch(f"""
+        WITH roll AS MATERIALIZED ({_roll_sql()})
+        SELECT s.enrolment_id, r.compulsory, {a}, {t}{", " + columns if columns else ""}
+          FROM {TABLE} s
+          JOIN unnest(%(starts)s::date[], {arrays}) AS m(start, {names}) ON m.start = s.start
+          JOIN roll r ON r.enrolment_id = s.enrolment_id
+         WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
+         GROUP BY s.enrolment_id, r.compulsory
+        HAVING {" OR ".join([rates.any_sql(a, t), *reached])}""",
+                  {**params, **masks, "starts": [y.start for y in years]})
+    return {e: (compulsory, a, t, list(counts)) for e, compulsory, a, t, *counts in rows}
+
+
+def _bits(params: dict[str, Any], calendar: SchoolCalendar, on: dt.date,
+          needed: dict[Window, list[int]]) -> dict[int, dict[dt.date, dict[str, str]]]:
+    """The year rows (up to `on`) of the enrolments that need their sessions found: for each, the bit
+    strings (as text) of the categories its rules count, and of all marked sessions for the runs."""
+    wanted: dict[str, set[int]] = {}
+    for window, enrolments in needed.items():
+        for name in (*window.categories, *(("marked",) if window.kind in CONTINUOUS else ())):
+            wanted.setdefault(name, set()).update(enrolments)
+    if not any(wanted.values()):
+        return {}
+    names = sorted(wanted)
+    columns = ", ".join(
+        f"CASE WHEN s.enrolment_id = ANY(%(want_{name})s) THEN "
+        f"{MARKED_BITS if name == 'marked' else 's.' + name}::text END" for name in names)
+    rows = _fetch(f"""
+        SELECT s.enrolment_id, s.start, {columns} FROM {TABLE} s
+         WHERE s.school_id = %(school)s AND s.enrolment_id = ANY(%(enrolments)s) AND s.start <= %(on)s""",
+                  {**params, "enrolments": sorted(set().union(*wanted.values())),
+                   **{f"want_{name}": sorted(wanted[name]) for name in names}})
+    found: dict[int, dict[dt.date, dict[str, str]]] = {}
+    for enrolment_id, start, *texts in rows:
+        found.setdefault(enrolment_id, {})[start] = {n: text for n, text in zip(names, texts, strict=True) if text}
+    return found
 
 
 # Year-to-date rates -----------------------------------------------------------------------------------
@@ -160,29 +323,14 @@ def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_att
         END)"""
 
 
-def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, params: dict[str, Any],
-                  previous: Previous | None) -> list[Signal]:
-    year = calendar.year_for(on)
-    if year is None or on < year.start:
-        return []
-    end = min(on, year.end)
-    params = {**params, "year_start": year.start, "ytd": year.range_mask(year.start, end),
-              "at_risk_bp": _basis_points(policy.at_risk_absence_percent),
-              "threshold_bp": _basis_points(policy.letter_threshold_percent)}
-    kinds = ", ".join(f"('{k}')" for k in RATE_KINDS)
-    flagged = _fetch(f"""
-        WITH y AS MATERIALIZED (
-            SELECT s.enrolment_id, bit_count({ABSENCE_BITS} & %(ytd)s::varbit) AS a,
-                   bit_count({ATTENDANCE_BITS} & %(ytd)s::varbit) AS t
-              FROM {TABLE} s
-             WHERE s.school_id = %(school)s AND s.start = %(year_start)s
-               AND s.enrolment_id IN ({_roll_sql()})
-        )
-        SELECT y.enrolment_id, k.kind FROM y
-         CROSS JOIN (VALUES {kinds}) AS k(kind)
-         WHERE {_condition('k.kind', '(y.a + y.t)', 'y.a', 'y.t')}""", params)
+def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, rates: _RateTest, params: dict[str, Any],
+                  flagged: list[tuple[int, str]], previous: Previous | None) -> list[Signal]:
+    """The start of each flagged (enrolment, kind): after the last school day, before `on`, at whose end
+    the condition failed."""
     if not flagged:
         return []
+    params = {**params, "year_start": year.start, "at_risk_bp": rates.at_risk_bp,
+              "threshold_bp": rates.threshold_bp}
     kept = _ongoing(calendar, on, year, params, previous)
     # Each flagged (enrolment, kind) is checked at the end of every school day from `lo` to the day
     # before `on`: from the start of the year, or from the previous run's day when its start is kept.
@@ -199,9 +347,23 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, p
             previous_checkpoints.append(last_week_end)
             checkpoint_of += [day] * pending
             last_week_end, pending = day, 0
-    lows = [previous.on if (e, k) in kept else year.start for e, k in flagged]  # type: ignore[union-attr]
+    # A kept signal held at the end of the previous run's day, with the same marks: only the school days
+    # after that one and before `on` are checked, and when there are none it simply goes on.
+    after_previous = previous.on + dt.timedelta(days=1) if previous is not None else year.start
+    days_since_previous = bool(school_days) and school_days[-1] >= after_previous
+    found, walked = [], []
+    for pair in flagged:
+        if pair not in kept:
+            walked.append((*pair, year.start))
+        elif days_since_previous:
+            walked.append((*pair, after_previous))
+        else:
+            found.append(kept[pair])
+    if not walked:
+        return found
     params |= {
-        "enrolments": [row[0] for row in flagged], "kinds": [row[1] for row in flagged], "lows": lows,
+        "enrolments": [row[0] for row in walked], "kinds": [row[1] for row in walked],
+        "lows": [row[2] for row in walked],
         "days": school_days, "checkpoint_of": checkpoint_of, "checkpoints": checkpoints,
         "previous_checkpoints": previous_checkpoints,
     }
@@ -259,16 +421,15 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, p
                SELECT (k.skipped + position(B'1' IN substring(b.marked FROM k.skipped + 1)) - 1) / 2
                       AS day_offset) AS x
     """, params)
-    found = []
     for enrolment_id, kind, failed, since, absence, attendance in rows:
         if failed is None and (enrolment_id, kind) in kept:
             found.append(kept[(enrolment_id, kind)])
             continue
         # A rate signal is what it was on the day it started: it changes only when it ends or its start
         # moves, so the stored row is not rewritten every night while the figures move.
-        found.append(Signal(enrolment_id, kind, since, absence,
-                            {"from": year.start.isoformat(), "to": since.isoformat(),
-                             "possible": absence + attendance, "absence": absence, "attendance": attendance}))
+        found.append(_signal(enrolment_id, kind, since, absence,
+                             {"from": year.start.isoformat(), "to": since.isoformat(),
+                              "possible": absence + attendance, "absence": absence, "attendance": attendance}))
     return found
 
 
@@ -279,65 +440,68 @@ def _ongoing(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str
     if previous is None or not year.start <= previous.on <= on or (on - previous.on).days > 31:
         return {}
     rows = _fetch(f"""
-        SELECT s.enrolment_id, s.kind, s.since, s.sessions, s.evidence::text FROM reporting_attendancesignal s
+        SELECT s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint FROM reporting_attendancesignal s
          WHERE s.school_id = %(school)s AND s.active AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)})
            AND s.since <= %(previous_on)s
            AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m
                                        WHERE m.school_id = %(school)s AND m.updated_at >= %(watermark)s
                                          AND m.date <= %(previous_on)s)""",
                   {**params, "previous_on": previous.on, "watermark": previous.watermark})
-    return {(e, k): Signal(e, k, since, sessions, json.loads(evidence)) for e, k, since, sessions, evidence in rows}
+    school_id = params["school"]
+    return {(e, k): Signal(e, k, since, sessions, fingerprint,
+                           lambda e=e, k=k, since=since: _stored_evidence(school_id, e, k, since))
+            for e, k, since, sessions, fingerprint in rows}
 
 
-# Sessions of some categories inside a range ----------------------------------------------------------
-def _ones(bits: str) -> list[int]:
-    found, at = [], bits.find("1")
-    while at >= 0:
-        found.append(at)
-        at = bits.find("1", at + 1)
+def _stored_evidence(school_id: int, enrolment_id: int, kind: str, since: dt.date) -> dict[str, Any]:
+    rows = _fetch("""SELECT evidence::text FROM reporting_attendancesignal
+                      WHERE school_id = %(school)s AND enrolment_id = %(enrolment)s AND kind = %(kind)s
+                        AND since = %(since)s""",
+                  {"school": school_id, "enrolment": enrolment_id, "kind": kind, "since": since})
+    return json.loads(rows[0][0])
+
+
+# Sessions counted in a window ----------------------------------------------------------------------
+def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[int],
+                    bits: dict[int, dict[dt.date, dict[str, str]]]) -> list[Signal]:
+    """Punctuality, illness, penalty threshold: the window's sessions of the enrolments that reach
+    `at_least` of them; the signal starts on the day of the session that reached it."""
+    years = calendar.years_overlapping(window.start, window.end)
+    found = []
+    for enrolment_id in enrolments:
+        rows = bits.get(enrolment_id, {})
+        hits: list[tuple[Year, int, str]] = []
+        parts = [window.start.isoformat()]
+        for year in years:
+            texts = rows.get(year.start)
+            if not texts:
+                continue
+            first, last = year.span(window.start, window.end)  # type: ignore[misc]
+            in_year = []
+            for category in window.categories:
+                text = texts[category]
+                # The sessions, not the window's length: a night with no new ones leaves it unchanged.
+                parts.append(f"{year.start}:{category}:{text[first:last + 1].rstrip('0')}")
+                at = text.find("1", first)
+                while 0 <= at <= last:
+                    in_year.append((at, category))
+                    at = text.find("1", at + 1)
+            hits += [(year, slot, category) for slot, category in sorted(in_year)]
+        if len(hits) < window.at_least:
+            continue  # cannot happen: the tally counted the same bits
+        year, slot, _ = hits[window.at_least - 1]
+        found.append(Signal(enrolment_id, window.kind, year.session_at(slot)[0], len(hits),
+                            _fingerprint("|".join(parts)),
+                            lambda hits=hits: {"from": window.start.isoformat(), "sessions": _listed(hits)}))
     return found
 
 
-def _counted(calendar: SchoolCalendar, start: dt.date, on: dt.date, params: dict[str, Any], *,
-             categories: tuple[str, ...], at_least: int, compulsory_only: bool) -> list[tuple[Any, ...]]:
-    """(enrolment_id, year start, one bit string per category as text) for the enrolments on roll with at
-    least `at_least` sessions of `categories` in [start, on], the bits masked to that range."""
-    years = calendar.years_overlapping(start, on)
-    if not years:
-        return []
-    params = {**params, "at_least": at_least, "starts": [y.start for y in years],
-              "masks": [y.range_mask(start, on) for y in years]}
-    masked = ", ".join(f"s.{c} & r.mask AS {c}" for c in categories)
-    return _fetch(f"""
-        WITH counted AS MATERIALIZED (
-            SELECT s.enrolment_id, s.start, bit_count({_union(categories)} & r.mask) AS n, {masked}
-              FROM {TABLE} s JOIN unnest(%(starts)s::date[], %(masks)s::varbit[]) AS r(start, mask)
-                ON r.start = s.start
-             WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
-        ),
-        hit AS (
-            SELECT enrolment_id FROM counted GROUP BY enrolment_id HAVING sum(n) >= %(at_least)s
-             INTERSECT {_roll_sql(compulsory_only=compulsory_only)}
-        )
-        -- As text for the few enrolments flagged: the sessions are decoded from it below.
-        SELECT c.enrolment_id, c.start, {", ".join(f"c.{name}::text" for name in categories)}
-          FROM counted c WHERE c.enrolment_id IN (SELECT enrolment_id FROM hit)""", params)
-
-
-def _counted_sessions(calendar: SchoolCalendar, start: dt.date, on: dt.date, params: dict[str, Any], *,
-                      categories: tuple[str, ...], at_least: int,
-                      compulsory_only: bool) -> dict[int, list[tuple[dt.date, str, str]]]:
-    """As `_counted`, with the sessions (day, session, code) decoded, in order, per enrolment."""
-    rows = _counted(calendar, start, on, params, categories=categories, at_least=at_least,
-                    compulsory_only=compulsory_only)
-    by_start = {y.start: y for y in calendar.years}
-    found: dict[int, list[tuple[dt.date, str, str]]] = {}
-    for enrolment_id, year_start, *bits in rows:
-        year = by_start[year_start]
-        sessions = found.setdefault(enrolment_id, [])
-        for category, text in zip(categories, bits, strict=True):
-            sessions += [(*year.session_at(slot), CODE_OF[category]) for slot in _ones(text)]
-    return {e: sorted(sessions) for e, sessions in found.items()}
+def _listed(hits: list[tuple[Year, int, str]]) -> list[list[str]]:
+    listed = []
+    for year, slot, category in hits:
+        day, session = year.session_at(slot)
+        listed.append([day.isoformat(), session, CODE_OF[category]])
+    return listed
 
 
 def _by_enrolment(rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]]]:
@@ -345,25 +509,6 @@ def _by_enrolment(rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]
     for enrolment_id, *rest in rows:
         grouped.setdefault(enrolment_id, []).append(tuple(rest))
     return grouped
-
-
-def _listed(sessions: list[tuple[Any, ...]]) -> list[list[str]]:
-    return [[day.isoformat(), session, code] for day, session, code in sessions]
-
-
-# Counts inside a window of school weeks -----------------------------------------------------------
-def _window_signals(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *, kind: str, weeks: int,
-                    more_than: int, categories: tuple[str, ...], compulsory_only: bool) -> list[Signal]:
-    window = calendar.recent_school_weeks(on, weeks)
-    if not window:
-        return []
-    found = _counted_sessions(calendar, window[0], on, params, categories=categories, at_least=more_than + 1,
-                              compulsory_only=compulsory_only)
-    return [
-        Signal(enrolment_id, kind, sessions[more_than][0], len(sessions),
-               {"from": window[0].isoformat(), "sessions": _listed(sessions)})
-        for enrolment_id, sessions in found.items()
-    ]
 
 
 # N codes not replaced in time --------------------------------------------------------------------
@@ -382,14 +527,14 @@ def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, para
             SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
              WHERE m.school_id = %(school)s AND m.code = 'N' AND m.date < %(cutoff)s
         )
-        SELECT n.* FROM n WHERE n.enrolment_id IN ({_roll_sql()})
+        SELECT n.* FROM n WHERE n.enrolment_id IN (SELECT enrolment_id FROM ({_roll_sql()}) AS roll)
          ORDER BY n.enrolment_id, n.date, n.session
     """, params)
     found = []
     for enrolment_id, sessions in _by_enrolment(rows).items():
         first_due = _school_day_after(calendar, sessions[0][0], limit)
-        found.append(Signal(enrolment_id, K.N_CODE_OVERDUE, first_due, len(sessions),
-                            {"sessions": _listed(sessions)}))
+        found.append(_signal(enrolment_id, K.N_CODE_OVERDUE, first_due, len(sessions),
+                             {"sessions": [[day.isoformat(), session, code] for day, session, code in sessions]}))
     return found
 
 
@@ -398,33 +543,13 @@ def _school_day_after(calendar: SchoolCalendar, day: dt.date, count: int) -> dt.
     return later[count - 1]
 
 
-# Illness across the school year --------------------------------------------------------------------
-def _illness(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any]) -> list[Signal]:
-    year = calendar.year_for(on)
-    if year is None or on < year.start:
-        return []
-    end = min(on, year.end)
-    found = _counted_sessions(calendar, year.start, end, params, categories=("illness",), at_least=ILLNESS_SESSIONS,
-                              compulsory_only=True)
-    return [
-        Signal(enrolment_id, K.ILLNESS_15_DAYS, sessions[ILLNESS_SESSIONS - 1][0], len(sessions),
-               {"from": year.start.isoformat(), "sessions": _listed(sessions)})
-        for enrolment_id, sessions in found.items()
-    ]
-
-
 # Continuous absence --------------------------------------------------------------------------------
-def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *, kind: str,
-                categories: tuple[str, ...], sessions: int) -> list[Signal]:
-    """A run of consecutive school sessions, all coded from `categories`, reaching the enrolment's latest
-    marked school session on or before the day (a register not yet taken at the end neither breaks nor
-    extends it), which must be among the last 2 x `sessions` school sessions."""
-    school_sessions = calendar.sessions_up_to(on)
-    if len(school_sessions) < sessions:
-        return []
-    window_from = school_sessions[-min(len(school_sessions), 2 * sessions)]
-    candidates = {row[0] for row in _counted(calendar, window_from[0], on, params, categories=categories,
-                                             at_least=sessions, compulsory_only=True)}
+def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidates: list[int],
+                bits: dict[int, dict[dt.date, dict[str, str]]]) -> list[Signal]:
+    """A run of consecutive school sessions, all coded from the window's categories, reaching the
+    enrolment's latest marked school session on or before the day (a register not yet taken at the end
+    neither breaks nor extends it), which must be among the last 2 x `sessions` school sessions (the
+    window: candidates have at least `sessions` counted sessions in it)."""
     if not candidates:
         return []
     # Every academic year up to the day, end to end: slot i of the whole is slot i - offset of its year.
@@ -434,33 +559,31 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, params: dict[str, Any], *
         offsets[year.start] = total
         total += year.slots
     school = int("".join(calendar.school_mask(y, on) for y in years) or "0", 2)
+    window_sessions = calendar.sessions_up_to(on)
+    window_from = window_sessions[-min(len(window_sessions), 2 * window.at_least)]
     window_year = calendar.year_for(window_from[0])
     first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr]
-    rows = _fetch(f"""
-        SELECT s.enrolment_id, s.start, {MARKED_BITS}::text, {_union(categories)}::text FROM {TABLE} s
-         WHERE s.school_id = %(school)s AND s.enrolment_id = ANY(%(candidates)s) AND s.start <= %(on)s""",
-                  {**params, "candidates": list(candidates)})
-    marked: dict[int, int] = {}
-    counted: dict[int, int] = {}
-    for enrolment_id, year_start, marked_text, counted_text in rows:
-        if year_start not in offsets:
-            continue
-        shift = total - offsets[year_start] - len(marked_text)
-        marked[enrolment_id] = marked.get(enrolment_id, 0) | (int(marked_text, 2) << shift)
-        counted[enrolment_id] = counted.get(enrolment_id, 0) | (int(counted_text, 2) << shift)
     by_offset = sorted((offsets[y.start], y) for y in years)
     found = []
-    for enrolment_id in sorted(marked):
-        run = _run(total, school, marked[enrolment_id] & school, counted[enrolment_id] & school)
+    for enrolment_id in sorted(candidates):
+        marked = counted = 0
+        for year_start, texts in bits.get(enrolment_id, {}).items():
+            if year_start not in offsets:
+                continue
+            shift = total - offsets[year_start] - len(texts["marked"])
+            marked |= int(texts["marked"], 2) << shift
+            for category in window.categories:
+                counted |= int(texts[category], 2) << shift
+        run = _run(total, school, marked & school, counted & school)
         if run is None:
             continue
         first, last, count = run
-        if last < first_in_window or count < sessions:
+        if last < first_in_window or count < window.at_least:
             continue
         first_day, last_day = (_session_of(by_offset, i) for i in (first, last))
-        found.append(Signal(enrolment_id, kind, first_day[0], count,
-                            {"first": [first_day[0].isoformat(), first_day[1]],
-                             "last": [last_day[0].isoformat(), last_day[1]]}))
+        found.append(_signal(enrolment_id, window.kind, first_day[0], count,
+                             {"first": [first_day[0].isoformat(), first_day[1]],
+                              "last": [last_day[0].isoformat(), last_day[1]]}))
     return found
 
 
