@@ -237,10 +237,11 @@ _PHASES = [
     ("reporting.services", "summaries_update"),
     ("reporting.services", "signals_compute"),
     ("reporting.services", "signals_sync"),
+    ("reporting.signal_rules", "_tallies"),
+    ("reporting.signal_rules", "_bits"),
     ("reporting.signal_rules", "_rate_signals"),
     ("reporting.signal_rules", "_window_signals"),
     ("reporting.signal_rules", "_n_overdue"),
-    ("reporting.signal_rules", "_illness"),
     ("reporting.signal_rules", "_continuous"),
 ]
 
@@ -261,8 +262,6 @@ def _phase_timings() -> Iterator[dict[str, float]]:
 
         def timed(*args, __original=original, __label=name, **kwargs):  # type: ignore[no-untyped-def]
             label = __label
-            if __label in ("_window_signals", "_continuous"):
-                label = f"{__label}[{kwargs.get('kind')}]"
             started = time.perf_counter()
             try:
                 return __original(*args, **kwargs)
@@ -283,15 +282,22 @@ def _phase_timings() -> Iterator[dict[str, float]]:
 
 
 def _run_all(school_ids: list[int], *, full: bool, on: dt.date, workers: int) -> int:
-    """One run per school, `workers` at a time, each worker a process with its own database connection:
-    the way the nightly runs under Celery's default (prefork) pool, one task per worker process."""
+    """Every school, in the nightly task's batches (`reporting.tasks.batches`), `workers` batches at a
+    time, each worker a process with its own database connection: the way the nightly runs under
+    Celery's default (prefork) pool, one task per worker process."""
+    from attendance_portal.models import School
+    from reporting.tasks import batches
+
     context = multiprocessing.get_context("fork")
     tasks: multiprocessing.Queue = context.Queue()
     results: multiprocessing.Queue = context.Queue()
-    for school_id in school_ids:
-        tasks.put(school_id)
+    with scopes_disabled():
+        groups = batches(list(School.objects.filter(pk__in=school_ids)))
+    for group in groups:
+        tasks.put([school.pk for school in group])
     for _ in range(workers):
         tasks.put(None)
+    print(f"    {len(school_ids)} schools in {len(groups)} batches", flush=True)
     connections.close_all()  # a forked worker must open its own connection
     with _phase_timings() as totals:
         processes = [context.Process(target=_worker, args=(tasks, results, full, on, totals),
@@ -312,15 +318,20 @@ def _run_all(school_ids: list[int], *, full: bool, on: dt.date, workers: int) ->
 
 def _worker(tasks: multiprocessing.Queue, results: multiprocessing.Queue, full: bool, on: dt.date,
             totals: dict[str, float]) -> None:
-    """Runs schools from `tasks` until it reads None; reports (rows changed, phase times, error)."""
+    """Runs batches of schools from `tasks` until it reads None; reports (rows changed, phase times, error)."""
     from attendance_portal.models import School
-    from reporting.services import calculation_run
+    from reporting.models import CalculationRun
+    from reporting.services import calculation_batch
 
     changed, error = 0, ""
+    mode = CalculationRun.Mode.FULL if full else CalculationRun.Mode.INCREMENTAL
     try:
         with scopes_disabled():
-            while (school_id := tasks.get()) is not None:
-                changed += calculation_run(school=School.objects.get(pk=school_id), on=on, full=full).rows_changed
+            while (school_ids := tasks.get()) is not None:
+                runs = CalculationRun.objects.bulk_create(
+                    CalculationRun(school=school, on=on, mode=mode)
+                    for school in School.objects.filter(pk__in=school_ids).order_by("pk"))
+                changed += sum(run.rows_changed for run in calculation_batch(runs))
     except BaseException as exc:  # reported to the parent, which raises
         error = repr(exc)
     finally:

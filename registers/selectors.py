@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django_scopes import scopes_disabled
+
 from attendance_portal.models import School
 
 from .models import AcademicYear, Closure, MarkEvent, SchoolPolicy, Term
@@ -21,6 +23,15 @@ def policy_for(*, school: School, day: dt.date) -> SchoolPolicy:
     """The policy in force on `day`; an unsaved default policy when the school has none yet."""
     found = SchoolPolicy.objects.filter(school=school, effective_from__lte=day).order_by("-effective_from").first()
     return found or SchoolPolicy(school=school, effective_from=day)
+
+
+def policies_for(*, schools: list[School], day: dt.date) -> dict[int, SchoolPolicy]:
+    """`policy_for` for several schools in one query, by school id."""
+    with scopes_disabled():
+        found = {p.school_id: p for p in SchoolPolicy.objects.filter(school__in=[s.pk for s in schools],
+                                                                     effective_from__lte=day)
+                 .order_by("school_id", "-effective_from").distinct("school_id")}
+    return {s.pk: found.get(s.pk) or SchoolPolicy(school=s, effective_from=day) for s in schools}
 
 
 def session_closures(*, school: School, start: dt.date, end: dt.date) -> dict[tuple[dt.date, str], str]:

@@ -12,6 +12,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
+from django_scopes import scopes_disabled
+
 from attendance_portal.models import School
 from registers.models import AcademicYear, Closure, Term
 
@@ -129,6 +131,25 @@ class SchoolCalendar:
 
 def monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
+
+
+def calendars_for(*, schools: list[School]) -> dict[int, SchoolCalendar]:
+    """The calendars of several schools in three queries, by school id."""
+    ids = [school.pk for school in schools]
+    years: dict[int, list[Year]] = {pk: [] for pk in ids}
+    terms: dict[int, list[tuple[dt.date, dt.date]]] = {pk: [] for pk in ids}
+    closures: dict[int, set[tuple[dt.date, str]]] = {pk: set() for pk in ids}
+    with scopes_disabled():
+        for school_id, start, end in AcademicYear.objects.filter(school__in=ids).order_by("school_id", "start") \
+                .values_list("school_id", "start", "end"):
+            years[school_id].append(Year(start, end))
+        for school_id, start, end in Term.objects.filter(school__in=ids).order_by("school_id", "start") \
+                .values_list("school_id", "start", "end"):
+            terms[school_id].append((start, end))
+        for school_id, day, which in Closure.objects.filter(school__in=ids).values_list("school_id", "date", "session"):
+            closures[school_id] |= {(day, s) for s in ("AM", "PM") if which in (s, Closure.Which.BOTH)}
+    return {pk: SchoolCalendar(years=tuple(years[pk]), terms=tuple(terms[pk]), closures=frozenset(closures[pk]))
+            for pk in ids}
 
 
 def calendar_for(*, school: School) -> SchoolCalendar:

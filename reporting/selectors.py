@@ -153,7 +153,7 @@ def signals_as_of(*, school: School, on: dt.date) -> list[Signal]:
     their candidates from the summaries, so bring them up to date first (`calculation_run`)."""
     from registers.selectors import policy_for
 
-    return signals_compute(school=school, calendar=calendar_for(school=school), on=on,
+    return signals_compute(schools=[school], calendar=calendar_for(school=school), on=on,
                            policy=policy_for(school=school, day=on))
 
 

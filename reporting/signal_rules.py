@@ -3,10 +3,12 @@
 """The signals: who needs attention as of a day, each with the day it started and its evidence.
 
 Every rule counts set bits of the summary rows (`reporting.summaries`) under masks built from the
-calendar. All the counts come from one pass over the school's rows (`_tallies`), which returns only
-the enrolments some rule selects; one more statement fetches those enrolments' bits, from which the
-sessions behind each signal are found. No rule reads the marks except the overdue `N` rule, which
-reads a partial index holding only `N` marks. Definitions (dfe-rules §2.1, R7, R11–R13, R16, §4.1):
+calendar. The rules run for a group of schools that share a calendar and a policy (a trust's schools
+usually do), so each statement serves them all. All the counts come from one pass over the schools'
+rows (`_tallies`), which returns only the enrolments some rule selects; one more statement fetches
+those enrolments' bits, from which the sessions behind each signal are found. No rule reads the
+marks except the overdue `N` rule, which reads a partial index holding only `N` marks. Definitions
+(dfe-rules §2.1, R7, R11–R13, R16, §4.1):
 
 * persistent / severe absence, at risk, below the letter threshold: academic year to date, integer
   comparisons. `since` is the first day with a mark after the last school day (before the run's day)
@@ -62,6 +64,7 @@ RATE_KINDS = (K.PERSISTENT_ABSENCE, K.SEVERE_ABSENCE, K.AT_RISK, K.BELOW_THRESHO
 
 @dataclass(frozen=True)
 class Signal:
+    school_id: int
     enrolment_id: int
     kind: str
     since: dt.date
@@ -82,9 +85,10 @@ def _fingerprint(text: str) -> str:
     return hashlib.blake2b(f"{FINGERPRINT_VERSION}|{text}".encode(), digest_size=12).hexdigest()
 
 
-def _signal(enrolment_id: int, kind: str, since: dt.date, sessions: int, evidence: dict[str, Any]) -> Signal:
+def _signal(school_id: int, enrolment_id: int, kind: str, since: dt.date, sessions: int,
+            evidence: dict[str, Any]) -> Signal:
     """A signal whose evidence is small enough to build at once; its fingerprint is the evidence's."""
-    return Signal(enrolment_id, kind, since, sessions, _fingerprint(json.dumps(evidence, sort_keys=True)),
+    return Signal(school_id, enrolment_id, kind, since, sessions, _fingerprint(json.dumps(evidence, sort_keys=True)),
                   lambda: evidence)
 
 
@@ -114,7 +118,7 @@ def _roll_sql() -> str:
     """The enrolments on roll on the day, and whether the pupil is of compulsory school age."""
     return """SELECT e.id AS enrolment_id, p.date_of_birth BETWEEN %(csa_from)s AND %(csa_to)s AS compulsory
                 FROM registers_enrolment e JOIN registers_pupil p ON p.id = e.pupil_id
-               WHERE e.school_id = %(school)s AND p.school_id = %(school)s AND e.admission_date <= %(on)s
+               WHERE e.school_id = ANY(%(schools)s) AND p.school_id = e.school_id AND e.admission_date <= %(on)s
                  AND (e.leaving_date IS NULL OR e.leaving_date >= %(on)s)"""
 
 
@@ -129,6 +133,12 @@ def policy_key(policy: SchoolPolicy) -> str:
     return f"{_basis_points(policy.at_risk_absence_percent)}:{_basis_points(policy.letter_threshold_percent)}"
 
 
+def rules_key(policy: SchoolPolicy) -> tuple[object, ...]:
+    """Everything of a policy the rules read: schools whose policies agree on it are computed together."""
+    return (policy_key(policy), policy.punctuality_weeks, policy.punctuality_lates, policy.n_code_limit_school_days,
+            policy.penalty_threshold_counts_n)
+
+
 @dataclass(frozen=True)
 class Window:
     """A rule that counts sessions of some categories over a range of days: who reaches `at_least`."""
@@ -141,22 +151,28 @@ class Window:
     compulsory_only: bool
 
 
-def signals_compute(*, school: School, calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
-                    previous: Previous | None = None) -> list[Signal]:
-    """Every signal as of `on`. `previous`: the school's last run, whose stored signals were found under
-    the same policy and calendar; it lets ongoing signals keep their start without a walk of the year."""
+def signals_compute(*, schools: list[School], calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
+                    previous: dict[int, Previous] | None = None) -> list[Signal]:
+    """Every signal as of `on`, for schools that share the calendar and the policy (and whether they are
+    state-funded). `previous`: by school, its last run, whose stored signals were found under the same
+    policy and calendar; it lets ongoing signals keep their start without a walk of the year."""
+    if not schools:
+        return []
+    if len({s.state_funded for s in schools}) > 1:
+        raise ValueError("signals_compute: the schools must all be state-funded or all not")
     csa_from, csa_to = compulsory_school_age_births(on=on)
-    params: dict[str, Any] = {"school": school.pk, "on": on, "csa_from": csa_from, "csa_to": csa_to}
-    windows = _windows(calendar, on, policy, state_funded=school.state_funded)
+    params: dict[str, Any] = {"schools": [s.pk for s in schools], "on": on, "csa_from": csa_from, "csa_to": csa_to}
+    windows = _windows(calendar, on, policy, state_funded=schools[0].state_funded)
     year = calendar.year_for(on)
     ytd = (year.start, min(on, year.end)) if year is not None and on >= year.start else None
     rates = _RateTest(policy)
     tallies = _tallies(calendar, params, windows, ytd=ytd, rates=rates)
     found: list[Signal] = []
     if ytd is not None:
-        flagged = [(e, kind) for e, (_, a, t, _) in tallies.items() for kind in rates.kinds(a, t)]
-        found += _rate_signals(calendar, on, year, rates, params, flagged, previous)  # type: ignore[arg-type]
-    reached = {w.kind: [e for e, (compulsory, _, _, counts) in tallies.items()
+        flagged = [(e, kind) for e, (_, _, a, t, _) in tallies.items() for kind in rates.kinds(a, t)]
+        found += _rate_signals(calendar, on, year, rates, params, flagged, previous or {},  # type: ignore[arg-type]
+                               {e: row[0] for e, row in tallies.items()})
+    reached = {w.kind: [(school_id, e) for e, (school_id, compulsory, _, _, counts) in tallies.items()
                         if counts[n] >= w.at_least and (compulsory or not w.compulsory_only)]
                for n, w in enumerate(windows)}
     bits = _bits(params, calendar, on, {w: reached[w.kind] for w in windows})
@@ -166,7 +182,7 @@ def signals_compute(*, school: School, calendar: SchoolCalendar, on: dt.date, po
         else:
             found += _window_signals(calendar, window, reached[window.kind], bits)
     found += _n_overdue(calendar, on, policy, params)
-    return sorted(found, key=lambda s: (s.enrolment_id, s.kind, s.since))
+    return sorted(found, key=lambda s: (s.school_id, s.enrolment_id, s.kind, s.since))
 
 
 CONTINUOUS = {K.CONTINUOUS_UNAUTHORISED_10_DAYS: CONTINUOUS_UNAUTHORISED_SESSIONS,
@@ -236,9 +252,10 @@ def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
 
 
 def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Window], *,
-             ytd: tuple[dt.date, dt.date] | None, rates: _RateTest) -> dict[int, tuple[bool, int, int, list[int]]]:
-    """One pass over the school's summary rows: for each enrolment on roll that some rule selects,
-    (compulsory school age, year-to-date absence, attendance, [count of each window])."""
+             ytd: tuple[dt.date, dt.date] | None,
+             rates: _RateTest) -> dict[int, tuple[int, bool, int, int, list[int]]]:
+    """One pass over the schools' summary rows: for each enrolment on roll that some rule selects,
+    (school, compulsory school age, year-to-date absence, attendance, [count of each window])."""
     ranges = [(w.start, w.end) for w in windows] + ([ytd] if ytd else [])
     if not ranges:
         return {}
@@ -247,35 +264,38 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
         return {}
     masks = {f"mask_{n}": _masks(years, w.start, w.end) for n, w in enumerate(windows)}
     masks["ytd"] = _masks(years, *ytd) if ytd else [None] * len(years)
-    columns = ", ".join(f"coalesce(sum(bit_count({_union(w.categories)} & m.mask_{n})), 0) AS n_{n}"
-                        for n, w in enumerate(windows))
-    reached = [f"(sum(bit_count({_union(w.categories)} & m.mask_{n})) >= {w.at_least}"
-               f"{' AND r.compulsory' if w.compulsory_only else ''})" for n, w in enumerate(windows)]
-    a = f"coalesce(sum(bit_count({ABSENCE_BITS} & m.ytd)), 0)"
-    t = f"coalesce(sum(bit_count({ATTENDANCE_BITS} & m.ytd)), 0)"
+    columns = "".join(f", coalesce(sum(bit_count({_union(w.categories)} & m.mask_{n})), 0) AS n_{n}"
+                      for n, w in enumerate(windows))
+    reached = [f"(c.n_{n} >= {w.at_least}{' AND r.compulsory' if w.compulsory_only else ''})"
+               for n, w in enumerate(windows)]
     names = ", ".join(masks)
     arrays = ", ".join(f"%({name})s::varbit[]" for name in masks)
+    # The counts of every row first, then the roll by hash: probing the summaries once per enrolment on
+    # roll is what the planner picks otherwise, and it is twice as slow.
     rows = _fetch(f"""
-        WITH roll AS MATERIALIZED ({_roll_sql()})
-        SELECT s.enrolment_id, r.compulsory, {a}, {t}{", " + columns if columns else ""}
-          FROM {TABLE} s
-          JOIN unnest(%(starts)s::date[], {arrays}) AS m(start, {names}) ON m.start = s.start
-          JOIN roll r ON r.enrolment_id = s.enrolment_id
-         WHERE s.school_id = %(school)s AND s.start = ANY(%(starts)s::date[])
-         GROUP BY s.enrolment_id, r.compulsory
-        HAVING {" OR ".join([rates.any_sql(a, t), *reached])}""",
+        WITH roll AS MATERIALIZED ({_roll_sql()}),
+        counts AS MATERIALIZED (
+            SELECT s.school_id, s.enrolment_id, coalesce(sum(bit_count({ABSENCE_BITS} & m.ytd)), 0) AS a,
+                   coalesce(sum(bit_count({ATTENDANCE_BITS} & m.ytd)), 0) AS t{columns}
+              FROM {TABLE} s
+              JOIN unnest(%(starts)s::date[], {arrays}) AS m(start, {names}) ON m.start = s.start
+             WHERE s.school_id = ANY(%(schools)s) AND s.start = ANY(%(starts)s::date[])
+             GROUP BY s.school_id, s.enrolment_id
+        )
+        SELECT c.*, r.compulsory FROM counts c JOIN roll r ON r.enrolment_id = c.enrolment_id
+         WHERE {" OR ".join([rates.any_sql("c.a", "c.t"), *reached])}""",
                   {**params, **masks, "starts": [y.start for y in years]})
-    return {e: (compulsory, a, t, list(counts)) for e, compulsory, a, t, *counts in rows}
+    return {e: (school_id, compulsory, a, t, list(counts)) for school_id, e, a, t, *counts, compulsory in rows}
 
 
 def _bits(params: dict[str, Any], calendar: SchoolCalendar, on: dt.date,
-          needed: dict[Window, list[int]]) -> dict[int, dict[dt.date, dict[str, str]]]:
+          needed: dict[Window, list[tuple[int, int]]]) -> dict[int, dict[dt.date, dict[str, str]]]:
     """The year rows (up to `on`) of the enrolments that need their sessions found: for each, the bit
     strings (as text) of the categories its rules count, and of all marked sessions for the runs."""
     wanted: dict[str, set[int]] = {}
     for window, enrolments in needed.items():
         for name in (*window.categories, *(("marked",) if window.kind in CONTINUOUS else ())):
-            wanted.setdefault(name, set()).update(enrolments)
+            wanted.setdefault(name, set()).update(e for _, e in enrolments)
     if not any(wanted.values()):
         return {}
     names = sorted(wanted)
@@ -284,7 +304,7 @@ def _bits(params: dict[str, Any], calendar: SchoolCalendar, on: dt.date,
         f"{MARKED_BITS if name == 'marked' else 's.' + name}::text END" for name in names)
     rows = _fetch(f"""
         SELECT s.enrolment_id, s.start, {columns} FROM {TABLE} s
-         WHERE s.school_id = %(school)s AND s.enrolment_id = ANY(%(enrolments)s) AND s.start <= %(on)s""",
+         WHERE s.school_id = ANY(%(schools)s) AND s.enrolment_id = ANY(%(enrolments)s) AND s.start <= %(on)s""",
                   {**params, "enrolments": sorted(set().union(*wanted.values())),
                    **{f"want_{name}": sorted(wanted[name]) for name in names}})
     found: dict[int, dict[dt.date, dict[str, str]]] = {}
@@ -324,9 +344,10 @@ def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_att
 
 
 def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, rates: _RateTest, params: dict[str, Any],
-                  flagged: list[tuple[int, str]], previous: Previous | None) -> list[Signal]:
+                  flagged: list[tuple[int, str]], previous: dict[int, Previous],
+                  school_of: dict[int, int]) -> list[Signal]:
     """The start of each flagged (enrolment, kind): after the last school day, before `on`, at whose end
-    the condition failed."""
+    the condition failed. `school_of`: each flagged enrolment's school."""
     if not flagged:
         return []
     params = {**params, "year_start": year.start, "at_risk_bp": rates.at_risk_bp,
@@ -349,28 +370,50 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, rates: _Rat
             last_week_end, pending = day, 0
     # A kept signal held at the end of the previous run's day, with the same marks: only the school days
     # after that one and before `on` are checked, and when there are none it simply goes on.
-    after_previous = previous.on + dt.timedelta(days=1) if previous is not None else year.start
-    days_since_previous = bool(school_days) and school_days[-1] >= after_previous
+    after_previous = {school_id: p.on + dt.timedelta(days=1) for school_id, p in previous.items()}
     found, walked = [], []
     for pair in flagged:
         if pair not in kept:
             walked.append((*pair, year.start))
-        elif days_since_previous:
-            walked.append((*pair, after_previous))
+            continue
+        after = after_previous[school_of[pair[0]]]
+        if school_days and school_days[-1] >= after:
+            walked.append((*pair, after))
         else:
             found.append(kept[pair])
     if not walked:
         return found
-    params |= {
-        "enrolments": [row[0] for row in walked], "kinds": [row[1] for row in walked],
-        "lows": [row[2] for row in walked],
-        "days": school_days, "checkpoint_of": checkpoint_of, "checkpoints": checkpoints,
-        "previous_checkpoints": previous_checkpoints,
-    }
+    params |= {"days": school_days, "checkpoint_of": checkpoint_of, "checkpoints": checkpoints,
+               "previous_checkpoints": previous_checkpoints}
+    walked.sort()
+    rows = []
+    # In parts of a school's size or so: each part's rows fit in memory (a whole trust's do not).
+    for n in range(0, len(walked), WALK_PAIRS):
+        part = walked[n:n + WALK_PAIRS]
+        rows += _walk({**params, "enrolments": [row[0] for row in part], "kinds": [row[1] for row in part],
+                       "lows": [row[2] for row in part]})
+    for enrolment_id, kind, failed, since, absence, attendance in rows:
+        if failed is None and (enrolment_id, kind) in kept:
+            found.append(kept[(enrolment_id, kind)])
+            continue
+        # A rate signal is what it was on the day it started: it changes only when it ends or its start
+        # moves, so the stored row is not rewritten every night while the figures move.
+        found.append(_signal(school_of[enrolment_id], enrolment_id, kind, since, absence,
+                             {"from": year.start.isoformat(), "to": since.isoformat(),
+                              "possible": absence + attendance, "absence": absence, "attendance": attendance}))
+    return found
+
+
+WALK_PAIRS = 1000
+
+
+def _walk(params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """For each (enrolment, kind, lo): the last checked day at whose end the condition failed, the first
+    day with a mark after it, and the year-to-date absence and attendance at the end of that day."""
     prefix = "bit_count(substring(b.{} FROM 1 FOR (d.day - %(year_start)s::date + 1) * 2))"
     week = ("bit_count(substring(b.{} FROM (d.week_from + 1 - %(year_start)s::date) * 2 + 1"
             " FOR (d.day - d.week_from) * 2))")
-    rows = _fetch(f"""
+    return _fetch(f"""
         WITH pairs AS (
             SELECT * FROM unnest(%(enrolments)s::bigint[], %(kinds)s::varchar[], %(lows)s::date[])
                    AS p(enrolment_id, kind, lo)
@@ -378,7 +421,7 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, rates: _Rat
         bits AS MATERIALIZED (
             SELECT s.enrolment_id, {ABSENCE_BITS} AS a, {ATTENDANCE_BITS} AS t, {MARKED_BITS} AS marked
               FROM {TABLE} s
-             WHERE s.school_id = %(school)s AND s.start = %(year_start)s
+             WHERE s.school_id = ANY(%(schools)s) AND s.start = %(year_start)s
                AND s.enrolment_id IN (SELECT enrolment_id FROM pairs)
         ),
         -- Year-to-date totals at each checkpoint, once per enrolment from its earliest `lo` (every
@@ -421,36 +464,35 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, rates: _Rat
                SELECT (k.skipped + position(B'1' IN substring(b.marked FROM k.skipped + 1)) - 1) / 2
                       AS day_offset) AS x
     """, params)
-    for enrolment_id, kind, failed, since, absence, attendance in rows:
-        if failed is None and (enrolment_id, kind) in kept:
-            found.append(kept[(enrolment_id, kind)])
-            continue
-        # A rate signal is what it was on the day it started: it changes only when it ends or its start
-        # moves, so the stored row is not rewritten every night while the figures move.
-        found.append(_signal(enrolment_id, kind, since, absence,
-                             {"from": year.start.isoformat(), "to": since.isoformat(),
-                              "possible": absence + attendance, "absence": absence, "attendance": attendance}))
-    return found
 
 
 def _ongoing(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
-             previous: Previous | None) -> dict[tuple[int, str], Signal]:
-    """Rate signals active at the previous run whose start still holds, unless the enrolment's marks up
-    to that run's day have changed since (then its whole year is checked again)."""
-    if previous is None or not year.start <= previous.on <= on or (on - previous.on).days > 31:
+             previous: dict[int, Previous]) -> dict[tuple[int, str], Signal]:
+    """Rate signals active at their school's previous run whose start still holds, unless the
+    enrolment's marks up to that run's day have changed since (then its whole year is checked again)."""
+    recent = {school_id: p for school_id, p in previous.items()
+              if year.start <= p.on <= on and (on - p.on).days <= 31}
+    if not recent:
         return {}
     rows = _fetch(f"""
-        SELECT s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint FROM reporting_attendancesignal s
-         WHERE s.school_id = %(school)s AND s.active AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)})
-           AND s.since <= %(previous_on)s
-           AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m
-                                       WHERE m.school_id = %(school)s AND m.updated_at >= %(watermark)s
-                                         AND m.date <= %(previous_on)s)""",
-                  {**params, "previous_on": previous.on, "watermark": previous.watermark})
-    school_id = params["school"]
-    return {(e, k): Signal(e, k, since, sessions, fingerprint,
-                           lambda e=e, k=k, since=since: _stored_evidence(school_id, e, k, since))
-            for e, k, since, sessions, fingerprint in rows}
+        WITH previous AS (
+            SELECT * FROM unnest(%(previous_schools)s::bigint[], %(previous_ons)s::date[],
+                                 %(watermarks)s::timestamptz[]) AS p(school_id, on_day, watermark)
+        )
+        SELECT s.school_id, s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint
+          FROM reporting_attendancesignal s JOIN previous p ON p.school_id = s.school_id
+         WHERE s.school_id = ANY(%(schools)s) AND s.active
+           AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)}) AND s.since <= p.on_day
+           -- The earliest watermark as a constant: the planner then reads the (school, updated) index.
+           AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m JOIN previous p ON p.school_id = m.school_id
+                                       WHERE m.school_id = ANY(%(schools)s) AND m.updated_at >= %(earliest)s
+                                         AND m.updated_at >= p.watermark AND m.date <= p.on_day)""",
+                  {**params, "previous_schools": list(recent), "previous_ons": [p.on for p in recent.values()],
+                   "watermarks": [p.watermark for p in recent.values()],
+                   "earliest": min(p.watermark for p in recent.values())})
+    return {(e, k): Signal(school_id, e, k, since, sessions, fingerprint,
+                           lambda school_id=school_id, e=e, k=k, since=since: _stored_evidence(school_id, e, k, since))
+            for school_id, e, k, since, sessions, fingerprint in rows}
 
 
 def _stored_evidence(school_id: int, enrolment_id: int, kind: str, since: dt.date) -> dict[str, Any]:
@@ -462,38 +504,66 @@ def _stored_evidence(school_id: int, enrolment_id: int, kind: str, since: dt.dat
 
 
 # Sessions counted in a window ----------------------------------------------------------------------
-def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[int],
+def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[tuple[int, int]],
                     bits: dict[int, dict[dt.date, dict[str, str]]]) -> list[Signal]:
-    """Punctuality, illness, penalty threshold: the window's sessions of the enrolments that reach
-    `at_least` of them; the signal starts on the day of the session that reached it."""
-    years = calendar.years_overlapping(window.start, window.end)
+    """Punctuality, illness, penalty threshold: the enrolments with at least `at_least` of the window's
+    sessions; the signal starts on the day of the session that reached it. Only that session is found
+    here; the list of sessions (the evidence) is decoded when the signal is stored."""
+    spans = [(year, *year.span(window.start, window.end)) for year in  # type: ignore[misc]
+             calendar.years_overlapping(window.start, window.end)]
     found = []
-    for enrolment_id in enrolments:
+    for school_id, enrolment_id in enrolments:
         rows = bits.get(enrolment_id, {})
-        hits: list[tuple[Year, int, str]] = []
         parts = [window.start.isoformat()]
-        for year in years:
+        count, reached = 0, None
+        for year, first, last in spans:
             texts = rows.get(year.start)
             if not texts:
                 continue
-            first, last = year.span(window.start, window.end)  # type: ignore[misc]
-            in_year = []
-            for category in window.categories:
-                text = texts[category]
-                # The sessions, not the window's length: a night with no new ones leaves it unchanged.
-                parts.append(f"{year.start}:{category}:{text[first:last + 1].rstrip('0')}")
-                at = text.find("1", first)
-                while 0 <= at <= last:
-                    in_year.append((at, category))
-                    at = text.find("1", at + 1)
-            hits += [(year, slot, category) for slot, category in sorted(in_year)]
-        if len(hits) < window.at_least:
+            # The sessions, not the window's length: a night with no new ones leaves it unchanged.
+            parts += [f"{year.start}:{c}:{texts[c][first:last + 1].rstrip('0')}" for c in window.categories]
+            union = _or([texts[c] for c in window.categories])
+            at = union.find("1", first)
+            while 0 <= at <= last:
+                count += 1
+                if count == window.at_least:
+                    reached = year.session_at(at)[0]
+                at = union.find("1", at + 1)
+        if reached is None:
             continue  # cannot happen: the tally counted the same bits
-        year, slot, _ = hits[window.at_least - 1]
-        found.append(Signal(enrolment_id, window.kind, year.session_at(slot)[0], len(hits),
-                            _fingerprint("|".join(parts)),
-                            lambda hits=hits: {"from": window.start.isoformat(), "sessions": _listed(hits)}))
+        found.append(Signal(school_id, enrolment_id, window.kind, reached, count, _fingerprint("|".join(parts)),
+                            lambda rows=rows: {"from": window.start.isoformat(),
+                                               "sessions": _listed(_hits(spans, window.categories, rows))}))
     return found
+
+
+def _or(texts: list[str]) -> str:
+    """Bit strings (as text, of one length) or'ed together."""
+    if len(texts) == 1:
+        return texts[0]
+    value = 0
+    for text in texts:
+        value |= int(text, 2)
+    return format(value, f"0{len(texts[0])}b")
+
+
+def _hits(spans: list[tuple[Year, int, int]], categories: tuple[str, ...],
+          rows: dict[dt.date, dict[str, str]]) -> list[tuple[Year, int, str]]:
+    """Every session of the categories inside the spans, in order, as (year, slot, category)."""
+    hits = []
+    for year, first, last in spans:
+        texts = rows.get(year.start)
+        if not texts:
+            continue
+        in_year = []
+        for category in categories:
+            text = texts[category]
+            at = text.find("1", first)
+            while 0 <= at <= last:
+                in_year.append((at, category))
+                at = text.find("1", at + 1)
+        hits += [(year, slot, category) for slot, category in sorted(in_year)]
+    return hits
 
 
 def _listed(hits: list[tuple[Year, int, str]]) -> list[list[str]]:
@@ -524,17 +594,17 @@ def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, para
     # is the plan the planner picks otherwise, and it is ten times slower.
     rows = _fetch(f"""
         WITH n AS MATERIALIZED (
-            SELECT m.enrolment_id, m.date, m.session, m.code FROM {MARKS} m
-             WHERE m.school_id = %(school)s AND m.code = 'N' AND m.date < %(cutoff)s
+            SELECT m.enrolment_id, m.school_id, m.date, m.session, m.code FROM {MARKS} m
+             WHERE m.school_id = ANY(%(schools)s) AND m.code = 'N' AND m.date < %(cutoff)s
         )
         SELECT n.* FROM n WHERE n.enrolment_id IN (SELECT enrolment_id FROM ({_roll_sql()}) AS roll)
          ORDER BY n.enrolment_id, n.date, n.session
     """, params)
     found = []
     for enrolment_id, sessions in _by_enrolment(rows).items():
-        first_due = _school_day_after(calendar, sessions[0][0], limit)
-        found.append(_signal(enrolment_id, K.N_CODE_OVERDUE, first_due, len(sessions),
-                             {"sessions": [[day.isoformat(), session, code] for day, session, code in sessions]}))
+        first_due = _school_day_after(calendar, sessions[0][1], limit)
+        found.append(_signal(sessions[0][0], enrolment_id, K.N_CODE_OVERDUE, first_due, len(sessions),
+                             {"sessions": [[day.isoformat(), session, code] for _, day, session, code in sessions]}))
     return found
 
 
@@ -544,7 +614,7 @@ def _school_day_after(calendar: SchoolCalendar, day: dt.date, count: int) -> dt.
 
 
 # Continuous absence --------------------------------------------------------------------------------
-def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidates: list[int],
+def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidates: list[tuple[int, int]],
                 bits: dict[int, dict[dt.date, dict[str, str]]]) -> list[Signal]:
     """A run of consecutive school sessions, all coded from the window's categories, reaching the
     enrolment's latest marked school session on or before the day (a register not yet taken at the end
@@ -565,7 +635,7 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidate
     first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr]
     by_offset = sorted((offsets[y.start], y) for y in years)
     found = []
-    for enrolment_id in sorted(candidates):
+    for school_id, enrolment_id in sorted(candidates):
         marked = counted = 0
         for year_start, texts in bits.get(enrolment_id, {}).items():
             if year_start not in offsets:
@@ -581,7 +651,7 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidate
         if last < first_in_window or count < window.at_least:
             continue
         first_day, last_day = (_session_of(by_offset, i) for i in (first, last))
-        found.append(_signal(enrolment_id, window.kind, first_day[0], count,
+        found.append(_signal(school_id, enrolment_id, window.kind, first_day[0], count,
                              {"first": [first_day[0].isoformat(), first_day[1]],
                               "last": [last_day[0].isoformat(), last_day[1]]}))
     return found

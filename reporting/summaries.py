@@ -144,10 +144,11 @@ def _analyze_after_first_build(cursor, written: int) -> None:  # type: ignore[no
         cursor.execute(f"ANALYZE {TABLE}")
 
 
-def summaries_update(*, school: School, calendar: SchoolCalendar, changed_since: dt.datetime) -> int:
-    """Bring the summaries up to date with marks updated at or after `changed_since`."""
-    if not calendar.years:
-        return 0
+def summaries_update(*, changed_since: dict[int, dt.datetime], calendar: SchoolCalendar) -> dict[int, int]:
+    """Bring the summaries of schools that share the calendar's academic years up to date with the marks
+    updated at or after each school's `changed_since`; returns the rows written, by school."""
+    if not calendar.years or not changed_since:
+        return {}
     # Every code is in exactly one category, so the slots of the changed marks ("touched") are the union
     # of their categories; each row keeps its other slots and takes the new bits in the touched ones.
     # A row changes only if its old bits under the touched slots differ from the new ones.
@@ -155,38 +156,47 @@ def summaries_update(*, school: School, calendar: SchoolCalendar, changed_since:
     differs = " OR ".join(f"(s.{f} & c.touched) <> c.{f}" for f in CATEGORY_FIELDS)
     minutes = "((s.minutes_late - c.slots) || c.minutes_late)"
     years = [_year_params(y) for y in calendar.years]
-    params = {"school": school.pk, "since": changed_since,
+    params = {"schools": list(changed_since), "sinces": list(changed_since.values()),
+              "earliest": min(changed_since.values()),
               **{f"{key}s": [y[key] for y in years] for key in ("year_start", "year_end", "one", "zero")}}
     with connection.cursor() as cursor:
         cursor.execute(f"""
             WITH changed AS MATERIALIZED (
-                SELECT m.enrolment_id, y.start, y."end",
+                SELECT m.school_id, m.enrolment_id, y.start, y."end",
                        {_aggregates_sql('y.one', 'y.zero', 'y.start')},
                        bit_or(y.one >> {slot_sql('y.start')}) AS touched,
                        ~bit_or(y.one >> {slot_sql('y.start')}) AS untouched,
                        array_agg({slot_sql('y.start')}::text) AS slots,
                        {_minutes_sql('y.start')} AS minutes_late
-                  FROM {MARKS} m JOIN {CATEGORIES_SQL} ON c.code = m.code
+                  FROM {MARKS} m
+                  JOIN unnest(%(schools)s::bigint[], %(sinces)s::timestamptz[]) AS b(school_id, since)
+                    ON b.school_id = m.school_id AND m.updated_at >= b.since
+                  JOIN {CATEGORIES_SQL} ON c.code = m.code
                   JOIN unnest(%(year_starts)s::date[], %(year_ends)s::date[], %(ones)s::varbit[], %(zeros)s::varbit[])
                        AS y(start, "end", one, zero) ON m.date BETWEEN y.start AND y."end"
-                 WHERE m.school_id = %(school)s AND m.updated_at >= %(since)s
-                 GROUP BY m.enrolment_id, y.start, y."end", y.one, y.zero
+                 -- The earliest watermark as a constant lets the planner see how few marks that is and
+                 -- read them from the (school, updated) index; each school's own is applied above.
+                 WHERE m.school_id = ANY(%(schools)s) AND m.updated_at >= %(earliest)s
+                 GROUP BY m.school_id, m.enrolment_id, y.start, y."end", y.one, y.zero
             ),
             updated AS (
                 UPDATE {TABLE} s SET {kept}, minutes_late = {minutes}
                   FROM changed c
-                 WHERE s.school_id = %(school)s AND s.enrolment_id = c.enrolment_id AND s.start = c.start
+                 WHERE s.school_id = ANY(%(schools)s) AND s.school_id = c.school_id
+                   AND s.enrolment_id = c.enrolment_id AND s.start = c.start
                    AND ({differs} OR {minutes} <> s.minutes_late)
-                RETURNING 1
+                RETURNING s.school_id
             ),
             inserted AS (
                 INSERT INTO {TABLE} (school_id, enrolment_id, start, "end", {BITS}, minutes_late)
-                SELECT %(school)s, c.enrolment_id, c.start, c."end", {", ".join(f"c.{f}" for f in CATEGORY_FIELDS)},
+                SELECT c.school_id, c.enrolment_id, c.start, c."end", {", ".join(f"c.{f}" for f in CATEGORY_FIELDS)},
                        c.minutes_late
                   FROM changed c
-                 WHERE NOT EXISTS (SELECT 1 FROM {TABLE} s WHERE s.school_id = %(school)s
+                 WHERE NOT EXISTS (SELECT 1 FROM {TABLE} s
+                                    WHERE s.school_id = ANY(%(schools)s) AND s.school_id = c.school_id
                                       AND s.enrolment_id = c.enrolment_id AND s.start = c.start)
-                RETURNING 1
+                RETURNING school_id
             )
-            SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)""", params)
-        return cursor.fetchone()[0]
+            SELECT school_id, count(*) FROM (SELECT * FROM updated UNION ALL SELECT * FROM inserted) AS w
+             GROUP BY school_id""", params)
+        return dict(cursor.fetchall())

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attendance_portal.models import School
-from registers.models import Enrolment, Mark
+from registers.models import Closure, Enrolment, Mark
 from reporting import services, tasks
 from reporting.models import CATEGORY_FIELDS, AttendanceSignal, AttendanceSummary, CalculationRun
 from reporting.schedule import BEAT_SCHEDULE
 from reporting.services import LOCK_NAMESPACE, calculation_run
+from tests.conftest import add_calendar
 
 from .helpers import enrol, record, school_sessions
 
@@ -152,18 +153,116 @@ def test_the_task_refuses_to_run_without_a_school():
         tasks.stats_school.apply(kwargs={}, throw=True).get()
 
 
-def test_the_nightly_dispatch_enqueues_one_run_per_school_after_commit(world, django_capture_on_commit_callbacks):
-    with mock.patch.object(tasks.stats_school, "delay") as delay:
+@pytest.mark.parametrize("batch", [1, 2, 25])
+def test_the_nightly_dispatch_enqueues_every_school_in_batches_after_commit(world, batch, settings,
+                                                                            django_capture_on_commit_callbacks):
+    settings.STATS_BATCH_SCHOOLS = batch
+    with mock.patch.object(tasks.stats_batch, "delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             count = tasks.stats_nightly.apply().get()
             assert delay.call_count == 0  # nothing leaves before the runs are committed
         for callback in callbacks:
             callback()
-    assert count == School.objects.count() == delay.call_count == len(callbacks)
+    schools = School.objects.count()
+    assert count == schools
+    assert delay.call_count == len(callbacks) <= schools
+    sent = [run_id for call in delay.call_args_list for run_id in call.kwargs["run_ids"]]
+    assert all(len(call.kwargs["run_ids"]) <= batch for call in delay.call_args_list)
     with scopes_disabled():
         runs = CalculationRun.objects.filter(status="pending")
         assert {r.school_id for r in runs} == set(School.objects.values_list("pk", flat=True))
-        assert {call.kwargs["run_id"] for call in delay.call_args_list} == {r.pk for r in runs}
+        assert sorted(sent) == sorted(r.pk for r in runs)  # each school's run once
+        school_of = {r.pk: r.school_id for r in runs}
+    # A trust's schools travel together when the batch can hold them.
+    together = [{school_of[pk] for pk in call.kwargs["run_ids"]} for call in delay.call_args_list]
+    assert any({world.school.pk, world.sister.pk} <= group for group in together) == (batch >= 2)
+
+
+@pytest.fixture
+def busy_trust(world):
+    """Three schools: two of one trust with the same calendar, one with its own; marks in each."""
+    schools = [world.school, world.sister, world.other]
+    with scopes_disabled():
+        for school in schools:
+            add_calendar(school)
+        Closure.objects.create(school=world.other, date=dt.date(2025, 10, 3), session="PM", reason="Training")
+        for n, school in enumerate(schools):
+            for m, codes in enumerate(["." * 60, "N" * 20 + "." * 40, "IL" * 30, "GU." * 20, "G" * 60]):
+                record(enrol(school, upn=f"T{n}000000000{m}A"), school_sessions(school, dt.date(2025, 9, 3), 60),
+                       codes[m * n % 7:] + codes[:m * n % 7])
+    return schools
+
+
+def _runs(schools, *, full=False):
+    with scopes_disabled():
+        return [CalculationRun.objects.create(school=school, on=ON, mode="full" if full else "incremental")
+                for school in schools]
+
+
+def test_a_batch_of_schools_gives_each_school_what_its_own_run_gives(busy_trust):
+    with scopes_disabled():
+        done = services.calculation_batch(_runs(busy_trust))
+    assert [run.status for run in done] == ["done"] * 3
+    assert all(run.rows_changed > 0 for run in done)
+    batched = [snapshot(school) for school in busy_trust]
+    assert all(summary and signals for summary, signals in batched)
+    # The same schools, each on its own, from nothing.
+    with scopes_disabled():
+        AttendanceSummary.objects.all().delete()
+        AttendanceSignal.objects.all().delete()
+    for school in busy_trust:
+        with scope(school=school):
+            calculation_run(school=school, on=ON, full=True)
+    assert [snapshot(school) for school in busy_trust] == batched
+    # And the nightly way: a change in one school is that school's only.
+    amend(busy_trust[1], day=dt.date(2025, 9, 10), code="O")
+    with scopes_disabled():
+        again = services.calculation_batch(_runs(busy_trust))
+    assert [run.mode for run in again] == ["incremental"] * 3
+    assert again[0].rows_changed == again[2].rows_changed == 0 < again[1].rows_changed
+    assert [snapshot(s) for s in (busy_trust[0], busy_trust[2])] == [batched[0], batched[2]]
+
+
+def test_a_batch_skips_a_school_whose_lock_is_held_and_does_the_others(busy_trust):
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, busy_trust[1].pk])
+        with scopes_disabled():
+            done = services.calculation_batch(_runs(busy_trust))
+    finally:
+        other.close()
+    assert [run.status for run in done] == ["done", "skipped", "done"]
+    with scopes_disabled():
+        assert not AttendanceSummary.objects.filter(school=busy_trust[1]).exists()
+        assert AttendanceSummary.objects.filter(school=busy_trust[2]).exists()
+
+
+def test_one_failing_school_does_not_stop_the_rest_of_its_batch(busy_trust):
+    original = services.signals_sync
+
+    def sync(*, schools, signals):
+        if busy_trust[2].pk in schools:
+            raise RuntimeError("broken school")
+        return original(schools=schools, signals=signals)
+
+    with scopes_disabled(), mock.patch.object(services, "signals_sync", side_effect=sync), \
+            pytest.raises(RuntimeError, match="broken school"):
+        services.calculation_batch(_runs(busy_trust))
+    with scopes_disabled():
+        statuses = {run.school_id: (run.status, run.error) for run in CalculationRun.objects.all()}
+    assert statuses[busy_trust[0].pk] == statuses[busy_trust[1].pk] == ("done", "")
+    assert statuses[busy_trust[2].pk][0] == "failed" and "broken school" in statuses[busy_trust[2].pk][1]
+
+
+def test_the_batch_task_runs_its_pending_runs_once(busy_trust):
+    runs = _runs(busy_trust)
+    ids = [run.pk for run in runs]
+    assert tasks.stats_batch.apply(kwargs={"run_ids": ids}).get() == 3
+    assert tasks.stats_batch.apply(kwargs={"run_ids": ids}).get() == 0  # redelivered: nothing left to do
+    with scopes_disabled():
+        assert set(CalculationRun.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"done"}
+    assert tasks.stats_batch.acks_late is True
 
 
 def test_the_sweeper_enqueues_lost_runs(world, django_capture_on_commit_callbacks):
@@ -189,7 +288,7 @@ def test_beat_schedules_the_nightly_dispatch():
 ])
 def test_the_nightly_run_is_for_the_london_day_whose_registers_closed(world, utc, local_day_before,
                                                                       django_capture_on_commit_callbacks):
-    with time_machine.travel(utc, tick=False), mock.patch.object(tasks.stats_school, "delay"), \
+    with time_machine.travel(utc, tick=False), mock.patch.object(tasks.stats_batch, "delay"), \
             django_capture_on_commit_callbacks(execute=False):
         tasks.stats_nightly.apply().get()
     with scopes_disabled():

@@ -221,3 +221,40 @@ def test_rate_signal_starts_match_a_day_by_day_walk(school, registers, later_day
                         if s.kind in rate_kinds}
             assert computed == _plain_rate_signals(school, on)
         transaction.set_rollback(True)
+
+
+def test_stored_evidence_lists_the_sessions_and_changes_only_with_them(school, pupil):
+    """The window's sessions across a holiday and two years, in order, with their codes; a night that
+    adds no counted session leaves the stored row as it was, one that adds one rewrites it."""
+    from reporting.models import AttendanceSignal
+    from reporting.services import calculation_run
+
+    with scopes_disabled():
+        add_calendar(school, year_start=dt.date(2026, 9, 1))
+    marks_on(school, pupil, [(dt.date(2026, 7, 20), "GG"), (dt.date(2026, 7, 21), "NU"),
+                             (dt.date(2026, 9, 3), "OO"), (dt.date(2026, 9, 4), "UU"), (dt.date(2026, 9, 7), "GG")])
+
+    def stored():
+        with scope(school=school):
+            return AttendanceSignal.objects.get(school=school, kind="penalty_threshold", active=True)
+
+    with scope(school=school):
+        calculation_run(school=school, on=dt.date(2026, 9, 7))
+    first = stored()
+    assert (first.since, first.sessions) == (dt.date(2026, 9, 7), 10)
+    # Ten school weeks back from the week of 7 September: two in the new year, eight before the summer.
+    assert first.evidence == {"from": "2026-06-01", "sessions": [
+        ["2026-07-20", "AM", "G"], ["2026-07-20", "PM", "G"], ["2026-07-21", "AM", "N"], ["2026-07-21", "PM", "U"],
+        ["2026-09-03", "AM", "O"], ["2026-09-03", "PM", "O"], ["2026-09-04", "AM", "U"], ["2026-09-04", "PM", "U"],
+        ["2026-09-07", "AM", "G"], ["2026-09-07", "PM", "G"]]}
+    marks_on(school, pupil, [(dt.date(2026, 9, 8), "//")])
+    with scope(school=school):
+        assert calculation_run(school=school, on=dt.date(2026, 9, 8)).rows_changed == 1  # the summary row only
+    again = stored()
+    assert (again.pk, again.evidence, again.fingerprint) == (first.pk, first.evidence, first.fingerprint)
+    marks_on(school, pupil, [(dt.date(2026, 9, 9), "O/")])
+    with scope(school=school):
+        calculation_run(school=school, on=dt.date(2026, 9, 9))
+    later = stored()
+    assert (later.pk, later.sessions) == (first.pk, 11) and later.fingerprint != first.fingerprint
+    assert later.evidence["sessions"] == [*first.evidence["sessions"], ["2026-09-09", "AM", "O"]]
