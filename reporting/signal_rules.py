@@ -299,14 +299,19 @@ def _bits(params: dict[str, Any], calendar: SchoolCalendar, on: dt.date,
     if not any(wanted.values()):
         return {}
     names = sorted(wanted)
-    columns = ", ".join(
-        f"CASE WHEN s.enrolment_id = ANY(%(want_{name})s) THEN "
-        f"{MARKED_BITS if name == 'marked' else 's.' + name}::text END" for name in names)
+    enrolments = sorted(set().union(*wanted.values()))
+    # Which columns each enrolment needs, as one flag array per column joined by enrolment (`= ANY` over a
+    # batch's thousands of enrolments, once per row and column, costs more than the whole fetch).
+    flags = {f"want_{name}": [e in wanted[name] for e in enrolments] for name in names}
+    columns = ", ".join(f"CASE WHEN w.{name} THEN {MARKED_BITS if name == 'marked' else 's.' + name}::text END"
+                        for name in names)
     rows = _fetch(f"""
-        SELECT s.enrolment_id, s.start, {columns} FROM {TABLE} s
-         WHERE s.school_id = ANY(%(schools)s) AND s.enrolment_id = ANY(%(enrolments)s) AND s.start <= %(on)s""",
-                  {**params, "enrolments": sorted(set().union(*wanted.values())),
-                   **{f"want_{name}": sorted(wanted[name]) for name in names}})
+        SELECT s.enrolment_id, s.start, {columns}
+          FROM unnest(%(enrolments)s::bigint[], {", ".join(f"%({f})s::boolean[]" for f in flags)})
+               AS w(enrolment_id, {", ".join(names)})
+          JOIN {TABLE} s ON s.enrolment_id = w.enrolment_id
+         WHERE s.school_id = ANY(%(schools)s) AND s.start <= %(on)s""",
+                  {**params, "enrolments": enrolments, **flags})
     found: dict[int, dict[dt.date, dict[str, str]]] = {}
     for enrolment_id, start, *texts in rows:
         found.setdefault(enrolment_id, {})[start] = {n: text for n, text in zip(names, texts, strict=True) if text}
