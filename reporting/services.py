@@ -1,9 +1,9 @@
-"""Writes of the statistics engine: request a run, do a run, store the signals.
+"""Writes of the statistics engine: do a run (one school or a batch of schools), store the signals.
 
-A run for one school happens in one transaction under a PostgreSQL advisory lock keyed by (job,
-school): a run killed half way leaves nothing behind, and the next run starts from the same
-watermark, so it does the same work and reaches the same rows. A second run that finds the lock held
-records itself as skipped instead of waiting.
+A run happens in one transaction under a PostgreSQL advisory lock per school keyed by (job, school):
+a run killed half way leaves nothing behind, and the next run starts from the same watermark, so it
+does the same work and reaches the same rows. A school whose lock is held by another run is recorded
+as skipped instead of waiting; the other schools of its batch go on.
 """
 
 from __future__ import annotations
@@ -27,18 +27,6 @@ from .summaries import summaries_rebuild, summaries_update
 LOCK_NAMESPACE = 0x5354  # "ST": the statistics job; the second key is the school id
 # Marks are stamped by the application clock; allow for skew between it and the database.
 CLOCK_SKEW = dt.timedelta(minutes=5)
-
-
-def calculation_request(*, school: School, full: bool = False, on: dt.date | None = None) -> CalculationRun:
-    """Record a run and enqueue it once the surrounding transaction commits."""
-    from .tasks import stats_school
-
-    run = CalculationRun.objects.create(
-        school=school, on=on or timezone.localdate(),
-        mode=CalculationRun.Mode.FULL if full else CalculationRun.Mode.INCREMENTAL,
-    )
-    transaction.on_commit(lambda: stats_school.delay(school_id=school.pk, run_id=run.pk))
-    return run
 
 
 def calculation_run(*, school: School, on: dt.date | None = None, full: bool = False,

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attendance_portal.models import School
-from registers.models import Closure, Enrolment, Mark
+from registers.models import Closure, Enrolment, Mark, SchoolPolicy
 from reporting import services, tasks
 from reporting.models import CATEGORY_FIELDS, AttendanceSignal, AttendanceSummary, CalculationRun
 from reporting.schedule import BEAT_SCHEDULE
@@ -201,6 +201,9 @@ def _runs(schools, *, full=False):
 
 def test_a_batch_of_schools_gives_each_school_what_its_own_run_gives(busy_trust):
     with scopes_disabled():
+        # The sister school's policy differs from its trust's other school: it is computed apart.
+        SchoolPolicy.objects.create(school=busy_trust[1], effective_from=dt.date(2025, 9, 1),
+                                    penalty_threshold_counts_n=False, letter_threshold_percent=90)
         done = services.calculation_batch(_runs(busy_trust))
     assert [run.status for run in done] == ["done"] * 3
     assert all(run.rows_changed > 0 for run in done)
