@@ -78,7 +78,7 @@ class Signal:
         return self.make_evidence()
 
 
-FINGERPRINT_VERSION = "1"
+FINGERPRINT_VERSION = "2"
 
 
 def _fingerprint(text: str) -> str:
@@ -526,7 +526,8 @@ def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[t
             if not texts:
                 continue
             # The sessions, not the window's length: a night with no new ones leaves it unchanged.
-            parts += [f"{year.start}:{c}:{texts[c][first:last + 1].rstrip('0')}" for c in window.categories]
+            parts.append(year.start.isoformat())
+            parts += [texts[c][first:last + 1].rstrip("0") for c in window.categories]
             union = _or([texts[c] for c in window.categories])
             at = union.find("1", first)
             while 0 <= at <= last:

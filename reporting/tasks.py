@@ -40,9 +40,11 @@ def stats_school(*, school_id: int, run_id: int | None = None, full: bool = Fals
 
 @shared_task(name="reporting.stats_batch", acks_late=True)
 def stats_batch(*, run_ids: list[int]) -> int:
-    """The pending runs among `run_ids`, done together (see `calculation_batch`)."""
+    """The runs among `run_ids` not yet done, together (see `calculation_batch`). A run left running by a
+    worker that died is done again when the task is delivered again (it is idempotent)."""
     with scopes_disabled():
-        runs = list(CalculationRun.objects.filter(pk__in=run_ids, status=CalculationRun.Status.PENDING)
+        runs = list(CalculationRun.objects.filter(pk__in=run_ids)
+                    .exclude(status__in=[CalculationRun.Status.DONE, CalculationRun.Status.SKIPPED])
                     .select_related("school").order_by("school_id"))
     calculation_batch(runs)
     return len(runs)
