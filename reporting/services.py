@@ -85,6 +85,8 @@ def _lock(school: School) -> bool:
 
 
 def _calculate(runs: list[CalculationRun]) -> None:
+    """The runs whose schools are locked: summaries first (each school rebuilt, or updated with the others
+    that share its academic years), then the signals of each group with the same day, calendar and policy."""
     if not runs:
         return
     schools = {run.school_id: run.school for run in runs}
