@@ -25,7 +25,6 @@ import datetime as dt
 import multiprocessing
 import os
 import resource
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -251,8 +250,7 @@ def _phase_timings() -> Iterator[dict[str, float]]:
     """Accumulates the time spent in each phase of the engine while the block runs."""
     import importlib
 
-    totals: dict[str, float] = {}
-    lock = threading.Lock()
+    totals: dict[str, float] = {}  # per process: each forked worker adds to its own copy and reports it
     patched = []
     for module_name, name in _PHASES:
         module = importlib.import_module(module_name)
@@ -266,8 +264,7 @@ def _phase_timings() -> Iterator[dict[str, float]]:
             try:
                 return __original(*args, **kwargs)
             finally:
-                with lock:
-                    totals[label] = totals.get(label, 0.0) + time.perf_counter() - started
+                totals[label] = totals.get(label, 0.0) + time.perf_counter() - started
 
         setattr(module, name, timed)
         patched.append((module, name, original))

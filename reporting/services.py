@@ -19,7 +19,7 @@ from attendance_portal.models import School
 from registers.models import SchoolPolicy
 from registers.selectors import policies_for
 
-from .calendar import Year, calendars_for
+from .calendar import SchoolCalendar, Year, calendars_for
 from .models import CalculationRun
 from .signal_rules import Previous, Signal, policy_key, rules_key, signals_compute
 from .summaries import summaries_rebuild, summaries_update
@@ -85,14 +85,13 @@ def _lock(school: School) -> bool:
 
 
 def _calculate(runs: list[CalculationRun]) -> None:
-    """The runs whose schools are locked: summaries first (each school rebuilt, or updated with the others
-    that share its academic years), then the signals of each group with the same day, calendar and policy."""
+    """The runs whose schools are locked: summaries first, then the signals, then the run rows."""
     if not runs:
         return
-    schools = {run.school_id: run.school for run in runs}
-    calendars = calendars_for(schools=list(schools.values()))
+    calendars = calendars_for(schools=[run.school for run in runs])
     with scopes_disabled():
-        done = (CalculationRun.objects.filter(school__in=list(schools), status=CalculationRun.Status.DONE)
+        done = (CalculationRun.objects.filter(school__in=[run.school_id for run in runs],
+                                              status=CalculationRun.Status.DONE)
                 .exclude(pk__in=[run.pk for run in runs]).order_by("school_id", "-finished_at", "-pk")
                 .distinct("school_id"))
         last = {r.school_id: r for r in done}
@@ -100,48 +99,56 @@ def _calculate(runs: list[CalculationRun]) -> None:
     with connection.cursor() as cursor:
         # Enough memory for one school's year rows to aggregate in a hash table; no JIT for short queries.
         cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
-    changed = dict.fromkeys(schools, 0)
-    full: dict[int, bool] = {}
-    updates: dict[tuple[Year, ...], dict[int, dt.datetime]] = {}
     for run in runs:
-        before, calendar = last.get(run.school_id), calendars[run.school_id]
-        full[run.school_id] = run.mode == CalculationRun.Mode.FULL or before is None or before.watermark is None \
-            or before.calendar_key != calendar.key
-        if full[run.school_id]:
-            changed[run.school_id] += summaries_rebuild(school=run.school, calendar=calendar)
-        else:
-            updates.setdefault(calendar.years, {})[run.school_id] = before.watermark  # type: ignore[union-attr]
-    for since in updates.values():
-        for school_id, count in summaries_update(changed_since=since, calendar=calendars[next(iter(since))]).items():
-            changed[school_id] += count
-    # Signals, for each group of schools with the same day, calendar and policy.
-    groups: dict[tuple[object, ...], list[CalculationRun]] = {}
+        before = last.get(run.school_id)
+        incremental = run.mode != CalculationRun.Mode.FULL and before is not None and before.watermark is not None \
+            and before.calendar_key == calendars[run.school_id].key
+        run.mode = CalculationRun.Mode.INCREMENTAL if incremental else CalculationRun.Mode.FULL
+        run.rows_changed = 0
+    _summaries(runs, calendars, last)
     policies: dict[int, SchoolPolicy] = {}
     for day in {run.on for run in runs}:
-        on_day = [run.school for run in runs if run.on == day]
-        policies |= policies_for(schools=on_day, day=day)
+        policies |= policies_for(schools=[run.school for run in runs if run.on == day], day=day)
+    _signals(runs, calendars, last, policies)
     for run in runs:
-        policy = policies[run.school_id]
-        key = (run.on, calendars[run.school_id], rules_key(policy), run.school.state_funded)
-        groups.setdefault(key, []).append(run)
-    for (on, calendar, _, _), members in groups.items():
-        previous = {}
-        for run in members:
-            before = last.get(run.school_id)
-            # Signals still active from the last run keep their start when nothing they rest on has changed.
-            if not full[run.school_id] and before.signals_key == policy_key(policies[run.school_id]):  # type: ignore[union-attr]
-                previous[run.school_id] = Previous(on=before.on, watermark=before.watermark)  # type: ignore[union-attr]
-        found = signals_compute(schools=[run.school for run in members], calendar=calendar, on=on,
-                                policy=policies[members[0].school_id], previous=previous)
-        for school_id, count in signals_sync(schools=[run.school_id for run in members], signals=found).items():
-            changed[school_id] += count
-    for run in runs:
-        run.mode = CalculationRun.Mode.FULL if full[run.school_id] else CalculationRun.Mode.INCREMENTAL
         run.watermark = watermark
         run.calendar_key = calendars[run.school_id].key
         run.signals_key = policy_key(policies[run.school_id])
-        run.rows_changed = changed[run.school_id]
         _finish(run, status=CalculationRun.Status.DONE)
+
+
+def _summaries(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar],
+               last: dict[int, CalculationRun]) -> None:
+    """Each full run's school rebuilt; the incremental ones updated together, by academic years."""
+    updates: dict[tuple[Year, ...], dict[int, dt.datetime]] = {}
+    for run in runs:
+        if run.mode == CalculationRun.Mode.FULL:
+            run.rows_changed += summaries_rebuild(school=run.school, calendar=calendars[run.school_id])
+        else:
+            updates.setdefault(calendars[run.school_id].years, {})[run.school_id] = last[run.school_id].watermark  # type: ignore[assignment]
+    by_school = {run.school_id: run for run in runs}
+    for since in updates.values():
+        for school_id, count in summaries_update(changed_since=since, calendar=calendars[next(iter(since))]).items():
+            by_school[school_id].rows_changed += count
+
+
+def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], last: dict[int, CalculationRun],
+             policies: dict[int, SchoolPolicy]) -> None:
+    """The signals of each group of schools with the same day, calendar and policy, computed and stored."""
+    groups: dict[tuple[object, ...], list[CalculationRun]] = {}
+    for run in runs:
+        key = (run.on, calendars[run.school_id], rules_key(policies[run.school_id]), run.school.state_funded)
+        groups.setdefault(key, []).append(run)
+    for (on, calendar, _, _), members in groups.items():
+        # Signals still active from the last run keep their start when nothing they rest on has changed.
+        previous = {run.school_id: Previous(on=last[run.school_id].on, watermark=last[run.school_id].watermark)  # type: ignore[arg-type]
+                    for run in members if run.mode == CalculationRun.Mode.INCREMENTAL
+                    and last[run.school_id].signals_key == policy_key(policies[run.school_id])}
+        found = signals_compute(schools=[run.school for run in members], calendar=calendar, on=on,
+                                policy=policies[members[0].school_id], previous=previous)
+        by_school = {run.school_id: run for run in members}
+        for school_id, count in signals_sync(schools=list(by_school), signals=found).items():
+            by_school[school_id].rows_changed += count
 
 
 def _finish(run: CalculationRun, *, status: str) -> None:

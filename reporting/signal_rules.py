@@ -40,7 +40,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -161,21 +161,22 @@ def signals_compute(*, schools: list[School], calendar: SchoolCalendar, on: dt.d
     if len({s.state_funded for s in schools}) > 1:
         raise ValueError("signals_compute: the schools must all be state-funded or all not")
     csa_from, csa_to = compulsory_school_age_births(on=on)
-    params: dict[str, Any] = {"schools": [s.pk for s in schools], "on": on, "csa_from": csa_from, "csa_to": csa_to}
+    params: dict[str, Any] = {"schools": [s.pk for s in schools], "on": on, "csa_from": csa_from, "csa_to": csa_to,
+                              "at_risk_bp": _basis_points(policy.at_risk_absence_percent),
+                              "threshold_bp": _basis_points(policy.letter_threshold_percent)}
     windows = _windows(calendar, on, policy, state_funded=schools[0].state_funded)
     year = calendar.year_for(on)
     ytd = (year.start, min(on, year.end)) if year is not None and on >= year.start else None
-    rates = _RateTest(policy)
-    tallies = _tallies(calendar, params, windows, ytd=ytd, rates=rates)
+    tallies = _tallies(calendar, params, windows, ytd=ytd)
     found: list[Signal] = []
     if ytd is not None:
-        flagged = [(e, kind) for e, (_, _, a, t, _) in tallies.items() for kind in rates.kinds(a, t)]
-        found += _rate_signals(calendar, on, year, rates, params, flagged, previous or {},  # type: ignore[arg-type]
-                               {e: row[0] for e, row in tallies.items()})
-    reached = {w.kind: [(school_id, e) for e, (school_id, compulsory, _, _, counts) in tallies.items()
-                        if counts[n] >= w.at_least and (compulsory or not w.compulsory_only)]
+        flagged = [(e, kind) for e, tally in tallies.items() for kind in tally.rate_kinds]
+        found += _rate_signals(calendar, on, year, params, flagged, previous or {},  # type: ignore[arg-type]
+                               {e: tally.school_id for e, tally in tallies.items()})
+    reached = {w.kind: [(t.school_id, e) for e, t in tallies.items()
+                        if t.counts[n] >= w.at_least and (t.compulsory or not w.compulsory_only)]
                for n, w in enumerate(windows)}
-    bits = _bits(params, calendar, on, {w: reached[w.kind] for w in windows})
+    bits = _bits(params, on, {w: reached[w.kind] for w in windows})
     for window in windows:
         if window.kind in CONTINUOUS:
             found += _continuous(calendar, on, window, reached[window.kind], bits)
@@ -202,13 +203,12 @@ def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, sta
                             compulsory_only=True))
     # Continuous runs: candidates have enough counted sessions among the last 2 x `sessions` school
     # sessions (the run must reach into them); the run itself is then found from all their bits.
-    school_sessions = calendar.sessions_up_to(on)
     for kind, categories in ((K.CONTINUOUS_UNAUTHORISED_10_DAYS, FIGURE_CATEGORIES["unauthorised"]),
                              (K.CONTINUOUS_ABSENCE_20_DAYS, FIGURE_CATEGORIES["unauthorised_gno"])):
-        sessions = CONTINUOUS[kind]
-        if len(school_sessions) >= sessions:
-            window_from = school_sessions[-min(len(school_sessions), 2 * sessions)][0]
-            found.append(Window(kind, categories, window_from, on, sessions, compulsory_only=True))  # type: ignore[arg-type]
+        window_from = _continuous_window_from(calendar, on, CONTINUOUS[kind])
+        if window_from is not None:
+            found.append(Window(kind, categories, window_from[0], on, CONTINUOUS[kind],  # type: ignore[arg-type]
+                                compulsory_only=True))
     penalty = calendar.recent_school_weeks(on, PENALTY_WEEKS)
     if state_funded and penalty:
         counted = tuple(c for c in FIGURE_CATEGORIES["unauthorised"]  # type: ignore[union-attr]
@@ -217,33 +217,21 @@ def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, sta
     return found
 
 
-class _RateTest:
-    """The year-to-date rate conditions on absence a and attendance t (integers, as `_condition`)."""
+def _continuous_window_from(calendar: SchoolCalendar, on: dt.date, sessions: int) -> tuple[dt.date, str] | None:
+    """The first of the last 2 x `sessions` school sessions up to `on` (None before there are `sessions`)."""
+    school_sessions = calendar.sessions_up_to(on)
+    if len(school_sessions) < sessions:
+        return None
+    return school_sessions[-min(len(school_sessions), 2 * sessions)]
 
-    def __init__(self, policy: SchoolPolicy) -> None:
-        self.at_risk_bp = _basis_points(policy.at_risk_absence_percent)
-        self.threshold_bp = _basis_points(policy.letter_threshold_percent)
 
-    def kinds(self, a: int, t: int) -> list[str]:
-        possible = a + t
-        if possible <= 0:
-            return []
-        found = []
-        if 10 * a >= possible:
-            found.append(K.PERSISTENT_ABSENCE)
-            if 2 * a >= possible:
-                found.append(K.SEVERE_ABSENCE)
-        elif 10000 * a >= self.at_risk_bp * possible:
-            found.append(K.AT_RISK)
-        if 10000 * t < self.threshold_bp * possible:
-            found.append(K.BELOW_THRESHOLD)
-        return found
+class Tally(NamedTuple):
+    """What one pass over the summaries found for one enrolment on roll."""
 
-    def any_sql(self, a: str, t: str) -> str:
-        """True where `kinds` may be non-empty (a superset is enough: `kinds` decides)."""
-        low, possible = min(1000, self.at_risk_bp), f"({a} + {t})"
-        return (f"({possible} > 0 AND (10000 * {a} >= {low} * {possible}"
-                f" OR 10000 * {t} < {self.threshold_bp} * {possible}))")
+    school_id: int
+    compulsory: bool  # of compulsory school age on the day
+    rate_kinds: list[str]  # the year-to-date rate conditions that hold (`_condition`)
+    counts: list[int]  # sessions counted in each window, in `_windows` order
 
 
 def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
@@ -252,10 +240,8 @@ def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
 
 
 def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Window], *,
-             ytd: tuple[dt.date, dt.date] | None,
-             rates: _RateTest) -> dict[int, tuple[int, bool, int, int, list[int]]]:
-    """One pass over the schools' summary rows: for each enrolment on roll that some rule selects,
-    (school, compulsory school age, year-to-date absence, attendance, [count of each window])."""
+             ytd: tuple[dt.date, dt.date] | None) -> dict[int, Tally]:
+    """One pass over the schools' summary rows: the enrolments on roll that some rule selects."""
     ranges = [(w.start, w.end) for w in windows] + ([ytd] if ytd else [])
     if not ranges:
         return {}
@@ -266,10 +252,11 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
     masks["ytd"] = _masks(years, *ytd) if ytd else [None] * len(years)
     columns = "".join(f", coalesce(sum(bit_count({_union(w.categories)} & m.mask_{n})), 0) AS n_{n}"
                       for n, w in enumerate(windows))
-    reached = [f"(c.n_{n} >= {w.at_least}{' AND r.compulsory' if w.compulsory_only else ''})"
+    reached = [f"(c.n_{n} >= {w.at_least}{' AND c.compulsory' if w.compulsory_only else ''})"
                for n, w in enumerate(windows)]
     names = ", ".join(masks)
     arrays = ", ".join(f"%({name})s::varbit[]" for name in masks)
+    kinds = ", ".join(f"('{k}')" for k in RATE_KINDS)
     # The counts of every row first, then the roll by hash: probing the summaries once per enrolment on
     # roll is what the planner picks otherwise, and it is twice as slow.
     rows = _fetch(f"""
@@ -281,14 +268,20 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
               JOIN unnest(%(starts)s::date[], {arrays}) AS m(start, {names}) ON m.start = s.start
              WHERE s.school_id = ANY(%(schools)s) AND s.start = ANY(%(starts)s::date[])
              GROUP BY s.school_id, s.enrolment_id
+        ),
+        judged AS (
+            SELECT c.*, r.compulsory,
+                   ARRAY(SELECT k.kind FROM (VALUES {kinds}) AS k(kind)
+                          WHERE {_condition('k.kind', '(c.a + c.t)', 'c.a', 'c.t')}) AS rate_kinds
+              FROM counts c JOIN roll r ON r.enrolment_id = c.enrolment_id
         )
-        SELECT c.*, r.compulsory FROM counts c JOIN roll r ON r.enrolment_id = c.enrolment_id
-         WHERE {" OR ".join([rates.any_sql("c.a", "c.t"), *reached])}""",
+        SELECT school_id, enrolment_id, compulsory, rate_kinds{"".join(f", n_{n}" for n in range(len(windows)))}
+          FROM judged c WHERE {" OR ".join(["cardinality(c.rate_kinds) > 0", *reached])}""",
                   {**params, **masks, "starts": [y.start for y in years]})
-    return {e: (school_id, compulsory, a, t, list(counts)) for school_id, e, a, t, *counts, compulsory in rows}
+    return {e: Tally(school_id, compulsory, kinds, list(counts)) for school_id, e, compulsory, kinds, *counts in rows}
 
 
-def _bits(params: dict[str, Any], calendar: SchoolCalendar, on: dt.date,
+def _bits(params: dict[str, Any], on: dt.date,
           needed: dict[Window, list[tuple[int, int]]]) -> dict[int, dict[dt.date, dict[str, str]]]:
     """The year rows (up to `on`) of the enrolments that need their sessions found: for each, the bit
     strings (as text) of the categories its rules count, and of all marked sessions for the runs."""
@@ -348,15 +341,14 @@ def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_att
         END)"""
 
 
-def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, rates: _RateTest, params: dict[str, Any],
+def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
                   flagged: list[tuple[int, str]], previous: dict[int, Previous],
                   school_of: dict[int, int]) -> list[Signal]:
     """The start of each flagged (enrolment, kind): after the last school day, before `on`, at whose end
     the condition failed. `school_of`: each flagged enrolment's school."""
     if not flagged:
         return []
-    params = {**params, "year_start": year.start, "at_risk_bp": rates.at_risk_bp,
-              "threshold_bp": rates.threshold_bp}
+    params = {**params, "year_start": year.start}
     kept = _ongoing(calendar, on, year, params, previous)
     # Each flagged (enrolment, kind) is checked at the end of every school day from `lo` to the day
     # before `on`: from the start of the year, or from the previous run's day when its start is kept.
@@ -635,10 +627,9 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidate
         offsets[year.start] = total
         total += year.slots
     school = int("".join(calendar.school_mask(y, on) for y in years) or "0", 2)
-    window_sessions = calendar.sessions_up_to(on)
-    window_from = window_sessions[-min(len(window_sessions), 2 * window.at_least)]
-    window_year = calendar.year_for(window_from[0])
-    first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr]
+    window_from = _continuous_window_from(calendar, on, window.at_least)
+    window_year = calendar.year_for(window_from[0])  # type: ignore[index]
+    first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr,misc]
     by_offset = sorted((offsets[y.start], y) for y in years)
     found = []
     for school_id, enrolment_id in sorted(candidates):
