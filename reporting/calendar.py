@@ -33,6 +33,11 @@ class Year:
     def session_at(self, slot: int) -> tuple[dt.date, str]:
         return self.start + dt.timedelta(days=slot // 2), "PM" if slot % 2 else "AM"
 
+    @cached_property
+    def iso_days(self) -> tuple[str, ...]:
+        """The ISO date of each slot, the way evidence lists sessions; built once per year."""
+        return tuple((self.start + dt.timedelta(days=slot // 2)).isoformat() for slot in range(self.slots))
+
     def span(self, start: dt.date, end: dt.date) -> tuple[int, int] | None:
         """The first and last slots of the days [start, end] inside this year, or None."""
         start, end = max(start, self.start), min(end, self.end)

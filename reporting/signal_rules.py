@@ -173,9 +173,12 @@ def signals_compute(*, schools: list[School], calendar: SchoolCalendar, on: dt.d
         flagged = [(e, kind) for e, tally in tallies.items() for kind in tally.rate_kinds]
         found += _rate_signals(calendar, on, year, params, flagged, previous or {},  # type: ignore[arg-type]
                                {e: tally.school_id for e, tally in tallies.items()})
-    reached = {w.kind: [(t.school_id, e) for e, t in tallies.items()
-                        if t.counts[n] >= w.at_least and (t.compulsory or not w.compulsory_only)]
-               for n, w in enumerate(windows)}
+    reached: dict[str, list[tuple[int, int]]] = {w.kind: [] for w in windows}
+    for e, tally in tallies.items():
+        if tally.reached:
+            for n, window in enumerate(windows):
+                if tally.reached >> n & 1:
+                    reached[window.kind].append((tally.school_id, e))
     bits = _bits(params, on, {w: reached[w.kind] for w in windows})
     for window in windows:
         if window.kind in CONTINUOUS:
@@ -230,8 +233,8 @@ class Tally(NamedTuple):
 
     school_id: int
     compulsory: bool  # of compulsory school age on the day
-    rate_kinds: list[str]  # the year-to-date rate conditions that hold (`_condition`)
-    counts: list[int]  # sessions counted in each window, in `_windows` order
+    rate_kinds: list[str]  # the year-to-date rate conditions that hold (`_conditions`)
+    reached: int  # bit n set: the enrolment reaches window n (in `_windows` order; compulsory age if it must)
 
 
 def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
@@ -250,35 +253,39 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
         return {}
     masks = {f"mask_{n}": _masks(years, w.start, w.end) for n, w in enumerate(windows)}
     masks["ytd"] = _masks(years, *ytd) if ytd else [None] * len(years)
-    columns = "".join(f", coalesce(sum(bit_count({_union(w.categories)} & m.mask_{n})), 0) AS n_{n}"
-                      for n, w in enumerate(windows))
-    reached = [f"(c.n_{n} >= {w.at_least}{' AND c.compulsory' if w.compulsory_only else ''})"
-               for n, w in enumerate(windows)]
+    counted = {"a": f"{ABSENCE_BITS} & m.ytd", "t": f"{ATTENDANCE_BITS} & m.ytd",
+               **{f"n_{n}": f"{_union(w.categories)} & m.mask_{n}" for n, w in enumerate(windows)}}
+    # Integer counts throughout (a sum of bigints is numeric, and numeric comparisons cost more than the
+    # counting). With one year, which is most of the year, each enrolment has one row: no aggregate.
+    if len(years) == 1:
+        columns = ", ".join(f"coalesce(bit_count({sql})::int, 0) AS {name}" for name, sql in counted.items())
+        grouping = ""
+    else:
+        columns = ", ".join(f"coalesce(sum(bit_count({sql})::int)::int, 0) AS {name}" for name, sql in counted.items())
+        grouping = "GROUP BY s.school_id, s.enrolment_id"
+    reached = " | ".join([f"(CASE WHEN c.n_{n} >= {w.at_least}{' AND r.compulsory' if w.compulsory_only else ''}"
+                          f" THEN {1 << n} ELSE 0 END)" for n, w in enumerate(windows)] or ["0"])
     names = ", ".join(masks)
     arrays = ", ".join(f"%({name})s::varbit[]" for name in masks)
-    kinds = ", ".join(f"('{k}')" for k in RATE_KINDS)
     # The counts of every row first, then the roll by hash: probing the summaries once per enrolment on
     # roll is what the planner picks otherwise, and it is twice as slow.
     rows = _fetch(f"""
         WITH roll AS MATERIALIZED ({_roll_sql()}),
         counts AS MATERIALIZED (
-            SELECT s.school_id, s.enrolment_id, coalesce(sum(bit_count({ABSENCE_BITS} & m.ytd)), 0) AS a,
-                   coalesce(sum(bit_count({ATTENDANCE_BITS} & m.ytd)), 0) AS t{columns}
+            SELECT s.school_id, s.enrolment_id, {columns}
               FROM {TABLE} s
               JOIN unnest(%(starts)s::date[], {arrays}) AS m(start, {names}) ON m.start = s.start
              WHERE s.school_id = ANY(%(schools)s) AND s.start = ANY(%(starts)s::date[])
-             GROUP BY s.school_id, s.enrolment_id
+             {grouping}
         ),
-        judged AS (
-            SELECT c.*, r.compulsory,
-                   ARRAY(SELECT k.kind FROM (VALUES {kinds}) AS k(kind)
-                          WHERE {_condition('k.kind', '(c.a + c.t)', 'c.a', 'c.t')}) AS rate_kinds
+        judged AS MATERIALIZED (
+            SELECT c.school_id, c.enrolment_id, r.compulsory, {_holding('(c.a + c.t)', 'c.a', 'c.t')} AS rate_kinds,
+                   {reached} AS reached
               FROM counts c JOIN roll r ON r.enrolment_id = c.enrolment_id
         )
-        SELECT school_id, enrolment_id, compulsory, rate_kinds{"".join(f", n_{n}" for n in range(len(windows)))}
-          FROM judged c WHERE {" OR ".join(["cardinality(c.rate_kinds) > 0", *reached])}""",
+        SELECT * FROM judged c WHERE cardinality(c.rate_kinds) > 0 OR c.reached <> 0""",
                   {**params, **masks, "starts": [y.start for y in years]})
-    return {e: Tally(school_id, compulsory, kinds, list(counts)) for school_id, e, compulsory, kinds, *counts in rows}
+    return {e: Tally(school_id, compulsory, kinds, reached) for school_id, e, compulsory, kinds, reached in rows}
 
 
 def _bits(params: dict[str, Any], on: dt.date,
@@ -312,14 +319,28 @@ def _bits(params: dict[str, Any], on: dt.date,
 
 
 # Year-to-date rates -----------------------------------------------------------------------------------
+def _conditions(possible: str, absence: str, attendance: str) -> dict[str, str]:
+    """Each rate condition in SQL, of year-to-date counts (integers; possible = absence + attendance)."""
+    return {
+        K.PERSISTENT_ABSENCE: f"{possible} > 0 AND 10 * {absence} >= {possible}",
+        K.SEVERE_ABSENCE: f"{possible} > 0 AND 2 * {absence} >= {possible}",
+        K.AT_RISK: f"{possible} > 0 AND 10 * {absence} < {possible}"
+                   f" AND 10000 * {absence} >= %(at_risk_bp)s * {possible}",
+        K.BELOW_THRESHOLD: f"{possible} > 0 AND 10000 * {attendance} < %(threshold_bp)s * {possible}",
+    }
+
+
 def _condition(kind: str, possible: str, absence: str, attendance: str) -> str:
-    return f"""CASE {kind}
-        WHEN 'persistent_absence' THEN {possible} > 0 AND 10 * {absence} >= {possible}
-        WHEN 'severe_absence' THEN {possible} > 0 AND 2 * {absence} >= {possible}
-        WHEN 'at_risk' THEN {possible} > 0 AND 10 * {absence} < {possible}
-                            AND 10000 * {absence} >= %(at_risk_bp)s * {possible}
-        WHEN 'below_threshold' THEN {possible} > 0 AND 10000 * {attendance} < %(threshold_bp)s * {possible}
-        END"""
+    """The condition of the kind named by the SQL expression `kind`."""
+    whens = "".join(f"\n        WHEN '{k}' THEN {sql}" for k, sql in _conditions(possible, absence, attendance).items())
+    return f"CASE {kind}{whens}\n        END"
+
+
+def _holding(possible: str, absence: str, attendance: str) -> str:
+    """The array of the rate kinds whose condition holds (no subquery per row: cheaper, measured)."""
+    conditions = _conditions(possible, absence, attendance)
+    cases = ", ".join(f"CASE WHEN {sql} THEN '{k}' END" for k, sql in conditions.items())
+    return f"array_remove(ARRAY[{cases}]::varchar[], NULL)"
 
 
 def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_attendance: str) -> str:
@@ -517,16 +538,19 @@ def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[t
             texts = rows.get(year.start)
             if not texts:
                 continue
-            # The sessions, not the window's length: a night with no new ones leaves it unchanged.
+            # Only the window's part of each string: the sessions, not the window's length, so a night
+            # with no new ones leaves the fingerprint unchanged.
+            sliced = [texts[c][first:last + 1] for c in window.categories]
             parts.append(year.start.isoformat())
-            parts += [texts[c][first:last + 1].rstrip("0") for c in window.categories]
-            union = _or([texts[c] for c in window.categories])
-            at = union.find("1", first)
-            while 0 <= at <= last:
-                count += 1
-                if count == window.at_least:
-                    reached = year.session_at(at)[0]
-                at = union.find("1", at + 1)
+            parts += [text.rstrip("0") for text in sliced]
+            union = _or(sliced)
+            in_year = union.count("1")
+            if reached is None and count + in_year >= window.at_least:
+                at = -1
+                for _ in range(window.at_least - count):
+                    at = union.find("1", at + 1)
+                reached = year.session_at(first + at)[0]
+            count += in_year
         if reached is None:
             continue  # cannot happen: the tally counted the same bits
         found.append(Signal(school_id, enrolment_id, window.kind, reached, count, _fingerprint("|".join(parts)),
@@ -567,8 +591,7 @@ def _hits(spans: list[tuple[Year, int, int]], categories: tuple[str, ...],
 def _listed(hits: list[tuple[Year, int, str]]) -> list[list[str]]:
     listed = []
     for year, slot, category in hits:
-        day, session = year.session_at(slot)
-        listed.append([day.isoformat(), session, CODE_OF[category]])
+        listed.append([year.iso_days[slot], "PM" if slot % 2 else "AM", CODE_OF[category]])
     return listed
 
 

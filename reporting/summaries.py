@@ -152,7 +152,7 @@ def summaries_update(*, changed_since: dict[int, dt.datetime], calendar: SchoolC
     # Every code is in exactly one category, so the slots of the changed marks ("touched") are the union
     # of their categories; each row keeps its other slots and takes the new bits in the touched ones.
     # A row changes only if its old bits under the touched slots differ from the new ones.
-    kept = ", ".join(f"{f} = (s.{f} & c.untouched) | c.{f}" for f in CATEGORY_FIELDS)
+    kept = ", ".join(f"{f} = (s.{f} & ~c.touched) | c.{f}" for f in CATEGORY_FIELDS)
     differs = " OR ".join(f"(s.{f} & c.touched) <> c.{f}" for f in CATEGORY_FIELDS)
     minutes = "((s.minutes_late - c.slots) || c.minutes_late)"
     years = [_year_params(y) for y in calendar.years]
@@ -165,7 +165,6 @@ def summaries_update(*, changed_since: dict[int, dt.datetime], calendar: SchoolC
                 SELECT m.school_id, m.enrolment_id, y.start, y."end",
                        {_aggregates_sql('y.one', 'y.zero', 'y.start')},
                        bit_or(y.one >> {slot_sql('y.start')}) AS touched,
-                       ~bit_or(y.one >> {slot_sql('y.start')}) AS untouched,
                        array_agg({slot_sql('y.start')}::text) AS slots,
                        {_minutes_sql('y.start')} AS minutes_late
                   FROM {MARKS} m

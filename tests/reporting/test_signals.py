@@ -60,6 +60,16 @@ def test_penalty_threshold_window_crosses_into_a_new_academic_year(school, pupil
         ("penalty_threshold", "2026-09-07", 10)]
 
 
+def test_penalty_threshold_reached_in_the_old_year_counts_on_into_the_new(school, pupil, capsys):
+    """The tenth session falls in July; the window's sessions in September add to the count, not the start."""
+    with scopes_disabled():
+        add_calendar(school, year_start=dt.date(2026, 9, 1))
+    marks_on(school, pupil, [(dt.date(2026, 7, 13), "/G"), *((dt.date(2026, 7, day), "GG") for day in range(14, 18)),
+                             (dt.date(2026, 7, 20), "G/"), (dt.date(2026, 9, 3), "OU")])
+    assert kinds(signals(capsys, school, "2026-09-07"), "penalty_threshold") == [
+        ("penalty_threshold", "2026-07-20", 12)]
+
+
 def test_penalty_threshold_only_for_compulsory_school_age_at_state_funded_schools(school, capsys):
     with scopes_disabled():
         young = enrol(school, upn="P00000000002A", date_of_birth=dt.date(2021, 6, 1))  # not five until June 2026
