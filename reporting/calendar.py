@@ -18,6 +18,11 @@ from attendance_portal.models import School
 from registers.models import AcademicYear, Closure, Term
 
 
+def session_name(slot: int) -> str:
+    """AM or PM: the session of a slot (even slots are mornings)."""
+    return "PM" if slot % 2 else "AM"
+
+
 @dataclass(frozen=True)
 class Year:
     start: dt.date
@@ -31,7 +36,7 @@ class Year:
         return (day - self.start).days * 2 + (session == "PM")
 
     def session_at(self, slot: int) -> tuple[dt.date, str]:
-        return self.start + dt.timedelta(days=slot // 2), "PM" if slot % 2 else "AM"
+        return self.start + dt.timedelta(days=slot // 2), session_name(slot)
 
     @cached_property
     def iso_days(self) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ from attendance_portal.models import School
 from registers.ages import compulsory_school_age_births
 from registers.models import SchoolPolicy
 
-from .calendar import SchoolCalendar, Year, monday
+from .calendar import SchoolCalendar, Year, monday, session_name
 from .figures import FIGURE_CATEGORIES
 from .models import CATEGORY_FIELDS, SignalKind
 from .summaries import CODE_OF, MARKS, TABLE
@@ -257,12 +257,10 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
                **{f"n_{n}": f"{_union(w.categories)} & m.mask_{n}" for n, w in enumerate(windows)}}
     # Integer counts throughout (a sum of bigints is numeric, and numeric comparisons cost more than the
     # counting). With one year, which is most of the year, each enrolment has one row: no aggregate.
-    if len(years) == 1:
-        columns = ", ".join(f"coalesce(bit_count({sql})::int, 0) AS {name}" for name, sql in counted.items())
-        grouping = ""
-    else:
-        columns = ", ".join(f"coalesce(sum(bit_count({sql})::int)::int, 0) AS {name}" for name, sql in counted.items())
-        grouping = "GROUP BY s.school_id, s.enrolment_id"
+    one_row = len(years) == 1
+    count = "bit_count({})::int" if one_row else "sum(bit_count({})::int)::int"
+    columns = ", ".join(f"coalesce({count.format(sql)}, 0) AS {name}" for name, sql in counted.items())
+    grouping = "" if one_row else "GROUP BY s.school_id, s.enrolment_id"
     reached = " | ".join([f"(CASE WHEN c.n_{n} >= {w.at_least}{' AND r.compulsory' if w.compulsory_only else ''}"
                           f" THEN {1 << n} ELSE 0 END)" for n, w in enumerate(windows)] or ["0"])
     names = ", ".join(masks)
@@ -591,7 +589,7 @@ def _hits(spans: list[tuple[Year, int, int]], categories: tuple[str, ...],
 def _listed(hits: list[tuple[Year, int, str]]) -> list[list[str]]:
     listed = []
     for year, slot, category in hits:
-        listed.append([year.iso_days[slot], "PM" if slot % 2 else "AM", CODE_OF[category]])
+        listed.append([year.iso_days[slot], session_name(slot), CODE_OF[category]])
     return listed
 
 
