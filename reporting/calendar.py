@@ -69,8 +69,9 @@ class SchoolCalendar:
 
     @property
     def key(self) -> str:
-        """Changes exactly when the summary layout would: a stored summary with another key is rebuilt."""
-        return "years-v2:" + ",".join(f"{y.start.isoformat()}/{y.end.isoformat()}" for y in self.years)
+        """Changes exactly when the summary layout would: a stored summary with another key is rebuilt.
+        v3: summaries are kept as marks are written from then on; the rebuild brings in earlier ones."""
+        return "years-v3:" + ",".join(f"{y.start.isoformat()}/{y.end.isoformat()}" for y in self.years)
 
     def years_overlapping(self, start: dt.date, end: dt.date) -> tuple[Year, ...]:
         return tuple(y for y in self.years if y.start <= end and start <= y.end)

@@ -3,10 +3,10 @@
 `AttendanceSummary` is a derived table: one row per enrolment and academic year holding the year's
 register as bit strings, one per category of code, with bit n standing for session slot n of the year
 (day offset x 2, plus 1 for the afternoon). Figures for any range inside the year are counts of the
-bits under a mask, so a dashboard never reads marks and the nightly run rewrites only the slots whose
-marks changed. Everything in it can be rebuilt from the marks, so it carries no foreign-key
-constraints (a per-row check would double the cost of a rebuild) and uses the natural key as its
-primary key.
+bits under a mask, so a dashboard never reads marks. The rows are kept as marks are written (a trigger
+on the marks rewrites only the slots of the marks written; `reporting.summaries`). Everything in it
+can be rebuilt from the marks, so it carries no foreign-key constraints (a per-row check would double
+the cost of a rebuild) and uses the natural key as its primary key.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from attendance_portal.models import School
 from registers.models import SchoolPolicy
 from registers.selectors import policies_for
 
-from .calendar import SchoolCalendar, Year, calendars_for
+from .calendar import SchoolCalendar, calendars_for
 from .models import CalculationRun
 from .signal_rules import Previous, Signal, policy_key, rules_key, signals_compute
-from .summaries import summaries_rebuild, summaries_update
+from .summaries import summaries_rebuild
 
 LOCK_NAMESPACE = 0x5354  # "ST": the statistics job; the second key is the school id
 # Marks are stamped by the application clock; allow for skew between it and the database.
@@ -105,7 +105,7 @@ def _calculate(runs: list[CalculationRun]) -> None:
             and before.calendar_key == calendars[run.school_id].key
         run.mode = CalculationRun.Mode.INCREMENTAL if incremental else CalculationRun.Mode.FULL
         run.rows_changed = 0
-    _summaries(runs, calendars, last)
+    _summaries(runs, calendars)
     policies: dict[int, SchoolPolicy] = {}
     for day in {run.on for run in runs}:
         policies |= policies_for(schools=[run.school for run in runs if run.on == day], day=day)
@@ -117,19 +117,12 @@ def _calculate(runs: list[CalculationRun]) -> None:
         _finish(run, status=CalculationRun.Status.DONE)
 
 
-def _summaries(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar],
-               last: dict[int, CalculationRun]) -> None:
-    """Each full run's school rebuilt; the incremental ones updated together, by academic years."""
-    updates: dict[tuple[Year, ...], dict[int, dt.datetime]] = {}
+def _summaries(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar]) -> None:
+    """Each full run's school rebuilt. An incremental run has nothing to do here: the summaries are
+    kept as the marks are written (`reporting.summaries`)."""
     for run in runs:
         if run.mode == CalculationRun.Mode.FULL:
             run.rows_changed += summaries_rebuild(school=run.school, calendar=calendars[run.school_id])
-        else:
-            updates.setdefault(calendars[run.school_id].years, {})[run.school_id] = last[run.school_id].watermark  # type: ignore[assignment]
-    by_school = {run.school_id: run for run in runs}
-    for since in updates.values():
-        for school_id, count in summaries_update(changed_since=since, calendar=calendars[next(iter(since))]).items():
-            by_school[school_id].rows_changed += count
 
 
 def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], last: dict[int, CalculationRun],

@@ -8,18 +8,17 @@ code (see `reporting.models`).
 * Full rebuild: one aggregate per academic year over the school's marks, `bit_or` of each mark's
   slot into its category. Rows are then written only where they differ, so a rebuild of unchanged
   data changes nothing and reports zero rows changed.
-* Incremental: the marks updated since the watermark are aggregated the same way; in each affected
-  row the slots they cover are cleared in every category and set again from the new codes. Work is
-  proportional to the changed marks, not to the year. Marks are never deleted and never change
-  enrolment, date or session, so clearing and setting a changed slot is exact.
+* As marks are written: a statement-level trigger on the marks aggregates each statement's marks the
+  same way; in each affected row the slots they cover are cleared in every category and set again
+  from the new codes. Work is proportional to the marks written, not to the year. Marks are never
+  deleted and never change enrolment, date or session, so clearing and setting a changed slot is
+  exact, and the rows are the rebuild's to the byte.
 
 Marks on days outside every academic year have no summary; `reporting.figures` counts them from the
 marks. Every statement filters `school_id` (row-level security may sit underneath later).
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.db import connection
 
@@ -96,6 +95,9 @@ def _year_params(year: Year) -> dict[str, object]:
 def summaries_rebuild(*, school: School, calendar: SchoolCalendar) -> int:
     """Recompute every summary row of the school; returns the number of rows written or removed."""
     with connection.cursor() as cursor:
+        # Until the transaction ends no writer of the school's marks can apply them to the summaries:
+        # every mark is either read below or applied after this rebuild's rows are in place.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SUMMARY_LOCK, school.pk])
         cursor.execute("DROP TABLE IF EXISTS reporting_fresh")
         cursor.execute(f"CREATE TEMP TABLE reporting_fresh ON COMMIT DROP AS SELECT * FROM {TABLE} WITH NO DATA")
         for year in calendar.years:
@@ -144,58 +146,68 @@ def _analyze_after_first_build(cursor, written: int) -> None:  # type: ignore[no
         cursor.execute(f"ANALYZE {TABLE}")
 
 
-def summaries_update(*, changed_since: dict[int, dt.datetime], calendar: SchoolCalendar) -> dict[int, int]:
-    """Bring the summaries of schools that share the calendar's academic years up to date with the marks
-    updated at or after each school's `changed_since`; returns the rows written, by school."""
-    if not calendar.years or not changed_since:
-        return {}
+# Kept as the marks are written -------------------------------------------------------------------
+# Every INSERT or UPDATE statement on the marks applies its rows to the summaries in the same
+# transaction (a statement-level trigger, so a register of 30 is one aggregate and one update, and no
+# writer of marks can forget it). Summaries are then as current as the marks: the nightly run only
+# judges the signals, and pages can read today's figures from them.
+#
+# A full rebuild of a school takes SUMMARY_LOCK exclusively while it reads the marks and writes the
+# rows; writers take it shared, so no mark can land between the rebuild's read and its write.
+SUMMARY_LOCK = 0x5355  # "SU"; the second key is the school id
+APPLY_FUNCTION = "reporting_summaries_apply"
+TRIGGERS = ("reporting_summaries_insert", "reporting_summaries_update")
+# Each academic year's bounds and the bit strings of its layout.
+_YEARS_SQL = """(SELECT a.school_id, a.start, a."end",
+                   ('1' || repeat('0', (a."end" - a.start + 1) * 2 - 1))::varbit AS one,
+                   repeat('0', (a."end" - a.start + 1) * 2)::varbit AS zero
+              FROM registers_academicyear a
+             WHERE a.school_id IN (SELECT DISTINCT school_id FROM new_marks)) AS y"""
+
+
+def _apply_body() -> str:
+    """The trigger function's body: the statement's marks (`new_marks`) applied to the summaries."""
     # Every code is in exactly one category, so the slots of the changed marks ("touched") are the union
     # of their categories; each row keeps its other slots and takes the new bits in the touched ones.
-    # A row changes only if its old bits under the touched slots differ from the new ones.
+    # A row changes only if its old bits under the touched slots differ from the new ones. Rows whose
+    # year has since changed its bounds (another layout) are left to the full rebuild that the changed
+    # calendar brings on.
     kept = ", ".join(f"{f} = (s.{f} & ~c.touched) | c.{f}" for f in CATEGORY_FIELDS)
     differs = " OR ".join(f"(s.{f} & c.touched) <> c.{f}" for f in CATEGORY_FIELDS)
     minutes = "((s.minutes_late - c.slots) || c.minutes_late)"
-    years = [_year_params(y) for y in calendar.years]
-    params = {"schools": list(changed_since), "sinces": list(changed_since.values()),
-              "earliest": min(changed_since.values()),
-              **{f"{key}s": [y[key] for y in years] for key in ("year_start", "year_end", "one", "zero")}}
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH changed AS MATERIALIZED (
-                SELECT m.school_id, m.enrolment_id, y.start, y."end",
-                       {_aggregates_sql('y.one', 'y.zero', 'y.start')},
-                       bit_or(y.one >> {slot_sql('y.start')}) AS touched,
-                       array_agg({slot_sql('y.start')}::text) AS slots,
-                       {_minutes_sql('y.start')} AS minutes_late
-                  FROM {MARKS} m
-                  JOIN unnest(%(schools)s::bigint[], %(sinces)s::timestamptz[]) AS b(school_id, since)
-                    ON b.school_id = m.school_id AND m.updated_at >= b.since
-                  JOIN {CATEGORIES_SQL} ON c.code = m.code
-                  JOIN unnest(%(year_starts)s::date[], %(year_ends)s::date[], %(ones)s::varbit[], %(zeros)s::varbit[])
-                       AS y(start, "end", one, zero) ON m.date BETWEEN y.start AND y."end"
-                 -- The earliest watermark as a constant lets the planner see how few marks that is and
-                 -- read them from the (school, updated) index; each school's own is applied above.
-                 WHERE m.school_id = ANY(%(schools)s) AND m.updated_at >= %(earliest)s
-                 GROUP BY m.school_id, m.enrolment_id, y.start, y."end", y.one, y.zero
-            ),
-            updated AS (
-                UPDATE {TABLE} s SET {kept}, minutes_late = {minutes}
-                  FROM changed c
-                 WHERE s.school_id = ANY(%(schools)s) AND s.school_id = c.school_id
-                   AND s.enrolment_id = c.enrolment_id AND s.start = c.start
-                   AND ({differs} OR {minutes} <> s.minutes_late)
-                RETURNING s.school_id
-            ),
-            inserted AS (
-                INSERT INTO {TABLE} (school_id, enrolment_id, start, "end", {BITS}, minutes_late)
-                SELECT c.school_id, c.enrolment_id, c.start, c."end", {", ".join(f"c.{f}" for f in CATEGORY_FIELDS)},
-                       c.minutes_late
-                  FROM changed c
-                 WHERE NOT EXISTS (SELECT 1 FROM {TABLE} s
-                                    WHERE s.school_id = ANY(%(schools)s) AND s.school_id = c.school_id
-                                      AND s.enrolment_id = c.enrolment_id AND s.start = c.start)
-                RETURNING school_id
-            )
-            SELECT school_id, count(*) FROM (SELECT * FROM updated UNION ALL SELECT * FROM inserted) AS w
-             GROUP BY school_id""", params)
-        return dict(cursor.fetchall())
+    return f"""
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared({SUMMARY_LOCK}, s.school_id::int)
+       FROM (SELECT DISTINCT school_id FROM new_marks ORDER BY school_id) AS s;
+    -- The rows a first mark in the year creates, empty: then one update fills every row, and two
+    -- writers creating the same row at once both land in it.
+    -- In key order, so two writers never wait on each other's new rows crosswise.
+    INSERT INTO {TABLE} (school_id, enrolment_id, start, "end", {BITS}, minutes_late)
+    SELECT DISTINCT ON (k.school_id, k.enrolment_id, y.start)
+           k.school_id, k.enrolment_id, y.start, y."end", {", ".join(["y.zero"] * len(CATEGORY_FIELDS))}, '{{}}'::jsonb
+      FROM (SELECT DISTINCT school_id, enrolment_id, date FROM new_marks) AS k
+      JOIN {_YEARS_SQL} ON y.school_id = k.school_id AND k.date BETWEEN y.start AND y."end"
+     ORDER BY k.school_id, k.enrolment_id, y.start
+    ON CONFLICT (school_id, enrolment_id, start) DO NOTHING;
+    WITH changed AS MATERIALIZED (
+        SELECT m.school_id, m.enrolment_id, y.start, y."end",
+               {_aggregates_sql('y.one', 'y.zero', 'y.start')},
+               bit_or(y.one >> {slot_sql('y.start')}) AS touched,
+               array_agg({slot_sql('y.start')}::text) AS slots,
+               {_minutes_sql('y.start')} AS minutes_late
+          FROM new_marks m
+          JOIN {CATEGORIES_SQL} ON c.code = m.code
+          JOIN {_YEARS_SQL} ON y.school_id = m.school_id AND m.date BETWEEN y.start AND y."end"
+         GROUP BY m.school_id, m.enrolment_id, y.start, y."end", y.one, y.zero
+    )
+    UPDATE {TABLE} s SET {kept}, minutes_late = {minutes}
+      FROM changed c
+     WHERE s.school_id = c.school_id AND s.enrolment_id = c.enrolment_id AND s.start = c.start
+       AND s."end" = c."end" AND ({differs} OR {minutes} <> s.minutes_late);
+    RETURN NULL;
+END
+"""
+
+
+APPLY_BODY = _apply_body()
+
