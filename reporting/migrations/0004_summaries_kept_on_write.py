@@ -7,17 +7,20 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(21333, s.school_id::int)
        FROM (SELECT DISTINCT school_id FROM new_marks ORDER BY school_id) AS s;
     -- The rows a first mark in the year creates, empty: then one update fills every row, and two
-    -- writers creating the same row at once both land in it.
-    -- In key order, so two writers never wait on each other's new rows crosswise.
+    -- writers creating the same row at once both land in it. Only the missing rows are built (most
+    -- marks have a row already), in key order, so two writers never wait on each other's crosswise.
     INSERT INTO reporting_attendancesummary (school_id, enrolment_id, start, "end", on_time, late_before_close, approved_educational_activity, illness, authorised_other, reason_not_established, unauthorised_g, unauthorised_o, late_after_close, not_possible, minutes_late)
-    SELECT DISTINCT ON (k.school_id, k.enrolment_id, y.start)
-           k.school_id, k.enrolment_id, y.start, y."end", y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, '{}'::jsonb
-      FROM (SELECT DISTINCT school_id, enrolment_id, date FROM new_marks) AS k
+    SELECT k.school_id, k.enrolment_id, y.start, y."end", y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, y.zero, '{}'::jsonb
+      FROM (SELECT DISTINCT m.school_id, m.enrolment_id, a.start
+              FROM new_marks m
+              JOIN registers_academicyear a ON a.school_id = m.school_id AND m.date BETWEEN a.start AND a."end"
+             WHERE NOT EXISTS (SELECT 1 FROM reporting_attendancesummary s WHERE s.school_id = m.school_id
+                                  AND s.enrolment_id = m.enrolment_id AND s.start = a.start)) AS k
       JOIN (SELECT a.school_id, a.start, a."end",
                    ('1' || repeat('0', (a."end" - a.start + 1) * 2 - 1))::varbit AS one,
                    repeat('0', (a."end" - a.start + 1) * 2)::varbit AS zero
               FROM registers_academicyear a
-             WHERE a.school_id IN (SELECT DISTINCT school_id FROM new_marks)) AS y ON y.school_id = k.school_id AND k.date BETWEEN y.start AND y."end"
+             WHERE a.school_id IN (SELECT DISTINCT school_id FROM new_marks)) AS y ON y.school_id = k.school_id AND y.start = k.start
      ORDER BY k.school_id, k.enrolment_id, y.start
     ON CONFLICT (school_id, enrolment_id, start) DO NOTHING;
     WITH changed AS MATERIALIZED (
