@@ -222,7 +222,7 @@ def _settle() -> None:
         try:
             cursor.execute("CHECKPOINT")
         except DatabaseError as exc:  # needs superuser or pg_checkpoint on a configured server
-            print(f"  (no checkpoint before the nightly: {exc})".strip(), flush=True)
+            print(f"  (no checkpoint before the nightly: {exc})", flush=True)
 
 
 def _load(pupils: int) -> list[int]:

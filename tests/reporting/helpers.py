@@ -11,6 +11,7 @@ from attendance_portal.models import School
 from registers import codes as code_table
 from registers.models import Enrolment, Mark
 from reporting.calendar import calendar_for
+from reporting.models import CATEGORY_FIELDS, AttendanceSummary
 from tests import factories as f
 
 
@@ -43,3 +44,10 @@ def record(enrolment: Enrolment, sessions: Iterable[tuple[dt.date, str]], codes:
                           date=day, session=session, code=code,
                           minutes_late=5 if code in code_table.LATE else None))
     return Mark.objects.bulk_create(marks)
+
+
+def summary_rows(school: School) -> list[tuple[object, ...]]:
+    """Every summary row of the school, in a fixed order, to compare whole tables."""
+    with scopes_disabled():
+        return sorted(AttendanceSummary.objects.filter(school=school).values_list(
+            "enrolment_id", "start", "end", *CATEGORY_FIELDS, "minutes_late"), key=str)

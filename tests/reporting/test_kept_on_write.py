@@ -13,16 +13,10 @@ from registers import codes as code_table
 from registers.models import AcademicYear, Mark
 from registers.services import MarkEntry, marks_save
 from reporting.calendar import calendar_for
-from reporting.models import CATEGORY_FIELDS, AttendanceSummary
+from reporting.models import AttendanceSummary
 from reporting.summaries import APPLY_BODY, APPLY_FUNCTION, SUMMARY_LOCK, summaries_rebuild
 
-from .helpers import enrol, record, school_sessions
-
-
-def rows(school):
-    with scopes_disabled():
-        return sorted(AttendanceSummary.objects.filter(school=school).values_list(
-            "enrolment_id", "start", "end", *CATEGORY_FIELDS, "minutes_late"), key=str)
+from .helpers import enrol, record, school_sessions, summary_rows
 
 
 def rebuilt(school):
@@ -30,7 +24,7 @@ def rebuilt(school):
     with transaction.atomic():
         with scopes_disabled():
             summaries_rebuild(school=school, calendar=calendar_for(school=school))
-        found = rows(school)
+        found = summary_rows(school)
         transaction.set_rollback(True)
     return found
 
@@ -55,8 +49,8 @@ def test_a_saved_register_and_its_amendments_are_in_the_summaries_at_once(school
         marks_save(school=school, by=None, entries=[MarkEntry(pupils[0].pk, monday, "PM", "\\"),
                                                      MarkEntry(pupils[1].pk, monday, "PM", "L", 7),
                                                      MarkEntry(pupils[2].pk, monday, "PM", "I")])
-        assert len(rows(school)) == 3
-        assert rows(school) == rebuilt(school)
+        assert len(summary_rows(school)) == 3
+        assert summary_rows(school) == rebuilt(school)
         late, ill = (Mark.objects.get(pupil=p, date=monday, session="PM") for p in pupils[1:])
         marks_save(school=school, by=None, reason="arrived on time after all",
                    entries=[MarkEntry(pupils[1].pk, monday, "PM", "\\", expected_version=late.version),
@@ -66,7 +60,7 @@ def test_a_saved_register_and_its_amendments_are_in_the_summaries_at_once(school
     assert kept[pupils[1].pk].late_before_close[slot] == "0" and kept[pupils[1].pk].on_time[slot] == "1"
     assert kept[pupils[1].pk].minutes_late == {}  # the amended slot's minutes are gone
     assert kept[pupils[2].pk].illness[slot] == "0" and kept[pupils[2].pk].authorised_other[slot] == "1"
-    assert rows(school) == rebuilt(school)
+    assert summary_rows(school) == rebuilt(school)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -88,14 +82,14 @@ def test_any_order_of_writes_and_amendments_gives_the_rebuilds_rows(school, writ
                 else:
                     mark.code, mark.minutes_late = code, minutes
                     mark.save()
-        assert rows(school) == rebuilt(school)
+        assert summary_rows(school) == rebuilt(school)
         transaction.set_rollback(True)
 
 
 def test_marks_outside_every_academic_year_make_no_row(school):
     enrolment = enrol(school)
     record(enrolment, [(dt.date(2025, 8, 20), "AM")], "/")
-    assert rows(school) == []
+    assert summary_rows(school) == []
 
 
 def test_a_row_laid_out_for_other_year_bounds_waits_for_the_rebuild(school):
@@ -103,11 +97,11 @@ def test_a_row_laid_out_for_other_year_bounds_waits_for_the_rebuild(school):
     makes the next run a full rebuild) and the register is still saved."""
     enrolment = enrol(school)
     record(enrolment, school_sessions(school, dt.date(2025, 9, 3), 2), "//")
-    before = rows(school)
+    before = summary_rows(school)
     with scopes_disabled():
         AcademicYear.objects.filter(school=school).update(end=dt.date(2026, 7, 31))
     record(enrolment, school_sessions(school, dt.date(2025, 9, 4), 1), "G")
-    assert rows(school) == before
+    assert summary_rows(school) == before
     assert len(rebuilt(school)[0][3]) == (dt.date(2026, 7, 31) - dt.date(2025, 9, 1)).days * 2 + 2
 
 

@@ -15,20 +15,19 @@ from hypothesis import strategies as st
 from attendance_portal.models import School
 from registers.models import Closure, Enrolment, Mark, SchoolPolicy
 from reporting import services, tasks
-from reporting.models import CATEGORY_FIELDS, AttendanceSignal, AttendanceSummary, CalculationRun
+from reporting.models import AttendanceSignal, AttendanceSummary, CalculationRun
 from reporting.schedule import BEAT_SCHEDULE
 from reporting.services import LOCK_NAMESPACE, calculation_run
 from tests.conftest import add_calendar
 
-from .helpers import enrol, record, school_sessions
+from .helpers import enrol, record, school_sessions, summary_rows
 
 ON = dt.date(2025, 10, 24)
 
 
 def snapshot(school):
+    summary = summary_rows(school)
     with scope(school=school):
-        summary = sorted(AttendanceSummary.objects.filter(school=school).values_list(
-            "enrolment_id", "start", "end", *CATEGORY_FIELDS, "minutes_late"), key=str)
         signals = sorted(AttendanceSignal.objects.filter(school=school).values_list(
             "enrolment_id", "kind", "since", "sessions", "evidence", "active"), key=str)
     return summary, signals
