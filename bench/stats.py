@@ -274,7 +274,7 @@ def _floor(school_ids: list[int]) -> int:
 # (module, function) pairs timed per phase; names missing from a module are skipped.
 _PHASES = [
     ("reporting.services", "summaries_rebuild"),
-    ("reporting.services", "signals_compute"),
+    ("reporting.services", "signals_found"),
     ("reporting.services", "signals_sync"),
     ("reporting.signal_rules", "_tallies"),
     ("reporting.signal_rules", "_bits"),

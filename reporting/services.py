@@ -21,7 +21,7 @@ from registers.selectors import policies_for
 
 from .calendar import SchoolCalendar, calendars_for
 from .models import CalculationRun
-from .signal_rules import Previous, Signal, policy_key, rules_key, signals_compute
+from .signal_rules import Found, Previous, Signal, policy_key, signals_found
 from .summaries import summaries_rebuild
 
 LOCK_NAMESPACE = 0x5354  # "ST": the statistics job; the second key is the school id
@@ -130,17 +130,17 @@ def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], l
     """The signals of each group of schools with the same day, calendar and policy, computed and stored."""
     groups: dict[tuple[object, ...], list[CalculationRun]] = {}
     for run in runs:
-        key = (run.on, calendars[run.school_id], rules_key(policies[run.school_id]), run.school.state_funded)
+        key = (run.on, calendars[run.school_id], policy_key(policies[run.school_id]), run.school.state_funded)
         groups.setdefault(key, []).append(run)
     for (on, calendar, _, _), members in groups.items():
         # Signals still active from the last run keep their start when nothing they rest on has changed.
         previous = {run.school_id: Previous(on=last[run.school_id].on, watermark=last[run.school_id].watermark)  # type: ignore[arg-type]
                     for run in members if run.mode == CalculationRun.Mode.INCREMENTAL
                     and last[run.school_id].signals_key == policy_key(policies[run.school_id])}
-        found = signals_compute(schools=[run.school for run in members], calendar=calendar, on=on,
-                                policy=policies[members[0].school_id], previous=previous)
+        found = signals_found(schools=[run.school for run in members], calendar=calendar, on=on,
+                              policy=policies[members[0].school_id], previous=previous)
         by_school = {run.school_id: run for run in members}
-        for school_id, count in signals_sync(schools=list(by_school), signals=found).items():
+        for school_id, count in signals_sync(schools=list(by_school), found=found).items():
             by_school[school_id].rows_changed += count
 
 
@@ -164,19 +164,16 @@ def _watermark() -> dt.datetime:
     return oldest - CLOCK_SKEW
 
 
-def signals_sync(*, schools: list[int], signals: list[Signal]) -> dict[int, int]:
-    """Store the signals found for the schools: new ones inserted, changed ones updated, ones no longer
-    found marked inactive. Returns the number of rows written, by school.
+def signals_sync(*, schools: list[int], found: Found) -> dict[int, int]:
+    """Store what a run found for the schools: new signals inserted, changed ones updated, stored ones
+    no longer found marked inactive. Returns the number of rows written, by school.
 
-    Only differences travel to the database: the stored active rows are read first, and a signal whose
-    count and evidence fingerprint are as stored is left alone (evidence carries no run date, so an
-    ongoing signal is usually unchanged from one night to the next). Evidence is built only for the
-    signals written."""
-    with connection.cursor() as cursor:
-        cursor.execute("""SELECT id, enrolment_id, kind, since, sessions, fingerprint
-                            FROM reporting_attendancesignal WHERE school_id = ANY(%s) AND active""", [schools])
-        stored = {(e, k, since): (pk, sessions, fingerprint)
-                  for pk, e, k, since, sessions, fingerprint in cursor.fetchall()}
+    Only differences travel to the database. A signal whose count and evidence fingerprint are as
+    stored is left alone (evidence carries no run date, so an ongoing signal is usually unchanged from
+    one night to the next), and signals that went on from the last run as they were are not in
+    `found` at all. Evidence is built only for the signals written."""
+    signals = found.signals
+    stored = dict(found.stored)
     if any(s.school_id not in schools for s in signals):
         raise ValueError("signals_sync: a signal of another school")
     changed: list[Signal] = []

@@ -5,10 +5,12 @@
 Every rule counts set bits of the summary rows (`reporting.summaries`) under masks built from the
 calendar. The rules run for a group of schools that share a calendar and a policy (a trust's schools
 usually do), so each statement serves them all. All the counts come from one pass over the schools'
-rows (`_tallies`), which returns only the enrolments some rule selects; one more statement fetches
-those enrolments' bits, from which the sessions behind each signal are found. No rule reads the
-marks except the overdue `N` rule, which reads a partial index holding only `N` marks. Definitions
-(dfe-rules §2.1, R7, R11–R13, R16, §4.1):
+rows (`_tallies`), joined to the stored active signals: a stored signal whose rule still selects it
+and whose ground has not changed since the last run (`_keep`) goes on as it is and never reaches
+Python, so a night's work follows what changed, not the size of the trust. One more statement fetches
+the bits of the enrolments left, from which the sessions behind each signal are found. No rule reads
+the marks except the overdue `N` rule, which reads a partial index holding only `N` marks, and the
+check for marks written since the last run. Definitions (dfe-rules §2.1, R7, R11–R13, R16, §4.1):
 
 * persistent / severe absence, at risk, below the letter threshold: academic year to date, integer
   comparisons. `since` is the first day with a mark after the last school day (before the run's day)
@@ -20,7 +22,11 @@ marks except the overdue `N` rule, which reads a partial index holding only `N` 
 * punctuality: more than N late sessions (L, U) in the last M school weeks.
 * penalty threshold: 10+ sessions G/N/O/U (N per policy) in the 10 most recent school weeks ending
   with the week containing the day, sessions on or before the day; compulsory school age, state-funded
-  schools only. `since` is the day the 10th session in the window was recorded.
+  schools only.
+* These window signals, and illness below, start on the day their window's session that reached the
+  count was recorded, and are what started them: their count (`sessions`) and evidence are the
+  window's sessions up to the end of that day. Later sessions do not change them; an amendment on or
+  before that day, or a window that starts on another day (a new week), has them found again.
 * N not replaced within 5 school days; 10 school days' continuous G/N/O/U; 15 school days of illness in
   the school year; 20 school days' continuous G/N/O. The statutory returns concern pupils of
   compulsory school age, so those rules apply to them only.
@@ -60,6 +66,8 @@ CONTINUOUS_UNAUTHORISED_SESSIONS = 20  # 10 school days
 CONTINUOUS_GNO_SESSIONS = 40  # 20 school days
 K = SignalKind
 RATE_KINDS = (K.PERSISTENT_ABSENCE, K.SEVERE_ABSENCE, K.AT_RISK, K.BELOW_THRESHOLD)
+# Window signals that go on unchanged from one run to the next while what started them stands (`_keep`).
+KEPT_WINDOWS = (K.PUNCTUALITY, K.ILLNESS_15_DAYS, K.PENALTY_THRESHOLD)
 
 
 @dataclass(frozen=True)
@@ -129,14 +137,13 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def policy_key(policy: SchoolPolicy) -> str:
-    """What the start dates of the rate signals depend on besides the marks."""
-    return f"{_basis_points(policy.at_risk_absence_percent)}:{_basis_points(policy.letter_threshold_percent)}"
-
-
-def rules_key(policy: SchoolPolicy) -> tuple[object, ...]:
-    """Everything of a policy the rules read: schools whose policies agree on it are computed together."""
-    return (policy_key(policy), policy.punctuality_weeks, policy.punctuality_lates, policy.n_code_limit_school_days,
-            policy.penalty_threshold_counts_n)
+    """Everything of a policy the rules read. Schools whose policies agree on it are computed together,
+    and a run reuses the stored signals of the last one only under the same key. v2: window signals
+    are what started them."""
+    return ":".join(str(part) for part in (
+        "v2", _basis_points(policy.at_risk_absence_percent), _basis_points(policy.letter_threshold_percent),
+        policy.punctuality_weeks, policy.punctuality_lates, policy.n_code_limit_school_days,
+        int(policy.penalty_threshold_counts_n)))
 
 
 @dataclass(frozen=True)
@@ -151,34 +158,49 @@ class Window:
     compulsory_only: bool
 
 
-def signals_compute(*, schools: list[School], calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
-                    previous: dict[int, Previous] | None = None) -> list[Signal]:
-    """Every signal as of `on`, for schools that share the calendar and the policy (and whether they are
-    state-funded). `previous`: by school, its last run, whose stored signals were found under the same
-    policy and calendar; it lets ongoing signals keep their start without a walk of the year."""
+# The stored active signals a run may change: (enrolment, kind, since) -> (id, sessions, fingerprint).
+Stored = dict[tuple[int, str, dt.date], tuple[int, int, str]]
+
+
+class Found(NamedTuple):
+    """What a run works out: the signals found afresh, and the stored active rows they are compared with
+    (`signals_sync`). Stored rows in neither go on as they are."""
+
+    signals: list[Signal]
+    stored: Stored
+
+
+def signals_compute(*, schools: list[School], calendar: SchoolCalendar, on: dt.date,
+                    policy: SchoolPolicy) -> list[Signal]:
+    """Every signal as of `on`, worked out from the summaries alone (for schools that share the calendar
+    and the policy, and whether they are state-funded)."""
+    return signals_found(schools=schools, calendar=calendar, on=on, policy=policy).signals
+
+
+def signals_found(*, schools: list[School], calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy,
+                  previous: dict[int, Previous] | None = None) -> Found:
+    """The signals as of `on` that a run has to work out. `previous`: by school, its last run, whose
+    stored signals were found under the same policy and calendar; the signals that go on from it as
+    they were (`_keep`) are neither worked out nor read."""
     if not schools:
-        return []
+        return Found([], {})
     if len({s.state_funded for s in schools}) > 1:
         raise ValueError("signals_compute: the schools must all be state-funded or all not")
     csa_from, csa_to = compulsory_school_age_births(on=on)
     params: dict[str, Any] = {"schools": [s.pk for s in schools], "on": on, "csa_from": csa_from, "csa_to": csa_to,
                               "at_risk_bp": _basis_points(policy.at_risk_absence_percent),
                               "threshold_bp": _basis_points(policy.letter_threshold_percent)}
-    windows = _windows(calendar, on, policy, state_funded=schools[0].state_funded)
+    state_funded = schools[0].state_funded
+    windows = _windows(calendar, on, policy, state_funded=state_funded)
     year = calendar.year_for(on)
     ytd = (year.start, min(on, year.end)) if year is not None and on >= year.start else None
-    tallies = _tallies(calendar, params, windows, ytd=ytd)
+    keep = _keep(calendar, on, policy, previous, windows, state_funded=state_funded) if previous else []
+    tallies = _tallies(calendar, params, windows, ytd=ytd, keep=keep)
     found: list[Signal] = []
     if ytd is not None:
-        flagged = [(e, kind) for e, tally in tallies.items() for kind in tally.rate_kinds]
-        found += _rate_signals(calendar, on, year, params, flagged, previous or {},  # type: ignore[arg-type]
-                               {e: tally.school_id for e, tally in tallies.items()})
-    reached: dict[str, list[tuple[int, int]]] = {w.kind: [] for w in windows}
-    for e, tally in tallies.items():
-        if tally.reached:
-            for n, window in enumerate(windows):
-                if tally.reached >> n & 1:
-                    reached[window.kind].append((tally.school_id, e))
+        found += _rate_signals(calendar, on, year, params, tallies.flagged, previous or {},  # type: ignore[arg-type]
+                               tallies.kept, tallies.school_of)
+    reached = tallies.reached
     bits = _bits(params, on, {w: reached[w.kind] for w in windows})
     for window in windows:
         if window.kind in CONTINUOUS:
@@ -186,7 +208,7 @@ def signals_compute(*, schools: list[School], calendar: SchoolCalendar, on: dt.d
         else:
             found += _window_signals(calendar, window, reached[window.kind], bits)
     found += _n_overdue(calendar, on, policy, params)
-    return sorted(found, key=lambda s: (s.school_id, s.enrolment_id, s.kind, s.since))
+    return Found(sorted(found, key=lambda s: (s.school_id, s.enrolment_id, s.kind, s.since)), tallies.stored)
 
 
 CONTINUOUS = {K.CONTINUOUS_UNAUTHORISED_10_DAYS: CONTINUOUS_UNAUTHORISED_SESSIONS,
@@ -228,13 +250,23 @@ def _continuous_window_from(calendar: SchoolCalendar, on: dt.date, sessions: int
     return school_sessions[-min(len(school_sessions), 2 * sessions)]
 
 
-class Tally(NamedTuple):
-    """What one pass over the summaries found for one enrolment on roll."""
+class Tallies(NamedTuple):
+    """What one pass over the summaries (and the stored signals) leaves to work out."""
+
+    flagged: list[tuple[int, str]]  # (enrolment, rate kind) whose condition holds and whose start is to be found
+    reached: dict[str, list[tuple[int, int]]]  # by window kind: (school, enrolment) whose sessions are to be found
+    school_of: dict[int, int]  # each flagged enrolment's school
+    kept: dict[tuple[int, str], Signal]  # rate signals that go on if no day since the last run broke them
+    stored: Stored  # the stored active signals that may change (those that go on as they were are left out)
+
+
+class Keep(NamedTuple):
+    """A kind of signal of a school whose stored rows may go on from its previous run (`_keep`)."""
 
     school_id: int
-    compulsory: bool  # of compulsory school age on the day
-    rate_kinds: list[str]  # the year-to-date rate conditions that hold (`_conditions`)
-    reached: int  # bit n set: the enrolment reaches window n (in `_windows` order; compulsory age if it must)
+    kind: str
+    previous: Previous
+    walk_from: dt.date | None  # rate kinds: the school days from here to the day before the run are checked
 
 
 def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
@@ -242,15 +274,22 @@ def _masks(years: list[Year], start: dt.date, end: dt.date) -> list[str | None]:
     return [year.range_mask(start, end) for year in years]
 
 
+_STORED_SQL = """SELECT s.id, s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint
+                   FROM reporting_attendancesignal s WHERE s.school_id = ANY(%(schools)s) AND s.active"""
+
+
 def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Window], *,
-             ytd: tuple[dt.date, dt.date] | None) -> dict[int, Tally]:
-    """One pass over the schools' summary rows: the enrolments on roll that some rule selects."""
+             ytd: tuple[dt.date, dt.date] | None, keep: list[Keep]) -> Tallies:
+    """One pass over the schools' summary rows: the enrolments on roll that some rule selects, joined to
+    the stored active signals. A stored signal that `keep` allows to go on and that its rule still
+    selects stays as it is and never reaches Python; everything else comes back: the (enrolment, kind)
+    pairs whose signal is to be worked out, and the stored rows it is to be compared with."""
     ranges = [(w.start, w.end) for w in windows] + ([ytd] if ytd else [])
-    if not ranges:
-        return {}
-    years = list(calendar.years_overlapping(min(r[0] for r in ranges), max(r[1] for r in ranges)))
+    years = list(calendar.years_overlapping(min(r[0] for r in ranges), max(r[1] for r in ranges))) if ranges else []
     if not years:
-        return {}
+        stored = _fetch(_STORED_SQL, params)
+        return Tallies([], {w.kind: [] for w in windows}, {}, {},
+                       {(e, k, since): (pk, sessions, fp) for pk, e, k, since, sessions, fp in stored})
     masks = {f"mask_{n}": _masks(years, w.start, w.end) for n, w in enumerate(windows)}
     masks["ytd"] = _masks(years, *ytd) if ytd else [None] * len(years)
     counted = {"a": f"{ABSENCE_BITS} & m.ytd", "t": f"{ATTENDANCE_BITS} & m.ytd",
@@ -265,6 +304,12 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
                           f" THEN {1 << n} ELSE 0 END)" for n, w in enumerate(windows)] or ["0"])
     names = ", ".join(masks)
     arrays = ", ".join(f"%({name})s::varbit[]" for name in masks)
+    # Each kind a rule can select is a bit: the rate kinds first, then the windows in order.
+    kinds = [*RATE_KINDS, *(w.kind for w in windows)]
+    rate_mask = " | ".join(f"(CASE WHEN {sql} THEN {1 << n} ELSE 0 END)"
+                           for n, sql in enumerate(_conditions('(c.a + c.t)', 'c.a', 'c.t').values()))
+    assert tuple(_conditions("p", "a", "t")) == RATE_KINDS  # noqa: S101 - the bits follow this order
+    rate_kinds = ", ".join(f"'{k}'" for k in RATE_KINDS)
     # The counts of every row first, then the roll by hash: probing the summaries once per enrolment on
     # roll is what the planner picks otherwise, and it is twice as slow.
     rows = _fetch(f"""
@@ -276,14 +321,79 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
              WHERE s.school_id = ANY(%(schools)s) AND s.start = ANY(%(starts)s::date[])
              {grouping}
         ),
+        -- The kinds some rule selects for each enrolment on roll, as bits.
         judged AS MATERIALIZED (
-            SELECT c.school_id, c.enrolment_id, r.compulsory, {_holding('(c.a + c.t)', 'c.a', 'c.t')} AS rate_kinds,
-                   {reached} AS reached
-              FROM counts c JOIN roll r ON r.enrolment_id = c.enrolment_id
+            SELECT * FROM (
+                SELECT c.school_id, c.enrolment_id, ({rate_mask}) | (({reached}) << {len(RATE_KINDS)}) AS wanted
+                  FROM counts c JOIN roll r ON r.enrolment_id = c.enrolment_id) AS j
+             WHERE j.wanted <> 0
+        ),
+        keep AS (
+            SELECT * FROM unnest(%(keep_schools)s::bigint[], %(keep_kinds)s::varchar[], %(keep_ons)s::date[],
+                                 %(keep_watermarks)s::timestamptz[], %(keep_walk_from)s::date[])
+                   AS k(school_id, kind, on_day, watermark, walk_from)
+        ),
+        -- The earliest day of the marks of each enrolment written since its school's previous run. The
+        -- earliest watermark as a constant: the planner then reads the (school, updated) index.
+        changed AS MATERIALIZED (
+            SELECT m.enrolment_id, min(m.date) AS first_day
+              FROM {MARKS} m JOIN (SELECT DISTINCT school_id, watermark, on_day FROM keep) p
+                   ON p.school_id = m.school_id
+             WHERE m.school_id = ANY(%(schools)s) AND m.updated_at >= %(earliest)s AND m.updated_at >= p.watermark
+               AND m.date <= p.on_day  -- the day's own marks are later than every bound below
+             GROUP BY m.enrolment_id
+        ),
+        -- Each stored active signal: whether its rule still selects it, and whether its ground is
+        -- unchanged (`_keep`): a rate signal's marks up to the previous run's day, a window signal's up
+        -- to its start.
+        stored AS MATERIALIZED (
+            SELECT s.id, s.school_id, s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint, b.bit,
+                   coalesce(j.wanted & b.bit <> 0, false) AS wanted, k.walk_from,
+                   coalesce(s.since <= k.on_day AND (c.first_day IS NULL OR c.first_day >
+                            CASE WHEN s.kind IN ({rate_kinds}) THEN k.on_day ELSE s.since END), false) AS kept
+              FROM reporting_attendancesignal s
+              LEFT JOIN unnest(%(kinds)s::varchar[], %(bits)s::int[]) AS b(kind, bit) ON b.kind = s.kind
+              LEFT JOIN judged j ON j.enrolment_id = s.enrolment_id
+              LEFT JOIN keep k ON k.school_id = s.school_id AND k.kind = s.kind
+              LEFT JOIN changed c ON c.enrolment_id = s.enrolment_id
+             WHERE s.school_id = ANY(%(schools)s) AND s.active
+        ),
+        going_on AS (
+            SELECT s.enrolment_id, bit_or(s.bit) AS bits FROM stored s
+             WHERE s.wanted AND s.kept AND s.walk_from IS NULL GROUP BY s.enrolment_id
         )
-        SELECT * FROM judged c WHERE cardinality(c.rate_kinds) > 0 OR c.reached <> 0""",
-                  {**params, **masks, "starts": [y.start for y in years]})
-    return {e: Tally(school_id, compulsory, kinds, reached) for school_id, e, compulsory, kinds, reached in rows}
+        -- The kinds to work out for each enrolment, and the stored rows that may change (with whether
+        -- a rate signal's start may go on once the days since the previous run are checked).
+        SELECT j.school_id, j.enrolment_id, j.wanted & ~coalesce(g.bits, 0), NULL, NULL, NULL, NULL, NULL, NULL
+          FROM judged j LEFT JOIN going_on g ON g.enrolment_id = j.enrolment_id
+         WHERE j.wanted & ~coalesce(g.bits, 0) <> 0
+        UNION ALL
+        SELECT s.school_id, s.enrolment_id, NULL, s.kind, s.id, s.since, s.sessions, s.fingerprint,
+               s.wanted AND s.kept
+          FROM stored s WHERE NOT (s.wanted AND s.kept AND s.walk_from IS NULL)""",
+                  {**params, **masks, "starts": [y.start for y in years],
+                   "kinds": kinds, "bits": [1 << n for n in range(len(kinds))],
+                   "keep_schools": [k.school_id for k in keep], "keep_kinds": [k.kind for k in keep],
+                   "keep_ons": [k.previous.on for k in keep], "keep_watermarks": [k.previous.watermark for k in keep],
+                   "keep_walk_from": [k.walk_from for k in keep],
+                   "earliest": min((k.previous.watermark for k in keep), default=None)})
+    found = Tallies([], {w.kind: [] for w in windows}, {}, {}, {})
+    for school_id, e, wanted, kind, pk, since, sessions, fingerprint, walk in rows:
+        if wanted is None:
+            found.stored[(e, kind, since)] = (pk, sessions, fingerprint)
+            if walk:  # goes on unless a school day since the previous run broke it
+                found.kept[(e, kind)] = Signal(school_id, e, kind, since, sessions, fingerprint,
+                                               lambda school_id=school_id, e=e, kind=kind, since=since:
+                                               _stored_evidence(school_id, e, kind, since))
+            continue
+        for n, name in enumerate(kinds):
+            if wanted >> n & 1:
+                if n < len(RATE_KINDS):
+                    found.flagged.append((e, name))
+                    found.school_of[e] = school_id
+                else:
+                    found.reached[name].append((school_id, e))
+    return found
 
 
 def _bits(params: dict[str, Any], on: dt.date,
@@ -334,13 +444,6 @@ def _condition(kind: str, possible: str, absence: str, attendance: str) -> str:
     return f"CASE {kind}{whens}\n        END"
 
 
-def _holding(possible: str, absence: str, attendance: str) -> str:
-    """The array of the rate kinds whose condition holds (no subquery per row: cheaper, measured)."""
-    conditions = _conditions(possible, absence, attendance)
-    cases = ", ".join(f"CASE WHEN {sql} THEN '{k}' END" for k, sql in conditions.items())
-    return f"array_remove(ARRAY[{cases}]::varchar[], NULL)"
-
-
 def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_attendance: str) -> str:
     """Whether a rate condition can have failed on some day of a week although it holds at the week's
     last day: true when a margin there is smaller than the week's own sessions could have raised it.
@@ -362,13 +465,13 @@ def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_att
 
 def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
                   flagged: list[tuple[int, str]], previous: dict[int, Previous],
-                  school_of: dict[int, int]) -> list[Signal]:
+                  kept: dict[tuple[int, str], Signal], school_of: dict[int, int]) -> list[Signal]:
     """The start of each flagged (enrolment, kind): after the last school day, before `on`, at whose end
-    the condition failed. `school_of`: each flagged enrolment's school."""
+    the condition failed. `kept`: stored signals that go on unless a school day since the previous run broke them;
+    `school_of`: each flagged enrolment's school."""
     if not flagged:
         return []
     params = {**params, "year_start": year.start}
-    kept = _ongoing(calendar, on, year, params, previous)
     # Each flagged (enrolment, kind) is checked at the end of every school day from `lo` to the day
     # before `on`: from the start of the year, or from the previous run's day when its start is kept.
     # First only at each school week's last day (a checkpoint); a week's other days are checked only
@@ -482,33 +585,35 @@ def _walk(params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """, params)
 
 
-def _ongoing(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
-             previous: dict[int, Previous]) -> dict[tuple[int, str], Signal]:
-    """Rate signals active at their school's previous run whose start still holds, unless the
-    enrolment's marks up to that run's day have changed since (then its whole year is checked again)."""
-    recent = {school_id: p for school_id, p in previous.items()
-              if year.start <= p.on <= on and (on - p.on).days <= 31}
-    if not recent:
-        return {}
-    rows = _fetch(f"""
-        WITH previous AS (
-            SELECT * FROM unnest(%(previous_schools)s::bigint[], %(previous_ons)s::date[],
-                                 %(watermarks)s::timestamptz[]) AS p(school_id, on_day, watermark)
-        )
-        SELECT s.school_id, s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint
-          FROM reporting_attendancesignal s JOIN previous p ON p.school_id = s.school_id
-         WHERE s.school_id = ANY(%(schools)s) AND s.active
-           AND s.kind IN ({", ".join(f"'{k}'" for k in RATE_KINDS)}) AND s.since <= p.on_day
-           -- The earliest watermark as a constant: the planner then reads the (school, updated) index.
-           AND s.enrolment_id NOT IN (SELECT m.enrolment_id FROM {MARKS} m JOIN previous p ON p.school_id = m.school_id
-                                       WHERE m.school_id = ANY(%(schools)s) AND m.updated_at >= %(earliest)s
-                                         AND m.updated_at >= p.watermark AND m.date <= p.on_day)""",
-                  {**params, "previous_schools": list(recent), "previous_ons": [p.on for p in recent.values()],
-                   "watermarks": [p.watermark for p in recent.values()],
-                   "earliest": min(p.watermark for p in recent.values())})
-    return {(e, k): Signal(school_id, e, k, since, sessions, fingerprint,
-                           lambda school_id=school_id, e=e, k=k, since=since: _stored_evidence(school_id, e, k, since))
-            for school_id, e, k, since, sessions, fingerprint in rows}
+def _keep(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, previous: dict[int, Previous],
+          windows: list[Window], *, state_funded: bool) -> list[Keep]:
+    """The kinds of signal of each school whose stored rows may go on from its previous run unless the
+    marks they rest on have changed since (`_tallies` checks the marks).
+
+    * A rate signal's start rests on every day of the year up to the previous run's day: in the same
+      year, within a month, it goes on when none of the enrolment's marks up to that day has changed
+      and its condition holds on the school days since (checked from `walk_from`, if there are any
+      before the run's day).
+    * A window signal (punctuality, illness, penalty threshold) is what started it: the window's
+      sessions up to its start. It goes on when the window starts on the same day as at the previous
+      run, none of the enrolment's marks up to its start has changed, and it still reaches the count."""
+    year = calendar.year_for(on)
+    keep: list[Keep] = []
+    starts_then: dict[dt.date, dict[str, dt.date]] = {}
+    starts_now = {w.kind: w.start for w in windows if w.kind in KEPT_WINDOWS}
+    school_days = [d for d in calendar.days if year is not None and year.start <= d < on and d <= year.end]
+    for school_id, p in previous.items():
+        if p.on > on:
+            continue
+        if year is not None and year.start <= p.on and (on - p.on).days <= 31:
+            after = p.on + dt.timedelta(days=1)
+            walk_from = after if school_days and school_days[-1] >= after else None
+            keep += [Keep(school_id, kind, p, walk_from) for kind in RATE_KINDS]
+        if p.on not in starts_then:
+            starts_then[p.on] = {w.kind: w.start for w in _windows(calendar, p.on, policy, state_funded=state_funded)}
+        keep += [Keep(school_id, kind, p, None) for kind, start in starts_now.items()
+                 if starts_then[p.on].get(kind) == start]
+    return keep
 
 
 def _stored_evidence(school_id: int, enrolment_id: int, kind: str, since: dt.date) -> dict[str, Any]:
@@ -523,38 +628,55 @@ def _stored_evidence(school_id: int, enrolment_id: int, kind: str, since: dt.dat
 def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[tuple[int, int]],
                     bits: dict[int, dict[dt.date, dict[str, str]]]) -> list[Signal]:
     """Punctuality, illness, penalty threshold: the enrolments with at least `at_least` of the window's
-    sessions; the signal starts on the day of the session that reached it. Only that session is found
-    here; the list of sessions (the evidence) is decoded when the signal is stored."""
-    spans = [(year, *year.span(window.start, window.end)) for year in  # type: ignore[misc]
-             calendar.years_overlapping(window.start, window.end)]
+    sessions. The signal starts on the day of the session that reached it and is what started it: its
+    count and evidence are the window's sessions up to the end of that day, so sessions added later do
+    not change it. The list of sessions (the evidence) is decoded only when the signal is stored."""
+    spans = _spans(calendar, window.start, window.end)
     found = []
     for school_id, enrolment_id in enrolments:
         rows = bits.get(enrolment_id, {})
-        parts = [window.start.isoformat()]
-        count, reached = 0, None
-        for year, first, last in spans:
+        since = _reached_on(spans, window, rows)
+        if since is None:
+            continue  # cannot happen: the tally counted the same bits
+        started = _spans(calendar, window.start, since)
+        parts, count = [window.start.isoformat()], 0
+        for year, first, last in started:
             texts = rows.get(year.start)
             if not texts:
                 continue
-            # Only the window's part of each string: the sessions, not the window's length, so a night
-            # with no new ones leaves the fingerprint unchanged.
             sliced = [texts[c][first:last + 1] for c in window.categories]
             parts.append(year.start.isoformat())
             parts += [text.rstrip("0") for text in sliced]
-            union = _or(sliced)
-            in_year = union.count("1")
-            if reached is None and count + in_year >= window.at_least:
-                at = -1
-                for _ in range(window.at_least - count):
-                    at = union.find("1", at + 1)
-                reached = year.session_at(first + at)[0]
-            count += in_year
-        if reached is None:
-            continue  # cannot happen: the tally counted the same bits
-        found.append(Signal(school_id, enrolment_id, window.kind, reached, count, _fingerprint("|".join(parts)),
-                            lambda rows=rows: {"from": window.start.isoformat(),
-                                               "sessions": _listed(_hits(spans, window.categories, rows))}))
+            count += _or(sliced).count("1")
+        found.append(Signal(school_id, enrolment_id, window.kind, since, count, _fingerprint("|".join(parts)),
+                            lambda rows=rows, started=started: {
+                                "from": window.start.isoformat(),
+                                "sessions": _listed(_hits(started, window.categories, rows))}))
     return found
+
+
+def _spans(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> list[tuple[Year, int, int]]:
+    """The days [start, end] as (year, first slot, last slot), one for each academic year they touch."""
+    return [(year, *year.span(start, end)) for year in calendar.years_overlapping(start, end)]  # type: ignore[misc]
+
+
+def _reached_on(spans: list[tuple[Year, int, int]], window: Window,
+                rows: dict[dt.date, dict[str, str]]) -> dt.date | None:
+    """The day of the window's `at_least`-th session, if it has that many."""
+    count = 0
+    for year, first, last in spans:
+        texts = rows.get(year.start)
+        if not texts:
+            continue
+        union = _or([texts[c][first:last + 1] for c in window.categories])
+        in_year = union.count("1")
+        if count + in_year >= window.at_least:
+            at = -1
+            for _ in range(window.at_least - count):
+                at = union.find("1", at + 1)
+            return year.session_at(first + at)[0]
+        count += in_year
+    return None
 
 
 def _or(texts: list[str]) -> str:

@@ -252,10 +252,10 @@ def test_a_batch_skips_a_school_whose_lock_is_held_and_does_the_others(busy_trus
 def test_one_failing_school_does_not_stop_the_rest_of_its_batch(busy_trust):
     original = services.signals_sync
 
-    def sync(*, schools, signals):
+    def sync(*, schools, found):
         if busy_trust[2].pk in schools:
             raise RuntimeError("broken school")
-        return original(schools=schools, signals=signals)
+        return original(schools=schools, found=found)
 
     with scopes_disabled(), mock.patch.object(services, "signals_sync", side_effect=sync), \
             pytest.raises(RuntimeError, match="broken school"):
@@ -388,9 +388,9 @@ def test_a_later_incremental_run_keeps_ongoing_starts_and_equals_a_rebuild(busy_
     from reporting import signal_rules
 
     kept = []
-    original = signal_rules._ongoing
+    original = signal_rules._keep
     with scope(school=school), mock.patch.object(
-            signal_rules, "_ongoing", side_effect=lambda *a: kept.append(original(*a)) or kept[-1]):
+            signal_rules, "_keep", side_effect=lambda *a, **kw: kept.append(original(*a, **kw)) or kept[-1]):
         second = calculation_run(school=school, on=on)
     assert second.mode == "incremental"
     assert kept[0]  # the nightly path was taken
@@ -401,3 +401,66 @@ def test_a_later_incremental_run_keeps_ongoing_starts_and_equals_a_rebuild(busy_
                     .values_list("enrolment_id", "since"))
     assert snapshot(school) == nightly
     assert still & ongoing  # some starts carried over unchanged
+
+
+def test_window_signals_go_on_night_after_night_and_equal_a_rebuild(school):
+    """A window signal (penalty threshold, illness, punctuality) is what started it: later nights leave
+    it alone without working it out again, unless a mark it rests on is amended or its window moves.
+    Each night's signals are what a full rebuild finds on the same day."""
+    from reporting import signal_rules
+
+    start = dt.date(2025, 11, 3)
+    with scopes_disabled():
+        truant, ill, late = (enrol(school, upn=f"W0000000000{n}A") for n in range(3))
+        record(truant, school_sessions(school, start, 12), "G")  # the tenth on Friday 7 November
+        record(ill, school_sessions(school, dt.date(2025, 10, 6), 32), "I")  # the thirtieth on 24 October
+        record(late, school_sessions(school, start, 8), "L." * 4)
+        record(late, school_sessions(school, dt.date(2025, 11, 10), end=dt.date(2025, 11, 18)), ".")
+
+    def night(on, marks=()):
+        with scopes_disabled():
+            for enrolment, codes in marks:
+                record(enrolment, [(on, "AM"), (on, "PM")], codes)
+        worked = []
+        original = signal_rules._window_signals
+
+        def spy(calendar, window, enrolments, bits):
+            worked.extend((e, window.kind) for _, e in enrolments)
+            return original(calendar, window, enrolments, bits)
+
+        with scope(school=school), mock.patch.object(signal_rules, "_window_signals", side_effect=spy):
+            run = calculation_run(school=school, on=on)
+        nightly = snapshot(school)
+        with scope(school=school):
+            calculation_run(school=school, on=on, full=True)
+            # The marks above are older than the next night's watermark (no clock skew to allow for here).
+            CalculationRun.objects.filter(school=school).update(watermark=timezone.now())
+        assert snapshot(school) == nightly
+        return run, set(worked)
+
+    def active(enrolment, kind):
+        with scope(school=school):
+            return AttendanceSignal.objects.get(school=school, enrolment=enrolment, kind=kind, active=True)
+
+    run, worked = night(dt.date(2025, 11, 18))
+    assert run.mode == "full"
+    assert {(truant.pk, "penalty_threshold"), (ill.pk, "illness_15_days"), (late.pk, "punctuality")} <= worked
+    penalty = active(truant, "penalty_threshold")
+    assert (penalty.since, penalty.sessions) == (dt.date(2025, 11, 7), 10)
+    # More of the same the next day: nothing is worked out again and nothing changes.
+    run, worked = night(dt.date(2025, 11, 19), [(truant, "GG"), (ill, "II"), (late, "LL")])
+    assert run.mode == "incremental" and not worked
+    assert active(truant, "penalty_threshold").pk == penalty.pk
+    # A session before the start is authorised after all: that signal alone is worked out again. (Saved
+    # through the model, whose clock is the watermark's here; a register save stamps the database's.)
+    with scopes_disabled():
+        first = Mark.objects.get(school=school, enrolment=truant, date=start, session="AM")
+        first.code = "C"
+        first.save()
+    run, worked = night(dt.date(2025, 11, 20))
+    assert worked == {(truant.pk, "penalty_threshold")}
+    assert active(truant, "penalty_threshold").since == dt.date(2025, 11, 10)
+    # A new week moves the penalty and punctuality windows, not the year's illness window.
+    run, worked = night(dt.date(2025, 11, 24), [(truant, "G/"), (ill, "I/"), (late, "LL")])
+    assert {(truant.pk, "penalty_threshold"), (late.pk, "punctuality")} <= worked
+    assert (ill.pk, "illness_15_days") not in worked

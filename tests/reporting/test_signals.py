@@ -60,14 +60,15 @@ def test_penalty_threshold_window_crosses_into_a_new_academic_year(school, pupil
         ("penalty_threshold", "2026-09-07", 10)]
 
 
-def test_penalty_threshold_reached_in_the_old_year_counts_on_into_the_new(school, pupil, capsys):
-    """The tenth session falls in July; the window's sessions in September add to the count, not the start."""
+def test_penalty_threshold_reached_in_the_old_year_holds_on_into_the_new(school, pupil, capsys):
+    """The tenth session falls in July and the window reaches back to it from September: the signal is
+    what started it, so the September sessions change neither its start nor its count."""
     with scopes_disabled():
         add_calendar(school, year_start=dt.date(2026, 9, 1))
     marks_on(school, pupil, [(dt.date(2026, 7, 13), "/G"), *((dt.date(2026, 7, day), "GG") for day in range(14, 18)),
                              (dt.date(2026, 7, 20), "G/"), (dt.date(2026, 9, 3), "OU")])
     assert kinds(signals(capsys, school, "2026-09-07"), "penalty_threshold") == [
-        ("penalty_threshold", "2026-07-20", 12)]
+        ("penalty_threshold", "2026-07-20", 10)]
 
 
 def test_penalty_threshold_only_for_compulsory_school_age_at_state_funded_schools(school, capsys):
@@ -234,8 +235,11 @@ def test_rate_signal_starts_match_a_day_by_day_walk(school, registers, later_day
 
 
 def test_stored_evidence_lists_the_sessions_and_changes_only_with_them(school, pupil):
-    """The window's sessions across a holiday and two years, in order, with their codes; a night that
-    adds no counted session leaves the stored row as it was, one that adds one rewrites it."""
+    """The window's sessions up to the start, across a holiday and two years, in order, with their
+    codes. Later sessions, counted or not, leave the stored row as it was; amending a session it rests
+    on finds it again."""
+    from registers.models import Mark
+    from registers.services import MarkEntry, marks_save
     from reporting.models import AttendanceSignal
     from reporting.services import calculation_run
 
@@ -257,14 +261,23 @@ def test_stored_evidence_lists_the_sessions_and_changes_only_with_them(school, p
         ["2026-07-20", "AM", "G"], ["2026-07-20", "PM", "G"], ["2026-07-21", "AM", "N"], ["2026-07-21", "PM", "U"],
         ["2026-09-03", "AM", "O"], ["2026-09-03", "PM", "O"], ["2026-09-04", "AM", "U"], ["2026-09-04", "PM", "U"],
         ["2026-09-07", "AM", "G"], ["2026-09-07", "PM", "G"]]}
-    marks_on(school, pupil, [(dt.date(2026, 9, 8), "//")])
+    # On 9 September the N of 21 July has gone five school days unreplaced: that signal is the only change.
+    for day, codes, changed in ((dt.date(2026, 9, 8), "//", 0), (dt.date(2026, 9, 9), "O/", 1)):
+        marks_on(school, pupil, [(day, codes)])
+        with scope(school=school):
+            assert calculation_run(school=school, on=day).rows_changed == changed
+        again = stored()
+        assert (again.pk, again.since, again.sessions, again.evidence, again.fingerprint) == (
+            first.pk, first.since, first.sessions, first.evidence, first.fingerprint)
+    # A session it rests on is authorised after all: the tenth is now the O of 9 September.
     with scope(school=school):
-        assert calculation_run(school=school, on=dt.date(2026, 9, 8)).rows_changed == 0  # no signal changed
-    again = stored()
-    assert (again.pk, again.evidence, again.fingerprint) == (first.pk, first.evidence, first.fingerprint)
-    marks_on(school, pupil, [(dt.date(2026, 9, 9), "O/")])
-    with scope(school=school):
-        calculation_run(school=school, on=dt.date(2026, 9, 9))
+        amended = Mark.objects.get(school=school, enrolment=pupil, date=dt.date(2026, 9, 3), session="AM")
+        marks_save(school=school, by=None, reason="letter from the doctor", entries=[
+            MarkEntry(pupil.pupil_id, amended.date, "AM", "M", expected_version=amended.version)])
+        assert calculation_run(school=school, on=dt.date(2026, 9, 9)).rows_changed == 2  # one ended, one began
     later = stored()
-    assert (later.pk, later.sessions) == (first.pk, 11) and later.fingerprint != first.fingerprint
-    assert later.evidence["sessions"] == [*first.evidence["sessions"], ["2026-09-09", "AM", "O"]]
+    assert (later.since, later.sessions) == (dt.date(2026, 9, 9), 10) and later.pk != first.pk
+    assert later.evidence["sessions"] == [*first.evidence["sessions"][:4], *first.evidence["sessions"][5:],
+                                          ["2026-09-09", "AM", "O"]]
+    with scope(school=school):
+        assert not AttendanceSignal.objects.get(pk=first.pk).active
