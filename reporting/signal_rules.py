@@ -23,10 +23,12 @@ check for marks written since the last run. Definitions (dfe-rules §2.1, R7, R1
 * penalty threshold: 10+ sessions G/N/O/U (N per policy) in the 10 most recent school weeks ending
   with the week containing the day, sessions on or before the day; compulsory school age, state-funded
   schools only.
-* These window signals, and illness below, start on the day their window's session that reached the
-  count was recorded, and are what started them: their count (`sessions`) and evidence are the
-  window's sessions up to the end of that day. Later sessions do not change them; an amendment on or
-  before that day, or a window that starts on another day (a new week), has them found again.
+* These two are rolling windows: a signal starts on the day its rule began to hold (the first counted
+  session after the last school day at whose end it did not), so it goes on while the window moves
+  on week by week, and a later run keeps it the way it keeps a rate signal's start. Illness (below)
+  counts from the start of the year and starts on the day of the session that reached the count.
+  All three are what started them: their count (`sessions`) and evidence are the sessions of the
+  window as it was on the first day, up to the end of that day. Later sessions do not change them.
 * N not replaced within 5 school days; 10 school days' continuous G/N/O/U; 15 school days of illness in
   the school year; 20 school days' continuous G/N/O. The statutory returns concern pupils of
   compulsory school age, so those rules apply to them only.
@@ -43,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -67,7 +70,9 @@ CONTINUOUS_GNO_SESSIONS = 40  # 20 school days
 K = SignalKind
 RATE_KINDS = (K.PERSISTENT_ABSENCE, K.SEVERE_ABSENCE, K.AT_RISK, K.BELOW_THRESHOLD)
 # Window signals that go on unchanged from one run to the next while what started them stands (`_keep`).
-KEPT_WINDOWS = (K.PUNCTUALITY, K.ILLNESS_15_DAYS, K.PENALTY_THRESHOLD)
+# Those of a rolling window (the rest of the school week's window) start when their rule began to hold.
+ROLLING = (K.PUNCTUALITY, K.PENALTY_THRESHOLD)
+KEPT_WINDOWS = (*ROLLING, K.ILLNESS_15_DAYS)
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ class Window:
     end: dt.date
     at_least: int
     compulsory_only: bool
+    weeks: int | None = None  # a rolling window of this many school weeks, ending with the day's week
 
 
 # The stored active signals a run may change: (enrolment, kind, since) -> (id, sessions, fingerprint).
@@ -221,7 +227,7 @@ def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, sta
     punctuality = calendar.recent_school_weeks(on, policy.punctuality_weeks)
     if punctuality:
         found.append(Window(K.PUNCTUALITY, ("late_before_close", "late_after_close"), punctuality[0], on,
-                            policy.punctuality_lates + 1, compulsory_only=False))
+                            policy.punctuality_lates + 1, compulsory_only=False, weeks=policy.punctuality_weeks))
     year = calendar.year_for(on)
     if year is not None and on >= year.start:
         found.append(Window(K.ILLNESS_15_DAYS, ("illness",), year.start, min(on, year.end), ILLNESS_SESSIONS,
@@ -238,7 +244,8 @@ def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, sta
     if state_funded and penalty:
         counted = tuple(c for c in FIGURE_CATEGORIES["unauthorised"]  # type: ignore[union-attr]
                         if policy.penalty_threshold_counts_n or c != "reason_not_established")
-        found.append(Window(K.PENALTY_THRESHOLD, counted, penalty[0], on, PENALTY_SESSIONS, compulsory_only=True))
+        found.append(Window(K.PENALTY_THRESHOLD, counted, penalty[0], on, PENALTY_SESSIONS, compulsory_only=True,
+                            weeks=PENALTY_WEEKS))
     return found
 
 
@@ -309,7 +316,7 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
     rate_mask = " | ".join(f"(CASE WHEN {sql} THEN {1 << n} ELSE 0 END)"
                            for n, sql in enumerate(_conditions('(c.a + c.t)', 'c.a', 'c.t').values()))
     assert tuple(_conditions("p", "a", "t")) == RATE_KINDS  # noqa: S101 - the bits follow this order
-    rate_kinds = ", ".join(f"'{k}'" for k in RATE_KINDS)
+    to_previous = ", ".join(f"'{k}'" for k in (*RATE_KINDS, *ROLLING))
     # The counts of every row first, then the roll by hash: probing the summaries once per enrolment on
     # roll is what the planner picks otherwise, and it is twice as slow.
     rows = _fetch(f"""
@@ -350,7 +357,7 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
             SELECT s.id, s.school_id, s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint, b.bit,
                    coalesce(j.wanted & b.bit <> 0, false) AS wanted, k.walk_from,
                    coalesce(s.since <= k.on_day AND (c.first_day IS NULL OR c.first_day >
-                            CASE WHEN s.kind IN ({rate_kinds}) THEN k.on_day ELSE s.since END), false) AS kept
+                            CASE WHEN s.kind IN ({to_previous}) THEN k.on_day ELSE s.since END), false) AS kept
               FROM reporting_attendancesignal s
               LEFT JOIN unnest(%(kinds)s::varchar[], %(bits)s::int[]) AS b(kind, bit) ON b.kind = s.kind
               LEFT JOIN judged j ON j.enrolment_id = s.enrolment_id
@@ -595,12 +602,16 @@ def _keep(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, previous:
       and its condition holds on the school days since (checked from `walk_from`, if there are any
       before the run's day).
     * A window signal (punctuality, illness, penalty threshold) is what started it: the window's
-      sessions up to its start. It goes on when the window starts on the same day as at the previous
-      run, none of the enrolment's marks up to its start has changed, and it still reaches the count."""
+      sessions up to its start. It goes on while it still reaches the count and, for illness, when
+      the window starts on the same day as at the previous run and none of the enrolment's marks up
+      to its start has changed; for a rolling window, when its rule held on every school day since
+      its start, as for a rate signal: none of its marks up to the previous run's day has changed and
+      no school day lies between that day and this one."""
     year = calendar.year_for(on)
     keep: list[Keep] = []
     starts_then: dict[dt.date, dict[str, dt.date]] = {}
-    starts_now = {w.kind: w.start for w in windows if w.kind in KEPT_WINDOWS}
+    starts_now = {w.kind: w.start for w in windows if w.kind in KEPT_WINDOWS and w.kind not in ROLLING}
+    rolling = [w.kind for w in windows if w.kind in ROLLING]
     school_days = [d for d in calendar.days if year is not None and year.start <= d < on and d <= year.end]
     for school_id, p in previous.items():
         if p.on > on:
@@ -609,6 +620,11 @@ def _keep(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, previous:
             after = p.on + dt.timedelta(days=1)
             walk_from = after if school_days and school_days[-1] >= after else None
             keep += [Keep(school_id, kind, p, walk_from) for kind in RATE_KINDS]
+        # A rolling window's rule held on every school day to the previous run's; with none between that
+        # day and this one, it has held since.
+        following = bisect_right(calendar.days, p.on)
+        if following == len(calendar.days) or calendar.days[following] >= on:
+            keep += [Keep(school_id, kind, p, None) for kind in rolling]
         if p.on not in starts_then:
             starts_then[p.on] = {w.kind: w.start for w in _windows(calendar, p.on, policy, state_funded=state_funded)}
         keep += [Keep(school_id, kind, p, None) for kind, start in starts_now.items()
@@ -628,18 +644,27 @@ def _stored_evidence(school_id: int, enrolment_id: int, kind: str, since: dt.dat
 def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[tuple[int, int]],
                     bits: dict[int, dict[dt.date, dict[str, str]]]) -> list[Signal]:
     """Punctuality, illness, penalty threshold: the enrolments with at least `at_least` of the window's
-    sessions. The signal starts on the day of the session that reached it and is what started it: its
-    count and evidence are the window's sessions up to the end of that day, so sessions added later do
-    not change it. The list of sessions (the evidence) is decoded only when the signal is stored."""
+    sessions. The signal is what started it: its count and evidence are the sessions of the window as
+    it was on its first day, up to the end of that day, so sessions added later do not change it.
+
+    Illness counts from the start of the year, so its signal starts on the day of the session that
+    reached the count. A rolling window's signal starts on the day its rule began to hold: the day of
+    the first counted session after the last school day at whose end the rule did not hold (the window
+    moves on each week, so the session that reached the count may have left it since). The list of
+    sessions (the evidence) is decoded only when the signal is stored."""
     spans = _spans(calendar, window.start, window.end)
     found = []
     for school_id, enrolment_id in enrolments:
         rows = bits.get(enrolment_id, {})
-        since = _reached_on(spans, window, rows)
-        if since is None:
+        if window.weeks:
+            since = _held_since(calendar, window, rows)
+            start = calendar.recent_school_weeks(since, window.weeks)[0] if since else None
+        else:
+            since, start = _reached_on(spans, window, rows), window.start
+        if since is None or start is None:
             continue  # cannot happen: the tally counted the same bits
-        started = _spans(calendar, window.start, since)
-        parts, count = [window.start.isoformat()], 0
+        started = _spans(calendar, start, since)
+        parts, count = [start.isoformat()], 0
         for year, first, last in started:
             texts = rows.get(year.start)
             if not texts:
@@ -649,10 +674,42 @@ def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[t
             parts += [text.rstrip("0") for text in sliced]
             count += _or(sliced).count("1")
         found.append(Signal(school_id, enrolment_id, window.kind, since, count, _fingerprint("|".join(parts)),
-                            lambda rows=rows, started=started: {
-                                "from": window.start.isoformat(),
+                            lambda rows=rows, started=started, start=start: {
+                                "from": start.isoformat(),
                                 "sessions": _listed(_hits(started, window.categories, rows))}))
     return found
+
+
+def _held_since(calendar: SchoolCalendar, window: Window, rows: dict[dt.date, dict[str, str]]) -> dt.date | None:
+    """The day a rolling window's rule, which holds on `window.end`, began to hold: walking back over
+    the school days before, the first counted session after the last one at whose end it did not."""
+    on = window.end
+    counted: list[dt.date] = []  # the day of each counted session up to `on`, in order
+    for year_start in sorted(rows):
+        texts = rows[year_start]
+        year = next((y for y in calendar.years if y.start == year_start), None)
+        if year is None or year.start > on:
+            continue
+        union = _or([texts[c] for c in window.categories])
+        at = union.find("1")
+        while at != -1:
+            day = year.start + dt.timedelta(days=at // 2)
+            if day > on:
+                break
+            counted.append(day)
+            at = union.find("1", at + 1)
+    if len(counted) < window.at_least:
+        return None
+    days = calendar.days_up_to(on)
+    failed = None
+    for day in reversed(days):
+        if day >= on:
+            continue
+        first = calendar.recent_school_weeks(day, window.weeks)[0]  # type: ignore[arg-type]
+        if bisect_right(counted, day) - bisect_left(counted, first) < window.at_least:
+            failed = day
+            break
+    return counted[bisect_right(counted, failed)] if failed else counted[window.at_least - 1]
 
 
 def _spans(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> list[tuple[Year, int, int]]:

@@ -71,6 +71,29 @@ def test_penalty_threshold_reached_in_the_old_year_holds_on_into_the_new(school,
         ("penalty_threshold", "2026-07-20", 10)]
 
 
+def test_penalty_threshold_starts_when_the_rule_began_to_hold_not_when_the_window_last_moved(school, pupil, capsys):
+    """Two G sessions every Monday: ten in the window from 6 October, and never fewer since, although by
+    mid-December the sessions that reached ten have left the window."""
+    mondays = [dt.date(2025, 9, 8) + dt.timedelta(weeks=n) for n in range(15)]
+    marks_on(school, pupil, [(day, "GG") for day in mondays if day != dt.date(2025, 10, 27)])  # half term
+    assert kinds(signals(capsys, school, "2025-12-15"), "penalty_threshold") == [
+        ("penalty_threshold", "2025-10-06", 10)]
+    assert kinds(signals(capsys, school, "2025-10-03"), "penalty_threshold") == []  # eight so far
+
+
+def test_penalty_threshold_that_lapsed_for_a_day_starts_again(school, pupil, capsys):
+    """Ten G sessions by 6 October hold the rule until the window moves past the first of them (Monday
+    24 November); two more the next day bring it back, and the signal starts again from then (until the
+    window moves on again)."""
+    marks_on(school, pupil, [*((dt.date(2025, 9, 8) + dt.timedelta(weeks=n), "GG") for n in range(5)),
+                             (dt.date(2025, 11, 25), "GG")])
+    assert kinds(signals(capsys, school, "2025-11-21"), "penalty_threshold") == [
+        ("penalty_threshold", "2025-10-06", 10)]
+    assert kinds(signals(capsys, school, "2025-11-24"), "penalty_threshold") == []
+    assert kinds(signals(capsys, school, "2025-11-28"), "penalty_threshold") == [
+        ("penalty_threshold", "2025-11-25", 10)]
+
+
 def test_penalty_threshold_only_for_compulsory_school_age_at_state_funded_schools(school, capsys):
     with scopes_disabled():
         young = enrol(school, upn="P00000000002A", date_of_birth=dt.date(2021, 6, 1))  # not five until June 2026
