@@ -351,8 +351,8 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
              GROUP BY m.enrolment_id
         ),
         -- Each stored active signal: whether its rule still selects it, and whether its ground is
-        -- unchanged (`_keep`): a rate signal's marks up to the previous run's day, a window signal's up
-        -- to its start.
+        -- unchanged (`_keep`): a rate or rolling-window signal's marks up to the previous run's day, an
+        -- illness signal's up to its start.
         stored AS MATERIALIZED (
             SELECT s.id, s.school_id, s.enrolment_id, s.kind, s.since, s.sessions, s.fingerprint, b.bit,
                    coalesce(j.wanted & b.bit <> 0, false) AS wanted, k.walk_from,
