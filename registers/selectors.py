@@ -21,12 +21,12 @@ def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
 
 def policy_for(*, school: School, day: dt.date) -> SchoolPolicy:
     """The policy in force on `day`; an unsaved default policy when the school has none yet."""
-    found = SchoolPolicy.objects.filter(school=school, effective_from__lte=day).order_by("-effective_from").first()
-    return found or SchoolPolicy(school=school, effective_from=day)
+    return policies_for(schools=[school], day=day)[school.pk]
 
 
 def policies_for(*, schools: list[School], day: dt.date) -> dict[int, SchoolPolicy]:
-    """`policy_for` for several schools in one query, by school id."""
+    """The policy in force on `day` for each school (an unsaved default where it has none yet), in one
+    query, by school id."""
     with scopes_disabled():
         found = {p.school_id: p for p in SchoolPolicy.objects.filter(school__in=[s.pk for s in schools],
                                                                      effective_from__lte=day)

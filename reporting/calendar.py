@@ -164,9 +164,4 @@ def calendars_for(*, schools: list[School]) -> dict[int, SchoolCalendar]:
 
 
 def calendar_for(*, school: School) -> SchoolCalendar:
-    years = tuple(Year(y.start, y.end) for y in AcademicYear.objects.filter(school=school).order_by("start"))
-    terms = tuple(Term.objects.filter(school=school).order_by("start").values_list("start", "end"))
-    closures: set[tuple[dt.date, str]] = set()
-    for day, which in Closure.objects.filter(school=school).values_list("date", "session"):
-        closures |= {(day, s) for s in ("AM", "PM") if which in (s, Closure.Which.BOTH)}
-    return SchoolCalendar(years=years, terms=terms, closures=frozenset(closures))
+    return calendars_for(schools=[school])[school.pk]

@@ -204,8 +204,8 @@ def signals_found(*, schools: list[School], calendar: SchoolCalendar, on: dt.dat
     tallies = _tallies(calendar, params, windows, ytd=ytd, keep=keep)
     found: list[Signal] = []
     if ytd is not None:
-        found += _rate_signals(calendar, on, year, params, tallies.flagged, previous or {},  # type: ignore[arg-type]
-                               tallies.kept, tallies.school_of)
+        found += _rate_signals(calendar, on, year, params, tallies.flagged, tallies.kept,  # type: ignore[arg-type]
+                               tallies.school_of)
     reached = tallies.reached
     bits = _bits(params, on, {w: reached[w.kind] for w in windows})
     for window in windows:
@@ -263,7 +263,8 @@ class Tallies(NamedTuple):
     flagged: list[tuple[int, str]]  # (enrolment, rate kind) whose condition holds and whose start is to be found
     reached: dict[str, list[tuple[int, int]]]  # by window kind: (school, enrolment) whose sessions are to be found
     school_of: dict[int, int]  # each flagged enrolment's school
-    kept: dict[tuple[int, str], Signal]  # rate signals that go on if no day since the last run broke them
+    # Rate signals that go on if no school day from the date given (the day after the last run) broke them.
+    kept: dict[tuple[int, str], tuple[Signal, dt.date]]
     stored: Stored  # the stored active signals that may change (those that go on as they were are left out)
 
 
@@ -376,7 +377,7 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
          WHERE j.wanted & ~coalesce(g.bits, 0) <> 0
         UNION ALL
         SELECT s.school_id, s.enrolment_id, NULL, s.kind, s.id, s.since, s.sessions, s.fingerprint,
-               s.wanted AND s.kept
+               CASE WHEN s.wanted AND s.kept THEN s.walk_from END
           FROM stored s WHERE NOT (s.wanted AND s.kept AND s.walk_from IS NULL)""",
                   {**params, **masks, "starts": [y.start for y in years],
                    "kinds": kinds, "bits": [1 << n for n in range(len(kinds))],
@@ -385,13 +386,13 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
                    "keep_walk_from": [k.walk_from for k in keep],
                    "earliest": min((k.previous.watermark for k in keep), default=None)})
     found = Tallies([], {w.kind: [] for w in windows}, {}, {}, {})
-    for school_id, e, wanted, kind, pk, since, sessions, fingerprint, walk in rows:
+    for school_id, e, wanted, kind, pk, since, sessions, fingerprint, walk_from in rows:
         if wanted is None:
             found.stored[(e, kind, since)] = (pk, sessions, fingerprint)
-            if walk:  # goes on unless a school day since the previous run broke it
-                found.kept[(e, kind)] = Signal(school_id, e, kind, since, sessions, fingerprint,
-                                               lambda school_id=school_id, e=e, kind=kind, since=since:
-                                               _stored_evidence(school_id, e, kind, since))
+            if walk_from is not None:
+                found.kept[(e, kind)] = (Signal(school_id, e, kind, since, sessions, fingerprint,
+                                                lambda school_id=school_id, e=e, kind=kind, since=since:
+                                                _stored_evidence(school_id, e, kind, since)), walk_from)
             continue
         for n, name in enumerate(kinds):
             if wanted >> n & 1:
@@ -471,11 +472,11 @@ def _risky(kind: str, absence: str, attendance: str, week_absence: str, week_att
 
 
 def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, params: dict[str, Any],
-                  flagged: list[tuple[int, str]], previous: dict[int, Previous],
-                  kept: dict[tuple[int, str], Signal], school_of: dict[int, int]) -> list[Signal]:
+                  flagged: list[tuple[int, str]], kept: dict[tuple[int, str], tuple[Signal, dt.date]],
+                  school_of: dict[int, int]) -> list[Signal]:
     """The start of each flagged (enrolment, kind): after the last school day, before `on`, at whose end
-    the condition failed. `kept`: stored signals that go on unless a school day since the previous run broke them;
-    `school_of`: each flagged enrolment's school."""
+    the condition failed. `kept`: stored signals that go on unless a school day from the date given
+    broke them (the others went on without coming here); `school_of`: each flagged enrolment's school."""
     if not flagged:
         return []
     params = {**params, "year_start": year.start}
@@ -495,23 +496,11 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, params: dic
             checkpoint_of += [day] * pending
             last_week_end, pending = day, 0
     # A kept signal held at the end of the previous run's day, with the same marks: only the school days
-    # after that one and before `on` are checked, and when there are none it simply goes on.
-    after_previous = {school_id: p.on + dt.timedelta(days=1) for school_id, p in previous.items()}
-    found, walked = [], []
-    for pair in flagged:
-        if pair not in kept:
-            walked.append((*pair, year.start))
-            continue
-        after = after_previous[school_of[pair[0]]]
-        if school_days and school_days[-1] >= after:
-            walked.append((*pair, after))
-        else:
-            found.append(kept[pair])
-    if not walked:
-        return found
+    # after that one and before `on` are checked.
+    found: list[Signal] = []
+    walked = sorted((*pair, kept[pair][1] if pair in kept else year.start) for pair in flagged)
     params |= {"days": school_days, "checkpoint_of": checkpoint_of, "checkpoints": checkpoints,
                "previous_checkpoints": previous_checkpoints}
-    walked.sort()
     rows = []
     # In parts of a school's size or so: each part's rows fit in memory (a whole trust's do not).
     for n in range(0, len(walked), WALK_PAIRS):
@@ -520,7 +509,7 @@ def _rate_signals(calendar: SchoolCalendar, on: dt.date, year: Year, params: dic
                        "lows": [row[2] for row in part]})
     for enrolment_id, kind, failed, since, absence, attendance in rows:
         if failed is None and (enrolment_id, kind) in kept:
-            found.append(kept[(enrolment_id, kind)])
+            found.append(kept[(enrolment_id, kind)][0])
             continue
         # A rate signal is what it was on the day it started: it changes only when it ends or its start
         # moves, so the stored row is not rewritten every night while the figures move.
@@ -612,18 +601,18 @@ def _keep(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, previous:
     starts_then: dict[dt.date, dict[str, dt.date]] = {}
     starts_now = {w.kind: w.start for w in windows if w.kind in KEPT_WINDOWS and w.kind not in ROLLING}
     rolling = [w.kind for w in windows if w.kind in ROLLING]
-    school_days = [d for d in calendar.days if year is not None and year.start <= d < on and d <= year.end]
     for school_id, p in previous.items():
         if p.on > on:
             continue
+        # The school days after the previous run's day and before this one, if any, are still to check.
+        following = bisect_right(calendar.days, p.on)
+        missed = following < len(calendar.days) and calendar.days[following] < on
         if year is not None and year.start <= p.on and (on - p.on).days <= 31:
-            after = p.on + dt.timedelta(days=1)
-            walk_from = after if school_days and school_days[-1] >= after else None
+            walk_from = p.on + dt.timedelta(days=1) if missed else None
             keep += [Keep(school_id, kind, p, walk_from) for kind in RATE_KINDS]
         # A rolling window's rule held on every school day to the previous run's; with none between that
         # day and this one, it has held since.
-        following = bisect_right(calendar.days, p.on)
-        if following == len(calendar.days) or calendar.days[following] >= on:
+        if not missed:
             keep += [Keep(school_id, kind, p, None) for kind in rolling]
         if p.on not in starts_then:
             starts_then[p.on] = {w.kind: w.start for w in _windows(calendar, p.on, policy, state_funded=state_funded)}
@@ -700,11 +689,8 @@ def _held_since(calendar: SchoolCalendar, window: Window, rows: dict[dt.date, di
             at = union.find("1", at + 1)
     if len(counted) < window.at_least:
         return None
-    days = calendar.days_up_to(on)
     failed = None
-    for day in reversed(days):
-        if day >= on:
-            continue
+    for day in reversed(calendar.days[:bisect_left(calendar.days, on)]):
         first = calendar.recent_school_weeks(day, window.weeks)[0]  # type: ignore[arg-type]
         if bisect_right(counted, day) - bisect_left(counted, first) < window.at_least:
             failed = day
