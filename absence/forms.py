@@ -92,14 +92,22 @@ class AcceptForm(forms.Form):
 
 
 class ContactAttemptForm(forms.Form):
-    contact = forms.TypedChoiceField(label="Who", required=False, coerce=int, empty_value=None)
-    method = forms.ChoiceField(label="How", choices=ContactAttempt.Method.choices)
-    outcome = forms.ChoiceField(label="Outcome", choices=ContactAttempt.Outcome.choices)
+    """Nothing is pre-chosen: a blank form is refused rather than logged as a phone call that reached someone."""
+
+    contact = forms.TypedChoiceField(label="Who", required=False, coerce=int, empty_value=None,
+                                     error_messages={"required": "Choose who you tried to reach."})
+    method = forms.ChoiceField(label="How", choices=[("", "Choose how"), *ContactAttempt.Method.choices],
+                               error_messages={"required": "Choose how you made contact."})
+    outcome = forms.ChoiceField(label="Outcome", choices=[("", "Choose the outcome"), *ContactAttempt.Outcome.choices],
+                                error_messages={"required": "Choose the outcome of the contact."})
     note = forms.CharField(label="Note", required=False, max_length=500)
 
     def __init__(self, *args: Any, contacts: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        self.fields["contact"].choices = [("", "—"), *[(c.pk, f"{c.guardian} ({c.relationship})") for c in contacts]]
+        self.fields["contact"].choices = [("", "Choose who"),
+                                          *[(c.pk, f"{c.guardian} ({c.relationship})") for c in contacts]]
+        # With contacts on record, the attempt names one of them.
+        self.fields["contact"].required = bool(contacts)
 
 
 class ResolveForm(forms.Form):
@@ -133,3 +141,24 @@ class EvidenceOutcomeForm(forms.Form):
                                       choices=[("yes", "Received"), ("no", "Not received")])
     note = forms.CharField(label="Note", required=False, max_length=500)
 
+
+
+class AgedResolveForm(forms.Form):
+    """The aged-N page: one code and reason for every ticked pupil (all their aged sessions) or session."""
+
+    code = forms.ChoiceField(label="Code to record", choices=resolution_choices(),
+                             error_messages={"required": "Choose the code to record.",
+                                             "invalid_choice": "Choose a code from the list."})
+    reason = forms.CharField(label="Reason", max_length=300,
+                             error_messages={"required": "Give the reason; it is kept with each changed mark."})
+
+    def selections(self, data: Any, aged: list[Any]) -> dict[int, list[tuple[dt.date, str]]]:
+        """The ticked sessions, by pupil, from the aged list only: anything else is ignored as already resolved."""
+        pupils = set(data.getlist("pupil"))
+        sessions = set(data.getlist("session"))
+        out: dict[int, list[tuple[dt.date, str]]] = {}
+        for row in aged:
+            for m in row.marks:
+                if str(row.pupil.pk) in pupils or f"{row.pupil.pk}:{m.date.isoformat()}:{m.session}" in sessions:
+                    out.setdefault(row.pupil.pk, []).append((m.date, m.session))
+        return out

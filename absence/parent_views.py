@@ -29,21 +29,32 @@ from . import selectors, services
 from .forms import AbsenceReportForm, LeaveRequestForm
 from .models import AbsenceReport, LeaveRequest, MedicalEvidenceRequest
 
-# Fixed-window limits per parent and action: generous for a family, useless for a script.
+# Fixed-window limits per parent and action, counting submissions the school accepted: generous for a
+# family, useless for a script. Refused submissions (a typo, a closed day) have a much higher limit of
+# their own, so correcting a form never locks a parent out.
 RATE_LIMITS = {"report": (10, 600), "leave": (5, 600)}
+REFUSED_LIMIT = 50
+
+
+def _rate_key(request: HttpRequest, action: str, outcome: str) -> str:
+    window = RATE_LIMITS[action][1]
+    return f"absence:rl:{action}:{outcome}:{request.user.pk}:{int(timezone.now().timestamp()) // window}"
 
 
 def rate_limited(request: HttpRequest, action: str) -> bool:
-    limit, window = RATE_LIMITS[action]
-    key = f"absence:rl:{action}:{request.user.pk}:{int(timezone.now().timestamp()) // window}"
-    if cache.add(key, 1, timeout=window):
-        return False
+    limit = RATE_LIMITS[action][0]
+    return (cache.get(_rate_key(request, action, "accepted"), 0) >= limit
+            or cache.get(_rate_key(request, action, "refused"), 0) >= REFUSED_LIMIT)
+
+
+def rate_count(request: HttpRequest, action: str, *, accepted: bool) -> None:
+    key = _rate_key(request, action, "accepted" if accepted else "refused")
+    if cache.add(key, 1, timeout=RATE_LIMITS[action][1]):
+        return
     try:
-        count = cache.incr(key)
+        cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        return False
-    return count > limit
+        cache.add(key, 1, timeout=RATE_LIMITS[action][1])
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -93,12 +104,14 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if not children:
         raise Http404("No children linked")
     today = timezone.localdate()
+    duplicate = None
     if request.method == "POST":
         if rate_limited(request, "report"):
             return _too_many(request)
         form = AbsenceReportForm(request.POST, children=children)
         if form.is_valid():
             pupil = form.cleaned_data["child"]
+            update = request.POST.get("update", "")
             with scope(school=pupil.school):
                 try:
                     report = services.absence_report_create(
@@ -106,12 +119,19 @@ def report_new(request: HttpRequest) -> HttpResponse:
                         guardian=selectors.parent_guardian_for(user=request.user, pupil=pupil),
                         first_date=form.cleaned_data["first_date"], last_date=form.cleaned_data["last_date"],
                         sessions=form.cleaned_data["sessions"], category=form.cleaned_data["category"],
-                        message=form.cleaned_data["message"],
+                        message=form.cleaned_data["message"], update=int(update) if update.isdigit() else None,
                     )
+                except services.DuplicateReport as exc:
+                    form.add_error(None, exc)
+                    duplicate = exc.existing
                 except services.AbsenceError as exc:
                     form.add_error(None, exc)
                 else:
+                    rate_count(request, "report", accepted=True)
+                    if update:
+                        messages.success(request, f"Report {report.reference} updated.")
                     return redirect("parent:report_detail", report.pk)
+        rate_count(request, "report", accepted=False)
     else:
         initial = {"first_date": today, "last_date": today, **_child_initial(request, children)}
         form = AbsenceReportForm(initial=initial, children=children)
@@ -119,7 +139,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
     for c in children:
         with scope(school=c.school):
             cutoffs.append((c, selectors.report_cutoff(school=c.school, pupil=c, day=today)))
-    return render(request, "parent/report_form.html", {"form": form, "cutoffs": cutoffs, "today": today})
+    return render(request, "parent/report_form.html", {"form": form, "cutoffs": cutoffs, "today": today,
+                                                       "duplicate": duplicate})
 
 
 def _child_initial(request: HttpRequest, children: list[Any]) -> dict[str, Any]:
@@ -173,7 +194,9 @@ def leave_new(request: HttpRequest) -> HttpResponse:
                 except services.AbsenceError as exc:
                     form.add_error(None, exc)
                 else:
+                    rate_count(request, "leave", accepted=True)
                     return redirect("parent:leave_detail", item.pk)
+        rate_count(request, "leave", accepted=False)
     else:
         form = LeaveRequestForm(initial=_child_initial(request, children), children=children)
     notices = []

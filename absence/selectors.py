@@ -299,6 +299,24 @@ def aged_n_codes(*, school: School, today: dt.date | None = None, limit: int = 5
     )
 
 
+@dataclass
+class AgedPupil:
+    pupil: Pupil
+    marks: list[Mark]
+
+    @property
+    def oldest(self) -> dt.date:
+        return self.marks[0].date
+
+
+def aged_n_by_pupil(*, school: School, today: dt.date | None = None) -> list[AgedPupil]:
+    """The N codes past the limit grouped by pupil (oldest first), each with their sessions. One query."""
+    out: dict[int, AgedPupil] = {}
+    for m in aged_n_codes(school=school, today=today, limit=5000):
+        out.setdefault(m.pupil_id, AgedPupil(m.pupil, [])).marks.append(m)
+    return sorted(out.values(), key=lambda a: (a.oldest, a.pupil.surname, a.pupil.forename))
+
+
 def n_marks_for(*, school: School, pupil_id: int, keys: Sequence[tuple[dt.date, str]] | None = None) -> list[Mark]:
     qs = Mark.objects.filter(school=school, pupil_id=pupil_id, code="N").order_by("date", "session")
     marks = list(qs)
@@ -325,7 +343,10 @@ def messages_for(*, school: School, pupil_id: int, limit: int = 30) -> QuerySet[
 def follow_up_counts(*, school: School, today: dt.date | None = None) -> dict[str, int]:
     """Counts for the school home page: one query per figure, none per pupil."""
     today = today or timezone.localdate()
+    deadline = n_code_deadline(school=school, today=today)
     return {
+        "aged": Mark.objects.filter(school=school, code="N", date__lt=deadline).values("pupil_id").distinct().count()
+        if deadline else 0,
         "reports": AbsenceReport.objects.filter(school=school, status=AbsenceReport.Status.PENDING).count(),
         "leave": LeaveRequest.objects.filter(school=school, status=LeaveRequest.Status.PENDING).count(),
         "n_today": Mark.objects.filter(school=school, date=today, code="N").values("pupil_id").distinct().count(),

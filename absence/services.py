@@ -82,8 +82,14 @@ def _covered_sessions(*, school: School, first: dt.date, last: dt.date, sessions
     if not found:
         why = selectors.closed_reason(school=school, first=first, last=last, sessions=sessions)
         when = f"{first:%A %d %B %Y}" if first == last else f"{first:%d %B} to {last:%d %B %Y}"
-        raise AbsenceError(f"The school is closed on {when} ({why}), so there is nothing to report.")
+        raise AbsenceError(f"The school is closed on {when} ({why}). Please choose days when the school is open.")
     return found
+
+
+def _first_school_day_from(*, school: School, day: dt.date) -> dt.date:
+    """The first day on or after `day` with a school session (the day itself when the calendar has none)."""
+    found = school_sessions(school=school, start=day, end=day + dt.timedelta(days=120))
+    return found[0][0] if found else day
 
 
 def evidence_check(upload: UploadedFile) -> str:
@@ -143,11 +149,25 @@ def _save(*, school: School, entries: list[MarkEntry], by: User | None, reason: 
 # ---------------------------------------------------------------- parent absence reports
 
 
+class DuplicateReport(AbsenceError):
+    """A report already covers some of these days; the parent may update it instead (if still waiting)."""
+
+    def __init__(self, message: str, *, existing: AbsenceReport) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
+@transaction.atomic
 def absence_report_create(
     *, pupil: Pupil, by: User, first_date: dt.date, last_date: dt.date, sessions: str, category: str,
     message: str = "", guardian: Guardian | None = None, now: dt.datetime | None = None,
+    update: int | None = None,
 ) -> AbsenceReport:
-    """A parent's report. Today or later only; closed days refused; after the cut-off it is flagged late."""
+    """A parent's report. Today or later only; closed days refused; after the cut-off it is flagged late.
+
+    A report overlapping one already made for the child is refused with `DuplicateReport`, unless
+    `update` names that report and it is still waiting: then it is updated with the new details.
+    """
     school = pupil.school
     now = timezone.localtime(now)
     today = now.date()
@@ -158,6 +178,23 @@ def absence_report_create(
         raise AbsenceError("Choose a reason for the absence.")
     _covered_sessions(school=school, first=first_date, last=last_date, sessions=sessions)
     late = first_date == today and now.time() > selectors.report_cutoff(school=school, pupil=pupil, day=today)
+    existing = (AbsenceReport.objects.select_for_update()
+                .filter(school=school, pupil=pupil, first_date__lte=last_date, last_date__gte=first_date)
+                .exclude(status=AbsenceReport.Status.REJECTED).order_by("created_at").first())
+    if existing is not None:
+        when = (f"{existing.first_date:%A %d %B}" if existing.first_date == existing.last_date
+                else f"{existing.first_date:%d %B} to {existing.last_date:%d %B}")
+        if existing.status != AbsenceReport.Status.PENDING:
+            raise AbsenceError(f"{pupil.forename}'s absence for {when} has already been reported and recorded "
+                               f"(reference {existing.reference}). To change it, please contact the school office.")
+        if update != existing.pk:
+            raise DuplicateReport(f"You have already reported {pupil.forename}'s absence for {when} (reference "
+                                  f"{existing.reference}). You can update that report with these details instead.",
+                                  existing=existing)
+        existing.first_date, existing.last_date, existing.sessions = first_date, last_date, sessions
+        existing.category, existing.message, existing.late = category, message.strip()[:2000], existing.late or late
+        existing.save(update_fields=["first_date", "last_date", "sessions", "category", "message", "late"])
+        return existing
     report = AbsenceReport.objects.create(
         school=school, pupil=pupil, first_date=first_date, last_date=last_date, sessions=sessions,
         category=category, message=message.strip()[:2000], reported_by=by, guardian=guardian, late=late,
@@ -267,7 +304,7 @@ def leave_request_create(
     _check_dates(first=first_date, last=last_date)
     notice = policy_for(school=school, day=today).leave_notice_days
     if first_date < today + dt.timedelta(days=notice):
-        earliest = today + dt.timedelta(days=notice)
+        earliest = _first_school_day_from(school=school, day=today + dt.timedelta(days=notice))
         raise AbsenceError(f"{school.name} needs at least {notice} days' notice: the earliest first day you can "
                            f"ask for now is {earliest:%A %d %B %Y}.")
     if circumstance not in LeaveRequest.Circumstance.values:
@@ -431,6 +468,30 @@ def n_codes_resolve(
     if code == "I":
         medical_evidence_check(pupil=pupil, by=by, today=max(k[0] for k in keys))
     return result
+
+
+@dataclass(frozen=True)
+class BulkResolved:
+    pupils: int
+    sessions: int
+
+
+@transaction.atomic
+def n_codes_resolve_many(
+    *, school: School, by: User, selections: dict[int, list[tuple[dt.date, str]]], code: str, reason: str,
+) -> BulkResolved:
+    """Resolve N for several pupils at once with one code and reason; all or nothing."""
+    if not any(selections.values()):
+        raise AbsenceError("Tick at least one pupil or session to resolve.")
+    pupils = {p.pk: p for p in Pupil.objects.filter(school=school, pk__in=list(selections))}
+    sessions = 0
+    for pupil_id, keys in selections.items():
+        pupil = pupils.get(pupil_id)
+        if pupil is None:
+            raise AbsenceError("One of the ticked pupils is not in this school.")
+        result = n_codes_resolve(pupil=pupil, by=by, keys=keys, code=code, reason=reason)
+        sessions += result.amended
+    return BulkResolved(pupils=len(selections), sessions=sessions)
 
 
 # ---------------------------------------------------------------- medical evidence

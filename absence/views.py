@@ -15,15 +15,16 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from attendance_portal.permissions import can
 from registers.models import Guardian, Pupil
-from registers.selectors import mark_history
+from registers.selectors import mark_history, school_day_latest
 
 from . import selectors, services
 from .forms import (
     AcceptForm,
+    AgedResolveForm,
     ContactAttemptForm,
     EvidenceOutcomeForm,
     GrantForm,
@@ -67,13 +68,22 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 @require_GET
 def today(request: HttpRequest, school_slug: str) -> HttpResponse:
     _require(request, FOLLOW_UP)
-    view = selectors.unexplained_today(school=request.school)  # type: ignore[attr-defined]
+    school = request.school  # type: ignore[attr-defined]
+    now = timezone.localtime()
+    day = school_day_latest(school=school, day=now.date())
+    day_note = ""
+    if day != now.date():
+        # A weekend or holiday: the last school day as it stood at the end of that day.
+        now = now.replace(year=day.year, month=day.month, day=day.day, hour=23, minute=59)
+        day_note = (f"Today ({timezone.localdate():%A %d %B}) is not a school day, so this shows {day:%A %d %B}, "
+                    "the last school day.")
+    view = selectors.unexplained_today(school=school, now=now)
     rows = [(row, ContactAttemptForm(contacts=row.contacts, prefix=f"p{row.pupil.pk}"),
              ResolveForm(keys=[(m.date, m.session) for m in row.sessions], prefix=f"r{row.pupil.pk}",
                          initial={"keys": [f"{m.date.isoformat()}:{m.session}" for m in row.sessions]}))
             for row in view.rows]
     return render(request, "absence/today.html", {
-        "view": view, "rows": rows,
+        "view": view, "rows": rows, "day_note": day_note,
         "sensitive": can(request.user, "view_sensitive", request.school),  # type: ignore[attr-defined]
     })
 
@@ -131,17 +141,37 @@ def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRespon
     return _back(request, reverse("absence:today", args=[school_slug]))
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
+    """N codes past the limit, one row per pupil with their sessions; the office resolves several at once."""
     _require(request, FOLLOW_UP)
     school = request.school  # type: ignore[attr-defined]
     today_ = timezone.localdate()
-    marks = selectors.aged_n_codes(school=school, today=today_)
+    aged_rows = selectors.aged_n_by_pupil(school=school, today=today_)
     policy_limit = selectors.policy_for(school=school, day=today_).n_code_limit_school_days
+    status = 200
+    form = AgedResolveForm(initial={"code": "O", "reason": f"No reason established within {policy_limit} school days"})
+    if request.method == "POST":
+        _require(request, "amend_mark")
+        form = AgedResolveForm(request.POST)
+        if form.is_valid():
+            try:
+                done = services.n_codes_resolve_many(
+                    school=school, by=request.user, selections=form.selections(request.POST, aged_rows),  # type: ignore[arg-type]
+                    code=form.cleaned_data["code"], reason=form.cleaned_data["reason"])
+            except services.AbsenceError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"{done.sessions} session{'s' if done.sessions != 1 else ''} of "
+                                          f"{done.pupils} pupil{'s' if done.pupils != 1 else ''} changed from N to "
+                                          f"{form.cleaned_data['code']}.")
+                return redirect("absence:aged", school_slug)
+        status = 400
     return render(request, "absence/aged.html", {
-        "marks": marks, "limit": policy_limit, "codes": services.resolution_choices(),
+        "rows": aged_rows, "sessions": sum(len(r.marks) for r in aged_rows), "limit": policy_limit, "form": form,
         "deadline": selectors.n_code_deadline(school=school, today=today_),
-    })
+        "may_resolve": can(request.user, "amend_mark", school),
+    }, status=status)
 
 
 @require_GET

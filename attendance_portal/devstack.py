@@ -37,12 +37,21 @@ class StackError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
+PORT_TRIES = 20  # the preferred port, then the next ones, before any free port
+
+
 def _free_port(preferred: int | None = None) -> int:
-    candidates = [preferred] if preferred else []
+    """The preferred port, else the next free one above it, else any free port.
+
+    SO_REUSEADDR as the web server itself binds: a port left in TIME_WAIT by a run just stopped is free
+    for it, so `PORT=8100 make run` straight after another run gets 8100 again.
+    """
+    candidates = list(range(preferred, min(preferred + PORT_TRIES, 65536))) if preferred else []
     for port in [*candidates, 0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                s.bind(("127.0.0.1", port or 0))
+                s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return s.getsockname()[1]

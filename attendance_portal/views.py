@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from reporting.selectors import school_headline, trust_school_headlines
+from staff.pages import school_home_staff
 
 from .permissions import PERMISSIONS
 from .selectors import user_is_parent, user_places
@@ -23,7 +24,11 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("school_home" if only.kind == "school" else "trust_home", only.slug)
     if not places and is_parent:
         return redirect("parent:home")
-    return render(request, "attendance_portal/choose.html", {"place_list": places, "is_parent": is_parent})
+    is_platform_admin = request.user.is_active and request.user.is_staff
+    if not places and is_platform_admin:
+        return redirect("platform_admin:index")
+    return render(request, "attendance_portal/choose.html", {"place_list": places, "is_parent": is_parent,
+                                                            "is_platform_admin": is_platform_admin})
 
 
 @login_required
@@ -47,7 +52,8 @@ def school_home(request: HttpRequest, school_slug: str) -> HttpResponse:
     return render(
         request,
         "attendance_portal/school_home.html",
-        {"allowed": allowed, "headline": headline, "role_names": sorted(r.label for r in roles)},
+        {"allowed": allowed, "headline": headline, "role_names": sorted(r.label for r in roles),
+         **school_home_staff(request)},
     )
 
 
@@ -55,6 +61,14 @@ def trust_home(request: HttpRequest, trust_slug: str) -> HttpResponse:
     trust = request.trust  # type: ignore[attr-defined]
     rows = trust_school_headlines(trust=trust)
     return render(request, "attendance_portal/trust_home.html", {"trust": trust, "rows": rows})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every page; the icon is a static file."""
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET

@@ -24,6 +24,7 @@ from django.utils import timezone
 from attendance_portal.models import School
 
 from .models import (
+    YEAR_GROUP_CHOICES,
     YEAR_GROUPS,
     DeletionGround,
     Enrolment,
@@ -33,7 +34,7 @@ from .models import (
     PupilContact,
     RegistrationGroup,
 )
-from .upn import upn_error
+from .upn import upn_error, upn_temporary
 
 MIN_AGE = 2  # nursery classes take two-year-olds
 MAX_AGE = 19  # sixth forms keep pupils to the end of the year they turn 19
@@ -91,9 +92,29 @@ def age_on(date_of_birth: dt.date, day: dt.date) -> int:
 # --------------------------------------------------------------------------- validation helpers
 
 
+def expected_year_group(date_of_birth: dt.date, day: dt.date) -> str | None:
+    """The year group of a child of this age in the school year containing `day` (age on 31 August)."""
+    start = dt.date(day.year if day.month >= 9 else day.year - 1, 8, 31)
+    index = age_on(date_of_birth, start) - MIN_AGE  # a two-year-old is in Nursery 1, a four-year-old in Reception
+    return YEAR_GROUPS[index] if 0 <= index < len(YEAR_GROUPS) else None
+
+
+def temporary_upn_next(*, school: School, day: dt.date) -> str:
+    """A temporary UPN not yet used in this school, on the LA and establishment number its UPNs carry."""
+    prefixes = Pupil.objects.filter(school=school).values_list("upn", flat=True)[:200]
+    common = sorted({u[1:8] for u in prefixes if len(u) == 13 and u[1:8].isdigit()})
+    prefix = common[0] if common else "9999999"
+    used = set(Pupil.objects.filter(school=school, upn__regex=r"[A-Z]$").values_list("upn", flat=True))
+    for n in range(100 * 23):
+        candidate = upn_temporary(prefix, day.year, n)
+        if candidate not in used:
+            return candidate
+    raise AdmissionError({"upn": ["No temporary UPN is left for this year; give the pupil's UPN."]})
+
+
 def _check_pupil(errors: _Errors, *, school: School, pupil: Pupil | None, upn: str, forename: str, surname: str,
                  date_of_birth: dt.date, year_group: str, registration_group: RegistrationGroup | None,
-                 age_day: dt.date | None, cohort: Cohort | None) -> str:
+                 age_day: dt.date | None, cohort: Cohort | None, out_of_year: bool = False) -> str:
     upn = upn.strip().upper()
     problem = upn_error(upn)
     if problem:
@@ -121,6 +142,14 @@ def _check_pupil(errors: _Errors, *, school: School, pupil: Pupil | None, upn: s
                                         "Check the date of birth and the admission date.")
     if year_group not in YEAR_GROUPS:
         errors.add("year_group", "Choose a year group from the list.")
+    elif age_day is not None and date_of_birth <= today() and not out_of_year:
+        expected = expected_year_group(date_of_birth, age_day)
+        # A year either side is common (a summer-born child starting a year later); more is a typing slip.
+        if expected is not None and abs(YEAR_GROUPS.index(year_group) - YEAR_GROUPS.index(expected)) > 1:
+            label = dict(YEAR_GROUP_CHOICES)
+            errors.add("year_group", f"A child born on {date_of_birth:%d %B %Y} would usually be in "
+                                     f"{label[expected]}, not {label[year_group]}. Check the date of birth and the "
+                                     "year group, or tick 'Taught outside their age group' if this is right.")
     if registration_group is not None and registration_group.school_id != school.pk:
         # The form only offers this school's groups; this guards any other caller.
         errors.add("registration_group", "Choose one of this school's registration groups.")
@@ -153,12 +182,17 @@ def _apply_cohort(pupil: Pupil, cohort: Cohort) -> None:
 def pupil_create(*, school: School, upn: str, forename: str, surname: str, date_of_birth: dt.date,
                  year_group: str, registration_group: RegistrationGroup | None, admission_date: dt.date,
                  registration_type: str = Enrolment.RegistrationType.MAIN,
-                 cohort: Cohort | None = None) -> Pupil:
-    """Put a pupil on the admission register from their starting day (R8): Pupil and Enrolment together."""
+                 cohort: Cohort | None = None, temporary_upn: bool = False, out_of_year: bool = False) -> Pupil:
+    """Put a pupil on the admission register from their starting day (R8): Pupil and Enrolment together.
+
+    With `temporary_upn` and no UPN given, the pupil gets a temporary UPN until the real one arrives.
+    """
     errors = _Errors()
+    if temporary_upn and not upn.strip():
+        upn = temporary_upn_next(school=school, day=admission_date)
     upn = _check_pupil(errors, school=school, pupil=None, upn=upn, forename=forename, surname=surname,
                        date_of_birth=date_of_birth, year_group=year_group, registration_group=registration_group,
-                       age_day=admission_date, cohort=cohort)
+                       age_day=admission_date, cohort=cohort, out_of_year=out_of_year)
     _check_registration_type(errors, registration_type)
     errors.raise_any()
     pupil = Pupil(school=school, upn=upn, forename=forename.strip(), surname=surname.strip(),
@@ -174,7 +208,7 @@ def pupil_create(*, school: School, upn: str, forename: str, surname: str, date_
 @transaction.atomic
 def pupil_update(*, school: School, pupil: Pupil, upn: str, forename: str, surname: str, date_of_birth: dt.date,
                  year_group: str, registration_group: RegistrationGroup | None,
-                 cohort: Cohort | None = None) -> Pupil:
+                 cohort: Cohort | None = None, out_of_year: bool = False) -> Pupil:
     """Change a pupil's details. `cohort=None` leaves the sensitive characteristics as they are."""
     if pupil.school_id != school.pk:
         raise AdmissionError({"": ["This pupil is not on this school's register."]})
@@ -182,7 +216,8 @@ def pupil_update(*, school: School, pupil: Pupil, upn: str, forename: str, surna
     errors = _Errors()
     upn = _check_pupil(errors, school=school, pupil=pupil, upn=upn, forename=forename, surname=surname,
                        date_of_birth=date_of_birth, year_group=year_group, registration_group=registration_group,
-                       age_day=first.admission_date if first else today(), cohort=cohort)
+                       age_day=first.admission_date if first else today(), cohort=cohort,
+                       out_of_year=out_of_year or pupil.year_group == year_group)
     errors.raise_any()
     pupil.upn, pupil.forename, pupil.surname = upn, forename.strip(), surname.strip()
     pupil.date_of_birth, pupil.year_group, pupil.registration_group = date_of_birth, year_group, registration_group

@@ -29,8 +29,8 @@ def add_errors(form: forms.Form, error: AdmissionError) -> None:
 
 
 class PupilForm(forms.Form):
-    upn = forms.CharField(label="UPN", max_length=20, help_text="Unique pupil number: 13 characters, "
-                          "starting with a check letter.", error_messages={"required": "Give the pupil's UPN."})
+    upn = forms.CharField(label="UPN", max_length=20, required=False,
+                          help_text="Unique pupil number: 13 characters, starting with a check letter.")
     forename = forms.CharField(max_length=100, error_messages={"required": "Give the pupil's forename."})
     surname = forms.CharField(max_length=100, error_messages={"required": "Give the pupil's surname."})
     date_of_birth = _date("Date of birth")
@@ -45,7 +45,13 @@ class PupilForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only this school's groups: another school's id posted here is an invalid choice.
         self.fields["registration_group"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]
+        self.fields["out_of_year"] = forms.BooleanField(
+            label="Taught outside their age group", required=False,
+            help_text="Tick only when the pupil is deliberately in a year group other than their age's.")
         if adding:
+            self.fields["temporary_upn"] = forms.BooleanField(
+                label="No UPN yet: give a temporary UPN", required=False,
+                help_text="Use this until the permanent UPN arrives from the previous school or the local authority.")
             self.fields["admission_date"] = _date(
                 "Admission date", help_text="The pupil's starting day: the first day the school agreed they will "
                 "attend, or the day they first attend if no day was agreed.")
@@ -68,8 +74,15 @@ class PupilForm(forms.Form):
         data = {name: self.cleaned_data[name] for name in COHORT_FIELDS}
         return Cohort(**{**data, "sen": data["sen"] or Pupil.SEN.NONE})
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("upn") or "").strip() and not data.get("temporary_upn"):
+            self.add_error("upn", "Give the pupil's UPN, or tick 'No UPN yet' for a temporary one.")
+        return data
+
     def pupil_kwargs(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in PUPIL_FIELDS}
+        return {**{name: self.cleaned_data[name] for name in PUPIL_FIELDS},
+                "out_of_year": self.cleaned_data.get("out_of_year", False)}
 
     @staticmethod
     def initial_for(pupil: Pupil) -> dict[str, Any]:

@@ -125,7 +125,8 @@ def pupil_add(request: HttpRequest, school_slug: str) -> HttpResponse:
     def save() -> tuple[str, int]:
         created = pupil_create(school=school, **form.pupil_kwargs(), cohort=form.cohort(),
                                admission_date=form.cleaned_data["admission_date"],
-                               registration_type=form.cleaned_data["registration_type"])
+                               registration_type=form.cleaned_data["registration_type"],
+                               temporary_upn=form.cleaned_data.get("temporary_upn", False))
         return (f"{created.full_name} added to the admission register from "
                 f"{form.cleaned_data['admission_date']:%d %B %Y}.", created.pk)
 

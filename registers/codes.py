@@ -142,6 +142,9 @@ ONLY_WITH_MINUTES_LATE = LATE
 CLOSURE = "#"
 # Codes a person enters by hand; "#" comes from the calendar, not from a register.
 NOT_ENTERED_BY_HAND = frozenset({CLOSURE})
+# What a class teacher enters unless the school configures otherwise: present, late and N ("reason not yet
+# established"); the office assigns the reasons.
+TEACHER_DEFAULT = PRESENT | {"N"}
 
 
 def code_valid_on(code: str, day: dt.date) -> bool:
@@ -155,3 +158,15 @@ def codes_valid_on(day: dt.date) -> list[Code]:
 
 def present_code(session: str) -> str:
     return "/" if session == "AM" else "\\"
+
+
+def code_fits_session(code: str, session: str) -> bool:
+    """'/' is the morning's present code and '\\' the afternoon's; every other code fits either session."""
+    return code not in ON_TIME or code == present_code(session)
+
+
+def code_may_be_entered_ahead(code: str) -> bool:
+    """Known absences (reported illness, granted leave, a closure) may be pre-filled in a future register;
+    attendance and lateness are recorded on the day."""
+    entry = CODES.get(code)
+    return entry is not None and not (entry.counts_as_attendance or entry.late)

@@ -9,9 +9,9 @@ from django import forms
 
 from attendance_portal.models import School
 
-from . import codes
+from .marking import register_codes
 from .models import Pupil, Session
-from .services import MAX_MINUTES_LATE, MAX_NOTE
+from .services import MAX_MINUTES_LATE, MAX_NOTE, minutes_late_problem
 
 SESSION_CHOICES = Session.choices
 
@@ -71,16 +71,20 @@ class AmendForm(forms.Form):
         "max_length": "Keep the reason under 200 characters."})
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, day: dt.date, has_mark: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, day: dt.date, session: str, has_mark: bool, ahead: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.has_mark = has_mark
         self.fields["code"].choices = [("", "— choose —")] + [
-            (c.code, f"{c.code} — {c.meaning}") for c in codes.codes_valid_on(day)]
+            (c.code, f"{c.code} — {c.meaning}")
+            for c in register_codes(day=day, session=session, allowed=None, ahead=ahead)]
         self.fields["reason"].required = has_mark
         self.fields["reason"].error_messages["required"] = "Give the reason for changing this mark."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("minutes_late") is not None and data.get("code") and data["code"] not in codes.LATE:
-            self.add_error("minutes_late", "Minutes late can only be given with L or U.")
+        if data.get("code"):
+            problem = minutes_late_problem(data["code"], data.get("minutes_late"))
+            if problem:
+                self.add_error("minutes_late", problem)
         return data

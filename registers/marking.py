@@ -18,11 +18,13 @@ from django.utils import timezone
 from attendance_portal.models import School, User
 
 from . import codes
-from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes
-from .selectors import session_closures
-from .services import MarkConflict, MarkEntry, MarkValidationError, SaveResult, marks_save
+from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes, year_group_order
+from .selectors import academic_year_for, session_closures
+from .services import MarkConflict, MarkEntry, MarkValidationError, SaveResult, marks_save, minutes_late_problem
 
 LONDON = ZoneInfo("Europe/London")
+# Recorded as the reason when the person who took a register corrects it before it closes.
+CORRECTED_BEFORE_CLOSE = "Corrected by the person who took the register, before it closed"
 # The office board flags a register still incomplete this long after it opened.
 OVERDUE_AFTER = dt.timedelta(minutes=5)
 
@@ -65,6 +67,13 @@ class RegisterRow:
     note: str = ""
     error: str = ""
     conflict: MarkConflict | None = None
+    # This person may not change the saved mark here (it stays shown, and the page says why).
+    locked: bool = False
+
+    @property
+    def prefilled(self) -> bool:
+        """A known absence entered before the day (a parent's report, granted leave), waiting for the register."""
+        return self.mark is not None and timezone.localtime(self.mark.recorded_at).date() < self.mark.date
 
     @property
     def initials(self) -> str:
@@ -84,6 +93,20 @@ class Register:
     times: SessionTimes | None
     closed_reason: str = ""
     valid_codes: list[codes.Code] = field(default_factory=list)
+    # When the register closes (Europe/London); until then whoever took a mark may correct it.
+    closes_at: dt.datetime | None = None
+    # Before the day only known absences may be entered (codes.code_may_be_entered_ahead).
+    ahead: bool = False
+    # The codes this person may enter at this school; None means every code.
+    allowed: frozenset[str] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closes_at is None or local_now() <= self.closes_at
+
+    @property
+    def editable_rows(self) -> int:
+        return sum(1 for r in self.rows if not r.locked)
 
     @property
     def marked(self) -> int:
@@ -108,7 +131,16 @@ class Register:
         return None
 
 
-def register_build(*, school: School, group: RegistrationGroup, day: dt.date, session: str) -> Register:
+def register_codes(*, day: dt.date, session: str, allowed: frozenset[str] | None, ahead: bool) -> list[codes.Code]:
+    """The codes offered in a register: valid that day, fitting the session, allowed for the person, and
+    (before the day) only those that may be entered ahead."""
+    return [c for c in codes.codes_valid_on(day)
+            if codes.code_fits_session(c.code, session) and (allowed is None or c.code in allowed)
+            and (not ahead or codes.code_may_be_entered_ahead(c.code))]
+
+
+def register_build(*, school: School, group: RegistrationGroup, day: dt.date, session: str,
+                   allowed: frozenset[str] | None = None) -> Register:
     """Every pupil of the group on the admission register that day, with their mark. Five queries."""
     pupils = list(pupils_enrolled(school=school, day=day).filter(registration_group=group))
     marks = {
@@ -125,8 +157,26 @@ def register_build(*, school: School, group: RegistrationGroup, day: dt.date, se
             minutes="" if mark is None or mark.minutes_late is None else str(mark.minutes_late),
             note=mark.note if mark else "",
         ))
+    close = times.window(session)[1] if times else dt.time(23, 59)
+    ahead = day > local_today()
     return Register(group=group, day=day, session=session, rows=rows, times=times, closed_reason=closed,
-                    valid_codes=codes.codes_valid_on(day))
+                    valid_codes=register_codes(day=day, session=session, allowed=allowed, ahead=ahead),
+                    closes_at=at_london(day, close), ahead=ahead, allowed=allowed)
+
+
+def _may_correct(register: Register, mark: Mark | None, user: User) -> bool:
+    """Until the register closes, the person who saved a mark may correct it (audited like any change)."""
+    return mark is not None and register.is_open and mark.recorded_by_id == user.pk
+
+
+def register_lock_rows(*, register: Register, user: User, may_amend: bool) -> None:
+    """Mark the rows this person cannot change: a saved mark they may neither amend nor still correct, or a
+    code their role does not enter (a pre-filled leave code stays as the office recorded it)."""
+    for row in register.rows:
+        if row.mark is None or may_amend:
+            continue
+        outside = register.allowed is not None and row.mark.code not in register.allowed
+        row.locked = outside or not _may_correct(register, row.mark, user)
 
 
 @dataclass
@@ -178,15 +228,32 @@ def register_parse_form(*, register: Register, data: dict[str, str], fill_presen
         except ValueError:
             out.errors[pid] = "This row was not sent correctly. Reload the register and try again."
             continue
-        if code not in valid:
-            out.errors[pid] = f"'{code}' is not a code that can be used on {register.day:%d %B %Y}."
+        if row.locked:
+            if row.mark is not None and (code, minutes) != (row.mark.code, row.mark.minutes_late):
+                out.errors[pid] = ("You cannot change a saved mark here once the register has closed. "
+                                   "Ask the office to amend it.")
             continue
-        if minutes is not None and code not in codes.LATE:
-            out.errors[pid] = "Minutes late can only be given with L or U."
+        if code not in valid:
+            out.errors[pid] = _code_refusal(register, code)
+            continue
+        problem = minutes_late_problem(code, minutes)
+        if problem:
+            out.errors[pid] = problem
             continue
         out.entries.append(MarkEntry(pupil_id=pid, date=register.day, session=register.session, code=code,
                                      minutes_late=minutes, note=note, expected_version=version))
     return out
+
+
+def _code_refusal(register: Register, code: str) -> str:
+    """Why a code typed into this register cannot be used, in the page's words."""
+    if not codes.code_valid_on(code, register.day) or code in codes.NOT_ENTERED_BY_HAND:
+        return f"'{code}' is not a code that can be used on {register.day:%d %B %Y}."
+    if not codes.code_fits_session(code, register.session):
+        return f"'{code}' is not the present code for the {register.session} session; use '{register.present_code}'."
+    if register.ahead and not codes.code_may_be_entered_ahead(code):
+        return f"Attendance is taken on the day: '{code}' cannot be entered before {register.day:%d %B %Y}."
+    return f"Your role does not enter '{code}'. Record N and the office will give the reason."
 
 
 @dataclass
@@ -245,6 +312,7 @@ def register_save(
     skip = _untouched_stale(register, entries)
     todo = []
     needs_reason = False
+    corrections = 0
     for e in entries:
         row = register.row_for(e.pupil_id)
         if row is None:
@@ -255,7 +323,9 @@ def register_save(
             continue
         mark = row.mark
         changes_code = mark is not None and (mark.code, mark.minutes_late) != (e.code, e.minutes_late)
-        if changes_code and e.expected_version == mark.version:
+        if changes_code and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:
+            corrections += 1
+        elif changes_code and e.expected_version == mark.version:
             if not may_amend:
                 out.errors[e.pupil_id] = "Your role cannot change a saved mark. Ask the office to amend it."
                 continue
@@ -268,6 +338,8 @@ def register_save(
         if needs_reason:
             out.message = "A reason is needed to change saved marks. Nothing was saved."
         return out
+    if corrections and not reason:
+        reason = CORRECTED_BEFORE_CLOSE
     try:
         out.result = marks_save(school=school, entries=todo, by=by, reason=reason, source=source)
     except MarkValidationError as exc:
@@ -355,6 +427,26 @@ class ClosurePlan:
     already_closed: int
 
 
+def closure_problem(*, school: School, day: dt.date, session: str, today: dt.date | None = None) -> str:
+    """Why an unexpected closure (Y4) cannot be recorded for this session, or "" when it can.
+
+    Y4 records a closure that happened: today or a past school session of the current academic year.
+    """
+    today = today or local_today()
+    if not codes.code_valid_on("Y4", day):
+        return f"Y4 cannot be used before 19 August 2024 ({day:%d %B %Y})."
+    if day > today:
+        return (f"{day:%A %d %B %Y} has not happened yet. An unexpected closure is recorded on the day or "
+                "afterwards; a planned closure is set up in the school calendar.")
+    year = academic_year_for(school=school, day=today)
+    if year is None or not year.start <= day <= year.end:
+        return "An unexpected closure can only be recorded for a day in the current academic year."
+    reason = session_closures(school=school, start=day, end=day).get((day, session))
+    if reason:
+        return f"{day:%A %d %B %Y} {session} is not a school session ({reason}), so there is nothing to close."
+    return ""
+
+
 def closure_plan(*, school: School, day: dt.date, session: str) -> ClosurePlan:
     pupils = pupils_enrolled(school=school, day=day).count()
     marks = Mark.objects.filter(school=school, date=day, session=session).aggregate(
@@ -412,7 +504,8 @@ class RegisterStatus:
 def register_statuses(*, school: School, day: dt.date, now: dt.datetime | None = None) -> list[RegisterStatus]:
     """Every registration group × AM/PM for a day with its progress. Seven queries, whatever the size."""
     now = (now or timezone.now()).astimezone(LONDON)
-    groups = list(RegistrationGroup.objects.filter(school=school))
+    groups = sorted(RegistrationGroup.objects.filter(school=school), key=lambda g: (year_group_order(g.year_group),
+                                                                                     g.name))
     enrolled = dict(
         pupils_enrolled(school=school, day=day).filter(registration_group__isnull=False)
         .values_list("registration_group").annotate(n=Count("id")).values_list("registration_group", "n")
@@ -425,7 +518,8 @@ def register_statuses(*, school: School, day: dt.date, now: dt.datetime | None =
     }
     latest = {
         (r["pupil__registration_group"], r["session"]): (
-            f"{r['recorded_by__first_name']} {r['recorded_by__last_name']}".strip() or r["recorded_by__username"] or ""
+            " ".join(filter(None, (r["recorded_by__first_name"], r["recorded_by__last_name"])))
+            or r["recorded_by__username"] or "import or system"
         )
         for r in day_marks.order_by("pupil__registration_group", "session", "-updated_at")
         .distinct("pupil__registration_group", "session")

@@ -26,6 +26,15 @@ YEAR_GROUPS = ["N1", "N2", "R", *[str(n) for n in range(1, 15)]]
 YEAR_GROUP_CHOICES = [(y, f"Year {y}" if y.isdigit() else {"N1": "Nursery 1", "N2": "Nursery 2", "R": "Reception"}[y])
                       for y in YEAR_GROUPS]
 MAX_REGISTER_OPEN = dt.timedelta(minutes=30)
+# The year groups a school of each phase usually has; other phases (middle, all-through, special,
+# alternative provision) may have any. A year group the school already uses is always kept.
+PHASE_YEAR_GROUPS = {"primary": YEAR_GROUPS[:YEAR_GROUPS.index("6") + 1],
+                     "secondary": YEAR_GROUPS[YEAR_GROUPS.index("7"):]}
+
+
+def year_group_order(year_group: str) -> int:
+    """Reception before Year 1, Year 2 before Year 10: the order of YEAR_GROUPS, not of the text."""
+    return YEAR_GROUPS.index(year_group) if year_group in YEAR_GROUPS else len(YEAR_GROUPS)
 
 
 class Session(models.TextChoices):
@@ -186,6 +195,13 @@ class Pupil(SchoolOwned):
     @property
     def full_name(self) -> str:
         return f"{self.forename} {self.surname}"
+
+    @property
+    def group_and_year(self) -> str:
+        """'5B · Year 5', or just 'Year 5' when the group is named after the year."""
+        year = self.get_year_group_display()
+        group = self.registration_group.name if self.registration_group_id else ""
+        return year if not group or group == year else f"{group} · {year}"
 
 
 class DeletionGround(models.TextChoices):

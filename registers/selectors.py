@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School
 
-from .models import AcademicYear, Closure, MarkEvent, SchoolPolicy, Term
+from . import codes
+from .models import AcademicYear, Closure, Mark, MarkEvent, SchoolPolicy, Term
 
 
 def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
@@ -75,6 +77,29 @@ def school_sessions(*, school: School, start: dt.date, end: dt.date) -> list[tup
     return out
 
 
+# How each writer of marks is named in a pupil's history; a plain register save or amendment needs no label.
+SOURCE_LABELS = {"late_arrival": "late sign-in", "unexpected_closure": "unexpected closure",
+                 "absence": "parent's report", "leave": "leave decision", "first_day": "absence follow-up",
+                 "import": "import"}
+
+
+def school_day_step(*, school: School, day: dt.date, step: int, within: int = 60) -> dt.date | None:
+    """The nearest day with a school session after `day` (step 1) or before it (step -1), within `within` days."""
+    start, end = (day + dt.timedelta(days=1), day + dt.timedelta(days=within)) if step > 0 else (
+        day - dt.timedelta(days=within), day - dt.timedelta(days=1))
+    days = sorted({d for d, _ in school_sessions(school=school, start=start, end=end)})
+    if not days:
+        return None
+    return days[0] if step > 0 else days[-1]
+
+
+def school_day_latest(*, school: School, day: dt.date) -> dt.date:
+    """`day` when it is a school day, else the last school day before it (or `day` when there is none)."""
+    if school_sessions(school=school, start=day, end=day):
+        return day
+    return school_day_step(school=school, day=day, step=-1) or day
+
+
 def mark_history(*, school: School, pupil_id: int) -> list[dict[str, object]]:
     """Every recorded and amended entry for a pupil, newest first, each with the value it replaced."""
     events = list(
@@ -92,10 +117,60 @@ def mark_history(*, school: School, pupil_id: int) -> list[dict[str, object]]:
             "new": ev.code, "minutes_late": ev.minutes_late, "note": ev.note,
             "reason": ctx.get("reason", ""), "name": ctx.get("name", ""), "position": ctx.get("position", ""),
             "source": ctx.get("source", ""), "version": ev.version, "event_id": ev.pgh_id,
+            "source_label": SOURCE_LABELS.get(ctx.get("source", ""), ""),
         })
         previous[ev.pgh_obj_id] = ev
     rows.sort(key=lambda r: r["event_id"], reverse=True)  # event ids follow commit order within a school
     return rows
+
+
+@dataclass(frozen=True)
+class GridCell:
+    day: dt.date | None  # None: the month has no such day (30 February)
+    am: str = ""  # the code, or "" when no mark
+    pm: str = ""
+    closed: bool = False  # no school session that day
+
+    def category(self, code: str) -> str:
+        found = codes.CODES.get(code)
+        return found.category.value if found else ""
+
+    @property
+    def am_category(self) -> str:
+        return self.category(self.am)
+
+    @property
+    def pm_category(self) -> str:
+        return self.category(self.pm)
+
+
+@dataclass(frozen=True)
+class GridMonth:
+    first: dt.date
+    cells: list[GridCell]
+
+
+def pupil_year_grid(*, school: School, pupil_id: int, year: AcademicYear) -> list[GridMonth]:
+    """A pupil's marks for an academic year as a month × day grid with AM and PM. Three queries."""
+    marks = {(d, s): c for d, s, c in Mark.objects.filter(school=school, pupil_id=pupil_id,
+                                                          date__range=(year.start, year.end))
+             .values_list("date", "session", "code")}
+    closed = session_closures(school=school, start=year.start, end=year.end)
+    months = []
+    first = year.start.replace(day=1)
+    while first <= year.end:
+        cells = []
+        for n in range(1, 32):
+            try:
+                day = first.replace(day=n)
+            except ValueError:
+                cells.append(GridCell(None))
+                continue
+            cells.append(GridCell(day, marks.get((day, "AM"), ""), marks.get((day, "PM"), ""),
+                                  closed=(day, "AM") in closed and (day, "PM") in closed))
+        months.append(GridMonth(first, cells))
+        first = (first + dt.timedelta(days=32)).replace(day=1)
+    return months
 
 
 # --- school set-up and imports --------------------------------------------------------------

@@ -92,6 +92,9 @@ def _entry_problem(entry: MarkEntry, today: dt.date) -> str | None:
         return "'#' comes from the school calendar and cannot be entered in a register."
     if not code.valid_on(entry.date):
         return f"Code '{entry.code}' is not valid on {entry.date:%d %B %Y}."
+    if not codes.code_fits_session(entry.code, entry.session):
+        return (f"'{entry.code}' is the {'afternoon' if entry.session == 'AM' else 'morning'} present code; "
+                f"use '{codes.present_code(entry.session)}' in the {entry.session} session.")
     if entry.minutes_late is not None:
         if entry.code not in codes.LATE:
             return f"Minutes late can only be given with L or U, not '{entry.code}'."
@@ -99,9 +102,21 @@ def _entry_problem(entry: MarkEntry, today: dt.date) -> str | None:
             return f"Minutes late must be between 0 and {MAX_MINUTES_LATE}."
     if len(entry.note) > MAX_NOTE:
         return f"Notes are limited to {MAX_NOTE} characters."
-    if entry.date > today and (code.counts_as_attendance or code.late):
-        # Known absences (reported illness, granted leave) may be entered ahead; attendance cannot.
+    if entry.date > today and not codes.code_may_be_entered_ahead(entry.code):
         return f"Attendance cannot be recorded for {entry.date:%d %B %Y}, which has not happened yet."
+    return None
+
+
+def minutes_late_problem(code: str, minutes_late: int | None) -> str | None:
+    """A person entering L or U gives the minutes late; minutes go only with L or U.
+
+    Imports and older records may carry L without minutes, so `marks_save` does not demand them; the
+    pages where people enter codes (the register, an amendment) do.
+    """
+    if code in codes.LATE and minutes_late is None:
+        return f"Give the minutes late with {code}."
+    if minutes_late is not None and code not in codes.LATE:
+        return "Minutes late can only be given with L or U."
     return None
 
 

@@ -253,10 +253,19 @@ class SessionTimesRowForm(forms.Form):
         return values  # type: ignore[return-value]
 
 
+def school_year_groups(*, school: School, existing: Any = ()) -> list[tuple[str, str]]:
+    """The year groups of the school's phase, and any other year group it already has times or pupils for."""
+    from .models import PHASE_YEAR_GROUPS, Pupil
+
+    usual = set(PHASE_YEAR_GROUPS.get(school.phase, [yg for yg, _ in YEAR_GROUP_CHOICES]))
+    used = set(existing) | set(Pupil.objects.filter(school=school).values_list("year_group", flat=True).distinct())
+    return [(yg, label) for yg, label in YEAR_GROUP_CHOICES if yg in usual or yg in used]
+
+
 def session_times_forms(*, school: School, data: Any = None) -> list[SessionTimesRowForm]:
     existing = {t.year_group: t for t in SessionTimes.objects.filter(school=school)}
     return [SessionTimesRowForm(data, year_group=yg, label=label, existing=existing.get(yg))
-            for yg, label in YEAR_GROUP_CHOICES]
+            for yg, label in school_year_groups(school=school, existing=existing)]
 
 
 def session_times_save(*, school: School, rows: list[SessionTimesRowForm]) -> int:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from attendance_portal.permissions import can
 
 from .imports import import_batch_create, import_batch_progress
-from .models import YEAR_GROUP_CHOICES, AcademicYear, Closure, ImportBatch, SessionTimes, Term
+from .models import AcademicYear, Closure, ImportBatch, SessionTimes, Term
 from .selectors import calendar_years, closures_from, import_batches_recent
 from .setup_forms import (
     MAX_UPLOAD_BYTES,
@@ -28,6 +28,7 @@ from .setup_forms import (
     TermForm,
     closure_create,
     closure_delete,
+    school_year_groups,
     session_times_forms,
     session_times_save,
     today,
@@ -48,10 +49,13 @@ def setup_home(request: HttpRequest, school_slug: str) -> HttpResponse:
     _require(request, "manage_school")
     school = _school(request)
     set_times = SessionTimes.objects.filter(school=school).count()
+    year_groups = len(school_year_groups(school=school,
+                                         existing=SessionTimes.objects.filter(school=school).values_list(
+                                             "year_group", flat=True)))
     return render(request, "registers/setup/home.html", {
         "years": calendar_years(school=school),
         "upcoming": closures_from(school=school, day=today())[:5],
-        "times_set": set_times, "year_groups": len(YEAR_GROUP_CHOICES),
+        "times_set": set_times, "year_groups": year_groups,
         "may_import": can(request.user, "import_data", school),  # type: ignore[arg-type]
     })
 

@@ -28,10 +28,26 @@ def upn_error(value: str) -> str | None:
     if not 100 <= int(upn[1:4]) <= 999:
         return f"UPN '{value}' has no valid local authority number."
     if upn_check_letter(upn[1:]) != upn[0]:
-        return f"UPN '{value}' has the wrong check letter (expected {upn_check_letter(upn[1:])})."
+        # The right letter is not shown: it would turn a mistyped number into a valid-looking wrong one.
+        return f"UPN '{value}' does not add up: its check letter does not match. Check each character."
     return None
 
 
 def upn_make(la: int, establishment: int, year: int, serial: int) -> str:
     body = f"{la:03d}{establishment:04d}{year % 100:02d}{serial:03d}"
+    return upn_check_letter(body) + body
+
+
+def upn_is_temporary(upn: str) -> bool:
+    """A temporary UPN ends in a letter (a permanent one ends in a digit)."""
+    return len(upn) == 13 and upn[12].isalpha()
+
+
+def upn_temporary(prefix: str, year: int, n: int) -> str:
+    """The n-th temporary UPN for an LA and establishment number (`prefix`, 7 digits) and year.
+
+    Schools use one until the pupil's permanent UPN arrives from the previous school or the LA.
+    """
+    serial, letter = divmod(n, 23)
+    body = f"{prefix}{year % 100:02d}{serial % 100:02d}{ALPHABET[letter]}"
     return upn_check_letter(body) + body

@@ -26,18 +26,27 @@ from .marking import (
     RegisterOutcome,
     at_london,
     closure_plan,
+    closure_problem,
     closure_record_unexpected,
     late_arrival_record,
     local_now,
     local_today,
     pupils_enrolled,
     register_build,
+    register_lock_rows,
     register_parse_form,
     register_save,
     register_statuses,
 )
-from .models import Mark, Pupil, RegistrationGroup
-from .selectors import mark_history, school_sessions
+from .models import AcademicYear, Mark, Pupil, RegistrationGroup
+from .selectors import (
+    academic_year_for,
+    mark_history,
+    pupil_year_grid,
+    school_day_latest,
+    school_day_step,
+    school_sessions,
+)
 from .services import MarkEntry, MarkValidationError, marks_save
 
 SEARCH_LIMIT = 25
@@ -49,13 +58,27 @@ def _require(request: HttpRequest, action: str) -> None:
 
 
 def _day_from(request: HttpRequest) -> tuple[dt.date, str]:
+    """The day a daily page shows: ?date=, else today, else (on a weekend or holiday) the last school day."""
     raw = request.GET.get("date", "")
-    if not raw:
-        return local_today(), ""
-    try:
-        return dt.date.fromisoformat(raw), ""
-    except ValueError:
-        return local_today(), f"'{raw}' is not a date; showing today instead."
+    if raw:
+        try:
+            return dt.date.fromisoformat(raw), ""
+        except ValueError:
+            return local_today(), f"'{raw}' is not a date; showing today instead."
+    return school_day_latest(school=request.school, day=local_today()), ""  # type: ignore[attr-defined]
+
+
+def _day_note(day: dt.date) -> str:
+    today = local_today()
+    if day == today or day > today:
+        return ""
+    return f"Today ({today:%A %d %B}) is not a school day, so this shows {day:%A %d %B}, the last school day."
+
+
+def _neighbours(school: School, day: dt.date) -> dict[str, dt.date]:
+    """The school days either side, for the ← and → links (a plain day either side if none is near)."""
+    return {"previous": school_day_step(school=school, day=day, step=-1) or day - dt.timedelta(days=1),
+            "next": school_day_step(school=school, day=day, step=1) or day + dt.timedelta(days=1)}
 
 
 # --- registers of a day -----------------------------------------------------------------------
@@ -75,7 +98,8 @@ def register_index(request: HttpRequest, school_slug: str) -> HttpResponse:
     statuses = register_statuses(school=request.school, day=day)  # type: ignore[attr-defined]
     return render(request, "registers/index.html", {
         "day": day, "problem": problem, "statuses": statuses, **_closed_day(request.school, day, statuses),  # type: ignore[attr-defined]
-        "previous": day - dt.timedelta(days=1), "next": day + dt.timedelta(days=1),
+        **_neighbours(request.school, day),  # type: ignore[attr-defined]
+        "day_note": "" if request.GET.get("date") else _day_note(day),
         "today": local_today(), "may_board": can(request.user, "view_register_board", request.school),  # type: ignore[attr-defined]
     })
 
@@ -86,7 +110,8 @@ def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
     now = local_now()
     statuses = register_statuses(school=request.school, day=day, now=now)  # type: ignore[attr-defined]
     context = {
-        "day": day, "problem": problem, "statuses": statuses, "now": now,
+        "day": day, "problem": problem, "statuses": statuses, "now": now, **_neighbours(request.school, day),  # type: ignore[attr-defined]
+        "day_note": "" if request.GET.get("date") else _day_note(day),
         **_closed_day(request.school, day, statuses),  # type: ignore[attr-defined]
         "incomplete": sum(1 for s in statuses if s.state in ("not_started", "in_progress")),
         "overdue": sum(1 for s in statuses if s.overdue),
@@ -111,11 +136,22 @@ def _render_register(request: HttpRequest, register: Register, *, status: int = 
     return render(request, template, context, status=status)
 
 
+def _build(request: HttpRequest, group: RegistrationGroup, date: dt.date, session: str) -> Register:
+    """The register as this person sees it: the codes their role enters, and the rows they may change."""
+    from staff.selectors import codes_allowed
+
+    school = request.school  # type: ignore[attr-defined]
+    reg = register_build(school=school, group=group, day=date, session=session,
+                         allowed=codes_allowed(school=school, roles=request.roles))  # type: ignore[attr-defined]
+    register_lock_rows(register=reg, user=request.user, may_amend=can(request.user, "amend_mark", school))  # type: ignore[arg-type]
+    return reg
+
+
 def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
     _require(request, "mark_register")
     school = request.school  # type: ignore[attr-defined]
     group = get_object_or_404(RegistrationGroup.objects.filter(school=school), pk=group_id)
-    reg = register_build(school=school, group=group, day=date, session=session)
+    reg = _build(request, group, date, session)
     if request.method != "POST":
         return _render_register(request, reg)
 
@@ -141,7 +177,7 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
     saved = (result.written if result else 0)
     summary = f"Register saved: {saved} mark{'s' if saved != 1 else ''} recorded or changed."
     if result and result.conflicts:
-        reg = register_build(school=school, group=group, day=date, session=session)
+        reg = _build(request, group, date, session)
         for conflict in result.conflicts:
             row = reg.row_for(conflict.entry.pupil_id)
             if row is not None:
@@ -150,7 +186,7 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
                   "changed by someone else while you were marking: their current value is shown; check and save again.")
         return _render_register(request, reg, status=200, notice=notice, outcome=outcome)
     if request.htmx:  # type: ignore[attr-defined]
-        reg = register_build(school=school, group=group, day=date, session=session)
+        reg = _build(request, group, date, session)
         return _render_register(request, reg, notice=summary + (" The register is complete." if reg.complete else ""))
     messages.success(request, summary)
     return redirect(request.get_full_path())
@@ -216,8 +252,9 @@ def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "registers/closure.html", {"form": form}, status=400)
     day, session, reason = form.cleaned_data["date"], form.cleaned_data["session"], form.cleaned_data["reason"]
-    if not codes.code_valid_on("Y4", day):
-        form.add_error("date", f"Y4 cannot be used before 19 August 2024 ({day:%d %B %Y}).")
+    problem = closure_problem(school=school, day=day, session=session)
+    if problem:
+        form.add_error("date", problem)
         return render(request, "registers/closure.html", {"form": form}, status=400)
     if request.POST.get("confirm") != "yes":
         plan = closure_plan(school=school, day=day, session=session)
@@ -243,9 +280,17 @@ def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> Http
     _require(request, "view_pupils")
     school = request.school  # type: ignore[attr-defined]
     pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
-    rows = mark_history(school=school, pupil_id=pupil.pk)
+    years = list(AcademicYear.objects.filter(school=school).order_by("start"))
+    wanted = request.GET.get("year", "")
+    year = next((y for y in years if str(y.start.year) == wanted), None) or academic_year_for(
+        school=school, day=local_today())
+    amendments = [r for r in mark_history(school=school, pupil_id=pupil.pk) if r["label"] == "amended"]
     return render(request, "registers/history.html", {
-        "pupil": pupil, "rows": rows, "may_amend": can(request.user, "amend_mark", school)})
+        "pupil": pupil, "rows": amendments, "may_amend": can(request.user, "amend_mark", school),
+        "year": year, "years": years, "categories": codes.Category,
+        "grid": pupil_year_grid(school=school, pupil_id=pupil.pk, year=year) if year else [],
+        "days": range(1, 32),
+    })
 
 
 def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.date, session: str) -> HttpResponse:
@@ -258,9 +303,10 @@ def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.d
     if request.method != "POST":
         initial = {"version": mark.version, "code": mark.code, "minutes_late": mark.minutes_late,
                    "note": mark.note} if mark else {}
-        context["form"] = AmendForm(initial=initial, day=date, has_mark=mark is not None)
+        context["form"] = AmendForm(initial=initial, day=date, session=session, has_mark=mark is not None,
+                                    ahead=date > local_today())
         return render(request, "registers/amend.html", context)
-    form = AmendForm(request.POST, day=date, has_mark=mark is not None)
+    form = AmendForm(request.POST, day=date, session=session, has_mark=mark is not None, ahead=date > local_today())
     context["form"] = form
     if not form.is_valid():
         return render(request, "registers/amend.html", context, status=400)
@@ -279,7 +325,7 @@ def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.d
         current = Mark.objects.filter(school=school, pupil=pupil, date=date, session=session).first()
         retry = request.POST.copy()
         retry["version"] = str(current.version) if current else ""
-        form = AmendForm(retry, day=date, has_mark=current is not None)
+        form = AmendForm(retry, day=date, session=session, has_mark=current is not None, ahead=date > local_today())
         form.is_valid()
         context.update(form=form, mark=current)
         form.add_error(None, (

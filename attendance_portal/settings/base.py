@@ -7,6 +7,7 @@ import environ
 from absence.schedule import BEAT_SCHEDULE as ABSENCE_BEAT_SCHEDULE
 from registers.schedule import BEAT_SCHEDULE as REGISTERS_BEAT_SCHEDULE
 from reporting.schedule import BEAT_SCHEDULE as REPORTING_BEAT_SCHEDULE
+from staff.schedule import BEAT_SCHEDULE as STAFF_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "letters",
     "penalties",
     "reporting",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +130,8 @@ CACHES = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
+# The address links in e-mails sent from background tasks start with (staff invitations re-sent by the sweeper).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery: JSON only, late acknowledgement so a killed worker's task is redelivered,
 # and time limits so one stuck school cannot hold a worker forever.
@@ -146,7 +150,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The nightly statistics run does this many schools per task (see reporting.tasks).
 STATS_BATCH_SCHOOLS: int = env.int("STATS_BATCH_SCHOOLS", default=25)
-CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE}
+CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE,
+                        **STAFF_BEAT_SCHEDULE}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

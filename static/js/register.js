@@ -29,6 +29,27 @@
     else if (step > 0) { var save = reg.querySelector("#save-register"); if (save) { save.focus(); } }
   }
 
+  // L and U need the minutes late: type them, then Enter goes on to the next pupil.
+  var LATE = ["L", "U"];
+
+  function toMinutes(reg, select) {
+    var row = select.closest("tr");
+    var minutes = row && row.querySelector("input.minutes");
+    if (minutes) { minutes.focus(); announce(reg, "Type the minutes late, then Enter."); }
+    else { move(reg, select, 1); }
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    var input = ev.target;
+    if (!(input instanceof HTMLInputElement) || !input.classList.contains("minutes") || ev.key !== "Enter") { return; }
+    var reg = input.closest("#register");
+    var row = input.closest("tr");
+    var select = row && row.querySelector("select.code");
+    if (!reg || !select) { return; }
+    ev.preventDefault();
+    move(reg, select, 1);
+  });
+
   function clearPending(select) {
     if (select._pendingTimer) { clearTimeout(select._pendingTimer); select._pendingTimer = null; }
     delete select.dataset.pending;
@@ -70,6 +91,7 @@
     var longer = options.some(function (v) { return v.length > 1 && v.charAt(0) === k; });
     if (options.indexOf(k) !== -1) {
       setCode(select, k);
+      if (LATE.indexOf(k) !== -1) { toMinutes(reg, select); return; }
       if (!longer) { move(reg, select, 1); return; }
     } else if (!longer) {
       announce(reg, "\u201c" + k + "\u201d is not a code that can be used on this date.");

@@ -86,7 +86,8 @@ def test_medical_evidence_sweep_raises_one_request(world, calendar):
     with scope(school=world.school):
         marks_save(school=world.school, by=None, entries=[
             *[MarkEntry(ill.pk, d, s, "I") for d in days for s in ("AM", "PM")],
-            *[MarkEntry(well.pk, d, s, "I" if d != days[1] else "/") for d in days for s in ("AM", "PM")],
+            *[MarkEntry(well.pk, d, s, "I" if d != days[1] else ("/" if s == "AM" else "\\"))
+              for d in days for s in ("AM", "PM")],
         ])
     with time_machine.travel(at(days[2], 18), tick=False):
         assert tasks.medical_evidence_sweep(school_id=world.school.pk) == 1

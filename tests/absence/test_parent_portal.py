@@ -133,12 +133,30 @@ def test_a_staff_member_without_children_cannot_use_the_parent_forms(world, clie
 
 
 def test_parent_posts_are_rate_limited(fam, client_as, monday_morning):
+    """Ten accepted reports in the window, then the brake; refused ones have a much higher limit of their own."""
     pupil, _, user = fam
     client = client_as(user)
-    statuses = [_report(client, pupil, first_date="2025-09-05").status_code for _ in range(12)]
-    assert statuses[:10] == [200] * 10
+    days = [MONDAY + dt.timedelta(days=n) for n in range(0, 30) if (MONDAY + dt.timedelta(days=n)).weekday() < 5]
+    statuses = [_report(client, pupil, first_date=d.isoformat(), last_date=d.isoformat()).status_code
+                for d in days[:12]]
+    assert statuses[:10] == [302] * 10
     assert statuses[10:] == [429, 429]
     assert "Too many attempts" in _report(client, pupil).content.decode()
+
+
+def test_refused_submissions_do_not_use_up_the_parents_limit(fam, client_as, monday_morning):
+    """Defect: five refused leave requests (bad input) locked a parent out for ten minutes."""
+    from absence.parent_views import RATE_LIMITS
+
+    pupil, _, user = fam
+    client = client_as(user)
+    refused = [_report(client, pupil, first_date="2025-09-05").status_code
+               for _ in range(RATE_LIMITS["report"][0] + 2)]
+    assert set(refused) == {200}  # each one shows the form again with the problem, never "too many"
+    leave = [client.post(reverse("parent:leave"), {"child": pupil.pk}).status_code
+             for _ in range(RATE_LIMITS["leave"][0] + 2)]
+    assert set(leave) == {200}
+    assert _report(client, pupil).status_code == 302
 
 
 def test_parent_posts_need_csrf(fam, monday_morning):

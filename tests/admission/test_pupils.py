@@ -236,11 +236,11 @@ def _future() -> str:
 
 
 BAD_PUPIL = [
-    ("upn", "", "Give the pupil's UPN."),
+    ("upn", "", "Give the pupil's UPN, or tick 'No UPN yet'"),
     ("upn", "A12345", "must be 13 characters long"),
     ("upn", "A1234567890AB", "must be a letter, eleven digits"),
     ("upn", "duplicate", "is already used by Ada Lovelace"),
-    ("upn", "wrongcheck", "has the wrong check letter"),
+    ("upn", "wrongcheck", "check letter does not match"),
     ("forename", "", "Give the pupil's forename."),
     ("forename", "   ", "Give the pupil's forename."),
     ("surname", "", "Give the pupil's surname."),

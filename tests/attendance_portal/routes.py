@@ -4,6 +4,7 @@ ROUTES = [
     Route("home", kind="public", reason="chooser built from the user's own memberships"),
     Route("switch", kind="public", reason="redirects to a place; the target route checks membership"),
     Route("healthz", kind="public", reason="liveness probe, no data"),
+    Route("favicon", kind="public", reason="the site icon, no data"),
     Route("login", kind="public", reason="authentication"),
     Route("logout", kind="public", reason="authentication"),
     Route("api-schema", kind="public", reason="OpenAPI document, no data"),

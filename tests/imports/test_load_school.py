@@ -41,7 +41,7 @@ NEW_PUPIL = f"{UNLISTED},Dan,Ng,2015-06-01,5,5B,2025-09-03,"
 
 MARK_CASES = [
     (f"{UNLISTED},2025-09-08,AM,/,", f"UPN {UNLISTED} is not in pupils.csv"),
-    ("Z881300020004,2025-09-08,AM,/,", "wrong check letter"),
+    ("Z881300020004,2025-09-08,AM,/,", "check letter does not match"),
     ("X12,2025-09-08,AM,/,", "must be 13 characters"),
     (f"{ADA},08/09/2025,AM,/,", "date '08/09/2025' is not a date written YYYY-MM-DD"),
     (f"{ADA},2025-09-31,AM,/,", "date '2025-09-31' is not a date"),
@@ -101,7 +101,7 @@ def test_bad_marks_file(tmp_path, marks, line, message):
 # --------------------------------------------------------------------------- pupils.csv rules
 
 PUPIL_CASES = [
-    (f"A{UNLISTED[1:]},Dan,Ng,2015-06-01,5,5B,2025-09-03,,N,N,N,N,N", "wrong check letter"),
+    (f"A{UNLISTED[1:]},Dan,Ng,2015-06-01,5,5B,2025-09-03,,N,N,N,N,N", "check letter does not match"),
     ("1234,Dan,Ng,2015-06-01,5,5B,2025-09-03,,N,N,N,N,N", "UPN '1234' must be 13 characters long"),
     (f"{ADA},Dan,Ng,2015-06-01,5,5B,2025-09-03,,N,N,N,N,N", f"UPN {ADA} appears twice (also line 2)"),
     (f"{UNLISTED},Dan,Ng,2015-02-30,5,5B,2025-09-03,,N,N,N,N,N", "date_of_birth '2015-02-30' is not a date"),
