@@ -31,6 +31,7 @@ from registers.models import (
 from registers.selectors import school_sessions
 from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
+from staff.demo import demo_marks_until, demo_school_day
 
 from .models import Membership, School, Trust, User
 from .roles import Role
@@ -307,6 +308,7 @@ def _seed_school(
     # Every school has one child missing for weeks: the 10- and 20-day rules have someone to show.
     pupils[rng.randrange(len(pupils))][2].stopped_days = 24 if index % 2 else 12
     marks = _seed_marks(rng, school, pupils, first_day, today)
+    demo_school_day(rng=rng, school=school, today=today)
     persistent = sum(1 for _, _, p in pupils if p.absence >= 0.1)
     return (school.name, len(pupils), marks, persistent, Mark.objects.filter(school=school, code="N").count())
 
@@ -336,7 +338,7 @@ def _seed_marks(
     rng: random.Random, school: School, pupils: list[tuple[Pupil, Enrolment, Profile]],
     first_day: dt.date, today: dt.date,
 ) -> int:
-    last = today - dt.timedelta(days=1)
+    last = demo_marks_until(school=school, today=today)
     if last < first_day:
         return 0
     sessions = set(school_sessions(school=school, start=first_day, end=last))

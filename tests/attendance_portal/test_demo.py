@@ -51,7 +51,7 @@ def test_demo_data_is_deterministic_and_complete():
         y7 = SessionTimes.objects.get(school__slug="thameside", year_group="7")
         assert (y9.am_open, y9.am_close) == (dt.time(8, 30), dt.time(8, 45))
         assert (y7.pm_open, y7.pm_close) == (dt.time(14, 0), dt.time(14, 15))
-        assert not Mark.objects.filter(date__gte=TODAY).exists()
+        assert not Mark.objects.filter(date__gt=TODAY).exists()
     assert len(demo_logins()) == 4 * 6 + 3
 
 
@@ -64,3 +64,26 @@ def test_seed_command_is_idempotent_with_if_empty(capsys):
     with scopes_disabled():
         assert Mark.objects.count() == before
     assert "already loaded" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_demo_shows_a_school_day_with_work_in_every_queue():
+    """The last school day's registers partly taken; parents' reports and leave requests waiting."""
+    from absence.models import AbsenceReport, LeaveRequest
+    from registers.models import RegistrationGroup
+    from staff.models import GroupTeacher
+
+    saturday = dt.date(2026, 9, 12)
+    seed_demo(seed=5, today=saturday)
+    friday = saturday - dt.timedelta(days=1)
+    with scopes_disabled():
+        for spec in SCHOOLS:
+            groups = RegistrationGroup.objects.filter(school__slug=spec.slug).count()
+            taken = Mark.objects.filter(school__slug=spec.slug, date=friday, session="AM").values(
+                "pupil__registration_group").distinct().count()
+            assert 0 < taken < groups, spec.slug
+            assert not Mark.objects.filter(school__slug=spec.slug, date=friday, session="PM").exists()
+            assert Mark.objects.filter(school__slug=spec.slug, date=friday - dt.timedelta(days=1)).exists()
+            assert AbsenceReport.objects.filter(school__slug=spec.slug, status="pending").count() == 3
+            assert LeaveRequest.objects.filter(school__slug=spec.slug, status="pending").count() == 2
+            assert GroupTeacher.objects.filter(school__slug=spec.slug, user__username=f"teacher.{spec.slug}").exists()

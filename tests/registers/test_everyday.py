@@ -247,3 +247,24 @@ def test_history_shows_the_year_as_a_grid_and_lists_only_amendments(klass, clien
     assert 'class="pm cat-authorised_other">I<' in html
     assert html.count('<span class="badge warn">Amended</span>') == 1
     assert "Recorded</span>" not in html
+
+
+# --- a school day: daily pages open on the last school day and step over weekends ---------------------------
+
+
+def test_daily_pages_on_a_weekend_open_on_the_last_school_day(klass, client_as):
+    saturday = dt.date(2025, 9, 13)
+    with time_machine.travel(at(saturday, 10), tick=False):
+        index = client_as(klass.teacher).get(reverse("registers:index", args=[klass.school.slug])).content.decode()
+        board = client_as(klass.office).get(reverse("registers:board", args=[klass.school.slug])).content.decode()
+        today = client_as(klass.office).get(reverse("absence:today", args=[klass.school.slug])).content.decode()
+    for page in (index, board, today):
+        assert "Today (Saturday 13 September) is not a school day, so this shows Friday 12 September" in page
+    assert "Registers · Friday 12 September 2025" in index
+    # Friday's neighbours are Thursday and Monday, not the weekend.
+    assert '?date=2025-09-11">← Thu 11 Sep' in index and '?date=2025-09-15">Mon 15 Sep →' in index
+
+
+def test_navigation_skips_the_inset_day(klass, client_as):
+    page = client_as(klass.teacher).get(reverse("registers:index", args=[klass.school.slug]) + "?date=2025-11-13")
+    assert '?date=2025-11-17">Mon 17 Nov →' in page.content.decode()  # Friday 14th is an INSET day
