@@ -236,10 +236,6 @@ def register_parse_form(*, register: Register, data: dict[str, str], fill_presen
         if code not in valid:
             out.errors[pid] = _code_refusal(register, code)
             continue
-        problem = minutes_late_problem(code, minutes)
-        if problem:
-            out.errors[pid] = problem
-            continue
         out.entries.append(MarkEntry(pupil_id=pid, date=register.day, session=register.session, code=code,
                                      minutes_late=minutes, note=note, expected_version=version))
     return out
@@ -323,6 +319,13 @@ def register_save(
             continue
         mark = row.mark
         changes_code = mark is not None and (mark.code, mark.minutes_late) != (e.code, e.minutes_late)
+        if mark is None or changes_code:
+            # What a person enters: a code their role enters here, and minutes with L and U.
+            refused = register.allowed is not None and e.code in codes.CODES and e.code not in register.allowed
+            problem = _code_refusal(register, e.code) if refused else minutes_late_problem(e.code, e.minutes_late)
+            if problem:
+                out.errors[e.pupil_id] = problem
+                continue
         if changes_code and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:
             corrections += 1
         elif changes_code and e.expected_version == mark.version:

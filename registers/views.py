@@ -142,7 +142,7 @@ def _build(request: HttpRequest, group: RegistrationGroup, date: dt.date, sessio
 
     school = request.school  # type: ignore[attr-defined]
     reg = register_build(school=school, group=group, day=date, session=session,
-                         allowed=codes_allowed(school=school, roles=request.roles))  # type: ignore[attr-defined]
+                         allowed=codes_allowed(school=school, user=request.user))  # type: ignore[arg-type]
     register_lock_rows(register=reg, user=request.user, may_amend=can(request.user, "amend_mark", school))  # type: ignore[arg-type]
     return reg
 
@@ -287,7 +287,8 @@ def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> Http
     amendments = [r for r in mark_history(school=school, pupil_id=pupil.pk) if r["label"] == "amended"]
     return render(request, "registers/history.html", {
         "pupil": pupil, "rows": amendments, "may_amend": can(request.user, "amend_mark", school),
-        "year": year, "years": years, "categories": codes.Category,
+        "year": year, "years": years,
+        "categories": [(c.value, c.value.replace("_", " ").capitalize()) for c in codes.Category],
         "grid": pupil_year_grid(school=school, pupil_id=pupil.pk, year=year) if year else [],
         "days": range(1, 32),
     })

@@ -9,7 +9,7 @@ from django.http import Http404
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import Membership, School, Trust, User
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, roles_for
 from attendance_portal.roles import TRUST_ROLES, Role
 from registers import codes
 from registers.models import RegistrationGroup
@@ -31,11 +31,11 @@ def role_codes(*, school: School) -> dict[Role, frozenset[str]]:
     return {role: saved.get(role.value, role_codes_default(role)) for role in Role}
 
 
-def codes_allowed(*, school: School, roles: frozenset[Role]) -> frozenset[str]:
-    """Every code any of these roles may enter (the union: a teacher who also works in the office)."""
+def codes_allowed(*, school: School, user: User) -> frozenset[str]:
+    """Every code any of the person's roles here may enter (the union: a teacher who also works in the office)."""
     table = role_codes(school=school)
     out: frozenset[str] = frozenset()
-    for role in roles:
+    for role in roles_for(user, school):
         out |= table[role]
     return out
 

@@ -182,8 +182,11 @@ class RegisterDetail(SchoolAPIView):
         return RegistrationGroup.objects.filter(school=self.school)
 
     def _register(self, kwargs: dict[str, Any]) -> Any:
+        from staff.selectors import codes_allowed
+
         group = get_object_or_404(self.scoped_queryset(), pk=kwargs["group_id"])
-        return register_build(school=self.school, group=group, day=kwargs["date"], session=kwargs["session"])
+        return register_build(school=self.school, group=group, day=kwargs["date"], session=kwargs["session"],
+                              allowed=codes_allowed(school=self.school, user=self.request.user))  # type: ignore[arg-type]
 
     @extend_schema(responses=s.RegisterSerializer)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

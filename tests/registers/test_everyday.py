@@ -113,6 +113,20 @@ def test_teacher_enters_present_late_and_N_only_by_default(klass, client_as):
     assert marks(klass) == {}
 
 
+def test_api_applies_the_same_codes_and_minutes_rules(klass):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(klass.teacher)
+    api_url = reverse("api:register-detail", kwargs={"school_slug": klass.school.slug, "group_id": klass.group.pk,
+                                                     "date": MONDAY, "session": "AM"})
+    for row, message in (({"code": "C1"}, "Your role does not enter 'C1'"),
+                         ({"code": "L"}, "Give the minutes late with L.")):
+        response = client.post(api_url, {"marks": [{"pupil": klass.pupils[0].pk, **row}]}, format="json")
+        assert response.status_code == 400 and message in str(response.json())
+    assert marks(klass) == {}
+
+
 def test_school_configures_the_codes_teachers_enter(klass, client_as):
     with scopes_disabled():
         RoleCodes.objects.create(school=klass.school, role="class_teacher", codes=["/", "\\", "L", "N", "M"])
