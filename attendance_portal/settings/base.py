@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
     "attendance_portal",
     "registers",
     "absence",
@@ -128,6 +131,8 @@ CACHES = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
+# How long an invitation link works (it also stops working once used, or when a newer one is sent).
+INVITATION_VALID_HOURS: int = env.int("INVITATION_VALID_HOURS", default=72)
 
 # Celery: JSON only, late acknowledgement so a killed worker's task is redelivered,
 # and time limits so one stuck school cannot hold a worker forever.
