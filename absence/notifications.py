@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
+from accounts.tokens import marks_expand
 from attendance_portal.models import School
 from registers.models import Guardian, Pupil
 
@@ -72,9 +73,9 @@ def message_deliver(*, message_id: int) -> None:
             return
         try:
             if message.channel == SentMessage.Channel.SMS:
-                sms_backend().send(to=message.to, body=message.body)
+                sms_backend().send(to=message.to, body=marks_expand(message.body))
             else:
-                send_mail(message.subject, message.body, None, [message.to])
+                send_mail(message.subject, marks_expand(message.body), None, [message.to])
         except Exception as exc:  # a failed delivery is recorded, not raised into the user's request
             logger.warning("message %s failed: %s", message_id, exc)
             SentMessage.objects.filter(pk=message_id).update(status=SentMessage.Status.FAILED, error=str(exc)[:300])

@@ -10,5 +10,4 @@ urlpatterns = [
     path("reports/<int:report_id>/", parent_views.report_detail, name="report_detail"),
     path("leave/", parent_views.leave_new, name="leave"),
     path("leave/<int:request_id>/", parent_views.leave_detail, name="leave_detail"),
-    path("set-password/<uidb64>/<token>/", parent_views.SetPasswordView.as_view(), name="set_password"),
 ]

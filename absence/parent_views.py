@@ -11,14 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope, scopes_disabled
 
@@ -212,16 +209,3 @@ def leave_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     item = _own(LeaveRequest, request, request_id)
     with scope(school=item.school):
         return render(request, "parent/leave_detail.html", {"item": item, "child": item.pupil})
-
-
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """The invitation link: Django's password-reset token, so it works once and expires."""
-
-    template_name = "parent/set_password.html"
-    # Straight to the portal after signing in (the login page's `next`).
-    success_url = format_lazy("{}?next={}", reverse_lazy("login"), reverse_lazy("parent:home"))
-    post_reset_login = False
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        messages.success(self.request, "Your password is set. Sign in with your email address and new password.")
-        return super().form_valid(form)

@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.contrib.auth.tokens import default_token_generator
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
+from accounts.models import Invitation
+from accounts.services import AccountError, invitation_create
+from accounts.tokens import invitation_mark
 from attendance_portal.models import School, User
 from registers import codes
 from registers.models import Guardian, Mark, Pupil
@@ -588,32 +589,34 @@ def unexplained_notify(*, school: School, now: dt.datetime | None = None) -> Not
     return NotifyResult(pupils, messages)
 
 
-def parent_invite(*, guardian: Guardian, by: User, base_url: str) -> User:
-    """Create or link the guardian's parent account and email a link to set a password."""
+def parent_invite(*, guardian: Guardian, by: User, base_url: str) -> Invitation:
+    """Email the contact a link to set up a parent account, or to add this child to the one they have.
+
+    The invitation never touches an existing account: whoever opens the link creates a new account for
+    the address or signs in and accepts (`accounts.services`). A contact already linked needs no link.
+    """
     email = guardian.email.strip().lower()
     if not email:
         raise AbsenceError("This contact has no email address; add one before inviting them.")
-    user = guardian.user
-    if user is None:
-        user = User.objects.filter(email__iexact=email).first() or User.objects.filter(username=email).first()
-    if user is None:
-        user = User(username=email, email=email, first_name=guardian.forename, last_name=guardian.surname)
-        user.set_unusable_password()
-        user.save()
-    if guardian.user_id != user.pk:
-        guardian.user = user
-        guardian.save(update_fields=["user"])
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    link = base_url.rstrip("/") + reverse("parent:set_password", kwargs={"uidb64": uid, "token": token})
+    if guardian.user_id:
+        raise AbsenceError(f"{guardian} already signs in to the parent portal. If they have lost their password, "
+                           "they can set a new one from the sign-in page.")
+    try:
+        invitation = invitation_create(kind=Invitation.Kind.PARENT, email=email, by=by, school=guardian.school,
+                                       guardian=guardian)
+    except AccountError as exc:
+        raise AbsenceError(exc.messages) from exc
+    link = base_url.rstrip("/") + reverse("accounts:invitation_open", kwargs={"token": invitation_mark(invitation)})
+    hours = settings.INVITATION_VALID_HOURS
     message_queue(
         school=guardian.school, kind=SentMessage.Kind.INVITATION, to=email, guardian=guardian,
         subject=f"Your parent portal account for {guardian.school.name}",
         body=(f"{guardian.school.name} has invited you to its parent portal, where you can report an absence, "
-              f"ask for leave and see your child's attendance.\n\nSet your password here: {link}\n\n"
-              f"Then sign in with the username {user.username}. The link works once and expires."),
+              f"ask for leave and see your child's attendance.\n\nOpen this link to set up your account: {link}\n\n"
+              "If you already have a parent portal account, sign in with it when the link asks and accept the "
+              f"invitation. The link works once and stops working after {hours} hours."),
     )
-    return user
+    return invitation
 
 
 def sessions_label(sessions: str) -> str:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.selectors import invitation_pending_exists
 from attendance_portal.permissions import can
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history, school_day_latest
@@ -387,8 +388,8 @@ def medical_record(request: HttpRequest, school_slug: str, evidence_id: int) -> 
 @require_GET
 def parents(request: HttpRequest, school_slug: str) -> HttpResponse:
     _require(request, FOLLOW_UP)
-    qs = Guardian.objects.filter(school=request.school).select_related("user").order_by(  # type: ignore[attr-defined]
-        "surname", "forename")
+    qs = Guardian.objects.filter(school=request.school).annotate(  # type: ignore[attr-defined]
+        invited=invitation_pending_exists()).order_by("surname", "forename")
     query = request.GET.get("q", "").strip()
     if query:
         qs = qs.filter(surname__icontains=query) | qs.filter(email__icontains=query)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
     path("parent/", include("absence.parent_urls")),
     path("", include("staff.urls")),
+    path("accounts/", include("accounts.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),

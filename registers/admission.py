@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from attendance_portal.models import School
+from accounts.services import guardian_invitations_cancel
+from attendance_portal.models import School, User
 
 from .models import (
     YEAR_GROUP_CHOICES,
@@ -367,8 +368,12 @@ def contact_add(*, school: School, pupil: Pupil, forename: str, surname: str, re
 @transaction.atomic
 def contact_update(*, school: School, contact: PupilContact, forename: str, surname: str, relationship: str,
                    parental_responsibility: bool, lives_with_pupil: bool, phone: str = "", email: str = "",
-                   priority: int = 1) -> PupilContact:
-    """Change a contact. The person (Guardian) may be a contact for siblings too; they see the change."""
+                   priority: int = 1, by: User | None = None) -> PupilContact:
+    """Change a contact. The person (Guardian) may be a contact for siblings too; they see the change.
+
+    A new email address cancels the contact's pending parent-portal invitations; an account already
+    linked stays the account it is (its own sign-in address is never changed from here).
+    """
     errors = _Errors()
     if contact.school_id != school.pk:
         errors.add("", "This contact is not in this school.")
@@ -376,6 +381,8 @@ def contact_update(*, school: School, contact: PupilContact, forename: str, surn
                    priority=priority)
     errors.raise_any()
     guardian = contact.guardian
+    if guardian.email.strip().lower() != email.strip().lower():
+        guardian_invitations_cancel(guardian=guardian, by=by, reason="The contact's email address was changed.")
     guardian.forename, guardian.surname = forename.strip(), surname.strip()
     guardian.phone, guardian.email = phone.strip(), email.strip()
     guardian.save()

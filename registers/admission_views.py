@@ -236,7 +236,8 @@ def contact_edit(request: HttpRequest, school_slug: str, contact_id: int) -> Htt
         "lives_with_pupil": contact.lives_with_pupil, "priority": contact.priority})
 
     def save() -> tuple[str, int]:
-        contact_update(school=school, contact=contact, **_contact_fields(form))
+        contact_update(school=school, contact=contact, by=request.user,  # type: ignore[arg-type]
+                       **_contact_fields(form))
         return f"Contact {g.forename} {g.surname} saved.", contact.pupil_id
 
     context = {"form": form, "pupil": contact.pupil, "contact": contact}

@@ -8,7 +8,6 @@ refused once it has expired or been withdrawn.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from accounts.models import token_hash
+from accounts.services import email_has_account, invitation_valid_for
 from attendance_portal.models import Membership, School, Trust, User
 from attendance_portal.roles import TRUST_ROLES, Role
 from registers import codes
@@ -35,7 +36,6 @@ from registers.models import RegistrationGroup
 from .models import GroupTeacher, RoleCodes, StaffChange, StaffDelegate, StaffInvitation
 from .selectors import SCHOOL_ROLES, role_codes_default
 
-INVITATION_DAYS = 7
 # An unsent invitation whose send was claimed this long ago is claimed again by the sweeper.
 SEND_RETRY_AFTER = dt.timedelta(minutes=10)
 
@@ -59,10 +59,6 @@ def _explicit_tenant(func: Callable[P, R]) -> Callable[P, R]:
 
 class StaffError(ValidationError):
     """Refused input; nothing was written. The message is meant for the person who sent it."""
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _name(user: User | None) -> str:
@@ -130,7 +126,7 @@ def staff_invite(*, by: User, email: str, first_name: str, last_name: str, roles
     invitation = StaffInvitation.objects.create(
         school=school, trust=trust, email=email, first_name=first_name, last_name=last_name, position=position,
         roles=chosen, group_ids=[g.pk for g in groups], created_by=by,
-        expires_at=now + dt.timedelta(days=INVITATION_DAYS),
+        expires_at=now + invitation_valid_for(),
     )
     _audit(by=by, school=school, trust=trust, action=StaffChange.Action.INVITED, subject_name=email,
            detail=f"Invited {first_name} {last_name} <{email}> as {_role_labels(chosen)}"
@@ -151,7 +147,7 @@ def invitation_send(*, invitation_id: int, base_url: str = "", now: dt.datetime 
     claimed = StaffInvitation.objects.filter(
         Q(send_claimed_at__isnull=True) | Q(send_claimed_at__lt=now - SEND_RETRY_AFTER),
         pk=invitation_id, sent_at__isnull=True, revoked_at__isnull=True, accepted_at__isnull=True,
-    ).update(send_claimed_at=now, token_hash=_hash(token))
+    ).update(send_claimed_at=now, token_hash=token_hash(token))
     if not claimed:
         return False
     invitation = StaffInvitation.objects.select_related("school", "trust").get(pk=invitation_id)
@@ -186,7 +182,7 @@ def invitations_unsent(*, now: dt.datetime | None = None) -> list[int]:
 def invitation_find(*, token: str, now: dt.datetime | None = None) -> StaffInvitation:
     """The open invitation for this token, or StaffError saying (plainly) why it cannot be used."""
     now = now or timezone.now()
-    found = StaffInvitation.objects.select_related("school", "trust").filter(token_hash=_hash(token)).first()
+    found = StaffInvitation.objects.select_related("school", "trust").filter(token_hash=token_hash(token)).first()
     if found is None:
         raise StaffError("This invitation link is not valid. Ask whoever invited you to send a new one.")
     if found.accepted_at is not None:
@@ -201,25 +197,42 @@ def invitation_find(*, token: str, now: dt.datetime | None = None) -> StaffInvit
 @_explicit_tenant
 @transaction.atomic
 def invitation_accept(*, token: str, password1: str, password2: str, now: dt.datetime | None = None) -> User:
-    """Accept: set the password (it must pass the validators), create the account or join the existing one,
-    and give the roles and groups. Single use: the row is locked and marked accepted."""
+    """Accept with a new account: the password must pass the validators. An address that already has an
+    account gets no new one and no password change (as for parent invitations, `accounts.services`): its
+    owner signs in and accepts with `invitation_accept_signed_in`."""
+    invitation = _locked_open(token=token, now=now)
+    if email_has_account(invitation.email):
+        raise StaffError("There is already an account for this e-mail address. Sign in with it, then open the "
+                         "link again to accept the invitation.")
+    if password1 != password2:
+        raise StaffError("The two passwords do not match.")
+    user = User(username=invitation.email, email=invitation.email, first_name=invitation.first_name,
+                last_name=invitation.last_name, position=invitation.position)
+    try:
+        validate_password(password1, user=user)
+    except ValidationError as exc:
+        raise StaffError(exc.messages) from None
+    user.set_password(password1)
+    user.save()
+    return _give(invitation, user, now=now)
+
+
+@_explicit_tenant
+@transaction.atomic
+def invitation_accept_signed_in(*, token: str, user: User, now: dt.datetime | None = None) -> User:
+    """Accept for the account that is signed in: its password is left as it is."""
+    return _give(_locked_open(token=token, now=now), user, now=now)
+
+
+def _locked_open(*, token: str, now: dt.datetime | None) -> StaffInvitation:
     invitation = invitation_find(token=token, now=now)
     invitation = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
     invitation_find(token=token, now=now)  # again, under the lock: a second acceptance at the same moment fails
-    if password1 != password2:
-        raise StaffError("The two passwords do not match.")
-    user = User.objects.filter(Q(email__iexact=invitation.email) | Q(username__iexact=invitation.email)).first()
-    candidate = user or User(username=invitation.email, email=invitation.email, first_name=invitation.first_name,
-                             last_name=invitation.last_name, position=invitation.position)
-    try:
-        validate_password(password1, user=candidate)
-    except ValidationError as exc:
-        raise StaffError(exc.messages) from None
-    candidate.set_password(password1)
-    candidate.is_active = True
-    if user is None and not candidate.position:
-        candidate.position = ""
-    candidate.save()
+    return invitation
+
+
+def _give(invitation: StaffInvitation, candidate: User, *, now: dt.datetime | None) -> User:
+    """The invitation's roles and groups for this account, once (the invitation is marked used)."""
     for role in invitation.roles:
         Membership.objects.get_or_create(user=candidate, role=role, school=invitation.school, trust=invitation.trust)
     if invitation.school is not None:

@@ -73,7 +73,7 @@ def _invite(request: HttpRequest, *, school: School | None, trust: Trust | None)
             _errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {data['email']}. The link works once and expires in "
-                                      f"{services.INVITATION_DAYS} days.")
+                                      f"{services.invitation_valid_for().days} days.")
             return redirect(request.path.rsplit("invite/", 1)[0])
     return _index(request, school=school, trust=trust, form=form, status=400)
 
@@ -228,7 +228,15 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "staff/accept.html", {"problem": exc.messages[0]}, status=404)
     form = AcceptForm(request.POST or None)
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            services.invitation_accept_signed_in(token=token, user=request.user)  # type: ignore[arg-type]
+        except services.StaffError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        else:
+            messages.success(request, "Invitation accepted: the new roles are on your account.")
+            return redirect(reverse("home"))
+    elif request.method == "POST":
         if form.is_valid():
             try:
                 user: User = services.invitation_accept(token=token, password1=form.cleaned_data["password1"],
@@ -241,5 +249,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect(reverse("home"))
         status = 400
     return render(request, "staff/accept.html", {"invitation": invitation, "form": form,
+                                                 "has_account": services.email_has_account(invitation.email),
+                                                 "login_url": f"{reverse('login')}?next={request.path}",
                                                  "place": invitation.school or invitation.trust,
                                                  "roles": [Role(r).label for r in invitation.roles]}, status=status)

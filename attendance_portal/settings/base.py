@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
     "attendance_portal",
     "registers",
     "absence",
@@ -132,6 +135,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 # The address links in e-mails sent from background tasks start with (staff invitations re-sent by the sweeper).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# How long an invitation link works (it also stops working once used, or when a newer one is sent).
+INVITATION_VALID_HOURS: int = env.int("INVITATION_VALID_HOURS", default=72)
 
 # Celery: JSON only, late acknowledgement so a killed worker's task is redelivered,
 # and time limits so one stuck school cannot hold a worker forever.

@@ -67,7 +67,6 @@ ROUTES: list[Route] = [
     Route("parent:leave", kind="public", reason="form lists only the parent's own children; a posted id of "
                                                 "another child is a form error (test_parent_portal.py)"),
     Route("parent:leave_detail", kind="parent", make=_child_leave),
-    Route("parent:set_password", kind="public", reason="token-protected invitation link, no tenant data"),
     # API
     Route("api:absence-report-list", api=True),
     Route("api:absence-report-detail", api=True, make=lambda s: {"pk": AbsenceReportFactory(pupil__school=s).pk}),

@@ -12,6 +12,10 @@ from tests import factories as f
 UNSCOPED_ALLOWED = {
     # Tenancy core: these rows define the tenants and who belongs to them.
     "attendance_portal.Membership",
+    # Accounts: an invitation is found by its token's hash before any school is known, and one person's
+    # trail spans schools; both are read only through accounts.selectors, filtered by school.
+    "accounts.Invitation",
+    "accounts.AccountEvent",
 }
 
 

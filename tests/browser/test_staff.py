@@ -48,6 +48,7 @@ def test_invitation_acceptance_own_register_then_deactivation(page: Page, live_s
         teacher = teacher_context.new_page()
         teacher.goto(link.replace(re.match(r"https?://[^/]+", link).group(0), live_server.url))
         expect(teacher.locator("h1")).to_contain_text("Welcome, Sam")
+        shoot(teacher, "staff-accept-1280")
         teacher.get_by_label("New password", exact=True).fill("short")
         teacher.get_by_label("New password again").fill("short")
         teacher.get_by_role("button", name="Set password and sign in").click()
@@ -63,6 +64,13 @@ def test_invitation_acceptance_own_register_then_deactivation(page: Page, live_s
 
         page.goto(f"{live_server.url}/s/{world.school.slug}/staff/")
         page.get_by_role("link", name="Sam Newton").click()
+        if os.environ.get("SCREENSHOTS"):
+            for width in (1280, 768):
+                page.set_viewport_size({"width": width, "height": 900})
+                shoot(page, f"staff-member-{width}")
+            page.goto(f"{live_server.url}/s/{world.school.slug}/staff/codes/")
+            shoot(page, "staff-codes-768")
+            page.go_back()
         page.get_by_role("button", name="Deactivate Sam Newton").click()
         expect(page.locator(".messages")).to_contain_text("signed out everywhere")
         teacher.reload()

@@ -58,10 +58,10 @@ def test_head_invites_and_the_token_is_stored_hashed(world, client_as, group, dj
     with scopes_disabled():
         invitation = StaffInvitation.objects.get()
         change = StaffChange.objects.get()
-    assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()  # accounts.models.token_hash
     assert token not in invitation.token_hash and invitation.sent_at is not None
     assert invitation.roles == ["class_teacher"] and invitation.group_ids == [group.pk]
-    assert abs(invitation.expires_at - invitation.created_at - dt.timedelta(days=services.INVITATION_DAYS)) < \
+    assert abs(invitation.expires_at - invitation.created_at - services.invitation_valid_for()) < \
         dt.timedelta(minutes=1)
     assert (change.action, change.by, change.school) == ("invited", world.users["headteacher"], world.school)
     assert "Class teacher" in change.detail and "5R" in change.detail
@@ -95,11 +95,35 @@ def test_acceptance_sets_a_valid_password_gives_roles_and_groups_and_is_single_u
     assert again.status_code == 404 and "already been used" in again.content.decode()
 
 
+def test_an_existing_account_is_never_given_a_new_password(world, client, client_as,
+                                                             django_capture_on_commit_callbacks):
+    """As for parent invitations: an address with an account signs in and accepts; its password stays."""
+    existing = world.users["class_teacher"]
+    existing.email = "robin.teacher@example.org"
+    existing.save()
+    f.MembershipFactory(user=f.UserFactory(), school=world.sister, role=Role.HEADTEACHER)  # unrelated
+    sister_head = client_as(Membership.objects.filter(school=world.sister, role="headteacher").first().user)
+    with django_capture_on_commit_callbacks(execute=True):
+        sister_head.post(reverse("staff_invite", args=[world.sister.slug]), _invite_data(roles=["office_staff"]))
+    url = reverse("staff_accept", args=[_token(mail.outbox[0])])
+    page = client.get(url).content.decode()
+    assert "There is already an account" in page and 'name="password1"' not in page
+    refused = client.post(url, {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
+    assert refused.status_code == 400 and "Sign in with it" in refused.content.decode()
+    existing.refresh_from_db()
+    assert existing.check_password("correct-horse-battery") and not existing.check_password(GOOD_PASSWORD)
+    signed_in = client_as(existing)
+    assert signed_in.post(url).status_code == 302
+    assert Membership.objects.filter(user=existing, school=world.sister, role="office_staff").exists()
+    existing.refresh_from_db()
+    assert existing.check_password("correct-horse-battery")
+
+
 def test_expired_and_withdrawn_invitations_cannot_be_used(world, client, client_as,
                                                           django_capture_on_commit_callbacks):
     _invite(world, client_as, django_capture_on_commit_callbacks)
     url = reverse("staff_accept", args=[_token(mail.outbox[0])])
-    with time_machine.travel(timezone.now() + dt.timedelta(days=services.INVITATION_DAYS, minutes=1)):
+    with time_machine.travel(timezone.now() + services.invitation_valid_for() + dt.timedelta(minutes=1)):
         expired = client.post(url, {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
     assert expired.status_code == 404 and "has expired" in expired.content.decode()
     with scopes_disabled():

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("invitations/accept/", views.invitation, name="invitation"),
+    path("invitations/<str:token>/", views.invitation_open, name="invitation_open"),
+]
