@@ -33,7 +33,7 @@ def test_add_a_pupil_then_record_them_leaving(page: Page, live_server, world):
     expect(page.get_by_role("heading", name="Admission register")).to_be_visible()
     page.get_by_role("link", name="Add a pupil").click()
 
-    page.get_by_label("UPN").fill(upn)
+    page.get_by_label("UPN", exact=True).fill(upn)
     page.get_by_label("Forename").fill("Rosalind")
     page.get_by_label("Surname").fill("Franklin")
     page.get_by_label("Date of birth").fill("2016-07-25")
