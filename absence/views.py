@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accesslog.models import AccessKind
+from accesslog.services import access_record
 from attendance_portal.permissions import can
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history
@@ -270,6 +272,8 @@ def leave_evidence(request: HttpRequest, school_slug: str, request_id: int) -> H
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
     if not item.evidence:
         raise Http404("No evidence")
+    access_record(school=request.school, by=request.user, kind=AccessKind.EVIDENCE,  # type: ignore[attr-defined, arg-type]
+                  pupil=item.pupil, what=f"Evidence for leave request {item.reference}", path=request.get_full_path())
     # Served as a download with the type found from its content, never rendered inline from a parent's file.
     return FileResponse(item.evidence.open("rb"), as_attachment=True, content_type=item.evidence_type,
                         filename=f"{item.reference}-evidence{item.evidence.name[-4:]}")

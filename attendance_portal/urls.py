@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accesslog.api import AccessLogList
+
 from . import views
 from .admin import platform_admin
 from .auth import LoginView
@@ -11,11 +13,13 @@ school_patterns = [
     path("registers/", include("registers.urls")),
     path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
+    path("access-log/", include("accesslog.urls")),
 ]
 
 api_school_patterns = [
     path("", include("registers.api.urls")),
     path("", include("absence.api.urls")),
+    path("access-log/", AccessLogList.as_view(), name="access-log"),
 ]
 
 urlpatterns = [

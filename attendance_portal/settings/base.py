@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "letters",
     "penalties",
     "reporting",
+    "accesslog",
 ]
 
 MIDDLEWARE = [
