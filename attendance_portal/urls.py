@@ -1,11 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accesslog.api import AccessLogList
 
 from . import views
 from .admin import platform_admin
+from .api_docs import DocsView, SchemaView
 from .auth import LoginView
 
 school_patterns = [
@@ -32,7 +32,7 @@ urlpatterns = [
     path("s/<slug:school_slug>/", include(school_patterns)),
     path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
     path("parent/", include("absence.parent_urls")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/v1/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
 ]
