@@ -151,3 +151,10 @@ def test_deploy_check_catches_a_missing_middleware_and_public_docs():
         assert [w.id for w in content_security_policy_check()] == ["attendance.W001"]
     with override_settings(SPECTACULAR_SETTINGS={**settings.SPECTACULAR_SETTINGS, "SWAGGER_UI_DIST": "https://cdn"}):
         assert [w.id for w in content_security_policy_check()] == ["attendance.W004"]
+
+
+def test_the_api_answers_json_even_to_a_browser(world, client_as):
+    # DRF's browsable HTML pages carry inline styles the policy refuses; the docs page is the API browser.
+    client = client_as(world.users[Role.HEADTEACHER.value])
+    response = client.get(reverse("api:pupil-list", args=[world.school.slug]), HTTP_ACCEPT="text/html,*/*")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
