@@ -153,6 +153,10 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
     found = get_object_or_404(Pupil.objects.select_related("registration_group"), pk=pupil_id, school=school)
     contacts = list(found.contacts.select_related("guardian").order_by("priority"))
     n_marks = selectors.n_marks_for(school=school, pupil_id=found.pk)
+    sensitive = can(request.user, "view_sensitive", school)
+    if sensitive and found.has_social_worker:  # the page shows the flag
+        access_record(school=school, by=request.user, kind=AccessKind.SENSITIVE, pupil=found,  # type: ignore[arg-type]
+                      what="Social worker flag on the pupil's absence page", path=request.get_full_path())
     return render(request, "absence/pupil.html", {
         "pupil": found,
         "contacts": contacts,
@@ -168,7 +172,7 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
         "medical": MedicalEvidenceRequest.objects.filter(school=school, pupil=found)[:10],
         "sent": selectors.messages_for(school=school, pupil_id=found.pk),
         "history": mark_history(school=school, pupil_id=found.pk)[:30],
-        "sensitive": can(request.user, "view_sensitive", school),
+        "sensitive": sensitive,
     })
 
 

@@ -265,3 +265,15 @@ def test_the_api_log_cannot_be_written(world, client_as, head):
     response = client.post(_api_url(world.school), {"what": "forged"}, content_type="application/json")
     assert response.status_code == 405
     assert _records(world.school) == []
+
+
+def test_the_social_worker_flag_on_the_absence_page_is_logged_when_shown(world, client_as, head):
+    quiet = f.EnrolmentFactory(pupil__school=world.school).pupil
+    flagged = f.EnrolmentFactory(pupil__school=world.school, pupil__has_social_worker=True).pupil
+    client_as(head).get(reverse("absence:pupil", args=[world.school.slug, quiet.pk]))
+    client_as(world.users["office_staff"]).get(reverse("absence:pupil", args=[world.school.slug, flagged.pk]))
+    assert _records(world.school) == []  # nothing sensitive shown
+    page = client_as(head).get(reverse("absence:pupil", args=[world.school.slug, flagged.pk]))
+    assert b"Social worker" in page.content
+    [row] = _records(world.school)
+    assert (row.pupil_id, row.what) == (flagged.pk, "Social worker flag on the pupil's absence page")
