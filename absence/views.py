@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import invitation_pending_exists
+from accesslog.models import AccessKind
+from accesslog.services import access_record
 from attendance_portal.permissions import can
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history, school_day_latest
@@ -182,6 +184,10 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
     found = get_object_or_404(Pupil.objects.select_related("registration_group"), pk=pupil_id, school=school)
     contacts = list(found.contacts.select_related("guardian").order_by("priority"))
     n_marks = selectors.n_marks_for(school=school, pupil_id=found.pk)
+    sensitive = can(request.user, "view_sensitive", school)
+    if sensitive and found.has_social_worker:  # the page shows the flag
+        access_record(school=school, by=request.user, kind=AccessKind.SENSITIVE, pupil=found,  # type: ignore[arg-type]
+                      what="Social worker flag on the pupil's absence page", path=request.get_full_path())
     return render(request, "absence/pupil.html", {
         "pupil": found,
         "contacts": contacts,
@@ -197,7 +203,7 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
         "medical": MedicalEvidenceRequest.objects.filter(school=school, pupil=found)[:10],
         "sent": selectors.messages_for(school=school, pupil_id=found.pk),
         "history": mark_history(school=school, pupil_id=found.pk)[:30],
-        "sensitive": can(request.user, "view_sensitive", school),
+        "sensitive": sensitive,
     })
 
 
@@ -301,6 +307,8 @@ def leave_evidence(request: HttpRequest, school_slug: str, request_id: int) -> H
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
     if not item.evidence:
         raise Http404("No evidence")
+    access_record(school=request.school, by=request.user, kind=AccessKind.EVIDENCE,  # type: ignore[attr-defined, arg-type]
+                  pupil=item.pupil, what=f"Evidence for leave request {item.reference}", path=request.get_full_path())
     # Served as a download with the type found from its content, never rendered inline from a parent's file.
     return FileResponse(item.evidence.open("rb"), as_attachment=True, content_type=item.evidence_type,
                         filename=f"{item.reference}-evidence{item.evidence.name[-4:]}")

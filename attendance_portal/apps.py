@@ -6,4 +6,4 @@ class AttendancePortalConfig(AppConfig):
     verbose_name = "Attendance portal"
 
     def ready(self) -> None:
-        from . import permissions  # noqa: F401  (registers the django-rules permissions)
+        from . import checks, permissions  # noqa: F401  (registers the deploy checks and django-rules permissions)

@@ -19,3 +19,12 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
         "places": SimpleLazyObject(lambda: user_places(user)),
         "is_parent": SimpleLazyObject(lambda: user_is_parent(user)),
     }
+
+
+def csp_nonce(request: HttpRequest) -> dict[str, Any]:
+    """The request's Content-Security-Policy nonce as `csp_nonce` (the name django-htmx's script tag reads).
+
+    It is lazy: the nonce goes into the header only when a template uses it.
+    """
+    nonce = getattr(request, "csp_nonce", None)
+    return {"csp_nonce": nonce} if nonce is not None else {}

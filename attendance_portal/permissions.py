@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "decide_leave": frozenset({HEAD}),
     "authorise_penalty": frozenset({HEAD}),
     "manage_staff": frozenset({HEAD}),
+    "view_access_log": frozenset({HEAD}),
 }
 
 

@@ -1,9 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accesslog.api import AccessLogList
 
 from . import views
 from .admin import platform_admin
+from .api_docs import DocsView, SchemaView
 from .auth import LoginView
 
 school_patterns = [
@@ -11,11 +13,13 @@ school_patterns = [
     path("registers/", include("registers.urls")),
     path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
+    path("access-log/", include("accesslog.urls")),
 ]
 
 api_school_patterns = [
     path("", include("registers.api.urls")),
     path("", include("absence.api.urls")),
+    path("access-log/", AccessLogList.as_view(), name="access-log"),
 ]
 
 urlpatterns = [
@@ -31,7 +35,7 @@ urlpatterns = [
     path("parent/", include("absence.parent_urls")),
     path("", include("staff.urls")),
     path("accounts/", include("accounts.urls")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/v1/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
 ]

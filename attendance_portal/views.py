@@ -48,7 +48,8 @@ def switch(request: HttpRequest) -> HttpResponse:
 def school_home(request: HttpRequest, school_slug: str) -> HttpResponse:
     roles = request.roles  # type: ignore[attr-defined]
     allowed = {action for action, who in PERMISSIONS.items() if roles & who}
-    headline = school_headline(school=request.school) if "view_dashboard" in allowed or roles else None  # type: ignore[attr-defined]
+    # School-wide figures are dashboard data: only roles with "view_dashboard" see them here.
+    headline = school_headline(school=request.school) if "view_dashboard" in allowed else None  # type: ignore[attr-defined]
     return render(
         request,
         "attendance_portal/school_home.html",

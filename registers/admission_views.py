@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accesslog.models import AccessKind
+from accesslog.services import access_record
 from attendance_portal.permissions import can
 
 from .admission import (
@@ -107,10 +109,18 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
         found = pupil_detail(school=_school(request), pupil_id=pupil_id)
     except Pupil.DoesNotExist as exc:
         raise Http404 from exc
+    sensitive = _may(request, "view_sensitive")
+    if sensitive:
+        _sensitive_opened(request, found, "Cohort characteristics on the pupil's page")
     return render(request, "registers/admission/pupil.html", {
         "pupil": found, "enrolments": list(found.enrolments.all()), "contacts": list(found.contacts.all()),
-        "sensitive": _may(request, "view_sensitive"), "may_manage": _may(request, "manage_school"),
+        "sensitive": sensitive, "may_manage": _may(request, "manage_school"),
     })
+
+
+def _sensitive_opened(request: HttpRequest, pupil: Pupil, what: str) -> None:
+    access_record(school=_school(request), by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,  # type: ignore[arg-type]
+                  what=what, path=request.get_full_path())
 
 
 # --------------------------------------------------------------------------- add and change a pupil
@@ -138,8 +148,11 @@ def pupil_edit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRes
     _require(request, "manage_school")
     school = _school(request)
     found = _pupil(request, pupil_id)
-    form = PupilForm(request.POST or None, school=school, adding=False, sensitive=_may(request, "view_sensitive"),
+    sensitive = _may(request, "view_sensitive")
+    form = PupilForm(request.POST or None, school=school, adding=False, sensitive=sensitive,
                      initial=PupilForm.initial_for(found))
+    if sensitive and request.method == "GET":
+        _sensitive_opened(request, found, "Cohort characteristics on the change-details form")
 
     def save() -> tuple[str, int]:
         pupil_update(school=school, pupil=found, **form.pupil_kwargs(), cohort=form.cohort())

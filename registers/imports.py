@@ -44,6 +44,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from attendance_portal.models import School, Trust, User
+from attendance_portal.permissions import can
 
 from . import codes
 from .models import (
@@ -78,6 +79,9 @@ PUPIL_COLUMNS = ("upn", "forename", "surname", "date_of_birth", "year_group", "r
                  "admission_date", "leaving_date")
 PUPIL_FLAG_COLUMNS = {"fsm": "fsm", "eal": "eal", "cla": "looked_after", "cin": "child_in_need"}
 PUPIL_OPTIONAL_COLUMNS = ("sen", *PUPIL_FLAG_COLUMNS)
+# Every optional column is a cohort characteristic: only importers allowed to see sensitive data may write them.
+SENSITIVE_PUPIL_COLUMNS = PUPIL_OPTIONAL_COLUMNS
+SENSITIVE_PUPIL_FIELDS = frozenset({"sen", *PUPIL_FLAG_COLUMNS.values()})
 MARK_COLUMNS = ("upn", "date", "session", "code", "minutes_late")
 
 # A distinct advisory-lock namespace so two imports into one school queue up instead of interleaving.
@@ -174,6 +178,7 @@ class ImportSummary:
         c = self.counts
         parts = [
             f"pupils {c.get('pupils_created', 0)} created, {c.get('pupils_updated', 0)} updated",
+            f"characteristics of {c.get('characteristics_updated', 0)} pupil(s) updated",
             f"admissions {c.get('enrolments_created', 0)} created, {c.get('enrolments_updated', 0)} updated",
             f"marks {c.get('marks_created', 0)} created, {c.get('marks_amended', 0)} amended, "
             f"{c.get('marks_unchanged', 0)} unchanged, {c.get('closed_sessions_skipped', 0)} closure (#) skipped",
@@ -583,10 +588,19 @@ def _parse_school_json(data: bytes, problems: _Problems) -> _SchoolFile | None:
 # --------------------------------------------------------------------------- pupils.csv
 
 
-def _parse_pupils(data: bytes, problems: _Problems) -> tuple[list[_PupilRow], set[str]]:
-    """Valid rows, and the UPNs of rows that were rejected (their marks are not reported again)."""
+def _parse_pupils(data: bytes, problems: _Problems, *, write_sensitive: bool) -> tuple[list[_PupilRow], set[str]]:
+    """Valid rows, and the UPNs of rows that were rejected (their marks are not reported again).
+
+    Without `write_sensitive` a file carrying any cohort-characteristic column is refused as a whole: those
+    values may only be written (or probed through the summary) by people allowed to see them.
+    """
     columns, rows = _csv_rows(PUPILS_CSV, data, PUPIL_COLUMNS, PUPIL_OPTIONAL_COLUMNS, problems)
     optional = [c for c in PUPIL_OPTIONAL_COLUMNS if c in columns]
+    refused = [c for c in SENSITIVE_PUPIL_COLUMNS if c in optional] if not write_sensitive else []
+    if refused:
+        problems.add(PUPILS_CSV, 1, f"Your role cannot import pupils' sensitive characteristics "
+                                    f"(column(s) {', '.join(refused)}). Remove these columns and upload again, or "
+                                    "ask a colleague who may see sensitive characteristics to import the file.")
     out: list[_PupilRow] = []
     rejected: set[str] = set()
     seen: dict[str, int] = {}
@@ -643,7 +657,7 @@ def _parse_pupils(data: bytes, problems: _Problems) -> tuple[list[_PupilRow], se
                 ok = False
             else:
                 extra[PUPIL_FLAG_COLUMNS[column]] = value == "Y"
-        if ok:
+        if ok and not refused:
             out.append(_PupilRow(line, upn, row["forename"], row["surname"], dates["date_of_birth"],  # type: ignore[arg-type]
                                  year_group, row["registration_group"], admission, leaving, extra))  # type: ignore[arg-type]
         else:
@@ -983,6 +997,7 @@ def _write_pupils(school: School, plan: _Plan, summary: ImportSummary) -> dict[s
 
     creates, updates = [], []
     fields = {"forename", "surname", "date_of_birth", "year_group", "registration_group_id"}
+    details_changed = characteristics_changed = 0
     for row in plan.pupils:
         values = {"forename": row.forename, "surname": row.surname, "date_of_birth": row.date_of_birth,
                   "year_group": row.year_group, "registration_group_id": plan.groups[row.group.lower()].pk,
@@ -992,16 +1007,22 @@ def _write_pupils(school: School, plan: _Plan, summary: ImportSummary) -> dict[s
             pupil = Pupil(school=school, upn=row.upn, **values)
             creates.append(pupil)
             plan.pupils_by_upn[row.upn] = pupil
-        elif any(getattr(pupil, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(pupil, k, v)
+            continue
+        changed = {k for k, v in values.items() if getattr(pupil, k) != v}
+        if changed:
+            for k in changed:
+                setattr(pupil, k, values[k])
             updates.append(pupil)
-        fields.update(row.extra)
+            fields.update(changed)
+            # Counted apart, so the everyday count never tells whether a characteristic was already set.
+            details_changed += bool(changed - SENSITIVE_PUPIL_FIELDS)
+            characteristics_changed += bool(changed & SENSITIVE_PUPIL_FIELDS)
     Pupil.objects.bulk_create(creates, batch_size=2000)
     if updates:
         Pupil.objects.bulk_update(updates, sorted(fields), batch_size=2000)
     summary.add("pupils_created", len(creates))
-    summary.add("pupils_updated", len(updates))
+    summary.add("pupils_updated", details_changed)
+    summary.add("characteristics_updated", characteristics_changed)
 
     new_enrolments, changed = [], []
     for row in plan.pupils:
@@ -1067,7 +1088,9 @@ def _write_marks(
 # --------------------------------------------------------------------------- the engine
 
 
-def _parse(files: ImportFiles, *, school_required: bool, problems: _Problems) -> tuple[_Plan, bool]:
+def _parse(
+    files: ImportFiles, *, school_required: bool, write_sensitive: bool, problems: _Problems
+) -> tuple[_Plan, bool]:
     """The parsed files, and whether school.json (if any) was free of problems."""
     school_file = None
     if files.school_json is not None:
@@ -1082,7 +1105,7 @@ def _parse(files: ImportFiles, *, school_required: bool, problems: _Problems) ->
     if files.pupils_csv is None:
         problems.add(PUPILS_CSV, None, "The file is missing.")
     else:
-        pupils, rejected = _parse_pupils(files.pupils_csv, problems)
+        pupils, rejected = _parse_pupils(files.pupils_csv, problems, write_sensitive=write_sensitive)
     marks: list[_MarkRow] = []
     if files.marks_csv is None:
         problems.add(MARKS_CSV, None, "The file is missing.")
@@ -1092,7 +1115,8 @@ def _parse(files: ImportFiles, *, school_required: bool, problems: _Problems) ->
 
 
 def school_import(
-    *, files: ImportFiles, school: School | None = None, by: User | None = None, progress: Progress | None = None
+    *, files: ImportFiles, school: School | None = None, by: User | None = None, progress: Progress | None = None,
+    write_sensitive: bool = False,
 ) -> ImportSummary:
     """Import a school from its files, all or nothing.
 
@@ -1101,10 +1125,13 @@ def school_import(
     moving a school between trusts or renaming it is for platform staff, not an upload. Without
     `school` (the command), school.json names the school, which is created or updated with its trust.
     Raises ImportRejected (nothing written) listing up to 200 problems with file and line.
+    `write_sensitive` allows pupils.csv's cohort-characteristic columns (sen, fsm, eal, cla, cin); the caller
+    decides it from the importer's "view_sensitive" permission.
     """
     report = progress or (lambda pct: None)
     problems = _Problems()
-    plan, calendar_ok = _parse(files, school_required=school is None, problems=problems)
+    plan, calendar_ok = _parse(files, school_required=school is None, write_sensitive=write_sensitive,
+                               problems=problems)
     sf = plan.school_file
     if school is not None and sf and sf.school and sf.school.slug and sf.school.slug != school.slug:
         problems.add(SCHOOL_JSON, sf.school.line, f'"school" "slug" is "{sf.school.slug}", but these files are being '
@@ -1198,7 +1225,9 @@ def import_batch_run(*, school: School, batch_id: int) -> ImportBatch | None:
     done = {"status": Status.DONE, "progress": 100, "finished_at": timezone.now()}
     try:
         files = ImportFiles(**{key: _read_stored(batch.files.get(key)) for key in BATCH_FILES})
-        summary = school_import(files=files, school=school, by=batch.created_by, progress=progress)
+        importer = batch.created_by
+        summary = school_import(files=files, school=school, by=importer, progress=progress,
+                                write_sensitive=importer is not None and can(importer, "view_sensitive", school))
     except ImportRejected as exc:
         done.update(status=Status.FAILED, errors=[p.as_dict() for p in exc.problems],
                     summary={"problems": exc.total})

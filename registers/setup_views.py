@@ -206,7 +206,8 @@ def import_status(request: HttpRequest, school_slug: str, batch_id: int) -> Http
     batch = get_object_or_404(ImportBatch.objects.filter(school=_school(request)).select_related("created_by"),
                               pk=batch_id)
     context = {"batch": batch, "progress": import_batch_progress(batch=batch),
-               "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING)}
+               "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),
+               "may_see_sensitive": can(request.user, "view_sensitive", _school(request))}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "registers/setup/_import_progress.html", context)
     return render(request, "registers/setup/import_status.html", context)

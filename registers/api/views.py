@@ -20,6 +20,8 @@ from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accesslog.models import AccessKind
+from accesslog.services import access_record
 from attendance_portal.api import SchoolAPIView
 from attendance_portal.permissions import can
 from registers.marking import local_today, mark_events, register_build, register_save, register_statuses
@@ -99,7 +101,13 @@ class PupilList(ListModelMixin, SchoolAPIView):
                     "with the view_sensitive permission.",
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.list(request, *args, **kwargs)
+        response = self.list(request, *args, **kwargs)
+        if self.get_serializer_class() is s.PupilSensitiveSerializer:
+            shown = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
+            access_record(school=self.school, by=request.user, kind=AccessKind.SENSITIVE,  # type: ignore[arg-type]
+                          what=f"Cohort characteristics of {len(shown)} pupil(s) in the API pupil list",
+                          path=request.get_full_path())
+        return response
 
 
 class PupilDetail(RetrieveModelMixin, SchoolAPIView):
@@ -113,7 +121,12 @@ class PupilDetail(RetrieveModelMixin, SchoolAPIView):
 
     @extend_schema(responses=s.PupilSensitiveSerializer)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.retrieve(request, *args, **kwargs)
+        pupil = self.get_object()
+        serializer_class = self.get_serializer_class()
+        if serializer_class is s.PupilSensitiveSerializer:
+            access_record(school=self.school, by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,  # type: ignore[arg-type]
+                          what="Cohort characteristics through the API", path=request.get_full_path())
+        return Response(serializer_class(pupil, context=self.get_serializer_context()).data)
 
 
 class EnrolmentList(ListModelMixin, SchoolAPIView):

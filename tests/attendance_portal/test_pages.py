@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -115,3 +118,20 @@ def test_repeated_failures_lock_that_username_from_that_address_only(world, clie
 def test_signed_in_pages_are_not_stored(world, client_as):
     response = client_as(world.users[Role.OFFICE_STAFF.value]).get(reverse("school_home", args=[world.school.slug]))
     assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_school_wide_headline_figures_only_for_dashboard_roles(role, world, client_as):
+    from django_scopes import scopes_disabled
+
+    from attendance_portal.permissions import PERMISSIONS
+    from tests.conftest import add_calendar
+
+    with scopes_disabled():
+        add_calendar(world.school)
+    with time_machine.travel(dt.datetime(2025, 10, 1, 10, tzinfo=dt.UTC), tick=False):
+        response = client_as(world.users[role.value]).get(reverse("school_home", args=[world.school.slug]))
+    assert response.status_code == 200
+    shows_figures = b"Attendance, year to date" in response.content
+    assert shows_figures is (role in PERMISSIONS["view_dashboard"]), role
+    assert (response.context["headline"] is not None) is shows_figures

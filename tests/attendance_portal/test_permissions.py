@@ -27,6 +27,7 @@ EXPECTED = {
     "decide_leave":           [N, N, N, N, Y, N, N],
     "authorise_penalty":      [N, N, N, N, Y, N, N],
     "manage_staff":           [N, N, N, N, Y, N, N],
+    "view_access_log":        [N, N, N, N, Y, N, N],
 }
 
 

@@ -54,6 +54,9 @@ PUPILS = PUPILS_HEADER + f""",sen,fsm,eal,cla,cin
 {CARA},Cara,Diaz,2014-01-01,6,6A,2023-09-01,,E,N,N,Y,N
 """
 
+# The same pupils without the cohort-characteristic columns (what office staff may import).
+PUPILS_BASIC = "".join(",".join(line.split(",")[:8]) + "\n" for line in PUPILS.strip().split("\n"))
+
 MARKS = f"""upn,date,session,code,minutes_late
 {ADA},2025-09-08,AM,/,
 {ADA},2025-09-08,PM,\\,

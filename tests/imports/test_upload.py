@@ -21,7 +21,7 @@ from registers.selectors import mark_history
 from registers.tasks import import_batch_task
 from tests.conftest import add_calendar
 
-from .helpers import ADA, MARKS, PUPILS, SCHOOL, school_json
+from .helpers import ADA, MARKS, PUPILS, PUPILS_BASIC, SCHOOL, school_json
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def upload_url(world):
     return reverse("registers:import", kwargs={"school_slug": world.school.slug})
 
 
-def files(*, school=None, pupils=PUPILS, marks=MARKS, names=("school.json", "pupils.csv", "marks.csv")):
+def files(*, school=None, pupils=PUPILS_BASIC, marks=MARKS, names=("school.json", "pupils.csv", "marks.csv")):
     data = {}
     if school is not None:
         content = school if isinstance(school, bytes) else json.dumps(school).encode()

@@ -9,6 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_scopes import scope
 
+from accesslog.models import AccessKind
+from accesslog.services import access_record
 from attendance_portal.models import School
 from registers.exports import marks_export_csv
 
@@ -41,4 +43,7 @@ class Command(BaseCommand):
         if school is None:
             raise CommandError(f"No school with the slug '{options['school']}'.")
         with scope(school=school):
+            access_record(school=school, by=None, by_name="Server command export_marks", kind=AccessKind.EXPORT,
+                          what=f"Marks from {start:%d %b %Y} to {end:%d %b %Y} (marks.csv)",
+                          path=f"manage.py export_marks --school {school.slug}")
             marks_export_csv(school=school, start=start, end=end, out=self.stdout)
