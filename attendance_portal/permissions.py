@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "send_letters": frozenset({AO, SAC, HEAD}),
     "decide_leave": frozenset({HEAD}),
     "authorise_penalty": frozenset({HEAD}),
+    "reset_mfa": frozenset({HEAD}),
 }
 
 

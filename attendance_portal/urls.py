@@ -11,6 +11,7 @@ school_patterns = [
     path("registers/", include("registers.urls")),
     path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
+    path("accounts/", include("accounts.school_urls")),
 ]
 
 api_school_patterns = [

@@ -20,7 +20,7 @@ from attendance_portal.models import School, User
 from . import codes
 from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes
 from .selectors import session_closures
-from .services import MarkConflict, MarkEntry, MarkValidationError, SaveResult, marks_save
+from .services import MarkConflict, MarkEntry, MarkValidationError, SaveResult, mark_unchanged, marks_save
 
 LONDON = ZoneInfo("Europe/London")
 # The office board flags a register still incomplete this long after it opened.
@@ -254,8 +254,7 @@ def register_save(
             out.skipped += 1
             continue
         mark = row.mark
-        changes_code = mark is not None and (mark.code, mark.minutes_late) != (e.code, e.minutes_late)
-        if changes_code and e.expected_version == mark.version:
+        if mark is not None and not mark_unchanged(mark, e) and e.expected_version == mark.version:
             if not may_amend:
                 out.errors[e.pupil_id] = "Your role cannot change a saved mark. Ask the office to amend it."
                 continue

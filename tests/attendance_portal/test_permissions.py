@@ -26,6 +26,7 @@ EXPECTED = {
     "send_letters":           [N, N, Y, Y, Y, N, N],
     "decide_leave":           [N, N, N, N, Y, N, N],
     "authorise_penalty":      [N, N, N, N, Y, N, N],
+    "reset_mfa":              [N, N, N, N, Y, N, N],
 }
 
 
