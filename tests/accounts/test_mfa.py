@@ -159,3 +159,10 @@ def test_a_head_cannot_reset_their_own(world, client_as):
     client = client_as(head)
     client.post(reverse("accounts_school:mfa_reset", args=[world.school.slug, head.pk]))
     assert TOTPDevice.objects.filter(user=head, confirmed=True).exists()
+
+
+def test_only_the_headteacher_sees_the_link(world, client_as):
+    url = reverse("accounts_school:mfa_staff", args=[world.school.slug])
+    home = reverse("school_home", args=[world.school.slug])
+    assert url in client_as(world.users["headteacher"]).get(home).content.decode()
+    assert url not in client_as(world.users["office_staff"]).get(home).content.decode()

@@ -72,3 +72,33 @@ def test_set_up_at_first_sign_in_then_a_code_every_time(page: Page, live_server,
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.locator("h1").inner_text() == "Alder Primary"
+        page.goto(f"{live_server.url}/s/{world.school.slug}/accounts/two-step/")
+        assert page.locator("h1").inner_text() == "Two-step sign-in for staff"
+        _shots(page, "mfa-staff")
+
+
+def test_parent_accepts_an_invitation_by_creating_an_account(page: Page, live_server, world):
+    from django_scopes import scopes_disabled
+
+    from accounts.services import invitation_create
+    from accounts.tokens import token_for
+    from tests import factories as f
+
+    with scopes_disabled():
+        pupil = f.EnrolmentFactory(pupil__school=world.school).pupil
+        guardian = f.PupilContactFactory(pupil=pupil, guardian__email="carer@example.org").guardian
+        invitation = invitation_create(kind="parent", email=guardian.email, by=world.users["office_staff"],
+                                       school=world.school, guardian=guardian)
+    page.goto(f"{live_server.url}/accounts/invitations/{token_for(invitation.nonce)}/")
+    assert page.url.endswith("/accounts/invitations/accept/")  # the token left the address bar
+    assert "Parent portal for Alder Primary" in page.inner_text("h1")
+    _shots(page, "invitation")
+    page.fill("#id_password1", "a-long-Secret-99")
+    page.fill("#id_password2", "a-long-Secret-99")
+    page.get_by_role("button", name="Create my account").click()
+    page.wait_for_url("**/accounts/login/**")
+    page.fill("#id_username", "carer@example.org")
+    page.fill("#id_password", "a-long-Secret-99")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert pupil.forename in page.inner_text("main")
