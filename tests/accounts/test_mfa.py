@@ -166,3 +166,14 @@ def test_only_the_headteacher_sees_the_link(world, client_as):
     home = reverse("school_home", args=[world.school.slug])
     assert url in client_as(world.users["headteacher"]).get(home).content.decode()
     assert url not in client_as(world.users["office_staff"]).get(home).content.decode()
+
+
+def test_demo_staff_get_the_published_demo_authenticator(world):
+    from accounts.demo import demo_code, demo_devices_ensure
+
+    head, teacher = world.users["headteacher"], world.users["class_teacher"]
+    assert demo_devices_ensure([head.username, teacher.username]) == 1  # only roles that need it
+    assert demo_devices_ensure([head.username]) == 0  # once
+    client, _ = sign_in(head.username)
+    home = reverse("school_home", args=[world.school.slug])
+    assert client.post(reverse("accounts:mfa_verify"), {"code": demo_code(), "next": home})["Location"] == home
