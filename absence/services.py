@@ -544,8 +544,8 @@ def parent_invite(*, guardian: Guardian, by: User, base_url: str) -> Invitation:
     if not email:
         raise AbsenceError("This contact has no email address; add one before inviting them.")
     if guardian.user_id:
-        raise AbsenceError(f"{guardian} already signs in to the parent portal. If they have lost their password, "
-                           "they can set a new one from the sign-in page.")
+        raise AbsenceError(f"{guardian} already signs in to the parent portal with their own account, so no "
+                           "invitation is needed.")
     try:
         invitation = invitation_create(kind=Invitation.Kind.PARENT, email=email, by=by, school=guardian.school,
                                        guardian=guardian)

@@ -175,7 +175,7 @@ def test_a_linked_contact_gets_no_link(world, guardian, invite):
         guardian.user = parent
         guardian.save()
     page = invite(guardian).content.decode()
-    assert "already signs in to the parent portal" in page
+    assert "already signs in to the parent portal with their own account" in page
     assert not mail.outbox and not Invitation.objects.exists()
 
 
