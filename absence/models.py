@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from attendance_portal.tenancy import SchoolOwned
 from registers.models import Guardian, Pupil, PupilContact
@@ -166,6 +167,7 @@ class ContactAttempt(SchoolOwned):
     note = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, help_text="When the entry was made.")
 
     class Meta:
         ordering = ["-at"]

@@ -42,6 +42,7 @@ from .models import (
 )
 from .notifications import message_queue, parents_notify
 
+CONTACT_BACKDATE_DAYS = 7  # how late a call may be logged; the entry also keeps when it was made
 MAX_REPORT_DAYS = 31  # a longer absence is a conversation with the school, not a form
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 # Content signatures: the file's own bytes decide its type, never its name or the browser's claim.
@@ -433,11 +434,16 @@ def contact_attempt_record(
             raise AbsenceError("That contact is not one of this pupil's contacts.")
     now = timezone.now()
     at = at or now
-    if at > now + dt.timedelta(minutes=5):
+    absence_date = absence_date or timezone.localdate()
+    if at > now + dt.timedelta(minutes=5) or absence_date > timezone.localdate():
         raise AbsenceError("A contact attempt cannot be in the future.")
+    earliest = now - dt.timedelta(days=CONTACT_BACKDATE_DAYS)
+    if at < earliest or absence_date < timezone.localdate(earliest):
+        raise AbsenceError(f"A contact attempt can be logged up to {CONTACT_BACKDATE_DAYS} days after it was made; "
+                           "for anything older, add a note to the pupil's record instead.")
     return ContactAttempt.objects.create(
         school=pupil.school, pupil=pupil, contact=contact, method=method, outcome=outcome,
-        note=note.strip()[:500], absence_date=absence_date or timezone.localdate(), at=at, by=by,
+        note=note.strip()[:500], absence_date=absence_date, at=at, by=by, recorded_at=now,
     )
 
 
@@ -599,8 +605,8 @@ def parent_invite(*, guardian: Guardian, by: User, base_url: str) -> Invitation:
     if not email:
         raise AbsenceError("This contact has no email address; add one before inviting them.")
     if guardian.user_id:
-        raise AbsenceError(f"{guardian} already signs in to the parent portal. If they have lost their password, "
-                           "they can set a new one from the sign-in page.")
+        raise AbsenceError(f"{guardian} already signs in to the parent portal with their own account, so no "
+                           "invitation is needed.")
     try:
         invitation = invitation_create(kind=Invitation.Kind.PARENT, email=email, by=by, school=guardian.school,
                                        guardian=guardian)

@@ -148,3 +148,14 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"Recovery code {self.pk} ({'used' if self.used_at else 'unused'})"
+
+
+class SignedInSession(models.Model):
+    """Which session belongs to whom, so a deactivated account's or a reset account's sessions end at once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Session of user {self.user_id} from {self.created_at:%Y-%m-%d %H:%M}"

@@ -24,6 +24,7 @@ from attendance_portal.roles import Role
 
 from . import tokens
 from .models import AccountEvent, Invitation, token_hash
+from .policy import is_staff_account
 
 
 class AccountError(ValidationError):
@@ -37,13 +38,6 @@ def account_event(*, kind: str, actor: Any = None, subject: Any = None, school: 
         school_id=getattr(school, "pk", None), guardian_id=getattr(guardian, "pk", None),
         invitation=invitation, detail=detail[:300],
     )
-
-
-def is_staff_account(user: Any) -> bool:
-    """Platform staff, or anyone holding a role in a school or trust: never a parent-flow account."""
-    if user.is_staff or user.is_superuser:
-        return True
-    return Membership.objects.filter(user_id=user.pk).exists()
 
 
 def invitation_valid_for() -> dt.timedelta:

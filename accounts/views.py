@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services
-from .forms import NewAccountForm
+from attendance_portal.permissions import can
+
+from . import mfa, selectors, services
+from .forms import CodeForm, NewAccountForm
+from .policy import is_staff_account, mfa_required
 
 SESSION_TOKEN = "accounts_invitation_token"  # noqa: S105 - a session key, not a secret
 
@@ -48,6 +54,87 @@ def invitation(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/invitation.html", {
         "invitation": found, "form": form, "problem": problem,
         "login_url": f"{reverse('login')}?next={reverse('accounts:invitation')}",
-        "refused": services.is_staff_account(request.user) and found.kind == found.Kind.PARENT
+        "refused": is_staff_account(request.user) and found.kind == found.Kind.PARENT
         if request.user.is_authenticated else False,
     })
+
+
+# ---------------------------------------------------------------- two-step sign-in
+
+
+def _signed_in(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    if (response := _signed_in(request)) is not None:
+        return response
+    nxt = mfa.safe_next(request)
+    if request.user.is_verified():  # type: ignore[attr-defined]
+        return redirect(nxt)
+    if mfa.confirmed_device(request.user) is None:
+        return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': nxt})}")
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if mfa.verify(request=request, code=form.cleaned_data["code"]):
+            return redirect(nxt)
+        form.add_error("code", "That code is not right. Codes change every 30 seconds; try the one showing now.")
+        status = 400
+    return render(request, "accounts/mfa_verify.html", {"form": form, "next": nxt}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    if (response := _signed_in(request)) is not None:
+        return response
+    nxt = mfa.safe_next(request)
+    if mfa.confirmed_device(request.user) is not None:
+        # Set up already: a new authenticator needs a reset by the headteacher, never a stolen password.
+        return redirect(nxt if request.user.is_verified() else  # type: ignore[attr-defined]
+                        f"{reverse('accounts:mfa_verify')}?{urlencode({'next': nxt})}")
+    device = mfa.pending_device(request.user)
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        codes = mfa.enrolment_confirm(request=request, device=device, code=form.cleaned_data["code"])
+        if codes is not None:
+            return render(request, "accounts/mfa_codes.html", {"codes": codes, "next": nxt})
+        form.add_error("code", "That code is not right. Check the app shows this account and try the code "
+                               "showing now.")
+        status = 400
+    return render(request, "accounts/mfa_setup.html", {
+        "form": form, "next": nxt, "qr": mark_safe(mfa.qr_svg(device)),  # noqa: S308 - SVG made by qrcode
+        "secret": mfa.secret_text(device), "required": mfa_required(request.user),
+    }, status=status)
+
+
+@require_GET
+def mfa_staff(request: HttpRequest, school_slug: str) -> HttpResponse:
+    """The headteacher's list of the school's staff and whether each has set up two-step sign-in."""
+    _require_reset(request)
+    school = request.school  # type: ignore[attr-defined]
+    return render(request, "accounts/mfa_staff.html", {"staff": selectors.school_staff_mfa(school=school)})
+
+
+@require_POST
+def mfa_reset(request: HttpRequest, school_slug: str, user_id: int) -> HttpResponse:
+    _require_reset(request)
+    school = request.school  # type: ignore[attr-defined]
+    target = selectors.school_member(school=school, user_id=user_id)
+    if target.pk == request.user.pk:
+        messages.error(request, "You cannot reset your own two-step sign-in; ask another headteacher or the "
+                                "platform support team.")
+    else:
+        mfa.mfa_reset(user=target, by=request.user, school=school)
+        messages.success(request, f"Two-step sign-in reset for {target.display_name()}. They set it up again the "
+                                  "next time they sign in.")
+    return redirect("accounts_school:mfa_staff", school.slug)
+
+
+def _require_reset(request: HttpRequest) -> None:
+    if not can(request.user, "reset_mfa", request.school):  # type: ignore[arg-type, attr-defined]
+        raise PermissionDenied

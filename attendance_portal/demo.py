@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django_scopes import scope
 
+from accounts.demo import demo_devices_ensure
 from registers.models import (
     AcademicYear,
     Closure,
@@ -237,6 +238,7 @@ def seed_demo(*, seed: int = 2026, today: dt.date) -> Summary:
             Membership.objects.create(user=user, school=school, role=role)
         with scope(school=school):
             summary.rows.append(_seed_school(rng, school, spec, year_start, today, index, parent))
+    demo_devices_ensure([username for username, _, _ in demo_logins()])
     return summary
 
 

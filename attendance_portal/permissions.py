@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "authorise_penalty": frozenset({HEAD}),
     "manage_staff": frozenset({HEAD}),
     "view_access_log": frozenset({HEAD}),
+    "reset_mfa": frozenset({HEAD}),
 }
 
 

@@ -14,6 +14,7 @@ school_patterns = [
     path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
     path("access-log/", include("accesslog.urls")),
+    path("accounts/", include("accounts.school_urls")),
 ]
 
 api_school_patterns = [

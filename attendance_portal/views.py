@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_GET
 from reporting.selectors import school_headline, trust_school_headlines
 from staff.pages import school_home_staff
 
+from .badinput import bad_request
 from .permissions import PERMISSIONS
 from .selectors import user_is_parent, user_places
 
@@ -31,15 +34,18 @@ def home(request: HttpRequest) -> HttpResponse:
                                                             "is_platform_admin": is_platform_admin})
 
 
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
+
+
 @login_required
 @require_GET
 def switch(request: HttpRequest) -> HttpResponse:
     """The school switcher posts a place as 'school:slug' or 'trust:slug'."""
     kind, _, slug = request.GET.get("to", "").partition(":")
-    if kind == "school" and slug:
-        return redirect("school_home", slug)
-    if kind == "trust" and slug:
-        return redirect("trust_home", slug)
+    if kind in ("school", "trust") and slug:
+        if not SLUG.match(slug):
+            return bad_request(request, "Choose a school or trust from the list.")
+        return redirect("school_home" if kind == "school" else "trust_home", slug)
     if kind == "parent":
         return redirect("parent:home")
     return redirect("home")

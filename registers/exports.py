@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import TextIO
 
+from attendance_portal import csvsafe
 from attendance_portal.models import School
 
 from .imports import MARK_COLUMNS
@@ -18,7 +18,7 @@ def marks_export_csv(*, school: School, start: dt.date, end: dt.date, out: TextI
     The output loads back with `load_school` unchanged. Streams from a server-side cursor, so a
     whole school's history does not sit in memory. Returns the number of marks written.
     """
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.writer(out, lineterminator="\n")
     writer.writerow(MARK_COLUMNS)
     rows = (
         Mark.objects.filter(school=school, date__range=(start, end))

@@ -20,7 +20,9 @@ from attendance_portal.models import School, User
 from . import codes
 from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes, year_group_order
 from .selectors import academic_year_for, session_closures
-from .services import MarkConflict, MarkEntry, MarkValidationError, SaveResult, marks_save, minutes_late_problem
+from .services import (
+    MarkConflict, MarkEntry, MarkValidationError, SaveResult, mark_unchanged, marks_save, minutes_late_problem,
+)
 
 LONDON = ZoneInfo("Europe/London")
 # Recorded as the reason when the person who took a register corrects it before it closes.
@@ -326,9 +328,11 @@ def register_save(
             if problem:
                 out.errors[e.pupil_id] = problem
                 continue
-        if changes_code and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:
+        # A note change on a saved mark is an amendment like any other.
+        changed = mark is not None and not mark_unchanged(mark, e)
+        if changed and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:
             corrections += 1
-        elif changes_code and e.expected_version == mark.version:
+        elif changed and e.expected_version == mark.version:
             if not may_amend:
                 out.errors[e.pupil_id] = "Your role cannot change a saved mark. Ask the office to amend it."
                 continue

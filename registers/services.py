@@ -188,12 +188,12 @@ def marks_save(
                 result.conflicts.append(MarkConflict(entry, None, None, None))
             else:
                 inserts.append(entry)
-        elif _same(mark, entry):
+        elif mark_unchanged(mark, entry):
             result.unchanged += 1  # a repeated submission changes nothing
         elif entry.expected_version != mark.version:
             result.conflicts.append(MarkConflict(entry, mark.code, mark.minutes_late, mark.version))
         else:
-            if not reason.strip() and _code_changes(mark, entry):
+            if not reason.strip():  # code, minutes late or note: every change to a saved mark is an amendment
                 errors.append(EntryError(i, entry, "A reason is required to change a saved mark."))
             updates.append((mark, entry))
     if errors:
@@ -223,12 +223,9 @@ def marks_save(
     return result
 
 
-def _same(mark: Mark, entry: MarkEntry) -> bool:
+def mark_unchanged(mark: Mark, entry: MarkEntry) -> bool:
+    """Whether saving `entry` would leave the saved mark as it is; anything else is an amendment."""
     return (mark.code, mark.minutes_late, mark.note) == (entry.code, entry.minutes_late, entry.note)
-
-
-def _code_changes(mark: Mark, entry: MarkEntry) -> bool:
-    return (mark.code, mark.minutes_late) != (entry.code, entry.minutes_late)
 
 
 def _existing_marks(school: School, entries: Sequence[MarkEntry]) -> dict[tuple[int, dt.date, str], Mark]:

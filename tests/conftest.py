@@ -95,14 +95,33 @@ def world(db: Any) -> World:
     return w
 
 
+def mfa_pass(client: Client, user: User) -> None:
+    """Mark the client's session as having passed two-step sign-in (a confirmed authenticator for the user).
+
+    Enforcement stays on in tests: a session without this is sent to the two-step pages
+    (tests/accounts/test_mfa.py).
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def signed_in_client(user: User) -> Client:
+    """A client signed in as `user` who has passed two-step sign-in."""
+    c = Client()
+    c.force_login(user)
+    mfa_pass(c, user)
+    return c
+
+
 @pytest.fixture
 def client_as():
-    def make(user: User) -> Client:
-        c = Client()
-        c.force_login(user)
-        return c
-
-    return make
+    return signed_in_client
 
 
 @pytest.fixture

@@ -49,7 +49,8 @@ class ContactAttemptOut(serializers.ModelSerializer):
 
     class Meta:
         model = ContactAttempt
-        fields = ["id", "pupil", "contact", "absence_date", "method", "outcome", "note", "at", "by_name"]
+        fields = ["id", "pupil", "contact", "absence_date", "method", "outcome", "note", "at", "recorded_at",
+                  "by_name"]
         read_only_fields = fields
 
     def get_by_name(self, obj: ContactAttempt) -> str:
@@ -76,6 +77,11 @@ class _Filtered:
         if params.get("pupil", "").isdigit():
             qs = qs.filter(pupil_id=int(params["pupil"]))
         if params.get("status"):
+            statuses = getattr(getattr(qs.model, "Status", None), "values", None)
+            if statuses is None:
+                raise serializers.ValidationError({"status": ["This list cannot be filtered by status."]})
+            if params["status"] not in statuses:
+                raise serializers.ValidationError({"status": [f"Choose one of: {', '.join(statuses)}."]})
             qs = qs.filter(status=params["status"])
         field = self.date_field
         for key, lookup in (("from", "gte"), ("to", "lte")):

@@ -58,9 +58,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "attendance_portal.badinput.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.sessions.SessionLimitsMiddleware",
+    "accounts.mfa.MfaMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "attendance_portal.headers.NoStoreForSignedInMiddleware",
@@ -96,6 +100,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "attendance_portal.User"
 AUTHENTICATION_BACKENDS = [
+    "accounts.brake.BrakeBackend",  # first: a braked sign-in is refused before any password is checked
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -106,6 +111,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Attendance portal")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -124,7 +130,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-SESSION_COOKIE_AGE = 60 * 60 * 10  # a school day, so shared office PCs do not stay signed in overnight
+# Proxies in front of the app that append to X-Forwarded-For (0: the app faces clients directly).
+# The sign-in brake counts per real client address, so this must match the deployment.
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Session limits (accounts.sessions): staff are signed out after 30 idle minutes and 12 hours at most,
+# so shared office PCs do not stay signed in; parents, on their own devices, stay signed in longer.
+SESSION_IDLE_MINUTES_STAFF: int = env.int("SESSION_IDLE_MINUTES_STAFF", default=30)
+SESSION_MAX_HOURS_STAFF: int = env.int("SESSION_MAX_HOURS_STAFF", default=12)
+SESSION_IDLE_MINUTES_PARENT: int = env.int("SESSION_IDLE_MINUTES_PARENT", default=7 * 24 * 60)
+SESSION_MAX_HOURS_PARENT: int = env.int("SESSION_MAX_HOURS_PARENT", default=30 * 24)
+SESSION_COOKIE_AGE = max(SESSION_MAX_HOURS_STAFF, SESSION_MAX_HOURS_PARENT) * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -193,7 +208,7 @@ REST_FRAMEWORK = {
     # JSON only: DRF's browsable pages carry inline styles the CSP refuses; /api/v1/docs/ is the API browser.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "attendance_portal.pagination.CheckedLimitOffsetPagination",
     "PAGE_SIZE": 200,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],

@@ -175,7 +175,7 @@ def test_a_linked_contact_gets_no_link(world, guardian, invite):
         guardian.user = parent
         guardian.save()
     page = invite(guardian).content.decode()
-    assert "already signs in to the parent portal" in page
+    assert "already signs in to the parent portal with their own account" in page
     assert not mail.outbox and not Invitation.objects.exists()
 
 
@@ -228,3 +228,14 @@ def test_the_account_trail_is_append_only(world, guardian, invite):
         AccountEvent.objects.filter(pk=event.pk).update(detail="changed")
     with pytest.raises((InternalError, IntegrityError)), transaction.atomic():
         AccountEvent.objects.filter(pk=event.pk).delete()
+
+
+def test_platform_admin_reads_the_trail_without_token_material(world, guardian, invite, client_as):
+    invite(guardian)
+    invitation = Invitation.objects.get()
+    root = client_as(f.UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = root.get(f"/platform-admin/accounts/invitation/{invitation.pk}/change/").content.decode()
+    assert invitation.email in page and invitation.nonce not in page and invitation.token_hash not in page
+    assert root.get("/platform-admin/accounts/accountevent/").status_code == 200
+    assert root.post(f"/platform-admin/accounts/invitation/{invitation.pk}/delete/", {"post": "yes"}) \
+        .status_code == 403

@@ -14,6 +14,7 @@ PROD = {
     "ALLOWED_HOSTS": "attendance.example.org.uk",
     "DATABASE_URL": "postgres://app@127.0.0.1:1/attendance",
     "REDIS_URL": "redis://127.0.0.1:1/0",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
 }
 
 
@@ -60,3 +61,12 @@ def test_dev_stack_reports_an_unreachable_redis_in_one_line():
                   {"DATABASE_URL": db, "REDIS_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: cannot reach Redis at REDIS_URL")
+
+
+def test_production_must_name_a_mail_backend_that_sends():
+    missing = {k: v for k, v in PROD.items() if k != "EMAIL_BACKEND"}
+    result = _run(["manage.py", "check"], missing)
+    assert result.stderr.strip().splitlines() == ["configuration error: Set the EMAIL_BACKEND environment variable"]
+    console = {**PROD, "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    result = _run(["manage.py", "check"], console)
+    assert result.returncode != 0 and "EMAIL_BACKEND must send mail in production" in result.stderr

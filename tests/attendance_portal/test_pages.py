@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from attendance_portal.roles import Role
 from tests import factories as f
+from tests.conftest import mfa_pass
 
 
 def test_login_page_and_sign_in(world, client):
@@ -18,6 +19,7 @@ def test_login_page_and_sign_in(world, client):
     user = world.users[Role.OFFICE_STAFF.value]
     response = client.post(reverse("login"), {"username": user.username, "password": "correct-horse-battery"})
     assert response.status_code == 302
+    mfa_pass(client, user)  # office staff give a two-step code next (tests/accounts/test_mfa.py)
     # One school: home goes straight to it.
     assert client.get(reverse("home")).url == reverse("school_home", args=[world.school.slug])
 

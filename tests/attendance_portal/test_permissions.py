@@ -28,6 +28,7 @@ EXPECTED = {
     "authorise_penalty":      [N, N, N, N, Y, N, N],
     "manage_staff":           [N, N, N, N, Y, N, N],
     "view_access_log":        [N, N, N, N, Y, N, N],
+    "reset_mfa":              [N, N, N, N, Y, N, N],
 }
 
 

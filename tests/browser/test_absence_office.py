@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import Page, expect
@@ -19,14 +18,13 @@ from tests import factories as f
 from tests.absence.conftest import MONDAY, at
 from tests.absence.factories import AbsenceReportFactory, family
 from tests.browser.test_parent_portal import parent_sign_in
-from tests.conftest import add_calendar
+from tests.conftest import add_calendar, signed_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     page.context.clear_cookies()
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])

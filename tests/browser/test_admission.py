@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
 from playwright.sync_api import Page, expect
@@ -13,13 +12,13 @@ from playwright.sync_api import Page, expect
 from registers.models import Enrolment, Pupil
 from registers.upn import upn_make
 from tests import factories as f
+from tests.conftest import signed_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django_scopes import scopes_disabled
 
+from attendance_portal.models import User
 from attendance_portal.roles import Role
 from tests import factories as f
 
@@ -12,11 +13,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _sign_in(page, live_server, username: str) -> None:
+    device = _authenticator(User.objects.get(username=username))
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "correct-horse-battery")
     with page.expect_navigation():
         page.keyboard.press("Enter")  # keyboard only
+    page.wait_for_load_state()
+    if "/accounts/mfa/" in page.url:  # two-step sign-in: the code from the person's authenticator
+        from django_otp.oath import totp
+
+        page.fill("#id_code", f"{totp(device.bin_key):06d}")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+
+def _authenticator(user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="phone", confirmed=True)
 
 
 def test_sign_in_by_keyboard_and_switch_school(page, live_server, world):

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import Page, expect
@@ -14,14 +13,14 @@ from playwright.sync_api import Page, expect
 from registers.models import Mark
 from registers.services import MarkEntry, marks_save
 from tests import factories as f
+from tests.conftest import signed_in_client
 from tests.registers.conftest import MONDAY, make_class
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])
 

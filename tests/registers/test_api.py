@@ -134,6 +134,24 @@ def test_amending_needs_reason_and_role(klass, api):
         ("N", "I", "phoned", klass.office.position)]
 
 
+def test_a_note_change_on_a_saved_mark_is_an_amendment(klass, api):
+    marks_save_as(klass, klass.pupils[:1], code="/")
+    with_note = {"reason": "", "marks": [{"pupil": klass.pupils[0].pk, "code": "/", "version": 1,
+                                           "note": "Left early with mum"}]}
+    teacher = api(klass.teacher).post(reg_url(klass), with_note, format="json")
+    assert teacher.status_code == 400
+    assert "cannot change a saved mark" in teacher.json()["errors"][0]["message"]
+    office = api(klass.office)
+    assert office.post(reg_url(klass), with_note, format="json").status_code == 400
+    with scope(school=klass.school):
+        assert Mark.objects.get(pupil=klass.pupils[0]).note == ""
+    ok = office.post(reg_url(klass), {**with_note, "reason": "Mum phoned"}, format="json")
+    assert ok.status_code == 200 and ok.json()["amended"] == 1
+    history = office.get(u(klass, "amendment-list"),
+                         {"date_from": "2025-09-08", "date_to": "2025-09-08", "amended_only": "true"}).json()
+    assert [r["reason"] for r in history["results"]] == ["Mum phoned"]
+
+
 @pytest.mark.parametrize(("payload", "field"), [
     ({}, "marks"),
     ({"marks": []}, "marks"),

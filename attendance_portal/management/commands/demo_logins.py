@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from accounts.demo import demo_devices_ensure, demo_key_base32
 from attendance_portal.demo import DEMO_PASSWORD, demo_exists, demo_logins
 
 
@@ -20,7 +21,10 @@ class Command(BaseCommand):
             self.stdout.write("No demo data loaded (run: python manage.py seed_demo).")
             return
         base = url.rstrip("/")
+        demo_devices_ensure([username for username, _, _ in demo_logins()])
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
+        self.stdout.write(f"Staff accounts then ask for a two-step sign-in code: add the demo key {demo_key_base32()} "
+                          "to an authenticator app, or run: make manage ARGS=demo_code")
         self.stdout.write(f"  {'username':<24} {'role':<48} start page")
         for username, role, where in demo_logins():
             self.stdout.write(f"  {username:<24} {role:<48} {base}{where}")

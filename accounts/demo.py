@@ -1,0 +1,40 @@
+"""Demo two-step sign-in: every demo staff account shares one published authenticator key.
+
+Like the shared demo password, the key is public: it exists only so the demo can be tried without
+setting up a phone. `python manage.py demo_code` prints the code it gives now; the key can also be typed
+into any authenticator app. Never used outside the demo accounts.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.db.models import Q
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from attendance_portal.models import User
+
+from .policy import MFA_ROLES
+
+DEMO_KEY = b"attendance-demo-2026"  # 20 bytes, published with the demo password
+
+
+def demo_key_base32() -> str:
+    return base64.b32encode(DEMO_KEY).decode().rstrip("=")
+
+
+def demo_code() -> str:
+    return f"{totp(DEMO_KEY):06d}"
+
+
+def demo_devices_ensure(usernames: list[str]) -> int:
+    """Give the demo accounts that need two-step sign-in the demo authenticator (once)."""
+    needing = User.objects.filter(username__in=usernames).filter(
+        Q(is_staff=True) | Q(memberships__role__in=MFA_ROLES)).distinct()
+    made = 0
+    for user in needing:
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_KEY.hex(), confirmed=True)
+            made += 1
+    return made

@@ -1,0 +1,44 @@
+"""Who needs what at sign-in: two-step verification, and how long a session may last. One place each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+
+from attendance_portal.models import Membership
+from attendance_portal.roles import Role
+
+# Roles with access to pupils' personal data at scale: two-step sign-in is required (DfE's cyber
+# security standards for schools). Class teachers and governors may turn it on; once on, it is asked for.
+MFA_ROLES = frozenset({Role.HEADTEACHER, Role.SENIOR_ATTENDANCE_CHAMPION, Role.ATTENDANCE_OFFICER,
+                       Role.OFFICE_STAFF, Role.TRUST_OFFICER})
+
+
+def _roles(user: Any) -> frozenset[str]:
+    cached = user.__dict__.get("_account_roles")
+    if cached is None:
+        cached = frozenset(Membership.objects.filter(user_id=user.pk).values_list("role", flat=True))
+        user.__dict__["_account_roles"] = cached
+    return cached
+
+
+def is_staff_account(user: Any) -> bool:
+    """Platform staff, or anyone holding a role in a school or trust: never a parent-flow account."""
+    if not user.is_authenticated:
+        return False
+    return bool(user.is_staff or user.is_superuser or _roles(user))
+
+
+def mfa_required(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser or _roles(user) & MFA_ROLES))
+
+
+def session_limits(user: Any) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle limit, absolute limit) for this account: staff short, parents on their own devices longer."""
+    if is_staff_account(user):
+        return (dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES_STAFF),
+                dt.timedelta(hours=settings.SESSION_MAX_HOURS_STAFF))
+    return (dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES_PARENT),
+            dt.timedelta(hours=settings.SESSION_MAX_HOURS_PARENT))
