@@ -5,6 +5,7 @@ from pathlib import Path
 import environ
 
 from absence.schedule import BEAT_SCHEDULE as ABSENCE_BEAT_SCHEDULE
+from interventions.schedule import BEAT_SCHEDULE as INTERVENTIONS_BEAT_SCHEDULE
 from registers.schedule import BEAT_SCHEDULE as REGISTERS_BEAT_SCHEDULE
 from reporting.schedule import BEAT_SCHEDULE as REPORTING_BEAT_SCHEDULE
 
@@ -146,7 +147,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The nightly statistics run does this many schools per task (see reporting.tasks).
 STATS_BATCH_SCHOOLS: int = env.int("STATS_BATCH_SCHOOLS", default=25)
-CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE}
+CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE,
+                        **INTERVENTIONS_BEAT_SCHEDULE}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
