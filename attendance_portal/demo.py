@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django_scopes import scope
 
+from interventions.demo import demo_ladder
 from registers.models import (
     AcademicYear,
     Closure,
@@ -249,6 +250,7 @@ def _seed_school(
     terms = term_dates(year_start)
     for name, season, start, end in terms:
         Term.objects.create(school=school, academic_year=year, name=name, season=season, start=start, end=end)
+    demo_ladder(school=school, effective_from=year.start)
     first_day = terms[0][2]
     for offset in spec.inset:
         day = first_day + dt.timedelta(days=offset)

@@ -20,12 +20,14 @@ class Command(BaseCommand):
         from django_scopes import scope
 
         from attendance_portal.demo import TRUST_SLUG
+        from interventions.demo import demo_cases
         from attendance_portal.models import School
         from reporting.services import calculation_run
 
         for school in School.objects.filter(trust__slug=TRUST_SLUG):
             with scope(school=school):
                 calculation_run(school=school, full=True, on=day - dt.timedelta(days=1))
+        demo_cases(schools=list(School.objects.filter(trust__slug=TRUST_SLUG)), on=day - dt.timedelta(days=1))
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=2026)
