@@ -28,7 +28,10 @@ STATS_TASKS = frozenset({"reporting.stats_batch", "reporting.stats_school"})
 @shared_task(base=SchoolTask, name="interventions.cases_sync_school", acks_late=True)
 def cases_sync_school(*, school_id: int) -> dict[str, int]:
     school = School.objects.get(pk=school_id)
-    result = cases_sync(school=school, on=timezone.localdate())
+    # The day the signals were found for (the last run's day), not the day the task happens to run.
+    last = CalculationRun.objects.filter(school=school, status=CalculationRun.Status.DONE).order_by("-finished_at") \
+        .values_list("on", flat=True).first()
+    result = cases_sync(school=school, on=last or timezone.localdate())
     return {"changes": result.changes, "opened": result.opened, "raised": result.raised, "ended": result.ended,
             "clocks": result.clocks}
 

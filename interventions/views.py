@@ -137,17 +137,20 @@ def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
     _require(request)
     case = _case(request, case_id)
     view = selectors.case_view(school=request.school, case=case)  # type: ignore[attr-defined]
+    invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
+                         if c.parental_responsibility)
     return render(request, "interventions/case.html", {
-        "v": view, "case": case, "note_form": NoteForm(), "meeting_form": MeetingForm(initial={
-            "meeting_type": case.stage.meeting_type if case.stage else "",
-            "invitees": "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
-                                  if c.parental_responsibility)}),
-        "record_form": MeetingRecordForm(), "contract_form": ContractForm(initial={
+        "v": view, "case": case, "staff": _staff(request),
+        "note_form": NoteForm(auto_id="note-%s"),
+        "meeting_form": MeetingForm(auto_id="meeting-%s", initial={
+            "meeting_type": case.stage.meeting_type if case.stage else "", "invitees": invitees}),
+        "record_form": MeetingRecordForm(auto_id="record-%s"),
+        "contract_form": ContractForm(auto_id="contract-%s", initial={
             "kind": (case.stage.plan if case.stage and case.stage.plan else "contract"),
             "start": timezone.localdate(), "target_percent": 95}),
-        "review_form": ContractReviewForm(), "support_form": SupportForm(initial={"offered_on": timezone.localdate()}),
-        "close_form": CloseForm(), "stage_form": StageForm(), "clock_form": ClockDoneForm(),
-        "staff": _staff(request),
+        "review_form": ContractReviewForm(auto_id="review-%s"),
+        "support_form": SupportForm(auto_id="support-%s", initial={"offered_on": timezone.localdate()}),
+        "close_form": CloseForm(auto_id="close-%s"),
     })
 
 
