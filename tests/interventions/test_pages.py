@@ -300,3 +300,13 @@ def test_openapi_schema_has_the_casework_endpoints(db, client):
     for path in ("/api/v1/s/{school_slug}/cases/", "/api/v1/s/{school_slug}/cases/{case_id}/events/",
                  "/api/v1/s/{school_slug}/meetings/", "/api/v1/s/{school_slug}/contracts/"):
         assert path in schema["paths"], path
+
+
+def test_office_staff_see_the_open_case_flag_and_stage_only(school, case, world, client_as):
+    office = client_as(world.users["office_staff"])
+    page = office.get(reverse("absence:pupil", args=[school.slug, case.pupil_id])).content.decode()
+    assert f"Attendance case: {case.stage.name}" in page
+    assert url("case", school, case.pk) not in page  # no way into the casework
+    officer = client_as(world.users["attendance_officer"])
+    assert url("case", school, case.pk) in officer.get(
+        reverse("absence:pupil", args=[school.slug, case.pupil_id])).content.decode()

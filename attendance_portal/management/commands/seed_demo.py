@@ -20,8 +20,8 @@ class Command(BaseCommand):
         from django_scopes import scope
 
         from attendance_portal.demo import TRUST_SLUG
-        from interventions.demo import demo_cases
         from attendance_portal.models import School
+        from interventions.demo import demo_cases
         from reporting.services import calculation_run
 
         for school in School.objects.filter(trust__slug=TRUST_SLUG):
