@@ -13,6 +13,7 @@ never touched, and prints:
     python -m bench casework                    both, 5,000 pupils for the sync
     python -m bench casework --pupils=50000     the sync on 50,000 pupils
     python -m bench casework --requests=20      fewer queue requests
+    python -m bench casework --only=queue       one of the two
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--pupils", type=int, default=5_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", choices=["queue", "sync"], default=None)
     return parser.parse_args(args)
 
 
@@ -74,8 +76,9 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[max(0, -(-len(ordered) * pct // 100) - 1)]  # type: ignore[call-overload]
 
 
-def _open_cases(school_id: int, target: int, on: dt.date) -> int:
-    """Top the school up to `target` open cases (by hand, as an officer may), spread over stages and dates."""
+def _open_exactly(school_id: int, target: int, on: dt.date) -> int:
+    """Leave exactly `target` cases open in the school: open more by hand (as an officer may), or set the
+    rest aside as closed. The nightly opens as many as the synthetic registers call for."""
     from attendance_portal.models import School
     from interventions.models import Case
     from interventions.selectors import ladder_for, ladder_stages
@@ -84,16 +87,20 @@ def _open_cases(school_id: int, target: int, on: dt.date) -> int:
     with scopes_disabled():
         school = School.objects.get(pk=school_id)
     with scope(school=school):
-        have = Case.objects.filter(school=school).exclude(status=Case.Status.CLOSED).count()
+        cases = Case.objects.filter(school=school)
+        cases.filter(opened_reason="set aside").update(status=Case.Status.OPEN, outcome="", closed_on=None)
+        open_ids = list(cases.exclude(status=Case.Status.CLOSED).order_by("pk").values_list("pk", flat=True))
+        cases.filter(pk__in=open_ids[target:]).update(status=Case.Status.CLOSED, outcome=Case.Outcome.OTHER,
+                                                       closed_on=on, opened_reason="set aside")
         stages = ladder_stages(ladder=ladder_for(school=school, day=on))
-        taken = Case.objects.filter(school=school).values("enrolment_id")
+        taken = cases.values("enrolment_id")
         free = list(Enrolment.objects.filter(school=school).exclude(pk__in=taken).order_by("pk")
-                    .values_list("pk", "pupil_id")[: max(0, target - have)])
+                    .values_list("pk", "pupil_id")[: max(0, target - len(open_ids))])
         Case.objects.bulk_create([
             Case(school=school, enrolment_id=e, pupil_id=p, stage=stages[n % len(stages)], opened_reason="bench",
                  opened_on=on, stage_since=on, next_due=on - dt.timedelta(days=n % 10), next_action="Review")
             for n, (e, p) in enumerate(free)])
-        return Case.objects.filter(school=school).exclude(status=Case.Status.CLOSED).count()
+        return cases.exclude(status=Case.Status.CLOSED).count()
 
 
 def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
@@ -107,7 +114,7 @@ def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     url = reverse("interventions:queue", args=[school.slug])
-    timings, queries = [], []
+    timings, queries, sql_ms = [], [], []
     for n in range(requests + 2):
         connection.force_debug_cursor = True
         reset_queries()
@@ -115,6 +122,7 @@ def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
         response = client.get(url)
         elapsed = (time.perf_counter() - started) * 1000
         queries.append(len(connection.queries))
+        sql_ms.append(sum(float(q["time"]) for q in connection.queries) * 1000)
         connection.force_debug_cursor = False
         if response.status_code != 200:
             raise SystemExit(f"queue page failed with HTTP {response.status_code}")
@@ -122,6 +130,7 @@ def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
             timings.append(elapsed)
     if len(set(queries[2:])) != 1:
         raise SystemExit(f"the queue's statement count varies between identical requests: {set(queries)}")
+    print(f"    of which SQL: median {statistics.median(sql_ms[2:]):.0f} ms", flush=True)
     return statistics.median(timings), _percentile(timings, 95), queries[-1]
 
 
@@ -140,7 +149,7 @@ def _queue(requests: int, workers: int) -> None:
             _sync_all(school_ids, on)
             figures = []
             for target in (100, 300):
-                cases = _open_cases(school_ids[0], target, on)
+                cases = _open_exactly(school_ids[0], target, on)
                 median, p95, count = _time_queue(school_ids[0], requests)
                 figures.append((cases, median, p95, count))
                 print(f"  officer queue, {QUEUE_PUPILS} pupils, {cases} open cases: median {median:.0f} ms, "
@@ -182,7 +191,9 @@ def _sync(pupils: int, workers: int) -> None:
 
 def run(args: list[str]) -> None:
     options = _parse(args)
-    print("officer queue", flush=True)
-    _queue(options.requests, options.workers)
-    print("nightly case sync", flush=True)
-    _sync(options.pupils, options.workers)
+    if options.only in (None, "queue"):
+        print("officer queue", flush=True)
+        _queue(options.requests, options.workers)
+    if options.only in (None, "sync"):
+        print("nightly case sync", flush=True)
+        _sync(options.pupils, options.workers)

@@ -358,7 +358,7 @@ class CaseView:
     figures_at_open: dict[str, Any]
     changed: dict[int, list[str]]
     action_changed: dict[int, list[str]]
-    grid: list[tuple[dt.date, list[tuple[dt.date, str, str]]]]
+    grid: list[tuple[dt.date, list[tuple[dt.date | None, str, str]]]]
     siblings: list[tuple[Pupil, Figures | None]]
     contacts: list[PupilContact]
     stages: list[LadderStage]
@@ -414,17 +414,19 @@ def _siblings(*, school: School, pupil: Pupil) -> list[Pupil]:
 
 
 def _grid(*, school: School, case: Case, calendar: SchoolCalendar,
-          today: dt.date) -> list[tuple[dt.date, list[tuple[dt.date, str, str]]]]:
-    """The last ten school weeks as weeks of (day, AM code, PM code); '' where no mark."""
+          today: dt.date) -> list[tuple[dt.date, list[tuple[dt.date | None, str, str]]]]:
+    """The last ten school weeks, Monday to Friday, as (day, AM code, PM code); day None on a day without
+    school, '' where no mark."""
     start = evidence_start(calendar, today)
     marks = {(d, s): c for d, s, c in Mark.objects.filter(
         school=school, enrolment_id=case.enrolment_id, date__range=(start, today))
         .values_list("date", "session", "code")}
-    weeks: dict[dt.date, list[tuple[dt.date, str, str]]] = {}
+    weeks: dict[dt.date, list[tuple[dt.date | None, str, str]]] = {}
     for day in calendar.days:
         if start <= day <= today:
             monday = day - dt.timedelta(days=day.weekday())
-            weeks.setdefault(monday, []).append((day, marks.get((day, "AM"), ""), marks.get((day, "PM"), "")))
+            week = weeks.setdefault(monday, [(None, "", "")] * 5)
+            week[day.weekday()] = (day, marks.get((day, "AM"), ""), marks.get((day, "PM"), ""))
     return sorted(weeks.items())
 
 

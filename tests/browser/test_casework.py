@@ -5,6 +5,7 @@ shows improvement and the case is closed as improved; the parent sees the letter
 from __future__ import annotations
 
 import datetime as dt
+import os
 from unittest import mock
 
 import pytest
@@ -32,6 +33,17 @@ NIGHT = dt.date(2025, 10, 24)
 REVIEW_DAY = dt.date(2025, 12, 15)
 
 
+def shot(page: Page, name: str) -> None:
+    """Screenshots of each page at 1280 and 768 px when CASEWORK_SCREENSHOTS names a folder (for review)."""
+    folder = os.environ.get("CASEWORK_SCREENSHOTS")
+    if not folder:
+        return
+    for width in (1280, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def sign_in(page: Page, live_server, user) -> None:
     client = Client()
     client.force_login(user)
@@ -53,14 +65,16 @@ def test_officer_works_a_case_from_signal_to_closed_as_improved(page: Page, live
         record(enrolment, sessions, "".join(".G"[n % 2] for n in range(len(sessions))))
         run = CalculationRun.objects.create(school=school, on=NIGHT)
     # The nightly: the statistics task, then the case sync it chains (real task code).
-    with mock.patch.object(tasks.cases_sync_school, "delay") as chained:
+    with time_machine.travel(at(NIGHT + dt.timedelta(days=1), 1, 15), tick=True), \
+            mock.patch.object(tasks.cases_sync_school, "delay") as chained:
         reporting_tasks.stats_batch.apply(kwargs={"run_ids": [run.pk]}).get()
-    chained.assert_called_once_with(school_id=school.pk)
-    tasks.cases_sync_school.apply(kwargs={"school_id": school.pk}).get()
+        chained.assert_called_once_with(school_id=school.pk)
+        tasks.cases_sync_school.apply(kwargs={"school_id": school.pk}).get()
 
-    with time_machine.travel(at(dt.date(2025, 10, 24), 9, 0), tick=True):
+    with time_machine.travel(at(dt.date(2025, 10, 27), 9, 0), tick=True):
         sign_in(page, live_server, officer)
         page.goto(live_server.url + reverse("interventions:queue", args=[school.slug]))
+        shot(page, "queue")
         due = page.locator("section", has=page.get_by_role("heading", name="Cases with an action due"))
         due.get_by_role("link", name=pupil.full_name).click()
         expect(page.get_by_role("heading", name=pupil.full_name)).to_be_visible()
@@ -70,6 +84,7 @@ def test_officer_works_a_case_from_signal_to_closed_as_improved(page: Page, live
         page.get_by_role("button", name="Propose \"Attendance concern letter\"").click()
         expect(page.get_by_role("heading", name="Before \"Attendance concern letter\" goes out")).to_be_visible()
         expect(page.locator("table.context")).to_contain_text("Illness or medical")
+        shot(page, "context-review")
         page.get_by_label("Approve and send").check()
         page.get_by_role("button", name="Record my decision").click()
         expect(page.locator(".timeline")).to_contain_text("Letter: Attendance concern letter")
@@ -100,6 +115,9 @@ def test_officer_works_a_case_from_signal_to_closed_as_improved(page: Page, live
         contract.get_by_label("Support the school will give").fill("Breakfast club; weekly mentor check-in.")
         contract.get_by_role("button", name="Agree").click()
         expect(page.locator(".timeline")).to_contain_text("Attendance contract agreed")
+        shot(page, "case")
+        page.goto(live_server.url + reverse("interventions:severe", args=[school.slug]))
+        shot(page, "severe-list")
 
     # Attendance recovers over the monitoring period.
     with scopes_disabled():
@@ -135,3 +153,10 @@ def test_officer_works_a_case_from_signal_to_closed_as_improved(page: Page, live
     expect(page.locator(".documents")).to_contain_text("Attendance concern letter")
     expect(page.locator(".documents")).to_contain_text("Meeting invitation")
     expect(page.locator(".documents")).to_contain_text("Family room")
+    shot(page, "parent-letters")
+    sign_in(page, live_server, world.users["headteacher"])
+    page.goto(live_server.url + reverse("interventions:ladder", args=[school.slug]))
+    page.get_by_label("Persistent absence (10%+)").check()
+    page.get_by_role("button", name="Preview on today's data").click()
+    expect(page.get_by_role("heading", name="What this would do today (nothing is saved)")).to_be_visible()
+    shot(page, "ladder-preview")
