@@ -91,12 +91,21 @@ def year_start(calendar: SchoolCalendar, day: dt.date) -> dt.date:
     return year.start if year else day - dt.timedelta(days=365)
 
 
-def sessions_snapshot(*, school: School, enrolment_id: int, start: dt.date, end: dt.date) -> list[list[str]]:
-    """The absence and late sessions of [start, end] as they are now: [[date, AM/PM, code], ...]."""
+def sessions_snapshots(*, school: School, enrolment_ids: Sequence[int], start: dt.date,
+                       end: dt.date) -> dict[int, list[list[str]]]:
+    """The absence and late sessions of [start, end] as they are now, per enrolment: [[date, AM/PM, code], ...]."""
     wanted = code_table.AUTHORISED | code_table.UNAUTHORISED | code_table.LATE
-    rows = (Mark.objects.filter(school=school, enrolment_id=enrolment_id, date__range=(start, end), code__in=wanted)
-            .order_by("date", "session").values_list("date", "session", "code"))
-    return [[d.isoformat(), s, c] for d, s, c in rows]
+    rows = (Mark.objects.filter(school=school, enrolment_id__in=list(enrolment_ids), date__range=(start, end),
+                                code__in=wanted)
+            .order_by("enrolment_id", "date", "session").values_list("enrolment_id", "date", "session", "code"))
+    found: dict[int, list[list[str]]] = {}
+    for enrolment_id, d, s, c in rows:
+        found.setdefault(enrolment_id, []).append([d.isoformat(), s, c])
+    return found
+
+
+def sessions_snapshot(*, school: School, enrolment_id: int, start: dt.date, end: dt.date) -> list[list[str]]:
+    return sessions_snapshots(school=school, enrolment_ids=[enrolment_id], start=start, end=end).get(enrolment_id, [])
 
 
 def sessions_changed(*, school: School, enrolment_id: int, events: Iterable[Any]) -> dict[int, list[str]]:

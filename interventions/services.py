@@ -12,6 +12,7 @@ sessions behind it as they were then.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -50,6 +51,7 @@ from .selectors import (
     ladder_stages,
     opening_kinds,
     sessions_snapshot,
+    sessions_snapshots,
     year_start,
 )
 
@@ -184,17 +186,19 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
                                         key=f"ended:{enrolment_id}:{kind}:{concern.since.isoformat()}"))
     Concern.objects.bulk_create(new_concerns)
     Concern.objects.bulk_update(changed_concerns, ["active", "since", "sessions", "evidence", "updated_at"])
+    # Cases to open: the first opening concern of each enrolment with no open case, all opened together.
+    to_open: dict[int, AttendanceSignal] = {}
+    for enrolment_id, signal in raised:
+        if enrolment_id not in cases and signal.kind in opening:
+            to_open.setdefault(enrolment_id, signal)
+    opened = _open_many(school=school, enrolments=[enrolments[e] for e in to_open], stage=first_stage, on=on,
+                        reasons={e: f"Raised by the data: {SignalKind(s.kind).label}" for e, s in to_open.items()},
+                        keys={e: f"opened:{e}:{s.kind}:{s.since.isoformat()}" for e, s in to_open.items()})
+    cases |= opened
+    result.opened = len(opened)
+    result.opened_cases = [c.pk for c in opened.values()]
     for enrolment_id, signal in raised:
         case = cases.get(enrolment_id)
-        if case is None and signal.kind in opening:
-            case = _open(school=school, enrolment=enrolments[enrolment_id], stage=first_stage, on=on, by=None,
-                         reason=f"Raised by the data: {SignalKind(signal.kind).label}",
-                         key=f"opened:{enrolment_id}:{signal.kind}:{signal.since.isoformat()}")
-            if case is None:
-                continue
-            cases[enrolment_id] = case
-            result.opened += 1
-            result.opened_cases.append(case.pk)
         if case is None:
             continue  # a new concern on the queue, not yet a case
         result.raised += 1
@@ -204,7 +208,15 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
                                                                            "count": signal.sessions},
                                 key=f"raised:{enrolment_id}:{signal.kind}:{signal.since.isoformat()}"))
     CaseEvent.objects.bulk_create(events, ignore_conflicts=True)
-    _mark_improved(school=school, cases=list(cases.values()))
+    improved = _mark_improved(school=school, cases=list(cases.values()))
+    if ladder is not None:
+        # The ladder's letters outside the stages, proposed for a person to review (never sent by the sync).
+        letters = [(cases[e], ladder.punctuality_letter) for e, s in raised
+                   if s.kind == SignalKind.PUNCTUALITY and e in cases and ladder.punctuality_letter]
+        letters += [(c, ladder.praise_letter) for c in cases.values() if c.pk in improved and ladder.praise_letter]
+        for case, title in letters:
+            with suppress(ValidationError):  # already waiting for approval
+                action_propose(case=case, kind=Action.Kind.LETTER, title=title, by=None, on=on)
     for clock in clocks:
         clock.case = cases.get(clock.enrolment_id)
     result.clocks = len(StatutoryClock.objects.bulk_create(clocks, ignore_conflicts=True))
@@ -227,16 +239,18 @@ def _clocks_for(*, school: School, enrolment: Enrolment, kind: str, since: dt.da
     return found
 
 
-def _mark_improved(*, school: School, cases: list[Case]) -> None:
-    """A case whose concerns (other than lateness and risk) have all ended is marked improved for the queue."""
+def _mark_improved(*, school: School, cases: list[Case]) -> set[int]:
+    """A case whose concerns (other than risk) have all ended is marked improved for the queue; returns the
+    cases newly marked."""
     if not cases:
-        return
+        return set()
     still = set(Concern.objects.filter(school=school, active=True, enrolment_id__in=[c.enrolment_id for c in cases])
                 .exclude(kind__in=[SignalKind.AT_RISK]).values_list("enrolment_id", flat=True))
     improved = [c.pk for c in cases if c.enrolment_id not in still and not c.improved]
     recovered = [c.pk for c in cases if c.enrolment_id in still and c.improved]
     Case.objects.filter(school=school, pk__in=improved).update(improved=True)
     Case.objects.filter(school=school, pk__in=recovered).update(improved=False)
+    return set(improved)
 
 
 # ---------------------------------------------------------------- opening and moving cases
@@ -257,19 +271,40 @@ def _evidence(*, school: School, enrolment_id: int, on: dt.date) -> list[list[st
 def _open(*, school: School, enrolment: Enrolment, stage: LadderStage | None, on: dt.date, by: User | None,
           reason: str, key: str = "") -> Case | None:
     """Open a case unless one is open (the partial unique index decides under concurrency): None then."""
+    return _open_many(school=school, enrolments=[enrolment], stage=stage, on=on, by=by,
+                      reasons={enrolment.pk: reason}, keys={enrolment.pk: key}).get(enrolment.pk)
+
+
+def _open_many(*, school: School, enrolments: list[Enrolment], stage: LadderStage | None, on: dt.date,
+               reasons: dict[int, str], keys: dict[int, str], by: User | None = None) -> dict[int, Case]:
+    """Open cases for enrolments with none open, with their "opened" events: the figures and the sessions
+    behind them in one statement each, whatever the number. An enrolment that gained an open case meanwhile
+    (the partial unique index) is left out."""
+    if not enrolments:
+        return {}
+    made = [Case(school=school, enrolment=e, pupil_id=e.pupil_id, stage=stage, stage_since=on, opened_on=on,
+                 opened_reason=reasons[e.pk][:300], owner=by, next_due=on, next_action=_next_action(stage))
+            for e in enrolments]
     try:
         with transaction.atomic():
-            case = Case.objects.create(school=school, enrolment=enrolment, pupil_id=enrolment.pupil_id, stage=stage,
-                                       stage_since=on, opened_on=on, opened_reason=reason[:300], owner=by,
-                                       next_due=on, next_action=_next_action(stage))
+            Case.objects.bulk_create(made)
     except IntegrityError:
-        return None
+        if len(enrolments) == 1:
+            return {}
+        found: dict[int, Case] = {}
+        for e in enrolments:
+            found |= _open_many(school=school, enrolments=[e], stage=stage, on=on, reasons=reasons, keys=keys, by=by)
+        return found
+    calendar = calendar_for(school=school)
+    ids = [e.pk for e in enrolments]
+    figures = figures_for(school=school, enrolment_ids=ids, start=year_start(calendar, on), end=on, calendar=calendar)
+    sessions = sessions_snapshots(school=school, enrolment_ids=ids, start=evidence_start(calendar, on), end=on)
     CaseEvent.objects.bulk_create([CaseEvent(
-        school=school, case=case, kind=EventKind.OPENED, by=by, title="Case opened", why=reason,
-        figures=_figures_now(school=school, enrolment_id=enrolment.pk, on=on),
-        sessions=_evidence(school=school, enrolment_id=enrolment.pk, on=on),
-        detail={"stage": stage.name if stage else ""}, key=key)], ignore_conflicts=True)
-    return case
+        school=school, case=case, kind=EventKind.OPENED, by=by, title="Case opened", why=reasons[case.enrolment_id],
+        figures=figures_dict(figures.get(case.enrolment_id)), sessions=sessions.get(case.enrolment_id, []),
+        detail={"stage": stage.name if stage else ""}, key=keys.get(case.enrolment_id, ""))
+        for case in made], ignore_conflicts=True)
+    return {case.enrolment_id: case for case in made}
 
 
 def _next_action(stage: LadderStage | None) -> str:

@@ -10,7 +10,7 @@ from django.db import connection
 from django_scopes import scope, scopes_disabled
 
 from interventions import tasks
-from interventions.models import Case, CaseEvent, ClockKind, Concern, SignalChange, StatutoryClock
+from interventions.models import Action, Case, CaseEvent, ClockKind, Concern, SignalChange, StatutoryClock
 from registers.models import Mark
 from reporting import tasks as reporting_tasks
 from reporting.models import AttendanceSignal, CalculationRun
@@ -85,7 +85,11 @@ def test_a_replayed_change_is_keyed_on_pupil_and_kind_not_on_the_signal_row(scho
     assert concern.active and concern.since == signal.since - dt.timedelta(days=1)
 
 
-def test_ended_concerns_mark_the_case_improved(school):
+def test_ended_concerns_mark_the_case_improved_and_propose_the_praise_letter(school):
+    from interventions.models import Ladder
+
+    with scope(school=school):
+        Ladder.objects.filter(school=school).update(praise_letter="Thank you for improving attendance")
     enrolment = absent_pupil(school, upn="A00000000001A", codes="." * 14 + "G" * 6)
     run_night(school, dt.date(2025, 9, 12))
     sync(school, dt.date(2025, 9, 12))
@@ -100,6 +104,8 @@ def test_ended_concerns_mark_the_case_improved(school):
     assert case.improved is True
     with scope(school=school):
         assert CaseEvent.objects.filter(case=case, kind="signal_ended").exists()
+        praise = Action.objects.get(case=case, title="Thank you for improving attendance")
+    assert praise.status == "proposed" and praise.approved_by is None  # proposed for a person, never sent
 
 
 def test_ten_days_unauthorised_starts_the_la_notification_clock(school):
@@ -150,10 +156,11 @@ def test_the_sync_is_chained_after_the_statistics_task_with_real_task_code(schoo
         assert Case.objects.count() == 1
 
 
-def test_the_sweeper_enqueues_schools_with_unread_changes(school):
+def test_the_sweeper_enqueues_schools_with_unread_changes(school, django_capture_on_commit_callbacks):
     absent_pupil(school, upn="A00000000001A")
     run_night(school)
-    with mock.patch.object(tasks.cases_sync_school, "delay") as delay:
+    with mock.patch.object(tasks.cases_sync_school, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True):
         assert tasks.cases_sweep.apply().get() == 1
     delay.assert_called_once_with(school_id=school.pk)
     sync(school)
