@@ -5,6 +5,7 @@ from pathlib import Path
 import environ
 
 from absence.schedule import BEAT_SCHEDULE as ABSENCE_BEAT_SCHEDULE
+from letters.schedule import BEAT_SCHEDULE as LETTERS_BEAT_SCHEDULE
 from registers.schedule import BEAT_SCHEDULE as REGISTERS_BEAT_SCHEDULE
 from reporting.schedule import BEAT_SCHEDULE as REPORTING_BEAT_SCHEDULE
 
@@ -146,7 +147,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The nightly statistics run does this many schools per task (see reporting.tasks).
 STATS_BATCH_SCHOOLS: int = env.int("STATS_BATCH_SCHOOLS", default=25)
-CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE}
+# A letter claimed by a worker that has since died may be taken over after this many seconds.
+LETTERS_LEASE_SECONDS: int = env.int("LETTERS_LEASE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE,
+                        **LETTERS_BEAT_SCHEDULE}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
