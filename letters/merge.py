@@ -22,7 +22,7 @@ from reporting.selectors import enrolment_figures
 from .models import Letterhead, RecipientDetails
 
 # The days-missed table (Meadowside's "% → days and sessions missed over a year"): one place.
-ATTENDANCE_BANDS = (100, 97, 95, 90, 85, 80)
+ATTENDANCE_BANDS = (100, 97, 94, 90, 85, 80)
 EXTRA_FIELDS: dict[str, frozenset[str]] = {
     "meeting": frozenset({"date", "time", "place", "with"}),
     "leave": frozenset({"first_date", "last_date", "reason"}),

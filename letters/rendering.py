@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,6 @@ from weasyprint.urls import URLFetcher
 
 from .templating import body_render
 from .templating import reply_slip as reply_slip_html
-
-# WeasyPrint logs every step at INFO; a batch of letters would flood the worker log.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 STYLE = """
 @page { size: A4; margin: 18mm 18mm 20mm 20mm;

@@ -122,3 +122,100 @@ def parent_letter_get(*, user: User, letter_id: int) -> Letter:
     if found is None:
         raise Http404("No such letter")
     return found
+
+
+# ---------------------------------------------------------------- batches: picking and reviewing pupils
+
+
+@dataclass(frozen=True)
+class Flag:
+    label: str
+    hold: bool  # a reason to look again before sending: shown apart, not ticked
+
+
+@dataclass(frozen=True)
+class Candidate:
+    pupil: Pupil
+    attendance_percent: float | None
+    sessions_missed: int
+    recipients: int
+    flags: list[Flag]
+
+    @property
+    def held(self) -> bool:
+        return any(flag.hold for flag in self.flags)
+
+
+def absence_sessions(*, school: School, pupil_ids: list[int], start: dt.date,
+                     end: dt.date) -> dict[int, list[tuple[dt.date, str, str]]]:
+    """Each pupil's absences in the period: the sessions a stage letter is about (one query)."""
+    from registers import codes
+    from registers.models import Mark
+
+    absent = sorted(codes.AUTHORISED | codes.UNAUTHORISED)
+    found: dict[int, list[tuple[dt.date, str, str]]] = {pk: [] for pk in pupil_ids}
+    rows = Mark.objects.filter(school=school, pupil_id__in=pupil_ids, date__gte=start, date__lte=end,
+                               code__in=absent).order_by("pupil_id", "date", "session")
+    for pupil_id, day, session, code in rows.values_list("pupil_id", "date", "session", "code"):
+        found[pupil_id].append((day, session, code))
+    return found
+
+
+def candidates(*, school: School, pupil_ids: list[int] | None, on: dt.date, below: float | None = None,
+               sensitive: bool = True) -> list[Candidate]:
+    """Pupils for a batch with their figures and context flags, in a fixed number of queries.
+
+    `pupil_ids` None means the queue: every pupil whose attendance is below `below`.
+    """
+    from absence.models import LeaveRequest, MedicalEvidenceRequest
+    from registers.models import PupilContact
+    from reporting.calendar import calendar_for
+
+    from .merge import period_for, pupil_figures
+
+    calendar = calendar_for(school=school)
+    period = period_for(calendar, on)
+    pupils = Pupil.objects.filter(school=school).select_related("registration_group")
+    if pupil_ids is not None:
+        pupils = pupils.filter(pk__in=pupil_ids)
+    pupils_by_id = {p.pk: p for p in pupils}
+    figures = pupil_figures(school=school, pupil_ids=list(pupils_by_id), period=period, calendar=calendar)
+    if pupil_ids is None:
+        limit = below if below is not None else 95.0
+        pupils_by_id = {pk: p for pk, p in pupils_by_id.items()
+                        if pk in figures and figures[pk].possible and figures[pk].attendance_rate < limit}
+    ids = list(pupils_by_id)
+    recipients = dict(PupilContact.objects.filter(school=school, pupil_id__in=ids, parental_responsibility=True)
+                      .values("pupil_id").annotate(n=Count("pk")).values_list("pupil_id", "n"))
+    leave = set(LeaveRequest.objects.filter(school=school, pupil_id__in=ids, status=LeaveRequest.Status.PENDING)
+                .values_list("pupil_id", flat=True))
+    medical = set(MedicalEvidenceRequest.objects.filter(school=school, pupil_id__in=ids, status=MedicalEvidenceRequest.Status.REQUESTED)
+                  .values_list("pupil_id", flat=True))
+    found = []
+    for pk, pupil in pupils_by_id.items():
+        fig = figures.get(pk)
+        flags: list[Flag] = []
+        if fig and fig.absence and 2 * fig.illness >= fig.absence:
+            flags.append(Flag(f"Mostly illness ({fig.illness} of {fig.absence} sessions missed)", True))
+        if pk in medical:
+            flags.append(Flag("Medical evidence asked for", False))
+        if pk in leave:
+            flags.append(Flag("Leave request waiting for a decision", True))
+        if sensitive:
+            if pupil.sen == Pupil.SEN.EHCP:
+                flags.append(Flag("Education, health and care plan", True))
+            elif pupil.sen == Pupil.SEN.SUPPORT:
+                flags.append(Flag("SEN support", False))
+            if pupil.has_social_worker:
+                flags.append(Flag("Has a social worker", True))
+            if pupil.looked_after:
+                flags.append(Flag("Looked-after child", True))
+            if pupil.child_in_need:
+                flags.append(Flag("Child in need", False))
+        if not recipients.get(pk):
+            flags.append(Flag("No parent with parental responsibility on record", True))
+        rate = fig.attendance_rate if fig and fig.possible else None
+        found.append(Candidate(pupil=pupil, attendance_percent=rate, sessions_missed=fig.absence if fig else 0,
+                               recipients=recipients.get(pk, 0), flags=flags))
+    return sorted(found, key=lambda c: (c.attendance_percent if c.attendance_percent is not None else 101,
+                                        c.pupil.surname, c.pupil.forename))
