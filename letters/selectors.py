@@ -189,7 +189,8 @@ def candidates(*, school: School, pupil_ids: list[int] | None, on: dt.date, belo
                       .values("pupil_id").annotate(n=Count("pk")).values_list("pupil_id", "n"))
     leave = set(LeaveRequest.objects.filter(school=school, pupil_id__in=ids, status=LeaveRequest.Status.PENDING)
                 .values_list("pupil_id", flat=True))
-    medical = set(MedicalEvidenceRequest.objects.filter(school=school, pupil_id__in=ids, status=MedicalEvidenceRequest.Status.REQUESTED)
+    asked = MedicalEvidenceRequest.Status.REQUESTED
+    medical = set(MedicalEvidenceRequest.objects.filter(school=school, pupil_id__in=ids, status=asked)
                   .values_list("pupil_id", flat=True))
     found = []
     for pk, pupil in pupils_by_id.items():
