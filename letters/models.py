@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from attendance_portal.tenancy import SchoolOwned
 from registers.models import Guardian, Pupil
@@ -159,6 +160,7 @@ class Letter(SchoolOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     claim = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(default=timezone.now, help_text="When a task for it was last sent.")
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
     rendered_at = models.DateTimeField(null=True, blank=True)

@@ -188,11 +188,15 @@ def letter_request(*, school: School, pupil: Pupil, kind: str, by: User, approve
     return list(Letter.objects.filter(school=school, batch=batch).order_by("envelope_order"))
 
 
-def _enqueue(school_id: int, letter_ids: list[int]) -> None:
+def _send_task(school_id: int, letter_id: int) -> None:
     from .tasks import letter_process
 
+    letter_process.apply_async(kwargs={"school_id": school_id, "letter_id": letter_id}, queue=settings.LETTERS_QUEUE)
+
+
+def _enqueue(school_id: int, letter_ids: list[int]) -> None:
     for letter_id in letter_ids:
-        letter_process.delay(school_id=school_id, letter_id=letter_id)
+        _send_task(school_id, letter_id)
 
 
 # ---------------------------------------------------------------- rendering
@@ -293,20 +297,21 @@ def letter_send(*, letter_id: int) -> bool:
 
         record(LetterSend.Channel.PORTAL, guardian.user.get_username() if guardian and guardian.user else "")
         email = guardian.email if guardian and guardian.email and (detail is None or detail.email_current) else ""
-        post_needed = not email
+        if not email:
+            record(LetterSend.Channel.POST, letter.merge_data.get("parent", {}).get("address", ""))
+        Letter.objects.filter(pk=letter.pk, status=Letter.Status.RENDERED).update(
+            status=Letter.Status.SENT, sent_at=now)
         if email and LetterSend.Channel.EMAIL not in done:
+            # Every row is written first and the e-mail goes last, so only the commit itself stands between
+            # the relay accepting it and the record of it.
+            record(LetterSend.Channel.EMAIL, email)
             try:
                 _email(letter, email).send()
             except Exception as exc:  # any failure of the mail relay: the letter goes by post instead
                 log.warning("e-mail of letter %s failed: %s", letter.pk, exc)
-                record(LetterSend.Channel.EMAIL, email, ok=False, error=str(exc)[:300])
-                post_needed = True
-            else:
-                record(LetterSend.Channel.EMAIL, email)
-        if post_needed:
-            record(LetterSend.Channel.POST, letter.merge_data.get("parent", {}).get("address", ""))
-        Letter.objects.filter(pk=letter.pk, status=Letter.Status.RENDERED).update(
-            status=Letter.Status.SENT, sent_at=now)
+                LetterSend.objects.filter(school_id=letter.school_id, letter=letter,
+                                          channel=LetterSend.Channel.EMAIL).update(ok=False, error=str(exc)[:300])
+                record(LetterSend.Channel.POST, letter.merge_data.get("parent", {}).get("address", ""))
     return True
 
 
@@ -397,41 +402,28 @@ def letter_regenerate(*, letter: Letter, by: User,
 
 
 def letters_sweep(*, now: dt.datetime | None = None) -> int:
-    """Re-enqueue what a lost broker message or a killed worker left behind. Every school, one query each kind."""
+    """Re-enqueue what a lost broker message or a killed worker left behind, across every school.
+
+    A letter is sent again to the queue only when its last task is older than the lease (and, while
+    being made, its claim has run out too), so a long queue is not flooded with duplicates; a duplicate
+    that does arrive finds the letter claimed or settled and does nothing.
+    """
     now = now or timezone.now()
     cutoff = now - lease()
     with scopes_disabled():  # the sweeper looks across schools; each task it enqueues opens its own scope
         waiting = Letter.objects.filter(
-            Q(status=Letter.Status.QUEUED, created_at__lt=cutoff)
-            | Q(status=Letter.Status.QUEUED, claimed_at__lt=cutoff)
-            | Q(status=Letter.Status.RENDERING, claimed_at__lt=cutoff)
-            | Q(status=Letter.Status.RENDERED, rendered_at__lt=cutoff)
-        ).values_list("school_id", "pk")
-        stuck = list(waiting[:5000])
+            Q(status__in=[Letter.Status.QUEUED, Letter.Status.RENDERED])
+            | Q(status=Letter.Status.RENDERING, claimed_at__lt=cutoff), enqueued_at__lt=cutoff)
+        stuck = list(waiting.values_list("school_id", "pk")[:5000])
+        Letter.objects.filter(pk__in=[pk for _, pk in stuck]).update(enqueued_at=now)
         batches = list(LetterBatch.objects.filter(
             Q(status=LetterBatch.Status.RUNNING, created_at__lt=cutoff)
             | Q(status=LetterBatch.Status.MERGING, claimed_at__lt=cutoff)).values_list("school_id", "pk")[:500])
-    from .tasks import batch_finish_task, letter_process
+    from .tasks import batch_finish_task
 
     for school_id, letter_id in stuck:
-        letter_process.delay(school_id=school_id, letter_id=letter_id)
+        _send_task(school_id, letter_id)
     for school_id, batch_id in batches:
-        batch_finish_task.delay(school_id=school_id, batch_id=batch_id)
+        batch_finish_task.apply_async(kwargs={"school_id": school_id, "batch_id": batch_id},
+                                      queue=settings.LETTERS_QUEUE)
     return len(stuck) + len(batches)
-
-
-def batch_approve(*, school: School, kind: str, pupil_ids: Sequence[int], by: User,
-                  on: dt.date | None = None) -> LetterBatch:
-    """The officer approved a batch from the review screen: each pupil's absences this year are its sessions."""
-    from .selectors import absence_sessions
-
-    on = on or timezone.localdate()
-    ids = list(dict.fromkeys(pupil_ids))
-    pupils = {p.pk: p for p in Pupil.objects.filter(school=school, pk__in=ids).select_related("registration_group")}
-    if len(pupils) != len(ids):
-        raise ValueError("Some of the chosen pupils are not at this school.")
-    shared = merge.shared_for(school=school, on=on)
-    start = shared.period.start if shared.period else on
-    sessions = absence_sessions(school=school, pupil_ids=ids, start=start, end=on)
-    return letters_create(school=school, kind=kind, by=by, approved_by=by, on=on,
-                          items=[LetterItem(pupil=pupils[pk], sessions=sessions[pk]) for pk in ids])

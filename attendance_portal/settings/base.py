@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 STATS_BATCH_SCHOOLS: int = env.int("STATS_BATCH_SCHOOLS", default=25)
 # A letter claimed by a worker that has since died may be taken over after this many seconds.
 LETTERS_LEASE_SECONDS: int = env.int("LETTERS_LEASE_SECONDS", default=300)
+# The queue letter rendering goes to, so PDFs can have workers of their own.
+LETTERS_QUEUE: str = env("LETTERS_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE,
                         **LETTERS_BEAT_SCHEDULE}
 

@@ -221,13 +221,15 @@ def test_parent_language_chooses_the_template_with_english_fallback(lw):
         assert [letter.template for letter in letters] == [polish, lw.template]
 
 
-def test_sweeper_reenqueues_what_was_left(lw, monkeypatch):
+def test_sweeper_reenqueues_what_was_left_once_per_lease(lw, monkeypatch):
     sent = []
-    monkeypatch.setattr("letters.tasks.letter_process.delay", lambda **kw: sent.append(kw))
-    monkeypatch.setattr("letters.tasks.batch_finish_task.delay", lambda **kw: sent.append(kw))
+    monkeypatch.setattr("letters.tasks.letter_process.apply_async", lambda kwargs, queue: sent.append(kwargs))
+    monkeypatch.setattr("letters.tasks.batch_finish_task.apply_async", lambda kwargs, queue: sent.append(kwargs))
     with scope(school=lw.school):
         [letter] = request(lw, lw.families[0], [])
     assert services.letters_sweep() == 0  # fresh work is left to its own message
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings_lease() + 1)
     assert services.letters_sweep(now=later) == 2
     assert {"school_id": lw.school.pk, "letter_id": letter.pk} in sent
+    assert {"school_id": lw.school.pk, "batch_id": letter.batch_id} in sent
+    assert services.letters_sweep(now=later + dt.timedelta(seconds=1)) == 1  # the letter waits a lease again
