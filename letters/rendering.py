@@ -24,22 +24,22 @@ from .templating import body_render
 from .templating import reply_slip as reply_slip_html
 
 STYLE = """
-@page { size: A4; margin: 18mm 18mm 20mm 20mm;
+@page { size: A4; margin: 14mm 16mm 16mm 18mm;
         @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; color: #555; } }
-html { font-family: "DejaVu Sans", sans-serif; font-size: 10pt; line-height: 1.4; color: #111; }
-.head { display: flex; justify-content: space-between; margin-bottom: 8mm; }
+html { font-family: "DejaVu Sans", sans-serif; font-size: 10pt; line-height: 1.35; color: #111; }
+.head { display: flex; justify-content: space-between; margin-bottom: 4mm; }
 .head .school { text-align: right; font-size: 9pt; }
 .head .school strong { font-size: 12pt; }
 .head img { max-height: 22mm; max-width: 50mm; }
-.to { margin: 6mm 0 8mm 0; min-height: 30mm; }
-.date { margin-bottom: 6mm; }
+.to { margin: 4mm 0 5mm 0; min-height: 24mm; }
+.date { margin-bottom: 4mm; }
 h1 { font-size: 12pt; margin: 0 0 4mm 0; }
 h2 { font-size: 11pt; margin: 4mm 0 2mm 0; }
-p { margin: 0 0 3mm 0; }
+p { margin: 0 0 2.5mm 0; }
 table { border-collapse: collapse; margin: 2mm 0 4mm 0; font-size: 9pt; }
-th, td { border: 0.5pt solid #888; padding: 1mm 2mm; text-align: left; }
+th, td { border: 0.5pt solid #888; padding: 0.6mm 2mm; text-align: left; }
 th { background: #eee; }
-.sign { margin-top: 8mm; }
+.sign { margin-top: 5mm; }
 .slip { break-inside: avoid; margin-top: 8mm; border-top: 1pt dashed #333; padding-top: 3mm; }
 .slip .cut { font-size: 8pt; color: #555; }
 """
