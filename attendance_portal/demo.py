@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django_scopes import scope
 
+from letters.demo import letters_demo_seed
 from registers.models import (
     AcademicYear,
     Closure,
@@ -236,6 +237,7 @@ def seed_demo(*, seed: int = 2026, today: dt.date) -> Summary:
             Membership.objects.create(user=user, school=school, role=role)
         with scope(school=school):
             summary.rows.append(_seed_school(rng, school, spec, year_start, today, index, parent))
+            letters_demo_seed(school=school, seed=seed)
     return summary
 
 
