@@ -16,6 +16,7 @@ from django.db import transaction
 from django_scopes import scope
 
 from interventions.demo import demo_ladder
+from letters.demo import letters_demo_seed
 from registers.models import (
     AcademicYear,
     Closure,
@@ -237,6 +238,7 @@ def seed_demo(*, seed: int = 2026, today: dt.date) -> Summary:
             Membership.objects.create(user=user, school=school, role=role)
         with scope(school=school):
             summary.rows.append(_seed_school(rng, school, spec, year_start, today, index, parent))
+            letters_demo_seed(school=school, seed=seed)
     return summary
 
 

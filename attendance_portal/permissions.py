@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "work_cases": frozenset({AO, SAC, HEAD, TRUST}),
     "send_letters": frozenset({AO, SAC, HEAD}),
     "edit_ladder": frozenset({SAC, HEAD}),
+    "edit_letter_templates": LEADS,
     "decide_leave": frozenset({HEAD}),
     "authorise_penalty": frozenset({HEAD}),
 }

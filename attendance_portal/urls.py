@@ -12,12 +12,14 @@ school_patterns = [
     path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
     path("casework/", include("interventions.urls")),
+    path("letters/", include("letters.urls")),
 ]
 
 api_school_patterns = [
     path("", include("registers.api.urls")),
     path("", include("absence.api.urls")),
     path("", include("interventions.api_urls")),
+    path("", include("letters.api")),
 ]
 
 urlpatterns = [
@@ -31,6 +33,7 @@ urlpatterns = [
     path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
     path("parent/", include("absence.parent_urls")),
     path("parent/", include("interventions.parent_urls")),
+    path("parent/letters/", include("letters.parent_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),

@@ -274,6 +274,9 @@ class Action(SchoolOwned):
     contract = models.ForeignKey("AttendanceContract", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+")
     sessions = models.JSONField(default=list, blank=True)
+    # The kind of letter the letters engine renders for it, and the letters it wrote (one per parent).
+    letter_kind = models.CharField(max_length=30, blank=True)
+    letter_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-proposed_at", "-pk"]

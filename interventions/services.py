@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from attendance_portal.models import School, User
 from attendance_portal.roles import Role
+from letters.models import LetterKind
+from letters.services import letter_request
 from registers.models import Enrolment, Pupil
 from reporting.calendar import calendar_for
 from reporting.models import AttendanceSignal, SignalKind
@@ -211,12 +213,14 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
     improved = _mark_improved(school=school, cases=list(cases.values()))
     if ladder is not None:
         # The ladder's letters outside the stages, proposed for a person to review (never sent by the sync).
-        letters = [(cases[e], ladder.punctuality_letter) for e, s in raised
+        letters = [(cases[e], ladder.punctuality_letter, LetterKind.PUNCTUALITY) for e, s in raised
                    if s.kind == SignalKind.PUNCTUALITY and e in cases and ladder.punctuality_letter]
-        letters += [(c, ladder.praise_letter) for c in cases.values() if c.pk in improved and ladder.praise_letter]
-        for case, title in letters:
+        letters += [(c, ladder.praise_letter, LetterKind.PRAISE) for c in cases.values()
+                    if c.pk in improved and ladder.praise_letter]
+        for case, title, letter_kind in letters:
             with suppress(ValidationError):  # already waiting for approval
-                action_propose(case=case, kind=Action.Kind.LETTER, title=title, by=None, on=on)
+                action_propose(case=case, kind=Action.Kind.LETTER, title=title, by=None, letter_kind=letter_kind,
+                               on=on)
     for clock in clocks:
         clock.case = cases.get(clock.enrolment_id)
     result.clocks = len(StatutoryClock.objects.bulk_create(clocks, ignore_conflicts=True))
@@ -421,13 +425,15 @@ def case_monitor(*, case: Case, by: User, why: str) -> Case:
 
 def action_propose(*, case: Case, kind: str, title: str, by: User | None, stage: LadderStage | None = None,
                    meeting: Meeting | None = None, contract: AttendanceContract | None = None,
-                   on: dt.date | None = None) -> Action:
+                   letter_kind: str = "", on: dt.date | None = None) -> Action:
     """Propose a formal action. The school's hold rules are applied to the pupil's context: a held action
     waits for a person to approve it, change it or record support instead."""
     on = on or timezone.localdate()
     _require_open(case)
     if kind not in Action.Kind.values:
         raise ValidationError("Unknown kind of action.")
+    if letter_kind and letter_kind not in LetterKind.values:
+        raise ValidationError("Unknown kind of letter.")
     if not title.strip():
         raise ValidationError("Name the letter or action.")
     if Action.objects.filter(school_id=case.school_id, case=case, kind=kind, title=title,
@@ -438,7 +444,38 @@ def action_propose(*, case: Case, kind: str, title: str, by: User | None, stage:
         school_id=case.school_id, case=case, kind=kind, title=title.strip()[:160], proposed_by=by,
         status=Action.Status.HELD if holds else Action.Status.PROPOSED, hold_reasons=holds,
         stage=stage or case.stage, meeting=meeting, contract=contract,
+        letter_kind=letter_kind or _letter_kind(kind=kind, stage=stage or case.stage, contract=contract),
         sessions=_evidence(school=case.school, enrolment_id=case.enrolment_id, on=on))
+
+
+def _letter_kind(*, kind: str, stage: LadderStage | None, contract: AttendanceContract | None) -> str:
+    """The letters engine's kind for an action: a stage letter by the stage's place on the ladder."""
+    if kind == Action.Kind.LETTER:
+        return f"stage_{min(max(stage.position, 1), 5)}" if stage else LetterKind.STAGE_1
+    if kind == Action.Kind.CONTRACT:
+        return LetterKind.ACTION_PLAN if contract and contract.kind == PlanKind.ACTION_PLAN else LetterKind.CONTRACT
+    return {Action.Kind.INVITATION: LetterKind.MEETING_INVITATION, Action.Kind.NOTICE: LetterKind.NOTICE_TO_IMPROVE,
+            Action.Kind.REFERRAL: LetterKind.LA_REFERRAL}[Action.Kind(kind)]
+
+
+def _letters_send(*, action: Action, by: User) -> list[int]:
+    """Ask the letters engine for the action's letter, one per parent with parental responsibility, in the
+    caller's transaction (rendered and sent once it commits). Its refusal becomes the action's refusal."""
+    extra: dict[str, Any] = {}
+    if action.meeting is not None:
+        when = timezone.localtime(action.meeting.when)
+        extra["meeting"] = {"date": when.date(), "time": f"{when:%H:%M}", "place": action.meeting.place,
+                            "with": ", ".join(i["name"] for i in action.meeting.invitees
+                                              if i.get("role", "").lower() != "parent")}
+    if action.contract is not None:
+        extra["deadline"] = action.contract.review_on
+    try:
+        letters = letter_request(school=action.case.school, pupil=action.case.pupil, kind=action.letter_kind,
+                                 by=by, approved_by=by, sessions=action.sessions, extra=extra or None,
+                                 case_ref=f"case:{action.case_id}")
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
+    return [letter.pk for letter in letters]
 
 
 def stage_letter_propose(*, case: Case, by: User | None) -> Action:
@@ -493,16 +530,17 @@ def action_decide(*, action: Action, decision: str, by: User, reason: str = "", 
             if decision == "change":
                 action.title = title.strip()[:160]
             action.status = Action.Status.TO_SEND
+            action.letter_ids = _letters_send(action=action, by=by)
             kind = {Action.Kind.LETTER: EventKind.LETTER, Action.Kind.INVITATION: EventKind.LETTER,
                     Action.Kind.CONTRACT: EventKind.CONTRACT, Action.Kind.NOTICE: EventKind.NOTICE,
                     Action.Kind.REFERRAL: EventKind.REFERRAL}[Action.Kind(action.kind)]
             CaseEvent.objects.create(
-                school_id=case.school_id, case=case, kind=kind, by=by, approved_by=by, status="to send",
+                school_id=case.school_id, case=case, kind=kind, by=by, approved_by=by, status="sent to the letters",
                 title=f"{action.get_kind_display()}: {action.title}", why=reason, sessions=action.sessions,
                 figures=_figures_now(school=case.school, enrolment_id=case.enrolment_id, on=timezone.localdate()),
-                detail={"action_id": action.pk})
+                detail={"action_id": action.pk, "letter_ids": action.letter_ids, "letter_kind": action.letter_kind})
         action.approved_by, action.decided_at, action.reason = by, now, reason.strip()[:300]
-        action.save(update_fields=["title", "status", "approved_by", "decided_at", "reason"])
+        action.save(update_fields=["title", "status", "approved_by", "decided_at", "reason", "letter_ids"])
     return action
 
 

@@ -19,6 +19,7 @@ from django_scopes import scope
 from absence.selectors import parent_child_get
 from attendance_portal.models import Membership, User
 from attendance_portal.permissions import can
+from letters.selectors import parent_letters as letters_sent_to_parent
 from registers.models import Enrolment
 
 from . import selectors, services
@@ -249,6 +250,7 @@ def action_review(request: HttpRequest, school_slug: str, action_id: int) -> Htt
                 messages.success(request, f"{action.get_status_display()}: {action.title}.")
                 return _to_case(action.case)
             except ValidationError as error:
+                action.refresh_from_db()  # nothing was written; show it as it is
                 _fail(request, error)
         else:
             _errors(request, form)
@@ -443,4 +445,6 @@ def parent_letters(request: HttpRequest, pupil_id: int) -> HttpResponse:
     child = parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
     with scope(school=child.school):
         documents = selectors.parent_documents(pupil=child)
-        return render(request, "interventions/parent_letters.html", {"child": child, "documents": documents})
+        sent = {letter.pk: letter for letter in letters_sent_to_parent(user=request.user, pupil=child)}  # type: ignore[arg-type]
+        return render(request, "interventions/parent_letters.html", {
+            "child": child, "documents": [(d, [sent[i] for i in d.letter_ids if i in sent]) for d in documents]})

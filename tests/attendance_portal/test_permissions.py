@@ -25,6 +25,7 @@ EXPECTED = {
     "work_cases":             [N, N, Y, Y, Y, N, Y],
     "send_letters":           [N, N, Y, Y, Y, N, N],
     "edit_ladder":            [N, N, N, Y, Y, N, N],
+    "edit_letter_templates":  [N, N, N, Y, Y, N, N],
     "decide_leave":           [N, N, N, N, Y, N, N],
     "authorise_penalty":      [N, N, N, N, Y, N, N],
 }

@@ -29,10 +29,19 @@ def ladder_for_tests(school: School, spec: dict[str, Any] = NATIONAL, day: dt.da
         return ladder_create(school=school, name=name, effective_from=day, stages=stages, **spec)
 
 
+def letters_ready(school: School) -> None:
+    """The school's default letter templates, as every school gets them, so approved letters can be written."""
+    from letters.defaults import templates_install_defaults
+
+    with scope(school=school):
+        templates_install_defaults(school=school)
+
+
 @pytest.fixture
 def school(world: Any) -> School:
     add_calendar(world.school)
     ladder_for_tests(world.school)
+    letters_ready(world.school)
     return world.school
 
 

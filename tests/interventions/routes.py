@@ -43,7 +43,7 @@ ROUTES: list[Route] = [
     Route("interventions:clock_done", method="post", make=lambda s: {"clock_id": make_clock(s).pk},
           data=lambda s: {"note": "Told the LA"}),
     # Parent portal: another family's child is a 404.
-    Route("parent_letters:letters", kind="parent", make=lambda s: {"pupil_id": _family_child(s)}),
+    Route("parent_casework:letters", kind="parent", make=lambda s: {"pupil_id": _family_child(s)}),
     # API
     Route("api:case-list", api=True),
     Route("api:case-detail", api=True, make=lambda s: {"pk": make_case(s).pk}),

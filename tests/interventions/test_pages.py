@@ -119,7 +119,13 @@ def test_held_letter_needs_a_reason_and_names_the_approver(school, case, world, 
     assert action.status == "to_send" and action.approved_by == officer
     with scopes_disabled():
         letter = CaseEvent.objects.get(case=case, kind="letter")
-        assert letter.approved_by == officer and letter.status == "to send"
+        assert letter.approved_by == officer and letter.status == "sent to the letters"
+        # The letters engine wrote one letter per parent with parental responsibility, approver named.
+        from letters.models import Letter
+
+        written_letters = list(Letter.objects.filter(pk__in=action.letter_ids))
+        assert written_letters and all(x.approved_by == officer for x in written_letters)
+        assert {x.kind for x in written_letters} == {"stage_1"}
         assert CaseEvent.objects.filter(case=case, kind="context_review").exists()
 
 
@@ -266,7 +272,7 @@ def test_parent_sees_only_what_was_approved(school, case, world, client_as):
         Action.objects.create(school=school, case=case, kind="letter", title="Proposed only")
         approved = Action.objects.create(school=school, case=case, kind="letter", title="Letter 1: concern",
                                          status="to_send")
-    page = client_as(parent).get(reverse("parent_letters:letters", args=[case.pupil_id])).content.decode()
+    page = client_as(parent).get(reverse("parent_casework:letters", args=[case.pupil_id])).content.decode()
     assert approved.title in page and "Proposed only" not in page
 
 
@@ -310,3 +316,20 @@ def test_office_staff_see_the_open_case_flag_and_stage_only(school, case, world,
     officer = client_as(world.users["attendance_officer"])
     assert url("case", school, case.pk) in officer.get(
         reverse("absence:pupil", args=[school.slug, case.pupil_id])).content.decode()
+
+
+def test_a_letter_the_engine_refuses_is_not_approved_and_nothing_is_written(school, case, world, client_as):
+    from letters.models import Letter
+
+    with scopes_disabled():
+        case.pupil.contacts.update(parental_responsibility=False)
+        action = Action.objects.create(school=school, case=case, kind="letter", title="Letter 1", letter_kind="stage_1")
+    before = written(school)
+    response = client_as(world.users["attendance_officer"]).post(url("action", school, action.pk),
+                                                                 {"decision": "approve"})
+    assert response.status_code == 400 and "no parent with parental responsibility" in response.content.decode()
+    action.refresh_from_db()
+    assert action.status == "proposed" and action.approved_by is None
+    assert written(school) == before
+    with scopes_disabled():
+        assert not Letter.objects.exists()
