@@ -9,9 +9,11 @@ through the services, so the timelines read as they would in use.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_scopes import scope
 
@@ -79,11 +81,12 @@ def _letter(case: Case, officer: User) -> None:
         return
     try:
         action = services.stage_letter_propose(case=case, by=officer)
-    except Exception:
-        return
+    except ValidationError:
+        return  # one is already waiting
     reason = "Checked the context: no illness pattern." if action.status == Action.Status.PROPOSED else \
         "Spoke to the family and the SENCo first; the letter still helps."
-    services.action_decide(action=action, decision="approve", by=officer, reason=reason)
+    with suppress(ValidationError):  # a pupil with no parent on record: it waits for the office to add one
+        services.action_decide(action=action, decision="approve", by=officer, reason=reason)
 
 
 def _move_on(case: Case, officer: User, on: dt.date) -> None:
@@ -107,7 +110,8 @@ def _meeting(case: Case, officer: User, on: dt.date, *, held: bool) -> None:
                                       invitees=invitees, by=officer)
     invitation = Action.objects.filter(school=case.school, meeting=meeting).first()
     if invitation is not None and invitation.status in (Action.Status.PROPOSED, Action.Status.HELD):
-        services.action_decide(action=invitation, decision="approve", by=officer, reason="Family agreed the time.")
+        with suppress(ValidationError):
+            services.action_decide(action=invitation, decision="approve", by=officer, reason="Family agreed the time.")
     if held:
         services.meeting_record(meeting=meeting, status="held", by=officer, attended=[i["name"] for i in invitees],
                                 minutes="Talked about mornings and the walk to school. Mum will call by 9:00 on "

@@ -478,10 +478,14 @@ def _letters_send(*, action: Action, by: User) -> list[int]:
     return [letter.pk for letter in letters]
 
 
-def stage_letter_propose(*, case: Case, by: User | None) -> Action:
-    if case.stage is None or not case.stage.letter:
-        raise ValidationError("This stage offers no letter.")
-    return action_propose(case=case, kind=Action.Kind.LETTER, title=case.stage.letter, by=by)
+def stage_letter_propose(*, case: Case, by: User | None, kind: str = Action.Kind.LETTER) -> Action:
+    """Propose what the case's stage offers: its letter, its notice to improve or its referral."""
+    offered = {Action.Kind.LETTER: case.stage.letter, Action.Kind.NOTICE: case.stage.notice,
+               Action.Kind.REFERRAL: case.stage.referral} if case.stage else {}
+    if not offered.get(kind):
+        raise ValidationError("This stage does not offer that.")
+    title = offered[kind] if kind == Action.Kind.LETTER else f"{Action.Kind(kind).label}: {offered[kind]}"
+    return action_propose(case=case, kind=kind, title=title, by=by)
 
 
 def bulk_letters_propose(*, school: School, case_ids: list[int], by: User) -> tuple[list[Action], list[str]]:

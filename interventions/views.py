@@ -225,8 +225,9 @@ def case_owner(request: HttpRequest, school_slug: str, case_id: int) -> HttpResp
 def letter_propose(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
     _require(request, "send_letters")
     case = _case(request, case_id)
+    kind = request.POST.get("kind", Action.Kind.LETTER)
     try:
-        action = services.stage_letter_propose(case=case, by=request.user)  # type: ignore[arg-type]
+        action = services.stage_letter_propose(case=case, by=request.user, kind=kind)  # type: ignore[arg-type]
     except ValidationError as error:
         _fail(request, error)
         return _to_case(case)

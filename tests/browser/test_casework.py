@@ -24,7 +24,7 @@ from tests.absence.conftest import at
 from tests.absence.factories import family
 from tests.browser.test_parent_portal import parent_sign_in
 from tests.conftest import add_calendar
-from tests.interventions.conftest import ladder_for_tests
+from tests.interventions.conftest import ladder_for_tests, letters_ready
 from tests.reporting.helpers import record, school_sessions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -58,6 +58,7 @@ def test_officer_works_a_case_from_signal_to_closed_as_improved(page: Page, live
     with scopes_disabled():
         add_calendar(school)
         ladder_for_tests(school, NATIONAL)
+        letters_ready(school)
         pupil, _, parent = family(school, username="parent-hale", year_group="4")
         enrolment = pupil.enrolments.get()
         # Half the sessions missed since September: severe and persistent absence.
@@ -145,6 +146,11 @@ def test_officer_works_a_case_from_signal_to_closed_as_improved(page: Page, live
         letter = Action.objects.get(case=case, kind="letter")
         assert letter.approved_by == officer
         assert CaseEvent.objects.filter(case=case, kind="context_review").count() == 2
+        # The letters engine holds the stage-1 letter and the invitation, each approved by the officer.
+        from letters.models import Letter
+
+        kinds = set(Letter.objects.filter(case_ref=f"case:{case.pk}").values_list("kind", "approved_by"))
+        assert {("stage_1", officer.pk), ("meeting_invitation", officer.pk)} <= kinds
 
     # The parent sees the letter and the meeting invitation in the portal.
     parent_sign_in(page, live_server, parent.username)

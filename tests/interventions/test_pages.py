@@ -188,6 +188,8 @@ BAD_POSTS = [
     ("support_add", True, {"kind": "magic", "offered_on": "2025-10-01", "taken_up": "accepted"},
      "Select a valid choice"),
     ("bulk_propose", False, {}, "Select at least one case"),
+    ("letter_propose", True, {"kind": "referral"}, "This stage does not offer that"),
+    ("letter_propose", True, {"kind": "nonsense"}, "This stage does not offer that"),
     ("bulk_approve", False, {"actions": ["abc"]}, "Select at least one letter"),
 ]
 
@@ -333,3 +335,26 @@ def test_a_letter_the_engine_refuses_is_not_approved_and_nothing_is_written(scho
     assert written(school) == before
     with scopes_disabled():
         assert not Letter.objects.exists()
+
+
+def test_a_notice_to_improve_offered_by_the_stage_goes_through_context_review(school, world, client_as):
+    from interventions.ladders import BASILDON
+    from letters.models import Letter
+
+    ladder = ladder_for_tests(school, BASILDON, day=dt.date(2025, 9, 2))
+    enrolment = absent_pupil(school, upn="A00000000008A")
+    run_night(school)
+    sync(school)
+    case = open_case(school, enrolment)
+    with scope(school=school):
+        Case.objects.filter(pk=case.pk).update(stage=ladder.stages.get(position=4))
+    head = world.users["headteacher"]
+    client = client_as(head)
+    client.post(url("letter_propose", school, case.pk), {"kind": "notice"})
+    with scopes_disabled():
+        action = Action.objects.get(case=case, kind="notice")
+    assert action.title == "Notice to improve: Notice to improve" and action.letter_kind == "notice_to_improve"
+    client.post(url("action", school, action.pk), {"decision": "approve", "reason": "Support offered since September"})
+    with scopes_disabled():
+        assert set(Letter.objects.filter(pk__in=Action.objects.get(pk=action.pk).letter_ids)
+                   .values_list("kind", flat=True)) == {"notice_to_improve"}
