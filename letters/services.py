@@ -27,7 +27,10 @@ never rewritten) → SENT (portal always; e-mail with the PDF where the school h
 falling back to post if the e-mail fails; post otherwise), with one `LetterSend` row per channel. A
 letter whose sessions are amended before it is sent becomes STALE (a database trigger) and is not sent
 until it is regenerated (`letter_regenerate`) or approved again (`letter_reapprove`); a sent one gets
-`evidence_changed_at`. Read letters back with `letters.selectors` (`letters_for_pupil`, `letter_get`).
+`evidence_changed_at`. Read letters back with `letters.selectors`: `letters_for_case(school=, case_ref=)` for a
+case timeline (each letter's `sessions` are the sessions behind it as they were), `letters_for_pupil`,
+`letter_get`. A staff page for one letter is `reverse("letters:letter", args=[school.slug, letter.pk])`.
+Several pupils at once: `letters_create(school=, kind=, items=[LetterItem(...)], by=, approved_by=)`.
 """
 
 from __future__ import annotations
