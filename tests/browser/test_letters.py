@@ -16,7 +16,6 @@ import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import Page, expect
@@ -25,20 +24,13 @@ from pypdf import PdfReader
 from attendance_portal.celery import app
 from letters.defaults import templates_install_defaults
 from letters.models import Letter, Letterhead
+from tests.browser.test_absence_office import sign_in
 from tests.conftest import add_calendar
 from tests.letters.conftest import absences, make_family
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NOW = dt.datetime(2025, 9, 30, 11, 0, tzinfo=dt.UTC)
 SHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
-
-
-def sign_in(page: Page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    page.context.clear_cookies()
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
 
 
 def shoot(page: Page, name: str) -> None:
