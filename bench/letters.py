@@ -24,9 +24,9 @@ from django_scopes import scope, scopes_disabled
 from attendance_portal.models import School, User
 from letters import services
 from letters.defaults import templates_install_defaults
-from letters.models import Letter, LetterBatch, LetterSend, RecipientDetails
+from letters.demo import families_bulk_create
+from letters.models import Letter, LetterBatch, LetterSend
 from letters.rendering import _CSS, _FONTS, LocalOnlyFetcher, letter_html
-from registers.models import Enrolment, Guardian, Pupil, PupilContact
 
 
 def _option(args: list[str], name: str, default: int) -> int:
@@ -43,19 +43,8 @@ def _setup(letters: int) -> tuple[School, User, LetterBatch]:
         officer = User.objects.create(username=f"letters-bench-{stamp}", first_name="Sam", last_name="Reid",
                                       position="Attendance officer")
         templates_install_defaults(school=school, kinds=["stage_1"])
-        pupils = Pupil.objects.bulk_create([
-            Pupil(school=school, upn=f"B{stamp % 10**6:06d}{n:06d}", forename=f"Pupil{n}", surname=f"Family{n}",
-                  date_of_birth=dt.date(2016, 1, 1), year_group="4") for n in range(letters)])
-        Enrolment.objects.bulk_create([Enrolment(school=school, pupil=p, admission_date=dt.date(2025, 9, 1))
-                                       for p in pupils])
-        guardians = Guardian.objects.bulk_create([
-            Guardian(school=school, forename="Parent", surname=f"Family{n}",
-                     email="" if n % 3 == 0 else f"parent{n}@example.org") for n in range(letters)])
-        PupilContact.objects.bulk_create([PupilContact(school=school, pupil=p, guardian=g, relationship="Parent")
-                                          for p, g in zip(pupils, guardians, strict=True)])
-        RecipientDetails.objects.bulk_create([RecipientDetails(school=school, guardian=g,
-                                                               address=f"{n} High Street\nTowncester\nAB1 2CD")
-                                              for n, g in enumerate(guardians)])
+        pupils = families_bulk_create(school=school, count=letters, upn_prefix=f"B{stamp % 10**6:06d}",
+                                      email=lambda n: "" if n % 3 == 0 else f"parent{n}@example.org")
     day = dt.date(2025, 10, 6)
     sessions = [(day, "AM", "O"), (day, "PM", "O"), (day + dt.timedelta(days=1), "AM", "I")]
     with scope(school=school), transaction.atomic():

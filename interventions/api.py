@@ -20,8 +20,12 @@ from . import services
 from .models import AttendanceContract, Case, CaseEvent, Meeting
 
 
+# Choice fields are plain strings in the schema: the same names (kind, status, outcome) carry different
+# choices on different models, and one enum per name keeps the schema unambiguous.
 class CaseOut(serializers.ModelSerializer):
     stage_name = serializers.CharField(source="stage.name", default="", read_only=True)
+    status = serializers.CharField(read_only=True)
+    outcome = serializers.CharField(read_only=True)
 
     class Meta:
         model = Case
@@ -31,6 +35,8 @@ class CaseOut(serializers.ModelSerializer):
 
 
 class CaseEventOut(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True)
+
     class Meta:
         model = CaseEvent
         fields = ["id", "case", "kind", "at", "by", "title", "why", "status", "approved_by", "sessions", "figures",
@@ -39,11 +45,18 @@ class CaseEventOut(serializers.ModelSerializer):
 
 
 class CaseNoteIn(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[k.value for k in services.NOTE_KINDS])
+    kind = serializers.CharField(help_text="note, call or home_visit")
     text = serializers.CharField(max_length=4000)
+
+    def validate_kind(self, value: str) -> str:
+        if value not in services.NOTE_KINDS:
+            raise serializers.ValidationError("Choose note, call or home_visit.")
+        return value
 
 
 class MeetingOut(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+
     class Meta:
         model = Meeting
         fields = ["id", "case", "meeting_type", "when", "place", "invitees", "status", "attended", "minutes",
@@ -52,6 +65,10 @@ class MeetingOut(serializers.ModelSerializer):
 
 
 class ContractOut(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    outcome = serializers.CharField(read_only=True)
+
     class Meta:
         model = AttendanceContract
         fields = ["id", "case", "kind", "status", "start", "end", "review_on", "extended_to", "target_percent",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from collections.abc import Callable
 
 from attendance_portal.models import Membership, School
 from attendance_portal.roles import Role
-from registers.models import Guardian
+from registers.models import Enrolment, Guardian, Pupil, PupilContact
 
 from .defaults import templates_install_defaults
 from .models import Letterhead, RecipientDetails
@@ -36,3 +38,23 @@ def letters_demo_seed(*, school: School, seed: int = 2026) -> None:
             # A few old e-mail addresses, so some letters go by post.
             email_current=rng.random() > 0.15))
     RecipientDetails.objects.bulk_create(details)
+
+
+def families_bulk_create(*, school: School, count: int, email: Callable[[int], str], upn_prefix: str) -> list[Pupil]:
+    """`count` pupils, each with one parent (with parental responsibility) and a postal address, set-based.
+
+    For benchmarks and load tests: `email(n)` gives parent n's address ("" for none).
+    """
+    pupils = Pupil.objects.bulk_create([
+        Pupil(school=school, upn=f"{upn_prefix}{n:06d}", forename=f"Pupil{n:03d}", surname=f"Family{n:03d}",
+              date_of_birth=dt.date(2016, 1, 1), year_group="4") for n in range(count)])
+    Enrolment.objects.bulk_create([Enrolment(school=school, pupil=p, admission_date=dt.date(2025, 9, 1))
+                                   for p in pupils])
+    guardians = Guardian.objects.bulk_create([
+        Guardian(school=school, forename="Parent", surname=f"Family{n:03d}", email=email(n)) for n in range(count)])
+    PupilContact.objects.bulk_create([PupilContact(school=school, pupil=p, guardian=g, relationship="Parent")
+                                      for p, g in zip(pupils, guardians, strict=True)])
+    RecipientDetails.objects.bulk_create([
+        RecipientDetails(school=school, guardian=g, address=f"{n} High Street\nTowncester\nAB1 2CD")
+        for n, g in enumerate(guardians)])
+    return pupils

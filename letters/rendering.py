@@ -68,11 +68,12 @@ class RenderedPdf:
     pages: int
 
 
-def letter_html(*, subject: str, body: str, data: Mapping[str, Any], reply_slip: bool) -> str:
+def letter_html(*, subject: str, body: str, data: Mapping[str, Any], reply_slip: bool, page: bool = True) -> str:
+    """The letter as HTML: a whole page for WeasyPrint, or (page=False) the body for the editor's preview."""
     rendered = body_render(subject=subject, body=body, data=data)
     logo = data.get("school", {}).get("logo", "")
-    logo_url = (Path(settings.MEDIA_ROOT) / logo).resolve().as_uri() if logo else ""
-    return render_to_string("letters/letter_pdf.html", {
+    logo_url = (Path(settings.MEDIA_ROOT) / logo).resolve().as_uri() if logo and page else ""
+    return render_to_string("letters/letter_pdf.html" if page else "letters/_letter_body.html", {
         "subject": rendered.subject, "body": rendered.html, "data": data, "logo_url": logo_url,
         "slip": reply_slip_html(data) if reply_slip else ""})
 

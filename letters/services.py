@@ -27,7 +27,10 @@ never rewritten) → SENT (portal always; e-mail with the PDF where the school h
 falling back to post if the e-mail fails; post otherwise), with one `LetterSend` row per channel. A
 letter whose sessions are amended before it is sent becomes STALE (a database trigger) and is not sent
 until it is regenerated (`letter_regenerate`) or approved again (`letter_reapprove`); a sent one gets
-`evidence_changed_at`. Read letters back with `letters.selectors` (`letters_for_pupil`, `letter_get`).
+`evidence_changed_at`. Read letters back with `letters.selectors`: `letters_for_case(school=, case_ref=)` for a
+case timeline (each letter's `sessions` are the sessions behind it as they were), `letters_for_pupil`,
+`letter_get`. A staff page for one letter is `reverse("letters:letter", args=[school.slug, letter.pk])`.
+Several pupils at once: `letters_create(school=, kind=, items=[LetterItem(...)], by=, approved_by=)`.
 """
 
 from __future__ import annotations
@@ -427,3 +430,20 @@ def letters_sweep(*, now: dt.datetime | None = None) -> int:
         batch_finish_task.apply_async(kwargs={"school_id": school_id, "batch_id": batch_id},
                                       queue=settings.LETTERS_QUEUE)
     return len(stuck) + len(batches)
+
+
+def batch_approve(*, school: School, kind: str, pupil_ids: Sequence[int], by: User,
+                  on: dt.date | None = None) -> LetterBatch:
+    """The officer approved a batch from the review screen: each pupil's absences this year are its sessions."""
+    from .selectors import absence_sessions
+
+    on = on or timezone.localdate()
+    ids = list(dict.fromkeys(pupil_ids))
+    pupils = {p.pk: p for p in Pupil.objects.filter(school=school, pk__in=ids).select_related("registration_group")}
+    if len(pupils) != len(ids):
+        raise ValueError("Some of the chosen pupils are not at this school.")
+    shared = merge.shared_for(school=school, on=on)
+    start = shared.period.start if shared.period else on
+    sessions = absence_sessions(school=school, pupil_ids=ids, start=start, end=on)
+    return letters_create(school=school, kind=kind, by=by, approved_by=by, on=on,
+                          items=[LetterItem(pupil=pupils[pk], sessions=sessions[pk]) for pk in ids])

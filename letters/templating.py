@@ -155,10 +155,11 @@ def template_check(source: str) -> set[tuple[str, str]]:
 
 
 def empty_fields(used: set[tuple[str, str]], data: Mapping[str, Any]) -> list[str]:
-    """Merge fields the template uses that are empty in this recipient's data."""
+    """Merge fields the template uses that are empty in this recipient's data (tables included)."""
     empty = []
+    context = context_for(data)
     for base, part in sorted(used):
-        value = data.get(base)
+        value = context.get(base)
         if part:
             value = value.get(part) if isinstance(value, Mapping) else None
         if value in (None, "", [], {}):

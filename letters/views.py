@@ -234,7 +234,7 @@ def template_preview(request: HttpRequest, school_slug: str) -> HttpResponse:
         figures=figures.get(pupil.pk), sessions=sessions, extra={}, officer=request.user)  # type: ignore[arg-type]
     try:
         context["html"] = letter_html(subject=data["subject"], body=data["body"], data=merge_data,
-                                      reply_slip=data["reply_slip"])
+                                      reply_slip=data["reply_slip"], page=False)
     except TemplateRefused as exc:
         context["errors"] = exc.messages
     context["warnings"] = empty_fields(used, merge_data)

@@ -49,6 +49,7 @@ def test_pdf_holds_the_name_the_figures_and_the_sessions(lw):
         fam = lw.families[0]
         sessions = absences(fam.pupil, [dt.date(2025, 9, 10), dt.date(2025, 9, 11)])
         [letter] = request(lw, fam, sessions)
+        assert letter.warnings == []  # every field the template uses has a value, the tables included
         assert services.letter_render(letter_id=letter.pk) is True
         letter.refresh_from_db()
         text = pdf_text(letter.pdf)
@@ -82,6 +83,14 @@ def test_render_and_send_happen_once(lw, settings):
         assert LetterBatch.objects.get(pk=letter.batch_id).status == LetterBatch.Status.DONE
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["parent1-0@example.org"]
     assert mail.outbox[0].attachments[0][2] == "application/pdf"
+
+
+def test_empty_fields_are_recorded_on_the_letter(lw):
+    with scope(school=lw.school):
+        services.template_save(school=lw.school, kind="stage_1", subject="Meeting", by=lw.officer,
+                               body="We meet on {{ meeting.date }}.\n\n{{ sessions_table }}")
+        [letter] = request(lw, lw.families[0], [])
+        assert letter.warnings == ["meeting.date", "sessions_table"]
 
 
 def test_a_claim_held_by_a_live_worker_is_not_taken(lw):

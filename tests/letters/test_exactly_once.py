@@ -9,7 +9,6 @@ send per channel, and one e-mail per letter sent by e-mail in the mailbox the wo
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import email
 import os
 import random
@@ -27,8 +26,8 @@ from django.db import connection, transaction
 from django_scopes import scope, scopes_disabled
 
 from letters import services
-from letters.models import Letter, LetterBatch, LetterSend, LetterTemplate, RecipientDetails
-from registers.models import Enrolment, Guardian, Pupil, PupilContact
+from letters.demo import families_bulk_create
+from letters.models import Letter, LetterBatch, LetterSend, LetterTemplate
 
 from .helpers import pdf_pages
 
@@ -40,23 +39,9 @@ ONE_PAGE = """{{ pupil.forename }} has attended {{ figures.attendance_percent }}
 Please contact {{ school.attendance_lead }} if we can help."""
 
 
-def _families(school, count: int) -> list[Pupil]:
-    pupils = Pupil.objects.bulk_create([
-        Pupil(school=school, upn=f"L{n:012d}", forename=f"Pupil{n:03d}", surname=f"Family{n:03d}",
-              date_of_birth=dt.date(2016, 1, 1), year_group="4") for n in range(count)])
-    Enrolment.objects.bulk_create([Enrolment(school=school, pupil=p, admission_date=dt.date(2025, 9, 1))
-                                   for p in pupils])
-    # Every tenth parent has no e-mail (post); every twentieth address bounces (e-mail fails, then post).
-    guardians = Guardian.objects.bulk_create([
-        Guardian(school=school, forename="Parent", surname=f"Family{n:03d}",
-                 email="" if n % 10 == 0 else f"{'bounce' if n % 20 == 5 else 'parent'}{n}@example.org")
-        for n in range(count)])
-    PupilContact.objects.bulk_create([PupilContact(school=school, pupil=p, guardian=g, relationship="Parent")
-                                      for p, g in zip(pupils, guardians, strict=True)])
-    RecipientDetails.objects.bulk_create([
-        RecipientDetails(school=school, guardian=g, address=f"{n} High Street\nAB1 2CD")
-        for n, g in enumerate(guardians)])
-    return pupils
+def _email(n: int) -> str:
+    """Every tenth parent has no e-mail (post); every twentieth address bounces (e-mail fails, then post)."""
+    return "" if n % 10 == 0 else f"{'bounce' if n % 20 == 5 else 'parent'}{n}@example.org"
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -84,7 +69,7 @@ def test_killed_workers_still_send_every_letter_exactly_once(world, tmp_path, se
     with scopes_disabled():
         LetterTemplate.objects.create(school=school, kind="stage_1", version=1, subject="{{ pupil.name }}",
                                       body=ONE_PAGE)
-        pupils = _families(school, LETTERS)
+        pupils = families_bulk_create(school=school, count=LETTERS, email=_email, upn_prefix="L000000")
     with scope(school=school), transaction.atomic():  # the caller's transaction: tasks go when it commits
         batch = services.letters_create(school=school, kind="stage_1", by=officer, approved_by=officer,
                                         items=[services.LetterItem(pupil=p) for p in pupils])
