@@ -16,6 +16,8 @@ from django.db import transaction
 from django_scopes import scope
 
 from accounts.demo import demo_devices_ensure
+from interventions.demo import demo_ladder
+from letters.demo import letters_demo_seed
 from registers.models import (
     AcademicYear,
     Closure,
@@ -238,6 +240,7 @@ def seed_demo(*, seed: int = 2026, today: dt.date) -> Summary:
             Membership.objects.create(user=user, school=school, role=role)
         with scope(school=school):
             summary.rows.append(_seed_school(rng, school, spec, year_start, today, index, parent))
+            letters_demo_seed(school=school, seed=seed)
     demo_devices_ensure([username for username, _, _ in demo_logins()])
     return summary
 
@@ -252,6 +255,7 @@ def _seed_school(
     terms = term_dates(year_start)
     for name, season, start, end in terms:
         Term.objects.create(school=school, academic_year=year, name=name, season=season, start=start, end=end)
+    demo_ladder(school=school, effective_from=year.start)
     first_day = terms[0][2]
     for offset in spec.inset:
         day = first_day + dt.timedelta(days=offset)

@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "follow_up_absence": frozenset({OFFICE, AO, SAC, HEAD}),
     "work_cases": frozenset({AO, SAC, HEAD, TRUST}),
     "send_letters": frozenset({AO, SAC, HEAD}),
+    "edit_ladder": frozenset({SAC, HEAD}),
+    "edit_letter_templates": LEADS,
     "decide_leave": frozenset({HEAD}),
     "authorise_penalty": frozenset({HEAD}),
     "manage_staff": frozenset({HEAD}),

@@ -15,12 +15,16 @@ school_patterns = [
     path("reporting/", include("reporting.urls")),
     path("access-log/", include("accesslog.urls")),
     path("accounts/", include("accounts.school_urls")),
+    path("casework/", include("interventions.urls")),
+    path("letters/", include("letters.urls")),
 ]
 
 api_school_patterns = [
     path("", include("registers.api.urls")),
     path("", include("absence.api.urls")),
     path("access-log/", AccessLogList.as_view(), name="access-log"),
+    path("", include("interventions.api_urls")),
+    path("", include("letters.api")),
 ]
 
 urlpatterns = [
@@ -38,5 +42,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("parent/", include("interventions.parent_urls")),
+    path("parent/letters/", include("letters.parent_urls")),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
 ]

@@ -1,7 +1,7 @@
 """`make bench`: runs each benchmark module and prints its figures.
 
     python -m bench              every benchmark
-    python -m bench registers    one of them (registers, stats)
+    python -m bench registers    one of them (registers, stats, letters)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 import django
 
-BENCHMARKS = ["registers", "stats"]
+BENCHMARKS = ["registers", "stats", "letters", "casework"]
 
 
 def main(argv: list[str]) -> int:

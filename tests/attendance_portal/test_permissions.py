@@ -24,6 +24,8 @@ EXPECTED = {
     "follow_up_absence":      [N, Y, Y, Y, Y, N, N],
     "work_cases":             [N, N, Y, Y, Y, N, Y],
     "send_letters":           [N, N, Y, Y, Y, N, N],
+    "edit_ladder":            [N, N, N, Y, Y, N, N],
+    "edit_letter_templates":  [N, N, N, Y, Y, N, N],
     "decide_leave":           [N, N, N, N, Y, N, N],
     "authorise_penalty":      [N, N, N, N, Y, N, N],
     "manage_staff":           [N, N, N, N, Y, N, N],

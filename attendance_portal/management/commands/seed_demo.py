@@ -21,11 +21,13 @@ class Command(BaseCommand):
 
         from attendance_portal.demo import TRUST_SLUG
         from attendance_portal.models import School
+        from interventions.demo import demo_cases
         from reporting.services import calculation_run
 
         for school in School.objects.filter(trust__slug=TRUST_SLUG):
             with scope(school=school):
                 calculation_run(school=school, full=True, on=day - dt.timedelta(days=1))
+        demo_cases(schools=list(School.objects.filter(trust__slug=TRUST_SLUG)), on=day - dt.timedelta(days=1))
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=2026)

@@ -1,0 +1,202 @@
+"""Forms for casework pages: each checks its input and gives a clear message; services do the writing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from reporting.models import SignalKind
+
+from .models import Case, EventKind, Meeting, PlanKind, SupportRecord
+from .services import CONTRACT_OUTCOMES, DECISIONS, NOTE_KINDS
+
+YEAR_GROUPS = [("", "All year groups")] + [(y, f"Year {y}" if y.isdigit() else y) for y in
+                                            ["N1", "N2", "R", *[str(n) for n in range(1, 15)]]]
+
+
+class QueueFilterForm(forms.Form):
+    year_group = forms.ChoiceField(choices=YEAR_GROUPS, required=False)
+    cohort = forms.ChoiceField(required=False, choices=[
+        ("", "All pupils"), ("sen", "SEN support"), ("ehcp", "EHCP"), ("fsm", "Free school meals"),
+        ("looked_after", "Looked-after"), ("child_in_need", "Child in need"), ("social_worker", "Social worker")])
+    stage = forms.IntegerField(required=False, min_value=1, max_value=20)
+    owner = forms.IntegerField(required=False, min_value=1)
+    mine = forms.BooleanField(required=False, label="Only my cases")
+
+
+class OpenCaseForm(forms.Form):
+    enrolment = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=300, label="Why open a case")
+
+
+class NoteForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k.value, k.label) for k in NOTE_KINDS], label="What")
+    text = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 3}), label="What happened")
+
+
+class StageForm(forms.Form):
+    stage = forms.IntegerField(min_value=1, label="Move to")
+    why = forms.CharField(max_length=1000, label="Why")
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[c for c in Case.Outcome.choices if c[0]])
+    why = forms.CharField(max_length=1000)
+
+
+class OwnerForm(forms.Form):
+    owner = forms.IntegerField(min_value=1)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[(d, d) for d in DECISIONS], widget=forms.RadioSelect)
+    reason = forms.CharField(max_length=300, required=False, label="Reason")
+    title = forms.CharField(max_length=160, required=False, label="Send this instead")
+    support_kind = forms.ChoiceField(choices=[("", "—"), *SupportRecord.Kind.choices], required=False,
+                                     label="Support to record instead")
+
+
+class BulkForm(forms.Form):
+    cases = forms.TypedMultipleChoiceField(coerce=int, choices=[], label="Cases")
+
+    def __init__(self, *args: Any, case_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cases"].choices = [(i, str(i)) for i in case_ids]  # type: ignore[attr-defined]
+
+
+class BulkApproveForm(forms.Form):
+    actions = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    reason = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args: Any, action_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actions"].choices = [(i, str(i)) for i in action_ids]  # type: ignore[attr-defined]
+
+
+class MeetingForm(forms.Form):
+    meeting_type = forms.CharField(max_length=120)
+    when = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    place = forms.CharField(max_length=200)
+    invitees = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text="One a line: name, role (for example 'Sam Hale, parent').")
+
+    def clean_when(self) -> dt.datetime:
+        when: dt.datetime = self.cleaned_data["when"]
+        if when < timezone.now() - dt.timedelta(days=1):
+            raise forms.ValidationError("A meeting is arranged for a future date.")
+        return when
+
+    def clean_invitees(self) -> list[dict[str, str]]:
+        found = []
+        for line in self.cleaned_data["invitees"].splitlines():
+            if not line.strip():
+                continue
+            name, _, role = line.partition(",")
+            if not name.strip() or not role.strip():
+                raise forms.ValidationError(f"'{line.strip()}': write a name and a role, separated by a comma.")
+            found.append({"name": name.strip(), "role": role.strip()})
+        if not found:
+            raise forms.ValidationError("Invite at least one person.")
+        return found
+
+
+def _actions(text: str) -> list[dict[str, str]]:
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != 3 or not all(parts):
+            raise forms.ValidationError(f"'{line.strip()}': write the action, who and the due date (YYYY-MM-DD).")
+        try:
+            dt.date.fromisoformat(parts[2])
+        except ValueError:
+            raise forms.ValidationError(f"'{parts[2]}' is not a date (YYYY-MM-DD).") from None
+        found.append({"action": parts[0], "owner": parts[1], "due": parts[2]})
+    return found
+
+
+class MeetingRecordForm(forms.Form):
+    status = forms.ChoiceField(choices=[(Meeting.Status.HELD, "Held"),
+                                        (Meeting.Status.DID_NOT_ATTEND, "Parents did not attend")])
+    attended = forms.CharField(max_length=1000, required=False, help_text="Names, one a line.")
+    minutes = forms.CharField(max_length=10000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    agreed_actions = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                     help_text="One a line: action, owner, due date (YYYY-MM-DD).")
+
+    def clean_attended(self) -> list[str]:
+        return [n.strip() for n in self.cleaned_data["attended"].splitlines() if n.strip()]
+
+    def clean_agreed_actions(self) -> list[dict[str, str]]:
+        return _actions(self.cleaned_data["agreed_actions"])
+
+
+class ContractForm(forms.Form):
+    kind = forms.ChoiceField(choices=[c for c in PlanKind.choices if c[0]])
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    target_percent = forms.DecimalField(min_value=Decimal("1"), max_value=Decimal("100"), decimal_places=1,
+                                        label="Target attendance %")
+    reasons = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    parent_commitments = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
+                                         label="What the parents agree to do")
+    school_support = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
+                                     label="Support the school will give")
+    la_support = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                 label="Support the local authority will give")
+    pupil_views = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                  label="The pupil's strengths and views")
+    issues = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, choices=[
+        (i, i) for i in ("Bullying", "Medical", "Home", "Transport", "Peer relationships", "Staff relationships",
+                         "Academic", "Behaviour or attitude", "Community or other")])
+    agreed_actions = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                                     help_text="One a line: action, owner, due date (YYYY-MM-DD).")
+    legal_consequences_explained = forms.BooleanField(required=False)
+
+    def clean_agreed_actions(self) -> list[dict[str, str]]:
+        return _actions(self.cleaned_data["agreed_actions"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", "The end of the agreed period must be after its start.")
+        return data
+
+
+class ContractReviewForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[(o, o.capitalize()) for o in CONTRACT_OUTCOMES])
+    why = forms.CharField(max_length=2000, required=False)
+
+
+class SupportForm(forms.Form):
+    kind = forms.ChoiceField(choices=SupportRecord.Kind.choices)
+    offered_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    taken_up = forms.ChoiceField(choices=SupportRecord.TakenUp.choices)
+    provider = forms.CharField(max_length=120, required=False)
+    note = forms.CharField(max_length=300, required=False)
+
+
+class ClockDoneForm(forms.Form):
+    note = forms.CharField(max_length=300, label="What was done")
+
+
+class LadderChangeForm(forms.Form):
+    entry_kinds = forms.MultipleChoiceField(choices=SignalKind.choices, required=False,
+                                            widget=forms.CheckboxSelectMultiple, label="Concerns that open a case")
+    below_percent = forms.DecimalField(min_value=Decimal("50"), max_value=Decimal("100"), decimal_places=1,
+                                       required=False, label="Or attendance below (%)")
+    letter = forms.CharField(max_length=120, required=False, label="First letter")
+    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("entry_kinds") and data.get("below_percent") is None:
+            raise forms.ValidationError("Choose at least one concern or an attendance threshold.")
+        return data
+
+
+EVENT_KIND_LABELS = dict(EventKind.choices)

@@ -1,0 +1,451 @@
+"""Casework pages (/s/<school>/casework/...). The middleware has opened the school's scope; every lookup is
+filtered by `request.school`, so another school's case is a 404. Reads need "work_cases" (officers, the
+senior champion, the headteacher, trust officers); a ladder change needs "edit_ladder". Writes go through
+`interventions.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_scopes import scope
+
+from absence.selectors import parent_child_get
+from attendance_portal.models import Membership, User
+from attendance_portal.permissions import can
+from letters.selectors import parent_letters as letters_sent_to_parent
+from registers.models import Enrolment
+
+from . import selectors, services
+from .forms import (
+    BulkApproveForm,
+    BulkForm,
+    ClockDoneForm,
+    CloseForm,
+    ContractForm,
+    ContractReviewForm,
+    DecisionForm,
+    LadderChangeForm,
+    MeetingForm,
+    MeetingRecordForm,
+    NoteForm,
+    OpenCaseForm,
+    OwnerForm,
+    QueueFilterForm,
+    StageForm,
+    SupportForm,
+)
+from .models import Action, AttendanceContract, Case, LadderStage, Meeting, StatutoryClock
+
+WORK = "work_cases"
+
+
+def _require(request: HttpRequest, action: str = WORK) -> None:
+    if not can(request.user, action, request.school):  # type: ignore[attr-defined, arg-type]
+        raise PermissionDenied("Your role in this school does not allow this.")
+
+
+def _errors(request: HttpRequest, form: Any) -> None:
+    for name, errors in form.errors.items():
+        label = form.fields[name].label or name.replace("_", " ").capitalize() if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _fail(request: HttpRequest, error: Exception) -> None:
+    messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+
+
+def _case(request: HttpRequest, case_id: int) -> Case:
+    return get_object_or_404(Case.objects.select_related("pupil", "stage__ladder", "enrolment"),
+                             school=request.school, pk=case_id)  # type: ignore[attr-defined]
+
+
+def _to_case(case: Case) -> HttpResponse:
+    return redirect("interventions:case", case.school.slug, case.pk)
+
+
+def _staff(request: HttpRequest) -> list[User]:
+    school = request.school  # type: ignore[attr-defined]
+    where = Q(school=school, role__in=["attendance_officer", "senior_attendance_champion", "headteacher"])
+    ids = Membership.objects.filter(where).values_list("user_id", flat=True)
+    return list(User.objects.filter(pk__in=ids).order_by("last_name", "first_name"))
+
+
+# ---------------------------------------------------------------- queue and lists
+
+
+def _filters(request: HttpRequest) -> tuple[QueueFilterForm, selectors.Filters]:
+    form = QueueFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        _errors(request, form)
+        return form, selectors.Filters()
+    data = form.cleaned_data if request.GET else {}
+    return form, selectors.Filters(year_group=data.get("year_group") or "", cohort=data.get("cohort") or "",
+                                   stage=data.get("stage"), owner=data.get("owner"), mine=bool(data.get("mine")))
+
+
+@require_GET
+def queue(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request)
+    form, filters = _filters(request)
+    found = selectors.queue_for(school=request.school, filters=filters, user=request.user)  # type: ignore[attr-defined, arg-type]
+    return render(request, "interventions/queue.html", {"queue": found, "form": form, "lists": selectors.LISTS})
+
+
+@require_GET
+def pupil_list(request: HttpRequest, school_slug: str, which: str) -> HttpResponse:
+    _require(request)
+    if which not in selectors.LISTS:
+        from django.http import Http404
+
+        raise Http404("No such list")
+    form, filters = _filters(request)
+    rows = selectors.pupils_listed(school=request.school, which=which, filters=filters)  # type: ignore[attr-defined]
+    return render(request, "interventions/list.html", {"rows": rows, "title": selectors.LISTS[which][0],
+                                                       "which": which, "form": form, "lists": selectors.LISTS})
+
+
+@require_POST
+def case_open(request: HttpRequest, school_slug: str) -> HttpResponse:
+    _require(request)
+    form = OpenCaseForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return redirect("interventions:queue", school_slug)
+    enrolment = get_object_or_404(Enrolment, school=request.school, pk=form.cleaned_data["enrolment"])  # type: ignore[attr-defined]
+    try:
+        case = services.case_open(school=request.school, enrolment=enrolment, by=request.user,  # type: ignore[attr-defined, arg-type]
+                                  reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        _fail(request, error)
+        return redirect("interventions:queue", school_slug)
+    messages.success(request, f"Case opened for {case.pupil.full_name}.")
+    return _to_case(case)
+
+
+# ---------------------------------------------------------------- a case
+
+
+@require_GET
+def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    _require(request)
+    case = _case(request, case_id)
+    view = selectors.case_view(school=request.school, case=case)  # type: ignore[attr-defined]
+    invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
+                         if c.parental_responsibility)
+    return render(request, "interventions/case.html", {
+        "v": view, "case": case, "staff": _staff(request),
+        "note_form": NoteForm(auto_id="note-%s"),
+        "meeting_form": MeetingForm(auto_id="meeting-%s", initial={
+            "meeting_type": case.stage.meeting_type if case.stage else "", "invitees": invitees}),
+        "record_form": MeetingRecordForm(auto_id="record-%s"),
+        "contract_form": ContractForm(auto_id="contract-%s", initial={
+            "kind": (case.stage.plan if case.stage and case.stage.plan else "contract"),
+            "start": timezone.localdate(), "target_percent": 95}),
+        "review_form": ContractReviewForm(auto_id="review-%s"),
+        "support_form": SupportForm(auto_id="support-%s", initial={"offered_on": timezone.localdate()}),
+        "close_form": CloseForm(auto_id="close-%s"),
+    })
+
+
+def _post_case(request: HttpRequest, case_id: int, form_class: Any) -> tuple[Case, Any]:
+    _require(request)
+    case = _case(request, case_id)
+    return case, form_class(request.POST)
+
+
+@require_POST
+def case_note(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, NoteForm)
+    if not form.is_valid():
+        _errors(request, form)
+    else:
+        try:
+            services.case_note(case=case, kind=form.cleaned_data["kind"], by=request.user,  # type: ignore[arg-type]
+                               text=form.cleaned_data["text"])
+            messages.success(request, "Added to the timeline.")
+        except ValidationError as error:
+            _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def case_stage(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, StageForm)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(case)
+    stage = get_object_or_404(LadderStage, school=request.school, pk=form.cleaned_data["stage"])  # type: ignore[attr-defined]
+    try:
+        services.case_stage_move(case=case, stage=stage, by=request.user, roles=request.roles,  # type: ignore[attr-defined, arg-type]
+                                 why=form.cleaned_data["why"])
+        messages.success(request, f"Moved to {stage.name}.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def case_close(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, CloseForm)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(case)
+    try:
+        services.case_close(case=case, outcome=form.cleaned_data["outcome"], by=request.user,  # type: ignore[arg-type]
+                            why=form.cleaned_data["why"])
+        messages.success(request, "Case closed.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def case_owner(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, OwnerForm)
+    staff = {u.pk: u for u in _staff(request)}
+    if not form.is_valid() or form.cleaned_data["owner"] not in staff:
+        messages.error(request, "Choose an attendance officer, the senior champion or the headteacher.")
+        return _to_case(case)
+    try:
+        services.case_owner_set(case=case, owner=staff[form.cleaned_data["owner"]], by=request.user)  # type: ignore[arg-type]
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def letter_propose(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    _require(request, "send_letters")
+    case = _case(request, case_id)
+    kind = request.POST.get("kind", Action.Kind.LETTER)
+    try:
+        action = services.stage_letter_propose(case=case, by=request.user, kind=kind)  # type: ignore[arg-type]
+    except ValidationError as error:
+        _fail(request, error)
+        return _to_case(case)
+    return redirect("interventions:action", school_slug, action.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def action_review(request: HttpRequest, school_slug: str, action_id: int) -> HttpResponse:
+    """Context review before a formal action: approve, change it, or record support instead."""
+    _require(request)
+    action = get_object_or_404(Action.objects.select_related("case__pupil", "case__stage"),
+                               school=request.school, pk=action_id)  # type: ignore[attr-defined]
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST":
+        _require(request, "send_letters")
+        if form.is_valid():
+            try:
+                services.action_decide(action=action, decision=form.cleaned_data["decision"], by=request.user,  # type: ignore[arg-type]
+                                       reason=form.cleaned_data["reason"], title=form.cleaned_data["title"],
+                                       support_kind=form.cleaned_data["support_kind"])
+                messages.success(request, f"{action.get_status_display()}: {action.title}.")
+                return _to_case(action.case)
+            except ValidationError as error:
+                action.refresh_from_db()  # nothing was written; show it as it is
+                _fail(request, error)
+        else:
+            _errors(request, form)
+    context = selectors.context_for(school=request.school, case=action.case)  # type: ignore[attr-defined]
+    return render(request, "interventions/action.html", {"action": action, "ctx": context, "form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_POST
+def bulk_propose(request: HttpRequest, school_slug: str) -> HttpResponse:
+    """Step one of a bulk action: propose the stage letter of each selected case, then review them."""
+    _require(request, "send_letters")
+    ids = [int(x) for x in request.POST.getlist("cases") if x.isdigit()]
+    form = BulkForm(request.POST, case_ids=ids)
+    if not ids or not form.is_valid():
+        messages.error(request, "Select at least one case.")
+        return redirect("interventions:queue", school_slug)
+    actions, skipped = services.bulk_letters_propose(school=request.school, case_ids=form.cleaned_data["cases"],  # type: ignore[attr-defined]
+                                                     by=request.user)  # type: ignore[arg-type]
+    for line in skipped:
+        messages.error(request, line)
+    return render(request, "interventions/bulk_review.html", {
+        "rows": [(a, selectors.context_for(school=request.school, case=a.case)) for a in actions]})  # type: ignore[attr-defined]
+
+
+@require_POST
+def bulk_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
+    """Step two: approve the reviewed letters that were not held (held ones need their own review)."""
+    _require(request, "send_letters")
+    ids = [int(x) for x in request.POST.getlist("actions") if x.isdigit()]
+    form = BulkApproveForm(request.POST, action_ids=ids)
+    if not ids or not form.is_valid():
+        messages.error(request, "Select at least one letter to approve.")
+        return redirect("interventions:queue", school_slug)
+    approved = 0
+    for action in Action.objects.filter(school=request.school, pk__in=form.cleaned_data["actions"],  # type: ignore[attr-defined]
+                                        status=Action.Status.PROPOSED).select_related("case"):
+        services.action_decide(action=action, decision="approve", by=request.user,  # type: ignore[arg-type]
+                               reason=form.cleaned_data["reason"])
+        approved += 1
+    messages.success(request, f"{approved} letter{'s' if approved != 1 else ''} approved to send.")
+    return redirect("interventions:queue", school_slug)
+
+
+# ---------------------------------------------------------------- meetings, contracts, support, clocks
+
+
+@require_POST
+def meeting_create(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, MeetingForm)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(case)
+    try:
+        services.meeting_create(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, "Meeting arranged; its invitation is waiting for approval.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def meeting_record(request: HttpRequest, school_slug: str, meeting_id: int) -> HttpResponse:
+    _require(request)
+    meeting = get_object_or_404(Meeting.objects.select_related("case__stage__ladder"), school=request.school,  # type: ignore[attr-defined]
+                                pk=meeting_id)
+    form = MeetingRecordForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(meeting.case)
+    try:
+        services.meeting_record(meeting=meeting, by=request.user, roles=request.roles, **form.cleaned_data)  # type: ignore[attr-defined, arg-type]
+        messages.success(request, "Meeting recorded.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(meeting.case)
+
+
+@require_POST
+def contract_create(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, ContractForm)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(case)
+    try:
+        services.contract_create(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, "Agreed. It is waiting for approval to send for signature.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def contract_review(request: HttpRequest, school_slug: str, contract_id: int) -> HttpResponse:
+    _require(request)
+    contract = get_object_or_404(AttendanceContract.objects.select_related("case__stage"), school=request.school,  # type: ignore[attr-defined]
+                                 pk=contract_id)
+    form = ContractReviewForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(contract.case)
+    try:
+        services.contract_review(contract=contract, outcome=form.cleaned_data["outcome"], by=request.user,  # type: ignore[arg-type]
+                                 why=form.cleaned_data["why"])
+        messages.success(request, "Review recorded.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(contract.case)
+
+
+@require_POST
+def support_add(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, SupportForm)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(case)
+    try:
+        services.support_record(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, "Support recorded.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def clock_done(request: HttpRequest, school_slug: str, clock_id: int) -> HttpResponse:
+    _require(request)
+    clock = get_object_or_404(StatutoryClock.objects.select_related("case"), school=request.school, pk=clock_id)  # type: ignore[attr-defined]
+    form = ClockDoneForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+    else:
+        try:
+            services.clock_done(clock=clock, by=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+            messages.success(request, "Recorded as done.")
+        except ValidationError as error:
+            _fail(request, error)
+    return _to_case(clock.case) if clock.case_id else redirect("interventions:queue", school_slug)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the ladder and its preview
+
+
+@require_http_methods(["GET", "POST"])
+def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
+    """The school's ladder, and a change to its first stage: preview what it would do, then save it."""
+    _require(request)
+    school = request.school  # type: ignore[attr-defined]
+    today = timezone.localdate()
+    current = selectors.ladder_for(school=school, day=today)
+    stages = selectors.ladder_stages(ladder=current)
+    first = stages[0] if stages else None
+    form = LadderChangeForm(request.POST or None, initial={
+        "entry_kinds": first.entry_kinds if first else [],
+        "below_percent": first.entry_below_percent if first else None,
+        "letter": first.letter if first else "", "effective_from": today})
+    preview = None
+    if request.method == "POST":
+        _require(request, "edit_ladder")
+        if not form.is_valid():
+            _errors(request, form)
+            return render(request, "interventions/ladder.html",
+                          {"ladder": current, "stages": stages, "form": form, "preview": None, "can_edit": True},
+                          status=400)
+        data = form.cleaned_data
+        if "save" in request.POST:
+            try:
+                services.ladder_change_first_stage(
+                    school=school, entry_kinds=data["entry_kinds"], below_percent=data["below_percent"],
+                    letter=data["letter"], effective_from=data["effective_from"] or today, by=request.user)  # type: ignore[arg-type]
+                messages.success(request, "Ladder saved. New actions follow it; past actions keep their stage.")
+                return redirect("interventions:ladder", school_slug)
+            except ValidationError as error:
+                _fail(request, error)
+        preview = selectors.ladder_preview(school=school, entry_kinds=data["entry_kinds"],
+                                           below_percent=data["below_percent"], letter=data["letter"])
+    return render(request, "interventions/ladder.html",
+                  {"ladder": current, "stages": stages, "form": form, "preview": preview,
+                   "can_edit": can(request.user, "edit_ladder", school)})  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- parents
+
+
+@require_GET
+def parent_letters(request: HttpRequest, pupil_id: int) -> HttpResponse:
+    """What the school sent a parent about their own child: letters, meeting invitations, contracts."""
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    child = parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
+    with scope(school=child.school):
+        documents = selectors.parent_documents(pupil=child)
+        sent = {letter.pk: letter for letter in letters_sent_to_parent(user=request.user, pupil=child)}  # type: ignore[arg-type]
+        return render(request, "interventions/parent_letters.html", {
+            "child": child, "documents": [(d, [sent[i] for i in d.letter_ids if i in sent]) for d in documents]})
