@@ -55,8 +55,17 @@ def school(world):
     return world.school
 
 
-def test_a_batch_of_stage_1_letters_from_pick_to_print_file(page: Page, live_server, world, school, settings):
+@pytest.fixture
+def letters_queue(settings):
+    """A queue of the test's own; the in-process worker's choice of queues is put back afterwards,
+    since a worker started in this process selects its queues on the shared Celery app."""
     settings.LETTERS_QUEUE = f"letters-browser-{uuid.uuid4().hex[:8]}"
+    yield settings.LETTERS_QUEUE
+    app.amqp.queues.select([app.conf.task_default_queue])
+
+
+def test_a_batch_of_stage_1_letters_from_pick_to_print_file(page: Page, live_server, world, school, settings,
+                                                            letters_queue):
     sac = world.users["senior_attendance_champion"]
     with scopes_disabled():
         families = [make_family(school, i) for i in range(3)]
