@@ -11,6 +11,7 @@ school_patterns = [
     path("registers/", include("registers.urls")),
     path("absence/", include("absence.urls")),
     path("reporting/", include("reporting.urls")),
+    path("governors/", include("reporting.governor_urls")),
 ]
 
 api_school_patterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("platform-admin/", platform_admin.urls),
     path("s/<slug:school_slug>/", include(school_patterns)),
     path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
+    path("t/<slug:trust_slug>/dashboard/", include("reporting.trust_urls")),
     path("parent/", include("absence.parent_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

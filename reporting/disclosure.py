@@ -24,7 +24,6 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 DEFAULT_THRESHOLD = 5
@@ -112,35 +111,40 @@ def determined(equations: Sequence[Mapping[str, int]], hidden: set[str]) -> set[
     return found
 
 
+PRIME = 2**61 - 1  # exact rank over the rationals, with coefficients this small, but in machine integers
+
+
 def _determined_in(equations: Sequence[Mapping[str, int]], hidden: set[str]) -> set[str]:
-    """The sums restricted to the hidden cells are reduced to row echelon form over exact fractions; a
-    hidden cell is determined exactly when it is a pivot whose row has no other hidden cell left."""
+    """The sums restricted to the hidden cells are reduced to row echelon form (modulo a large prime: the
+    coefficients are ±1 and ±2, so the rank is the rational one); a hidden cell is determined exactly when
+    it is a pivot whose row has no other hidden cell left."""
     order = sorted(hidden)
     index = {key: i for i, key in enumerate(order)}
     rows = []
     for equation in equations:
-        row = [Fraction(0)] * len(order)
+        row = [0] * len(order)
         for key, coefficient in equation.items():
             if key in index:
-                row[index[key]] += coefficient
+                row[index[key]] = (row[index[key]] + coefficient) % PRIME
         if any(row):
             rows.append(row)
-    pivots: list[tuple[int, list[Fraction]]] = []
+    pivots: list[int] = []
     r = 0
     for column in range(len(order)):
-        pivot = next((i for i in range(r, len(rows)) if rows[i][column] != 0), None)
+        pivot = next((i for i in range(r, len(rows)) if rows[i][column]), None)
         if pivot is None:
             continue
         rows[r], rows[pivot] = rows[pivot], rows[r]
-        lead = rows[r][column]
-        rows[r] = [x / lead for x in rows[r]]
+        inverse = pow(rows[r][column], PRIME - 2, PRIME)
+        rows[r] = [x * inverse % PRIME for x in rows[r]]
         for i in range(len(rows)):
-            if i != r and rows[i][column] != 0:
+            if i != r and rows[i][column]:
                 factor = rows[i][column]
-                rows[i] = [a - factor * b for a, b in zip(rows[i], rows[r], strict=True)]
-        pivots.append((column, rows[r]))
+                rows[i] = [(a - factor * b) % PRIME for a, b in zip(rows[i], rows[r], strict=True)]
+        pivots.append(column)
         r += 1
-    return {order[column] for column, row in pivots
+    # The rows are final only now (each elimination replaces them).
+    return {order[column] for column, row in zip(pivots, rows, strict=False)
             if all(x == 0 for j, x in enumerate(row) if j != column)}
 
 
@@ -151,26 +155,35 @@ def _cost(table: Table, key: str) -> tuple[int, int, str]:
     return (rank, table.values[key], key)
 
 
-def suppressed_cells(table: Table, threshold: int) -> set[str]:
-    """The cells to hide: primary, then secondary until no hidden cell can be worked out."""
-    hidden = {key for key, value in table.values.items() if primary(value, threshold)}
+def suppressed_cells(table: Table, threshold: int, *, hidden_elsewhere: frozenset[str] = frozenset(),
+                     shown_elsewhere: frozenset[str] = frozenset()) -> set[str]:
+    """The cells to hide: primary, then secondary until no hidden cell can be worked out.
+
+    Cells another table has already published (`shown_elsewhere`) are never chosen to hide, and cells it
+    has hidden stay hidden, so figures that appear on two pages are the same on both."""
+    hidden = {key for key, value in table.values.items() if primary(value, threshold)} | set(hidden_elsewhere)
+    hidden &= set(table.values)
     if not hidden:
         return hidden
     equations = _equations(table)
     while True:
         exposed = next((eq for eq in equations if sum(k in hidden for k in eq) == 1), None)
-        if exposed is None:
+        if exposed is not None:
+            near = [exposed]
+        else:
             found = determined(equations, hidden)
             if not found:
                 return hidden
             # A chain of sums gives a cell away: hide a partner in one of its sums.
             key = min(found)
-            exposed = min((eq for eq in equations if key in eq and any(k not in hidden for k in eq)),
-                          key=lambda eq: sum(k in hidden for k in eq), default=None)
-            if exposed is None:  # every sum it is in is hidden already; cannot happen when determined
-                return hidden
-        candidates = [k for k in exposed if k not in hidden]
-        hidden.add(min(candidates, key=lambda k: _cost(table, k)))
+            near = [eq for eq in equations if key in eq]
+        touching = [eq for eq in equations if any(k in hidden for k in eq)]
+        free = [k for eq in near for k in eq if k not in hidden and k not in shown_elsewhere] or \
+            [k for eq in touching for k in eq if k not in hidden and k not in shown_elsewhere] or \
+            [k for eq in near for k in eq if k not in hidden]
+        if not free:  # everything the hidden cells touch is hidden: nothing more to do
+            return hidden
+        hidden.add(min(free, key=lambda k: _cost(table, k)))
 
 
 @dataclass(frozen=True)
@@ -231,8 +244,15 @@ class Disclosed:
         return Cell(None if hide else value, hide, self.threshold)
 
 
-def disclose(table: Table, *, threshold: int = DEFAULT_THRESHOLD) -> Disclosed:
-    return Disclosed(table, frozenset(suppressed_cells(table, threshold)), threshold)
+def disclose(table: Table, *, threshold: int = DEFAULT_THRESHOLD, fixed: Iterable[Disclosed] = ()) -> Disclosed:
+    """Suppress `table`; `fixed` are tables already shown whose cells (same keys) must not change."""
+    hidden: set[str] = set()
+    shown: set[str] = set()
+    for other in fixed:
+        hidden |= other.hidden
+        shown |= set(other.table.values) - other.hidden
+    return Disclosed(table, frozenset(suppressed_cells(table, threshold, hidden_elsewhere=frozenset(hidden),
+                                                       shown_elsewhere=frozenset(shown))), threshold)
 
 
 def threshold_for(*, trust_id: int | None) -> int:
@@ -281,29 +301,46 @@ class PupilCounts:
 
 WHOLE = "all"
 MEASURES = (("pa", "persistent"), ("sa", "severe"))
+PREFIXES = ("n", "pa", "npa", "sa", "nsa")
 
 
 def pupils_table(groups: Mapping[str, PupilCounts], whole: PupilCounts, *, partition: bool,
-                 table: Table | None = None) -> Table:
+                 table: Table | None = None, whole_key: str = WHOLE) -> Table:
     """A table of groups next to the whole school (keys `n:<group>`, `pa:<group>`, `sa:<group>`).
 
     With `partition` the groups split the school (year groups), so each column adds up to the whole.
     Otherwise each group is a cohort (FSM, EAL…) and the pupils outside it follow by subtraction, so
     they are cells too (not printed). Pupils not persistently (severely) absent are derived cells."""
     table = table or Table()
-    if f"n:{WHOLE}" not in table.values:
-        _group_cells(table, WHOLE, whole, printed=True, total=True)
+    if f"n:{whole_key}" not in table.values:
+        _group_cells(table, whole_key, whole, printed=True, total=True)
     for name, counts in groups.items():
         _group_cells(table, name, counts, printed=True, total=False)
         if not partition:
             outside = PupilCounts(whole.pupils - counts.pupils, whole.persistent - counts.persistent,
                                   whole.severe - counts.severe)
             _group_cells(table, f"not {name}", outside, printed=False, total=False)
-            for prefix in ("n", "pa", "npa", "sa", "nsa"):
-                table.add_sum(f"{prefix}:{WHOLE}", (f"{prefix}:{name}", f"{prefix}:not {name}"))
+            for prefix in PREFIXES:
+                table.add_sum(f"{prefix}:{whole_key}", (f"{prefix}:{name}", f"{prefix}:not {name}"))
     if partition and groups:
-        for prefix in ("n", "pa", "npa", "sa", "nsa"):
-            table.add_sum(f"{prefix}:{WHOLE}", (f"{prefix}:{name}" for name in groups))
+        for prefix in PREFIXES:
+            table.add_sum(f"{prefix}:{whole_key}", (f"{prefix}:{name}" for name in groups))
+    return table
+
+
+def cross_table(rows: Mapping[str, PupilCounts], cohorts: Mapping[str, PupilCounts],
+                cells: Mapping[tuple[str, str], PupilCounts], whole: PupilCounts) -> Table:
+    """Rows that split the whole (schools, year groups) against cohorts: cell `n:<row>|<cohort>`; the rows
+    are `n:<row>`, the cohorts over all rows `n:<cohort>`. Every row, column and total ties up."""
+    table = pupils_table(rows, whole, partition=True)
+    pupils_table(cohorts, whole, partition=False, table=table)
+    for row, counts in rows.items():
+        inside = {f"{row}|{k}": cells.get((row, k), PupilCounts(0, 0, 0)) for k in cohorts}
+        pupils_table(inside, counts, partition=False, table=table, whole_key=row)
+    for k in cohorts:
+        for prefix in PREFIXES:
+            table.add_sum(f"{prefix}:{k}", (f"{prefix}:{row}|{k}" for row in rows))
+            table.add_sum(f"{prefix}:not {k}", (f"{prefix}:not {row}|{k}" for row in rows))
     return table
 
 
