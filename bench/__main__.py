@@ -12,7 +12,7 @@ import sys
 
 import django
 
-BENCHMARKS = ["registers", "stats"]
+BENCHMARKS = ["registers", "stats", "dashboards"]
 
 
 def main(argv: list[str]) -> int:

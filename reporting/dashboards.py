@@ -216,35 +216,37 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
     forecast_sql = "SELECT NULL::json"
     if window is not None and window.year_start == year.start:
         params |= window_params(window)
-        forecast_sql = f"SELECT row_to_json(f) FROM ({aggregate_sql()}) f"
+        forecast_sql = f"SELECT row_to_json(f) FROM ({aggregate_sql(source='b')}) f"
     this_or_last = "CASE WHEN s.start = %(y)s THEN %(m)s::varbit ELSE %(lm)s::varbit END"
     pupils_join = f"""JOIN registers_enrolment e ON e.id = s.enrolment_id AND e.school_id = %(school)s
                       JOIN registers_pupil p ON p.id = e.pupil_id AND p.school_id = %(school)s {pupils_filter}"""
+    # Each summary row is read once (b); the possible and absent bits are OR-ed once per row, and the
+    # weeks and weekdays count bits of those two strings only.
     sql = f"""
-        WITH x AS MATERIALIZED (
+        WITH b AS MATERIALIZED (
             SELECT s.start = %(y)s AS cur, p.year_group, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need,
-                   p.has_social_worker, {_per_enrolment_sql(this_or_last)}
+                   p.has_social_worker, {_per_enrolment_sql(this_or_last)},
+                   {POSSIBLE_BITS} AS pb, {ABSENT_BITS} AS ab
               FROM {TABLE} s {pupils_join}
              WHERE s.school_id = %(school)s AND s.start IN (%(y)s, %(ly)s)),
+        x AS (SELECT * FROM b),
         g AS (
             SELECT x.cur, CASE {cohort_label} WHEN GROUPING(x.year_group) = 0 THEN 'year:' || x.year_group
                                ELSE 'all' END AS grp, {_aggregates_sql()}
               FROM x WHERE x.poss > 0
              GROUP BY GROUPING SETS ((x.cur), (x.cur, x.year_group), {cohort_sets})),
         w AS (
-            SELECT w.cur, w.n, sum(bit_count(substring({POSSIBLE_BITS} FROM w.first FOR w.len)))::bigint AS poss,
-                   sum(bit_count(substring({ABSENT_BITS} FROM w.first FOR w.len)))::bigint AS absent
-              FROM {TABLE} s {pupils_join}
-              JOIN unnest(%(w_cur)s::bool[], %(w_n)s::int[], %(w_first)s::int[], %(w_len)s::int[])
-                   AS w(cur, n, first, len) ON s.start = CASE WHEN w.cur THEN %(y)s::date ELSE %(ly)s::date END
-             WHERE s.school_id = %(school)s AND s.start IN (%(y)s, %(ly)s)
+            SELECT w.cur, w.n, sum(bit_count(substring(b.pb FROM w.first FOR w.len)))::bigint AS poss,
+                   sum(bit_count(substring(b.ab FROM w.first FOR w.len)))::bigint AS absent
+              FROM b JOIN unnest(%(w_cur)s::bool[], %(w_n)s::int[], %(w_first)s::int[], %(w_len)s::int[])
+                   AS w(cur, n, first, len) ON b.cur = w.cur
              GROUP BY w.cur, w.n),
         d AS (
-            SELECT d.day, d.session, sum(bit_count({ABSENT_BITS} & d.mask))::bigint AS absent,
-                   sum(bit_count({POSSIBLE_BITS} & d.mask))::bigint AS poss
-              FROM {TABLE} s {pupils_join}
-              CROSS JOIN unnest(%(d_day)s::int[], %(d_session)s::text[], %(d_mask)s::varbit[]) AS d(day, session, mask)
-             WHERE s.school_id = %(school)s AND s.start = %(y)s
+            SELECT d.day, d.session, sum(bit_count(b.ab & d.mask))::bigint AS absent,
+                   sum(bit_count(b.pb & d.mask))::bigint AS poss
+              FROM b CROSS JOIN unnest(%(d_day)s::int[], %(d_session)s::text[], %(d_mask)s::varbit[])
+                   AS d(day, session, mask)
+             WHERE b.cur
              GROUP BY d.day, d.session)
         SELECT json_build_object(
             'groups', (SELECT coalesce(json_agg(g), '[]'::json) FROM g WHERE g.grp IS NOT NULL),
@@ -252,9 +254,8 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
             'days', (SELECT coalesce(json_agg(d), '[]'::json) FROM d),
             'forecast', ({forecast_sql}),
             'last_pa', (SELECT json_build_object('pupils', count(*), 'pa', count(*) FILTER (
-                                   WHERE 10 * bit_count({ABSENT_BITS}) >= bit_count({POSSIBLE_BITS})))
-                          FROM {TABLE} s {pupils_join}
-                         WHERE s.school_id = %(school)s AND s.start = %(ly)s AND bit_count({POSSIBLE_BITS}) > 0))"""
+                                   WHERE 10 * bit_count(b.ab) >= bit_count(b.pb)))
+                          FROM b WHERE NOT b.cur AND bit_count(b.pb) > 0))"""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         data = cursor.fetchone()[0]  # psycopg2 decodes json

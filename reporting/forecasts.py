@@ -97,14 +97,20 @@ def rate_sql(alias: str = "x") -> str:
             f"ELSE {alias}.absent::float / {alias}.poss END)")
 
 
-def aggregate_sql() -> str:
-    """One row: pupils, PA today, PA projected at the year's end at the recent rate."""
+def aggregate_sql(*, source: str = "") -> str:
+    """One row: pupils, PA today, PA projected at the year's end at the recent rate. `source` may name a
+    relation of this year's rows that has the possible (pb) and absent (ab) bits already OR-ed."""
     projected = f"(x.absent + %(f_remaining)s * {rate_sql()})"
+    rows = per_enrolment_sql() if not source else f"""
+        SELECT bit_count(pb & %(f_to_date)s::varbit) AS poss, bit_count(ab & %(f_to_date)s::varbit) AS absent,
+               bit_count(pb & %(f_recent)s::varbit) AS recent_poss,
+               bit_count(ab & %(f_recent)s::varbit) AS recent_absent
+          FROM {source} WHERE {source}.cur"""
     return f"""
         SELECT count(*) AS pupils,
                count(*) FILTER (WHERE 10 * x.absent >= x.poss) AS pa_now,
                count(*) FILTER (WHERE 10 * {projected} >= x.poss + %(f_remaining)s) AS pa_projected
-          FROM ({per_enrolment_sql()}) x WHERE x.poss > 0"""
+          FROM ({rows}) x WHERE x.poss > 0"""
 
 
 def window_params(window: Window) -> dict[str, object]:

@@ -8,6 +8,7 @@ report of every term that ended the day before and re-sends requests a lost task
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -20,6 +21,7 @@ from .models import GovernorReport
 from .periods import Period, season_terms
 
 STALE_PENDING = dt.timedelta(minutes=15)
+logger = logging.getLogger(__name__)
 
 
 def governor_report_request(*, school: School, period: Period, user: User | None) -> GovernorReport:
@@ -34,9 +36,15 @@ def governor_report_request(*, school: School, period: Period, user: User | None
 
 
 def _enqueue(report: GovernorReport) -> None:
+    """Send the task; if the broker is down the row stays pending and the daily sweep sends it again."""
+    from kombu.exceptions import OperationalError
+
     from .tasks import governor_report_build
 
-    governor_report_build.delay(school_id=report.school_id, report_id=report.pk)
+    try:
+        governor_report_build.delay(school_id=report.school_id, report_id=report.pk)
+    except OperationalError:
+        logger.warning("governor report %s left pending: the task queue cannot be reached", report.pk)
 
 
 def _progress(report: GovernorReport, percent: int) -> None:
