@@ -73,7 +73,8 @@ def _trend_svg(dash: SchoolDashboard, *, national: float | None, hidden: bool) -
 def table_bar_chart(table: DisplayTable, *, title: str, column: int = 1, horizontal: bool = True) -> Chart:
     """A bar per row of a disclosed table (the rate column), the total row left out."""
     rows = table.rows[:-1]
-    labels, values = [r.label for r in rows], [r.cells[column].number for r in rows]
+    labels = [r.label.split(":")[0].split(" (")[0] for r in rows]  # the table beside it has the full wording
+    values = [r.cells[column].number for r in rows]
 
     def draw() -> SafeString:
         chart = (pygal.HorizontalBar if horizontal else pygal.Bar)(title=title, show_legend=False, **BASE)

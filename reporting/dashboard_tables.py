@@ -68,7 +68,7 @@ GROUP_HEADERS = ["Pupils", "Attendance", "Authorised absence", "Unauthorised abs
 def _group_cells(disc: d.Disclosed, last: d.Disclosed | None, key: str, c: Counts,
                  prior: Counts | None) -> list[d.Cell]:
     n = f"n:{key}"
-    last_rate = last.rate(prior.attendance_rate, pupils_key=n) if prior and last else \
+    last_rate = last.rate(prior.attendance_rate, pupils_key=n) if prior and prior.pupils and last else \
         d.Cell(None, threshold=disc.threshold)
     return [
         disc.count(n),
