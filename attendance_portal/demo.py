@@ -31,6 +31,7 @@ from registers.models import (
 from registers.selectors import school_sessions
 from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
+from reporting.demo import demo_benchmarks
 
 from .models import Membership, School, Trust, User
 from .roles import Role
@@ -236,6 +237,7 @@ def seed_demo(*, seed: int = 2026, today: dt.date) -> Summary:
             Membership.objects.create(user=user, school=school, role=role)
         with scope(school=school):
             summary.rows.append(_seed_school(rng, school, spec, year_start, today, index, parent))
+    demo_benchmarks()
     return summary
 
 
