@@ -50,6 +50,7 @@ class DisplayTable:
     headers: list[str]
     rows: list[Row]
     note: str = ""
+    has_total: bool = True  # the last row is the total
 
     def csv(self) -> str:
         return d.csv_document(["Group", *self.headers],
@@ -239,7 +240,8 @@ def _text_cell(text: str) -> d.Cell:
 
 
 def trust_cohorts_table(dash: TrustDashboard, *, threshold: int) -> DisplayTable:
-    """Each cohort's attendance and PA rate in every school, next to the whole trust."""
+    """Each cohort's pupils, attendance and PA rate in every school (each school's row disclosed with that
+    school's other tables, so it reads the same on the school's own page)."""
     headers = [f"{COHORTS[k][0]}: {what}" for k in COHORTS for what in ("pupils", "attendance", "persistent absence")]
     rows = []
     tables = {}
@@ -259,19 +261,10 @@ def trust_cohorts_table(dash: TrustDashboard, *, threshold: int) -> DisplayTable
             cells += [disc.count(f"n:{k}"), disc.rate(c.attendance_rate, pupils_key=f"n:{k}"),
                       disc.rate(c.pupil_rate(c.pa), pupils_key=f"n:{k}", count_key=f"pa:{k}")]
         rows.append(Row(s.name, cells))
-    trust = d.disclose(d.pupils_table({k: _pupil_counts(v) for k, v in dash.cohorts.items() if v.pupils},
-                                      _pupil_counts(dash.whole), partition=False), threshold=threshold)
-    cells = []
-    for k in COHORTS:
-        c = dash.cohorts[k]
-        if not c.pupils:
-            cells += [d.Cell(0, threshold=threshold), d.Cell(None), d.Cell(None)]
-            continue
-        cells += [trust.count(f"n:{k}"), trust.rate(c.attendance_rate, pupils_key=f"n:{k}"),
-                  trust.rate(c.pupil_rate(c.pa), pupils_key=f"n:{k}", count_key=f"pa:{k}")]
-    rows.append(Row("Whole trust", cells))
+    # No whole-trust row: with it, each column would add up to a total, and a cell hidden in one school's
+    # table could be worked out from the trust's figure and the other schools'.
     return DisplayTable("cohorts", "Groups of pupils in each school, year to date", headers, rows,
-                        NOTES["suppression"])
+                        NOTES["suppression"], has_total=False)
 
 
 def year_cohorts_table(dash: SchoolDashboard, tables: GovernorTables, *, year_group: str,
