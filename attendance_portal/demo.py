@@ -35,6 +35,7 @@ from registers.selectors import school_sessions
 from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
 from staff.demo import demo_marks_until, demo_school_day
+from reporting.demo import demo_benchmarks
 
 from .models import Membership, School, Trust, User
 from .roles import Role
@@ -242,6 +243,7 @@ def seed_demo(*, seed: int = 2026, today: dt.date) -> Summary:
             summary.rows.append(_seed_school(rng, school, spec, year_start, today, index, parent))
             letters_demo_seed(school=school, seed=seed)
     demo_devices_ensure([username for username, _, _ in demo_logins()])
+    demo_benchmarks()
     return summary
 
 

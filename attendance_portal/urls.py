@@ -17,6 +17,7 @@ school_patterns = [
     path("accounts/", include("accounts.school_urls")),
     path("casework/", include("interventions.urls")),
     path("letters/", include("letters.urls")),
+    path("governors/", include("reporting.governor_urls")),
 ]
 
 api_school_patterns = [
@@ -37,6 +38,7 @@ urlpatterns = [
     path("platform-admin/", platform_admin.urls),
     path("s/<slug:school_slug>/", include(school_patterns)),
     path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
+    path("t/<slug:trust_slug>/dashboard/", include("reporting.trust_urls")),
     path("parent/", include("absence.parent_urls")),
     path("", include("staff.urls")),
     path("accounts/", include("accounts.urls")),

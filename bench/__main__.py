@@ -12,7 +12,7 @@ import sys
 
 import django
 
-BENCHMARKS = ["registers", "stats", "letters", "casework"]
+BENCHMARKS = ["registers", "stats", "letters", "casework", "dashboards"]
 
 
 def main(argv: list[str]) -> int:

@@ -11,6 +11,7 @@ the cost of a rebuild) and uses the natural key as its primary key.
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_scopes import ScopedManager
 
@@ -141,3 +142,99 @@ class CalculationRun(SchoolOwned):
 
     def __str__(self) -> str:
         return f"{self.mode} {self.status} {self.on}"
+
+
+class DisclosureSetting(models.Model):
+    """A trust's small-number threshold for everything its governors and officers see (default 5)."""
+
+    trust = models.OneToOneField("attendance_portal.Trust", on_delete=models.CASCADE, related_name="+")
+    threshold = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(2), MaxValueValidator(20)],
+        help_text="Counts below this, and rates from fewer pupils, are shown as 'fewer than N'.")
+
+    def __str__(self) -> str:
+        return f"{self.trust} hides counts below {self.threshold}"
+
+
+class DfePublishedFigure(models.Model):
+    """One row of DfE's published attendance file (public data: national, regional or LA, by phase).
+
+    Imported with `import_dfe_attendance`; a later file of the same period replaces the earlier one."""
+
+    class Level(models.TextChoices):
+        NATIONAL = "National"
+        REGIONAL = "Regional"
+        LOCAL_AUTHORITY = "Local authority"
+
+    # DfE writes "c" for a figure it suppressed, "x" or "z" for none: those are stored as null.
+    time_period = models.CharField(max_length=6, help_text="DfE's period, e.g. 202526.")
+    time_identifier = models.CharField(max_length=40, help_text="e.g. 'Academic year'.")
+    geographic_level = models.CharField(max_length=20, choices=Level.choices)
+    region_code = models.CharField(max_length=12, blank=True)
+    region_name = models.CharField(max_length=80, blank=True)
+    new_la_code = models.CharField(max_length=12, blank=True)
+    old_la_code = models.CharField(max_length=6, blank=True)
+    la_name = models.CharField(max_length=120, blank=True)
+    education_phase = models.CharField(max_length=20)
+    enrolments = models.FloatField(null=True, blank=True)
+    possible_sessions = models.BigIntegerField(null=True, blank=True)
+    overall_absence = models.BigIntegerField(null=True, blank=True)
+    authorised_absence = models.BigIntegerField(null=True, blank=True)
+    unauthorised_absence = models.BigIntegerField(null=True, blank=True)
+    late_sessions = models.BigIntegerField(null=True, blank=True)
+    attendance_perc = models.FloatField(null=True, blank=True)
+    overall_absence_perc = models.FloatField(null=True, blank=True)
+    authorised_absence_perc = models.FloatField(null=True, blank=True)
+    unauthorised_absence_perc = models.FloatField(null=True, blank=True)
+    pa_perc = models.FloatField(null=True, blank=True)
+    reasons = models.JSONField(default=dict, help_text="Sessions by DfE reason column.")
+    source = models.CharField(max_length=200, help_text="The file it was imported from.")
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["time_period", "time_identifier", "geographic_level", "region_code", "new_la_code",
+                        "education_phase"], name="dfe_figure_unique"),
+        ]
+        indexes = [models.Index(fields=["education_phase", "geographic_level"], name="dfe_phase_level")]
+
+    def __str__(self) -> str:
+        return f"{self.time_period} {self.geographic_level} {self.la_name or self.region_name} {self.education_phase}"
+
+    @property
+    def period_label(self) -> str:
+        p = self.time_period
+        return f"{p[:4]}/{p[4:]} {self.time_identifier.lower()} to date" if len(p) == 6 else p
+
+
+class GovernorReport(SchoolOwned):
+    """A termly report for governors as a PDF: requested (or made by beat at a term's end), then built
+    by a task that claims the row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Being made"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    period_from = models.DateField()
+    period_to = models.DateField()
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey("attendance_portal.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.BinaryField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "period_from", "period_to"], name="governor_report_period"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -15,3 +15,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/30"),
     },
 }
+
+BEAT_SCHEDULE |= {
+    # Termly governor reports: each school whose term ended the day before gets its report made, and
+    # requests a lost task dropped are sent again.
+    "reporting-governor-reports": {
+        "task": "reporting.governor_reports_daily",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -102,3 +102,17 @@ def stats_sweep() -> int:
     for school_id, run_id in lost:
         transaction.on_commit(lambda s=school_id, r=run_id: stats_school.delay(school_id=s, run_id=r))
     return len(lost)
+
+
+@shared_task(base=SchoolTask, name="reporting.governor_report_build", acks_late=True)
+def governor_report_build(*, school_id: int, report_id: int) -> bool:
+    from .reports import governor_report_build as build
+
+    return build(report_id=report_id, school=School.objects.get(pk=school_id))
+
+
+@shared_task(name="reporting.governor_reports_daily")
+def governor_reports_daily() -> list[int]:
+    from .reports import governor_reports_daily as daily
+
+    return daily(today=timezone.localdate())

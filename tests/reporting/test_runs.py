@@ -290,7 +290,8 @@ def test_the_sweeper_enqueues_lost_runs(world, django_capture_on_commit_callback
 
 
 def test_beat_schedules_the_nightly_dispatch():
-    assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {"reporting.stats_nightly", "reporting.stats_sweep"}
+    assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
+        "reporting.stats_nightly", "reporting.stats_sweep", "reporting.governor_reports_daily"}
 
 
 @pytest.mark.parametrize(("utc", "local_day_before"), [

@@ -1,0 +1,109 @@
+"""`python -m bench dashboards [--pupils N] [--requests R]`: governor and trust dashboards at trust scale.
+
+Loads the statistics bench's synthetic trust (default 50,000 pupils in 50 schools, a year of marks) into a
+throw-away database, builds the summaries, imports DfE's published file for benchmarks, then requests
+through the real views (middleware, view, disclosure, charts, template; in-process Client):
+
+* the trust dashboard (`/t/<trust>/dashboard/`) — target p95 <= 150 ms for 50 schools;
+* a governor dashboard (`/s/<school>/governors/`) — target p95 <= 100 ms;
+
+with the SQL statements per request, and the trust dashboard again over a tenth of the schools, to show
+that the statement count does not grow with the number of schools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, reset_queries, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scopes_disabled
+
+from bench.stats import LAST_DAY, _bench_database, _load
+
+ON = LAST_DAY - dt.timedelta(days=1)
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench dashboards")
+    parser.add_argument("--pupils", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--keep", action="store_true")
+    return parser.parse_args(args)
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def _time(client: Client, url: str, requests: int) -> tuple[float, float, int]:
+    client.get(url)  # warm
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)  # noqa: S101
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return _percentile(timings, 50), _percentile(timings, 95), len(queries.captured_queries)
+
+
+def run(args: list[str]) -> None:
+    import time_machine
+
+    from attendance_portal.models import Membership, School, Trust, User
+    from attendance_portal.roles import Role
+    from reporting.calendar import calendar_for
+    from reporting.summaries import summaries_rebuild
+
+    options = _parse(args)
+    with _bench_database(keep=options.keep):
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        school_ids = _load(options.pupils)
+        with scopes_disabled():
+            schools = list(School.objects.filter(pk__in=school_ids))
+            for n, school in enumerate(schools):
+                school.local_authority = ["Tower Hamlets", "Walsall", "Bexley", "Bracknell Forest"][n % 4]
+                school.save(update_fields=["local_authority"])
+                with transaction.atomic():
+                    summaries_rebuild(school=school, calendar=calendar_for(school=school))
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE reporting_attendancesummary")
+        call_command("import_dfe_attendance", str(Path(settings.SHARED_DIR) / "data" / "dfe" /
+                                                  "attendance-ytd-2025-26.csv"), stdout=open("/dev/null", "w"))  # noqa: SIM115
+        print(f"  set up in {time.perf_counter() - started:.0f} s", flush=True)
+        trust = Trust.objects.get(slug="bench-trust")
+        officer = User.objects.create(username="bench-officer")
+        Membership.objects.create(user=officer, trust=trust, role=Role.TRUST_OFFICER)
+        governor = User.objects.create(username="bench-governor")
+        Membership.objects.create(user=governor, school=schools[0], role=Role.GOVERNOR)
+        small = Trust.objects.create(name="Bench small trust", slug="bench-small")
+        few = schools[-max(1, len(schools) // 10):]
+        School.objects.filter(pk__in=[s.pk for s in few]).update(trust=small)
+        Membership.objects.create(user=officer, trust=small, role=Role.TRUST_OFFICER)
+        with time_machine.travel(dt.datetime.combine(ON, dt.time(12), tzinfo=dt.UTC), tick=True):
+            client = Client(HTTP_HOST="localhost")
+            client.force_login(officer)
+            settings.DEBUG = False
+            reset_queries()
+            p50, p95, statements = _time(client, f"/t/{trust.slug}/dashboard/", options.requests)
+            big = len(schools) - len(few)
+            print(f"  trust dashboard, {big} schools, {options.pupils * big // len(schools):,} pupils: "
+                  f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target <= 150 ms), {statements} SQL statements", flush=True)
+            p50, p95, small_statements = _time(client, f"/t/{small.slug}/dashboard/", options.requests)
+            print(f"  trust dashboard, {len(few)} schools: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+                  f"{small_statements} SQL statements (the same count: statements do not grow with schools)",
+                  flush=True)
+            client.force_login(governor)
+            p50, p95, statements = _time(client, f"/s/{schools[0].slug}/governors/", options.requests)
+            print(f"  governor dashboard, one school of {options.pupils // len(schools):,} pupils: p50 {p50:.0f} ms, "
+                  f"p95 {p95:.0f} ms (target <= 100 ms), {statements} SQL statements", flush=True)

@@ -1,0 +1,185 @@
+# ruff: noqa: S608 - SQL is assembled only from this package's constants; values are bound parameters.
+"""Forecasts: where attendance is heading if the recent rate continues.
+
+Method (shown to readers as `METHOD`): a pupil's *recent rate* is their absence over the last
+RECENT_WEEKS school weeks (their year-to-date rate when they had no sessions then). The rest of the
+year's school sessions (from the school calendar, after the as-of day) are assumed to go at that rate:
+
+    projected absence = absence so far + recent rate × sessions left
+    projected attendance = 1 − projected absence ÷ (possible so far + sessions left)
+
+A pupil not yet persistently absent becomes so on the first future session n at which
+10 × (absence so far + recent rate × n) ≥ possible so far + n; that is, n = ⌈(possible − 10 × absence) ÷
+(10 × rate − 1)⌉, which exists only when the recent rate is above 10 %. The date is the n-th school
+session from the calendar; none when it falls after the year's last session.
+
+The school's projected year-end PA rate is the share of pupils projected persistently absent; its range
+runs from that projection to the share who would be if each pupil's year-to-date rate held instead
+(which is the share persistently absent today), whichever is lower to whichever is higher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.db import connection
+
+from attendance_portal.models import School
+
+from .calendar import SchoolCalendar, calendar_for
+from .figures import FIGURE_CATEGORIES
+from .summaries import TABLE
+
+RECENT_WEEKS = 4
+METHOD = (f"If each pupil's absence over the last {RECENT_WEEKS} school weeks continues for the rest of the "
+          "year's school sessions. A pupil becomes persistently absent on the first school session at which "
+          "their absence would reach 10% of their possible sessions at that rate.")
+
+
+def members(*figures: str) -> tuple[str, ...]:
+    """The categories (bit-string columns) behind figures, e.g. members("authorised", "unauthorised")."""
+    found: list[str] = []
+    for figure in figures:
+        categories = FIGURE_CATEGORIES[figure]
+        assert categories is not None  # noqa: S101 - minutes late has no bits
+        found += categories
+    return tuple(found)
+
+
+def bits_sql(*figures: str, alias: str = "s") -> str:
+    """The OR of the bit strings behind figures (categories never share a slot, so OR adds them)."""
+    return "(" + " | ".join(f"{alias}.{m}" for m in members(*figures)) + ")"
+
+
+POSSIBLE_BITS = bits_sql("possible")
+ABSENT_BITS = bits_sql("authorised", "unauthorised")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The masks a forecast needs for one school year as of one day."""
+
+    year_start: dt.date
+    to_date: str  # mask of the year up to the day
+    recent: str  # mask of the last RECENT_WEEKS school weeks up to the day
+    remaining: int  # school sessions after the day in the year
+    future: tuple[tuple[dt.date, str], ...]  # those sessions, in order
+
+
+def forecast_window(*, calendar: SchoolCalendar, on: dt.date) -> Window | None:
+    year = calendar.year_for(on)
+    if year is None:
+        return None
+    day = min(on, year.end)
+    weeks = calendar.recent_school_weeks(day, RECENT_WEEKS)
+    recent_from = weeks[0] if weeks else year.start
+    future = tuple(s for s in calendar.sessions if day < s[0] <= year.end)
+    return Window(year.start, year.range_mask(year.start, day) or year.zero,
+                  year.range_mask(max(recent_from, year.start), day) or year.zero, len(future), future)
+
+
+def per_enrolment_sql() -> str:
+    """Per enrolment of the year starting %(f_year)s: possible and absent so far and recently."""
+    return f"""
+        SELECT s.enrolment_id,
+               bit_count({POSSIBLE_BITS} & %(f_to_date)s::varbit) AS poss,
+               bit_count({ABSENT_BITS} & %(f_to_date)s::varbit) AS absent,
+               bit_count({POSSIBLE_BITS} & %(f_recent)s::varbit) AS recent_poss,
+               bit_count({ABSENT_BITS} & %(f_recent)s::varbit) AS recent_absent
+          FROM {TABLE} s WHERE s.school_id = %(school)s AND s.start = %(f_year)s"""
+
+
+def rate_sql(alias: str = "x") -> str:
+    """The recent absence rate as a fraction (year to date when there were no recent sessions)."""
+    return (f"(CASE WHEN {alias}.recent_poss > 0 THEN {alias}.recent_absent::float / {alias}.recent_poss "
+            f"ELSE {alias}.absent::float / {alias}.poss END)")
+
+
+def aggregate_sql(*, source: str = "") -> str:
+    """One row: pupils, PA today, PA projected at the year's end at the recent rate. `source` may name a
+    relation of this year's rows that has the possible (pb) and absent (ab) bits already OR-ed."""
+    projected = f"(x.absent + %(f_remaining)s * {rate_sql()})"
+    rows = per_enrolment_sql() if not source else f"""
+        SELECT bit_count(pb & %(f_to_date)s::varbit) AS poss, bit_count(ab & %(f_to_date)s::varbit) AS absent,
+               bit_count(pb & %(f_recent)s::varbit) AS recent_poss,
+               bit_count(ab & %(f_recent)s::varbit) AS recent_absent
+          FROM {source} WHERE {source}.cur"""
+    return f"""
+        SELECT count(*) AS pupils,
+               count(*) FILTER (WHERE 10 * x.absent >= x.poss) AS pa_now,
+               count(*) FILTER (WHERE 10 * {projected} >= x.poss + %(f_remaining)s) AS pa_projected
+          FROM ({rows}) x WHERE x.poss > 0"""
+
+
+def window_params(window: Window) -> dict[str, object]:
+    return {"f_year": window.year_start, "f_to_date": window.to_date, "f_recent": window.recent,
+            "f_remaining": window.remaining}
+
+
+@dataclass(frozen=True)
+class PupilForecast:
+    enrolment_id: int
+    possible: int
+    absent: int
+    recent_rate: float  # absence, percent
+    projected_attendance: float  # percent at the year's end
+    persistent_now: bool
+    becomes_persistent_on: dt.date | None
+
+    @property
+    def attendance_now(self) -> float:
+        return round(100 * (1 - self.absent / self.possible), 2) if self.possible else 0.0
+
+
+def pupil_forecast(*, enrolment_id: int, possible: int, absent: int, rate: float, window: Window) -> PupilForecast:
+    remaining = window.remaining
+    projected_absent = absent + rate * remaining
+    total = possible + remaining
+    projected = round(100 * (1 - projected_absent / total), 2) if total else 0.0
+    persistent = 10 * absent >= possible
+    on: dt.date | None = None
+    if not persistent and 10 * rate > 1:
+        sessions = max(1, math.ceil((possible - 10 * absent) / (10 * rate - 1)))
+        if sessions <= remaining:
+            on = window.future[sessions - 1][0]
+    return PupilForecast(enrolment_id, possible, absent, round(100 * rate, 2), projected, persistent, on)
+
+
+def pupil_forecasts(*, school: School, on: dt.date, calendar: SchoolCalendar | None = None) -> list[PupilForecast]:
+    """Every enrolment with possible sessions this year, soonest to become persistently absent first, then
+    the lowest projected attendance (for officers' at-risk lists; never shown to governors)."""
+    window = forecast_window(calendar=calendar or calendar_for(school=school), on=on)
+    if window is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT x.enrolment_id, x.poss, x.absent, {rate_sql()} FROM ({per_enrolment_sql()}) x "
+                       "WHERE x.poss > 0", {"school": school.pk, **window_params(window)})
+        found = [pupil_forecast(enrolment_id=e, possible=p, absent=a, rate=r, window=window)
+                 for e, p, a, r in cursor.fetchall()]
+    return sorted(found, key=lambda f: (f.becomes_persistent_on is None, f.becomes_persistent_on or dt.date.max,
+                                        f.projected_attendance, f.enrolment_id))
+
+
+@dataclass(frozen=True)
+class SchoolForecast:
+    pupils: int
+    pa_now: int
+    pa_projected: int
+    last_year_pa_rate: float | None
+
+    def _rate(self, count: int) -> float:
+        return round(100 * count / self.pupils, 1) if self.pupils else 0.0
+
+    @property
+    def projected_rate(self) -> float:
+        return self._rate(self.pa_projected)
+
+    @property
+    def low(self) -> float:
+        return self._rate(min(self.pa_now, self.pa_projected))
+
+    @property
+    def high(self) -> float:
+        return self._rate(max(self.pa_now, self.pa_projected))

@@ -1,0 +1,289 @@
+"""Governor and trust dashboards: the figures, one statement over the summaries per view, no pupil
+identifier in any page, CSV or PDF, the DfE benchmark, the termly report task and forecasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+
+from attendance_portal.roles import Role
+from reporting.calendar import calendar_for
+from reporting.forecasts import pupil_forecasts
+from reporting.models import GovernorReport
+from reporting.tasks import governor_report_build
+from tests import factories as f
+from tests.conftest import add_calendar
+from tests.reporting.helpers import enrol, record, school_sessions
+
+DFE_FILE = Path(settings.SHARED_DIR) / "data" / "dfe" / "attendance-ytd-2025-26.csv"
+TODAY = dt.datetime(2025, 12, 1, 12, 0, tzinfo=dt.UTC)
+SURNAMES = ["Quillfeather", "Zanzibarova", "Wolstenholme-Ecks", "Pemberton-Quayle", "Thistlewaite", "Xanthopoulos"]
+
+
+def _populate(school, *, pupils: int = 24, prefix: str = "QA") -> list:
+    """Pupils with distinctive names in two year groups, some absent; marks to the end of November."""
+    sessions = school_sessions(school, dt.date(2025, 9, 3), end=dt.date(2025, 11, 28))
+    enrolments = []
+    for i in range(pupils):
+        e = enrol(school, upn=f"{prefix}{i:011d}", forename=f"Ottoline{i}", surname=SURNAMES[i % 6] + str(i),
+                  year_group="3" if i % 2 else "4", fsm=i % 3 == 0, eal=i == 5)
+        enrolments.append(e)
+        absent_every = [0, 0, 4, 9, 15, 2][i % 6]  # some persistently absent, some severely
+        codes = ["I" if absent_every and n % absent_every == 0 else ("O" if absent_every == 2 else ".")
+                 for n in range(len(sessions))]
+        record(e, sessions, codes)
+    return enrolments
+
+
+@pytest.fixture
+def governed(world):
+    add_calendar(world.school)
+    add_calendar(world.school, year_start=dt.date(2024, 9, 1))
+    add_calendar(world.sister)
+    world.school.local_authority = "Tower Hamlets"
+    world.school.save()
+    call_command("import_dfe_attendance", str(DFE_FILE))
+    enrolments = _populate(world.school)
+    _populate(world.sister, pupils=12, prefix="RB")
+    return enrolments
+
+
+def _identifiers(enrolments) -> list[str]:
+    found = []
+    with scopes_disabled():
+        for e in enrolments:
+            found += [e.pupil.forename, e.pupil.surname, e.pupil.upn]
+    return found
+
+
+def _summary_statements(queries) -> list[str]:
+    return [q["sql"] for q in queries if "reporting_attendancesummary" in q["sql"]]
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_governor_dashboard_shows_the_schools_figures_in_one_statement(world, governed, client_as):
+    client = client_as(world.users[Role.GOVERNOR.value])
+    url = reverse("governors:dashboard", args=[world.school.slug])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(_summary_statements(queries.captured_queries)) == 1
+    assert len(queries.captured_queries) <= 18  # session, user, memberships, calendar, terms, DfE, reports…
+    page = response.context["page"]
+    with scope(school=world.school):
+        from reporting.selectors import school_figures
+        expected = school_figures(school=world.school, start=dt.date(2025, 9, 1), end=dt.date(2025, 12, 1))
+    assert page.dash.whole.pupils == expected.enrolments == 24
+    assert page.dash.whole.pa == expected.persistent_absence
+    assert page.dash.whole.poss == expected.figures.possible
+    assert page.dash.whole.absent == expected.figures.absence
+    html = response.content.decode()
+    assert f"{expected.figures.attendance_rate:.1f}%" in html
+    assert "<svg" in html and "How is this calculated?" in html
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_national_primary_figure_for_2025_26_is_the_files(world, governed, client_as):
+    import csv
+
+    with DFE_FILE.open(encoding="utf-8-sig") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["geographic_level"] == "National"
+                   and r["education_phase"] == "Primary")
+    response = client_as(world.users[Role.GOVERNOR.value]).get(reverse("governors:dashboard", args=[world.school.slug]))
+    page = response.context["page"]
+    assert page.national.figure.attendance_perc == float(row["attendance_perc"])
+    assert page.national.figure.time_period == "202526"
+    levels = {b.level: b.label for b in page.benchmarks}
+    assert levels == {"national": "England", "regional": "London", "local authority": "Tower Hamlets"}
+    html = response.content.decode()
+    assert f"{float(row['attendance_perc']):.1f}%" in html
+    assert "2025/26 academic year to date" in html
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_no_pupil_identifier_reaches_a_governor_or_trust_response(world, governed, client_as):
+    identifiers = _identifiers(governed)
+    with scopes_disabled():
+        ids = [str(e.pk) for e in governed] + [str(e.pupil_id) for e in governed]
+    governor = client_as(world.users[Role.GOVERNOR.value])
+    officer = client_as(world.trust_officer)
+    slug, trust = world.school.slug, world.trust_a.slug
+    responses = [governor.get(reverse("governors:dashboard", args=[slug]) + f"?period={kind}")
+                 for kind in ("year_to_date", "this_term")]
+    responses += [governor.get(reverse("governors:csv", args=[slug]) + f"?table={t}")
+                  for t in ("headline", "year_groups", "cohorts", "bands", "reasons", "days")]
+    responses += [officer.get(reverse("trust_dashboard:index", args=[trust])),
+                  officer.get(reverse("trust_dashboard:csv", args=[trust]) + "?table=schools"),
+                  officer.get(reverse("trust_dashboard:csv", args=[trust]) + "?table=cohorts"),
+                  officer.get(reverse("trust_dashboard:school", args=[trust, slug])),
+                  officer.get(reverse("trust_dashboard:year_group", args=[trust, slug, "3"]))]
+    governor.post(reverse("governors:reports", args=[slug]), {"period": "this_term"})
+    with scopes_disabled():
+        report = GovernorReport.objects.get(school=world.school)
+    assert governor_report_build.apply(kwargs={"school_id": world.school.pk, "report_id": report.pk}).get() is True
+    pdf = governor.get(reverse("governors:report_pdf", args=[slug, report.pk]))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    texts = [r.content.decode() for r in responses] + [_pdf_text(pdf.content)]
+    for response in responses:
+        assert response.status_code == 200
+    for text in texts:
+        for identifier in identifiers:
+            assert identifier not in text, f"{identifier} reached a governor or trust response"
+    csv_text = responses[3].content.decode()
+    for pupil_id in ids:  # ids are short numbers: look for them as whole CSV fields only
+        assert f",{pupil_id}\r\n" not in csv_text.replace(",c\r\n", "")
+    assert "Attendance report for governors" in texts[-1]
+
+
+def _pdf_text(content: bytes) -> str:
+    """The PDF's text, through pypdf-free means: WeasyPrint writes text as readable strings only when
+    compressed streams are inflated, so inflate them."""
+    import re
+    import zlib
+
+    found = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+        try:
+            found.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            found.append(stream.decode("latin-1"))
+    return "\n".join(found) + content.decode("latin-1")
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_trust_dashboard_is_one_statement_however_many_schools(world, governed, client_as):
+    client = client_as(world.trust_officer)
+    url = reverse("trust_dashboard:index", args=[world.trust_a.slug])
+    with CaptureQueriesContext(connection) as two:
+        assert client.get(url).status_code == 200
+    with scopes_disabled():
+        for n in range(3):
+            school = f.SchoolFactory(trust=world.trust_a, name=f"Extra {n}", slug=f"extra-{n}")
+            add_calendar(school)
+            _populate(school, pupils=6, prefix=f"E{n}")
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(url + "?sort=attendance&desc=1")
+    assert len(_summary_statements(two.captured_queries)) == len(_summary_statements(five.captured_queries)) == 1
+    assert len(five.captured_queries) == len(two.captured_queries)
+    names = [r.label for r in response.context["rows"]]
+    assert set(names) == {"Alder Primary", "Birch Primary", "Extra 0", "Extra 1", "Extra 2"}
+    csv_text = client.get(reverse("trust_dashboard:csv", args=[world.trust_a.slug]) + "?table=schools").content.decode()
+    assert csv_text.startswith("Group,Pupils,Attendance")
+    assert "Alder Primary,24," in csv_text
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_trust_drill_down_goes_school_year_group_cohort(world, governed, client_as):
+    client = client_as(world.trust_officer)
+    school = client.get(reverse("trust_dashboard:school", args=[world.trust_a.slug, world.school.slug]))
+    assert school.status_code == 200
+    year_url = reverse("trust_dashboard:year_group", args=[world.trust_a.slug, world.school.slug, "3"])
+    assert year_url in school.content.decode()
+    year = client.get(year_url)
+    assert year.status_code == 200
+    table = year.context["table"]
+    assert table.rows[-1].label == "Year 3" and str(table.rows[-1].cells[0]) == "12"
+    assert "Free school meals" in [r.label for r in table.rows]
+    assert client.get(reverse("trust_dashboard:school", args=[world.trust_a.slug, world.other.slug])).status_code == 404
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_small_groups_are_hidden_on_the_page_and_in_the_csv(world, governed, client_as):
+    client = client_as(world.users[Role.GOVERNOR.value])
+    csv_text = client.get(reverse("governors:csv", args=[world.school.slug]) + "?table=cohorts").content.decode()
+    eal = next(line for line in csv_text.splitlines() if line.startswith("English as an additional language"))
+    assert eal.split(",")[1] == "c"  # one EAL pupil
+    html = client.get(reverse("governors:dashboard", args=[world.school.slug])).content.decode()
+    assert "fewer than 5" in html
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+@pytest.mark.parametrize("query", ["?period=custom&from=2025-12-01&to=2025-09-01", "?period=custom&from=nonsense",
+                                   "?period=whenever", "?period=custom&from=2024-06-01&to=2025-10-01"])
+def test_a_bad_period_is_explained_and_nothing_shown(world, governed, client_as, query):
+    response = client_as(world.users[Role.GOVERNOR.value]).get(
+        reverse("governors:dashboard", args=[world.school.slug]) + query)
+    assert response.status_code == 400
+    assert response.context["error"]
+    assert "page" not in response.context
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_a_bad_report_request_writes_nothing(world, governed, client_as):
+    response = client_as(world.users[Role.GOVERNOR.value]).post(
+        reverse("governors:reports", args=[world.school.slug]), {"period": "custom", "from": "2025-10-01"})
+    assert response.status_code == 400
+    with scopes_disabled():
+        assert not GovernorReport.objects.exists()
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_a_class_teacher_is_refused_the_dashboard(world, governed, client_as):
+    client = client_as(world.users[Role.CLASS_TEACHER.value])
+    assert client.get(reverse("governors:dashboard", args=[world.school.slug])).status_code == 403
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_report_task_claims_once_and_the_daily_task_makes_a_term_report(world, governed):
+    from reporting.reports import governor_reports_daily
+
+    made = governor_reports_daily(today=dt.date(2025, 12, 20))  # autumn ended 19 December
+    with scopes_disabled():
+        reports = list(GovernorReport.objects.filter(school=world.school))
+    assert len(reports) == 1 and reports[0].period_from == dt.date(2025, 9, 3) and reports[0].pk in made
+    assert governor_reports_daily(today=dt.date(2025, 12, 20)) == []  # once
+    kwargs = {"school_id": world.school.pk, "report_id": reports[0].pk}
+    assert governor_report_build.apply(kwargs=kwargs).get() is True
+    assert governor_report_build.apply(kwargs=kwargs).get() is False  # delivered twice: made once
+    with scopes_disabled():
+        report = GovernorReport.objects.get(pk=reports[0].pk)
+    assert report.status == "done" and bytes(report.pdf).startswith(b"%PDF")
+
+
+@pytest.mark.django_db
+def test_forecast_dates_a_pupil_becoming_persistently_absent(world):
+    with scopes_disabled():
+        add_calendar(world.school)
+        sessions = school_sessions(world.school, dt.date(2025, 9, 3), end=dt.date(2025, 11, 28))
+        steady = enrol(world.school)
+        record(steady, sessions, ".")
+        slipping = enrol(world.school)
+        # present until mid-November, then absent every afternoon: under 10% so far, far more recently
+        codes = ["I" if day >= dt.date(2025, 11, 17) and s == "PM" else "." for day, s in sessions]
+        record(slipping, sessions, codes)
+        calendar = calendar_for(school=world.school)
+    with scope(school=world.school):
+        found = {x.enrolment_id: x for x in pupil_forecasts(school=world.school, on=dt.date(2025, 11, 28),
+                                                            calendar=calendar)}
+    assert found[steady.pk].becomes_persistent_on is None
+    assert found[steady.pk].projected_attendance == 100.0
+    late = found[slipping.pk]
+    assert not late.persistent_now and late.recent_rate > 20
+    # the first future session n with 10 × (absence + rate × n) ≥ possible + n, on the calendar's sessions
+    a, p = late.absent, late.possible
+    rate = late.recent_rate / 100
+    n = next(k for k in range(1, 400) if 10 * (a + rate * k) >= p + k)
+    future = [s for s in calendar.sessions if s[0] > dt.date(2025, 11, 28)]
+    assert late.becomes_persistent_on == future[n - 1][0]
+    with scope(school=world.school):
+        ordered = pupil_forecasts(school=world.school, on=dt.date(2025, 11, 28), calendar=calendar)
+    assert ordered[0].enrolment_id == slipping.pk
