@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.selectors import invitation_pending_exists
 from accesslog.models import AccessKind
 from accesslog.services import access_record
+from accounts.selectors import invitation_pending_exists
 from attendance_portal.permissions import can
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history, school_day_latest

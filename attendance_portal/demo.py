@@ -34,8 +34,8 @@ from registers.models import (
 from registers.selectors import school_sessions
 from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
-from staff.demo import demo_marks_until, demo_school_day
 from reporting.demo import demo_benchmarks
+from staff.demo import demo_marks_until, demo_school_day
 
 from .models import Membership, School, Trust, User
 from .roles import Role

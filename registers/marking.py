@@ -21,7 +21,13 @@ from . import codes
 from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes, year_group_order
 from .selectors import academic_year_for, session_closures
 from .services import (
-    MarkConflict, MarkEntry, MarkValidationError, SaveResult, mark_unchanged, marks_save, minutes_late_problem,
+    MarkConflict,
+    MarkEntry,
+    MarkValidationError,
+    SaveResult,
+    mark_unchanged,
+    marks_save,
+    minutes_late_problem,
 )
 
 LONDON = ZoneInfo("Europe/London")
