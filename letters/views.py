@@ -7,7 +7,6 @@ attendance champion and the headteacher). Writes go through `letters.services`.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from attendance_portal import csvsafe
 from attendance_portal.models import School, User
 from attendance_portal.permissions import can
 from registers.models import Pupil, PupilContact
@@ -73,12 +73,6 @@ def log(request: HttpRequest, school_slug: str) -> HttpResponse:
     return render(request, "letters/log.html", {"form": form, "page": page, "query": request.GET.urlencode()})
 
 
-def _csv_cell(value: object) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @require_GET
 def log_csv(request: HttpRequest, school_slug: str) -> HttpResponse:
     school = _require(request, SEND)
@@ -88,17 +82,17 @@ def log_csv(request: HttpRequest, school_slug: str) -> HttpResponse:
                             content_type="text/plain; charset=utf-8")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="letters-{school.slug}-{timezone.localdate()}.csv"'
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(["Letter", "Requested", "Kind", "Pupil", "Recipient", "Status", "Approved by", "Sent",
                      "Channels", "Sessions", "Evidence changed", "SHA-256"])
     for letter in selectors.letter_log(school=school, where=where).iterator(chunk_size=500):
         channels = ", ".join(s.channel for s in letter.sends.all() if s.ok)
-        writer.writerow([_csv_cell(v) for v in (
+        writer.writerow([
             letter.pk, timezone.localtime(letter.created_at).strftime("%Y-%m-%d %H:%M"), letter.get_kind_display(),
             letter.merge_data.get("pupil", {}).get("name", ""), letter.recipient_name, letter.get_status_display(),
             letter.approved_by.display_name(),
             timezone.localtime(letter.sent_at).strftime("%Y-%m-%d %H:%M") if letter.sent_at else "", channels,
-            len(letter.sessions), "yes" if letter.evidence_changed_at else "", letter.pdf_sha256)])
+            len(letter.sessions), "yes" if letter.evidence_changed_at else "", letter.pdf_sha256])
     return response
 
 

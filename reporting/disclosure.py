@@ -20,16 +20,16 @@ A zero is shown: "none" is not a small number of pupils.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from attendance_portal import csvsafe
+
 DEFAULT_THRESHOLD = 5
 CSV_HIDDEN = "c"
 # Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def hidden_text(threshold: int) -> str:
@@ -268,22 +268,12 @@ def threshold_for(*, trust_id: int | None) -> int:
 def csv_text(value: Any) -> str:
     """A cell for a CSV file: hidden figures are "c", and text a spreadsheet would run is defused."""
     text = value.csv if isinstance(value, Cell) else ("" if value is None else str(value))
-    if text.startswith(FORMULA_STARTS) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return str(csvsafe.cell_safe(text))
 
 
 def csv_document(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow([csv_text(h) for h in header])
     for row in rows:
         writer.writerow([csv_text(v) for v in row])

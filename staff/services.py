@@ -16,7 +16,6 @@ from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -28,6 +27,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import token_hash
 from accounts.services import email_has_account, invitation_valid_for
+from accounts.sessions import sessions_end
 from attendance_portal.models import Membership, School, Trust, User
 from attendance_portal.roles import TRUST_ROLES, Role
 from registers import codes
@@ -313,16 +313,6 @@ def staff_delegate_set(*, by: User, school: School, user: User, delegate: bool) 
 # ---------------------------------------------------------------- leavers
 
 
-def user_sessions_end(*, user: User) -> int:
-    """Sign the person out everywhere at once: delete every stored session of theirs."""
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
-
-
 @dataclass(frozen=True)
 class Deactivated:
     roles_removed: int
@@ -346,10 +336,10 @@ def staff_deactivate(*, by: User, user: User, school: School | None = None, trus
         GroupTeacher.objects.filter(school=school, user=user).delete()
         StaffDelegate.objects.filter(school=school, user=user).delete()
     closed = not Membership.objects.filter(user=user).exists() and not user.guardianships.exists()
+    ended = sessions_end(user=user, by=by, reason="deactivated by a colleague")
     if closed:
         user.is_active = False
         user.save(update_fields=["is_active"])
-    ended = user_sessions_end(user=user)
     _audit(by=by, school=school, trust=trust, subject=user, action=StaffChange.Action.DEACTIVATED,
            detail=f"Removed {_role_labels(roles)}" + ("; account closed" if closed else "")
                   + f"; {ended} signed-in session{'s' if ended != 1 else ''} ended")

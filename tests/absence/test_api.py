@@ -66,8 +66,8 @@ def test_roles_without_follow_up_are_refused(world):
     assert _api(world.other_head).get(reverse("api:absence-report-list", args=[world.school.slug])).status_code == 404
 
 
-def test_endpoints_are_in_the_openapi_schema(world, client):
-    client.force_login(world.users["office_staff"])  # the schema is for signed-in users
+def test_endpoints_are_in_the_openapi_schema(world, client_as):
+    client = client_as(world.users["office_staff"])  # the schema is for signed-in users
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
     paths = schema["paths"]
     for path in ("/api/v1/s/{school_slug}/absence-reports/", "/api/v1/s/{school_slug}/absence-reports/{id}/",

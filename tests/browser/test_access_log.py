@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from attendance_portal.roles import Role
 from tests import factories as f
+from tests.browser.test_foundation import _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,10 +17,7 @@ def test_head_opens_a_pupil_then_finds_it_in_the_access_log(page: Page, live_ser
     pupil = f.EnrolmentFactory(pupil__school=world.school, pupil__forename="Ada", pupil__surname="Lovelace").pupil
     f.EnrolmentFactory(pupil__school=world.school, pupil__forename="Ben", pupil__surname="Okri")
     head = world.users[Role.HEADTEACHER.value]
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", head.username)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("button[type=submit]")
+    _sign_in(page, live_server, head.username)
     page.goto(live_server.url + reverse("registers:pupil", args=[world.school.slug, pupil.pk]))
     expect(page.get_by_role("heading", name="Cohort characteristics")).to_be_visible()
     page.goto(live_server.url + reverse("school_home", args=[world.school.slug]))

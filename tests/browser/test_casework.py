@@ -10,7 +10,6 @@ from unittest import mock
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import Page, expect
@@ -23,7 +22,7 @@ from reporting.models import CalculationRun
 from tests.absence.conftest import at
 from tests.absence.factories import family
 from tests.browser.test_parent_portal import parent_sign_in
-from tests.conftest import add_calendar
+from tests.conftest import add_calendar, signed_in_client
 from tests.interventions.conftest import ladder_for_tests, letters_ready
 from tests.reporting.helpers import record, school_sessions
 
@@ -45,8 +44,7 @@ def shot(page: Page, name: str) -> None:
 
 
 def sign_in(page: Page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
+    client = signed_in_client(user)
     page.context.clear_cookies()
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])

@@ -8,6 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from attendance_portal.roles import Role
+from tests.browser.test_foundation import _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,11 +30,8 @@ def test_the_browser_check_catches_inline_script_and_style(page: Page, live_serv
 
 def test_api_docs_render_under_the_policy(page: Page, live_server, world):
     user = world.users[Role.HEADTEACHER.value]
+    _sign_in(page, live_server, user.username)
     page.goto(live_server.url + reverse("api-docs"))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + reverse("api-docs"))
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Attendance portal API", timeout=15000)
     expect(page.locator(".opblock").first).to_be_visible()
 
@@ -46,10 +44,7 @@ def test_the_place_switcher_works_without_inline_script(page: Page, live_server,
     head = world.users[Role.HEADTEACHER.value]
     with scopes_disabled():
         f.MembershipFactory(user=head, school=world.sister, role=Role.GOVERNOR)
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", head.username)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("button[type=submit]")
+    _sign_in(page, live_server, head.username)
     page.goto(live_server.url + reverse("school_home", args=[world.school.slug]))
     page.select_option("#switch-to", "school:birch")
     page.wait_for_url(live_server.url + reverse("school_home", args=["birch"]))

@@ -89,8 +89,9 @@ def test_acceptance_sets_a_valid_password_gives_roles_and_groups_and_is_single_u
     with scopes_disabled():
         assert list(GroupTeacher.objects.filter(user=user).values_list("group_id", flat=True)) == [group.pk]
         assert StaffChange.objects.filter(action="accepted", subject=user).exists()
-    # Signed in straight away; the link is now spent.
-    assert client.get(reverse("school_home", args=[world.school.slug])).status_code == 200
+    # Signed in straight away (an office role is then asked to set up two-step sign-in); the link is now spent.
+    home = client.get(reverse("school_home", args=[world.school.slug]))
+    assert home.status_code == 302 and home.url.startswith(reverse("accounts:mfa_setup"))
     again = Client().post(url, {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
     assert again.status_code == 404 and "already been used" in again.content.decode()
 
