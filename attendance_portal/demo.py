@@ -35,9 +35,11 @@ from registers.selectors import school_sessions
 from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
 from reporting.demo import demo_benchmarks
+from reporting.models import AttendanceSummary
 from staff.demo import demo_marks_until, demo_school_day
 
 from .models import Membership, School, Trust, User
+from .planner import planner_statistics_refresh
 from .roles import Role
 
 DEMO_PASSWORD = "attend-demo-2026"
@@ -397,6 +399,7 @@ def _seed_marks(
     for start in range(0, len(entries), chunk):
         marks_save(school=school, entries=entries[start:start + chunk], by=None, source="demo data")
     _amend_some(rng, school, pupils, days)
+    planner_statistics_refresh(Pupil, Enrolment, Mark, AttendanceSummary)
     return len(entries)
 
 

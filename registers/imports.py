@@ -45,6 +45,7 @@ from django_scopes import scope
 
 from attendance_portal.models import School, Trust, User
 from attendance_portal.permissions import can
+from attendance_portal.planner import planner_statistics_refresh
 
 from . import codes
 from .models import (
@@ -72,6 +73,7 @@ FILE_NAMES = (SCHOOL_JSON, PUPILS_CSV, MARKS_CSV)
 
 MAX_REPORTED_PROBLEMS = 200
 MARKS_CHUNK = 10_000
+BULK_LOAD_ROWS = 5_000  # marks written by one import after which the planner is told the new sizes
 IMPORT_REASON = "imported"
 IMPORT_SOURCE = "import"
 
@@ -1083,6 +1085,9 @@ def _write_marks(
         summary.add("marks_amended", result.amended)
         summary.add("marks_unchanged", result.unchanged)
         progress(50 + int(50 * min(start + MARKS_CHUNK, total) / total))
+    if total >= BULK_LOAD_ROWS:
+        # A school's first load: what runs next (the statistics, the signals) is planned on real sizes.
+        planner_statistics_refresh(Pupil, Enrolment, Mark, "reporting_attendancesummary")
 
 
 # --------------------------------------------------------------------------- the engine
