@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -19,7 +20,10 @@ from django_scopes import scopes_disabled
 from attendance_portal.models import School, User
 from registers import codes
 from registers.models import Mark, Pupil, PupilContact, SessionTimes
-from registers.selectors import academic_year_for, policy_for, school_sessions, session_closures
+from registers.selectors import policy_for, school_sessions, session_closures
+from reporting.calendar import calendar_for
+from reporting.figures import Figures, range_figures_sql
+from reporting.models import FIGURE_FIELDS
 
 from .models import AbsenceReport, ContactAttempt, LeaveRequest, MedicalEvidenceRequest, SentMessage, Sessions
 
@@ -71,45 +75,28 @@ def parent_guardian_for(*, user: User, pupil: Pupil) -> Any:
 # ---------------------------------------------------------------- attendance figures
 
 
-@dataclass(frozen=True)
-class Figures:
-    possible: int = 0
-    attended: int = 0
-    lates: int = 0
-    authorised: int = 0
-    unauthorised: int = 0
-
-    @property
-    def missed(self) -> int:
-        return self.possible - self.attended
-
-    @property
-    def percent(self) -> float | None:
-        return round(100 * self.attended / self.possible, 1) if self.possible else None
-
-
 def attendance_figures(
     *, school: School, pupil_ids: Iterable[int], today: dt.date | None = None
 ) -> dict[int, Figures]:
-    """Academic year to date, per pupil, in one aggregate query over the marks table."""
+    """Academic year to date, per pupil, in one query: the statistics engine's figures
+    (`reporting.figures`, read from the summaries), summed over the pupil's enrolments at this school."""
     today = today or timezone.localdate()
     ids = list(pupil_ids)
-    year = academic_year_for(school=school, day=today)
-    if year is None or not ids:
+    if not ids:
         return {}
-    rows = (
-        Mark.objects.filter(school=school, pupil_id__in=ids, date__gte=year.start, date__lte=min(today, year.end))
-        .values("pupil_id")
-        .annotate(
-            possible=Count("id", filter=Q(code__in=codes.POSSIBLE)),
-            attended=Count("id", filter=Q(code__in=codes.ATTENDANCE)),
-            lates=Count("id", filter=Q(code__in=codes.LATE)),
-            authorised=Count("id", filter=Q(code__in=codes.AUTHORISED)),
-            unauthorised=Count("id", filter=Q(code__in=codes.UNAUTHORISED)),
-        )
-        .order_by()
-    )
-    return {r.pop("pupil_id"): Figures(**r) for r in rows}
+    calendar = calendar_for(school=school)
+    year = calendar.year_for(today)
+    if year is None or today < year.start:
+        return {}
+    sql, params = range_figures_sql(calendar, year.start, min(today, year.end))
+    sums = ", ".join(f"sum(f.{name})::int" for name in FIGURE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT e.pupil_id, {sums}
+              FROM ({sql}) f JOIN registers_enrolment e ON e.id = f.enrolment_id AND e.school_id = %(school)s
+             WHERE e.pupil_id = ANY(%(pupils)s)
+             GROUP BY e.pupil_id""", {**params, "school": school.pk, "pupils": ids})  # noqa: S608
+        return {row[0]: Figures(*row[1:]) for row in cursor.fetchall()}
 
 
 # ---------------------------------------------------------------- report and request queues
@@ -223,7 +210,7 @@ def unexplained_today(*, school: School, now: dt.datetime | None = None, previou
     day, clock = now.date(), now.time()
     closes = _session_closes(school)
     marks = list(
-        Mark.objects.filter(school=school, date=day, code="N")
+        Mark.objects.filter(school=school, date=day, code=codes.NOT_ESTABLISHED)
         .select_related("pupil", "pupil__registration_group")
         .order_by("pupil__surname", "pupil__forename", "session")
     )
@@ -277,14 +264,11 @@ def unexplained_today(*, school: School, now: dt.datetime | None = None, previou
 
 
 def n_code_deadline(*, school: School, today: dt.date) -> dt.date | None:
-    """N marks dated before this day are older than the policy's limit of school days."""
+    """N marks dated before this day are overdue today (R7, `registers.codes.n_overdue_before`)."""
     limit = policy_for(school=school, day=today).n_code_limit_school_days
     days = sorted({d for d, _ in school_sessions(school=school, start=today - dt.timedelta(days=10 * limit + 60),
                                                  end=today)})
-    # A mark on day D is `k` school days old on `today` when k school days follow D up to today.
-    if len(days) <= limit:
-        return None
-    return days[-(limit + 1)]
+    return codes.n_overdue_before(days, limit)
 
 
 def aged_n_codes(*, school: School, today: dt.date | None = None, limit: int = 500) -> list[Mark]:
@@ -293,7 +277,7 @@ def aged_n_codes(*, school: School, today: dt.date | None = None, limit: int = 5
     if deadline is None:
         return []
     return list(
-        Mark.objects.filter(school=school, code="N", date__lt=deadline)
+        Mark.objects.filter(school=school, code=codes.NOT_ESTABLISHED, date__lt=deadline)
         .select_related("pupil", "pupil__registration_group")
         .order_by("date", "pupil__surname", "pupil__forename", "session")[:limit]
     )
@@ -318,7 +302,7 @@ def aged_n_by_pupil(*, school: School, today: dt.date | None = None) -> list[Age
 
 
 def n_marks_for(*, school: School, pupil_id: int, keys: Sequence[tuple[dt.date, str]] | None = None) -> list[Mark]:
-    qs = Mark.objects.filter(school=school, pupil_id=pupil_id, code="N").order_by("date", "session")
+    qs = Mark.objects.filter(school=school, pupil_id=pupil_id, code=codes.NOT_ESTABLISHED).order_by("date", "session")
     marks = list(qs)
     if keys is not None:
         wanted = set(keys)
@@ -345,11 +329,13 @@ def follow_up_counts(*, school: School, today: dt.date | None = None) -> dict[st
     today = today or timezone.localdate()
     deadline = n_code_deadline(school=school, today=today)
     return {
-        "aged": Mark.objects.filter(school=school, code="N", date__lt=deadline).values("pupil_id").distinct().count()
+        "aged": Mark.objects.filter(school=school, code=codes.NOT_ESTABLISHED, date__lt=deadline)
+        .values("pupil_id").distinct().count()
         if deadline else 0,
         "reports": AbsenceReport.objects.filter(school=school, status=AbsenceReport.Status.PENDING).count(),
         "leave": LeaveRequest.objects.filter(school=school, status=LeaveRequest.Status.PENDING).count(),
-        "n_today": Mark.objects.filter(school=school, date=today, code="N").values("pupil_id").distinct().count(),
+        "n_today": Mark.objects.filter(school=school, date=today, code=codes.NOT_ESTABLISHED)
+        .values("pupil_id").distinct().count(),
         "medical": MedicalEvidenceRequest.objects.filter(
             school=school, status=MedicalEvidenceRequest.Status.REQUESTED).count(),
     }

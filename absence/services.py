@@ -52,12 +52,14 @@ EVIDENCE_SIGNATURES = {
     b"\xff\xd8\xff": "image/jpeg",
 }
 REPORT_CODES = {
-    AbsenceReport.Category.ILLNESS: "I",
-    AbsenceReport.Category.APPOINTMENT: "M",
-    AbsenceReport.Category.RELIGIOUS: "R",
+    AbsenceReport.Category.ILLNESS: codes.ILLNESS,
+    AbsenceReport.Category.APPOINTMENT: codes.MEDICAL_APPOINTMENT,
+    AbsenceReport.Category.RELIGIOUS: codes.RELIGIOUS_OBSERVANCE,
 }
 # Codes an officer may give when a reason is established (replacing N or deciding an "other" report).
-RESOLUTION_CODES = ["I", "M", "R", "T", "E", "C", "G", "O", "U", "L"]
+RESOLUTION_CODES = [codes.ILLNESS, codes.MEDICAL_APPOINTMENT, codes.RELIGIOUS_OBSERVANCE, codes.TRAVELLER,
+                    codes.SUSPENDED, codes.LEAVE_EXCEPTIONAL, codes.HOLIDAY_NOT_AGREED, codes.OTHER_UNAUTHORISED,
+                    codes.LATE_AFTER_CLOSE, codes.LATE_BEFORE_CLOSE]
 
 
 class AbsenceError(ValidationError):
@@ -112,7 +114,7 @@ def evidence_check(upload: UploadedFile) -> str:
 
 def _entries_for(
     *, school: School, pupil: Pupil, keys: Sequence[tuple[dt.date, str]], code: str, note: str,
-    replace_only: frozenset[str] = frozenset({"N"}),
+    replace_only: frozenset[str] = frozenset({codes.NOT_ESTABLISHED}),
 ) -> tuple[list[MarkEntry], int]:
     """Entries writing `code` for each session with no mark, or whose mark is one we may replace.
 
@@ -259,7 +261,7 @@ def absence_report_accept(*, report: AbsenceReport, by: User, code: str = "") ->
               f"to {report.last_date:%A %d %B %Y} ({report.get_category_display().lower()}). "
               f"Reference {report.reference}."),
     )
-    if code == "I":
+    if code == codes.ILLNESS:
         medical_evidence_check(pupil=report.pupil, by=by, today=min(report.last_date, timezone.localdate()))
     return report, result
 
@@ -405,7 +407,7 @@ def leave_request_record_taken(
     school = locked.school
     keys = list(selectors.report_sessions(school=school, first=locked.first_date,
                                                   last=min(locked.last_date, today), sessions=locked.sessions))
-    entries, _kept = _entries_for(school=school, pupil=locked.pupil, keys=keys, code="G",
+    entries, _kept = _entries_for(school=school, pupil=locked.pupil, keys=keys, code=codes.HOLIDAY_NOT_AGREED,
                                   note=f"Leave refused ({locked.reference}) and taken")
     result = _save(school=school, entries=entries, by=by, source="leave",
                    reason=f"Leave refused ({locked.reference}) and taken: holiday not granted by the school")
@@ -472,7 +474,7 @@ def n_codes_resolve(
     entries = [MarkEntry(pupil.pk, m.date, m.session, code, note=m.note, expected_version=m.version)
                for m in marks.values()]
     result = _save(school=school, entries=entries, by=by, reason=reason, source="first_day")
-    if code == "I":
+    if code == codes.ILLNESS:
         medical_evidence_check(pupil=pupil, by=by, today=max(k[0] for k in keys))
     return result
 
@@ -520,7 +522,7 @@ def illness_run(*, school: School, pupil: Pupil, today: dt.date) -> tuple[dt.dat
         marks.setdefault(d, set()).add(c)
     first, count = None, 0
     for d in days:
-        if marks.get(d) != {"I"}:
+        if marks.get(d) != {codes.ILLNESS}:
             break
         first, count = d, count + 1
     return first, count

@@ -12,6 +12,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from attendance_portal.tenancy import SchoolTask
+from registers import codes
 from registers.models import Mark
 
 from . import services
@@ -35,7 +36,7 @@ def medical_evidence_sweep(self: Any, *, school_id: int) -> int:
     today = timezone.localdate()
     raised = 0
     # Only pupils ill today can have a run ending today: the work follows the day's marks, not the roll.
-    ill_today = Mark.objects.filter(school=school, date=today, code="I").select_related("pupil")
+    ill_today = Mark.objects.filter(school=school, date=today, code=codes.ILLNESS).select_related("pupil")
     seen: set[int] = set()
     for mark in ill_today:
         if mark.pupil_id in seen:

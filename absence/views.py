@@ -21,6 +21,7 @@ from accesslog.models import AccessKind
 from accesslog.services import access_record
 from accounts.selectors import invitation_pending_exists
 from attendance_portal.permissions import can
+from registers import codes
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history, school_day_latest
 
@@ -153,7 +154,8 @@ def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
     aged_rows = selectors.aged_n_by_pupil(school=school, today=today_)
     policy_limit = selectors.policy_for(school=school, day=today_).n_code_limit_school_days
     status = 200
-    form = AgedResolveForm(initial={"code": "O", "reason": f"No reason established within {policy_limit} school days"})
+    form = AgedResolveForm(initial={"code": codes.OTHER_UNAUTHORISED,
+                                    "reason": f"No reason established within {policy_limit} school days"})
     if request.method == "POST":
         _require(request, "amend_mark")
         form = AgedResolveForm(request.POST)

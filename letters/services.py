@@ -52,6 +52,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School, User
+from attendance_portal.queueing import task_send
 from registers.models import Guardian, Pupil, PupilContact
 
 from . import merge
@@ -194,7 +195,7 @@ def letter_request(*, school: School, pupil: Pupil, kind: str, by: User, approve
 def _send_task(school_id: int, letter_id: int) -> None:
     from .tasks import letter_process
 
-    letter_process.apply_async(kwargs={"school_id": school_id, "letter_id": letter_id}, queue=settings.LETTERS_QUEUE)
+    task_send(letter_process, queue=settings.LETTERS_QUEUE, school_id=school_id, letter_id=letter_id)
 
 
 def _enqueue(school_id: int, letter_ids: list[int]) -> None:
@@ -427,8 +428,7 @@ def letters_sweep(*, now: dt.datetime | None = None) -> int:
     for school_id, letter_id in stuck:
         _send_task(school_id, letter_id)
     for school_id, batch_id in batches:
-        batch_finish_task.apply_async(kwargs={"school_id": school_id, "batch_id": batch_id},
-                                      queue=settings.LETTERS_QUEUE)
+        task_send(batch_finish_task, queue=settings.LETTERS_QUEUE, school_id=school_id, batch_id=batch_id)
     return len(stuck) + len(batches)
 
 

@@ -1,5 +1,5 @@
-"""Writes for the national penalty framework: notices to improve, penalty notices and the ledger.
+"""Writes for penalty notices: notices to improve, penalty notices and the per-parent, per-child ledger.
 
-Planned: threshold consideration tasks, notice to improve periods, and the per-parent, per-child
-ledger (first £80/£160, second £160 within three years, third blocked).
+The amounts, periods and limits are never written here: they are the `NationalFramework` row in force
+on the day (see `penalties.selectors.framework_on`).
 """

@@ -8,6 +8,7 @@ activity; G, N, O and U count toward the penalty-notice threshold.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -125,6 +126,24 @@ CODES: dict[str, Code] = {
     ]
 }
 
+# Single codes the product's own rules name; every module says them through these names.
+ILLNESS = "I"
+MEDICAL_APPOINTMENT = "M"
+RELIGIOUS_OBSERVANCE = "R"
+TRAVELLER = "T"
+SUSPENDED = "E"
+LEAVE_EXCEPTIONAL = "C"
+HOLIDAY_NOT_AGREED = "G"
+NOT_ESTABLISHED = "N"
+OTHER_UNAUTHORISED = "O"
+LATE_BEFORE_CLOSE = "L"
+LATE_AFTER_CLOSE = "U"
+UNEXPECTED_CLOSURE = "Y4"
+assert all(code in CODES for code in (  # noqa: S101 - a typo here must stop the import
+    ILLNESS, MEDICAL_APPOINTMENT, RELIGIOUS_OBSERVANCE, TRAVELLER, SUSPENDED, LEAVE_EXCEPTIONAL,
+    HOLIDAY_NOT_AGREED, NOT_ESTABLISHED, OTHER_UNAUTHORISED, LATE_BEFORE_CLOSE, LATE_AFTER_CLOSE,
+    UNEXPECTED_CLOSURE))
+
 # Code sets the statistics and signals are written against (SQL uses these as IN-lists).
 POSSIBLE = frozenset(c.code for c in CODES.values() if c.possible_session)
 PRESENT = frozenset({"/", "\\", "L"})
@@ -170,3 +189,22 @@ def code_may_be_entered_ahead(code: str) -> bool:
     attendance and lateness are recorded on the day."""
     entry = CODES.get(code)
     return entry is not None and not (entry.counts_as_attendance or entry.late)
+
+
+# R7: an N must be replaced within the policy's number of school days (5 nationally). The mark's own day
+# does not count; the last day to replace it is the limit-th school day after it, and it is overdue from
+# the next school day on. An N recorded on Friday 5 September with a limit of 5 may be replaced up to
+# Friday 12 September and is overdue on Monday 15 September (later when an INSET day is in the way).
+# Every reader (the office's aged-N list, the nightly signals, casework) asks these two functions.
+def n_overdue_before(school_days: Sequence[dt.date], limit: int) -> dt.date | None:
+    """Given the school days up to and including the day in question (sorted), N marks dated before the
+    returned day are overdue on it; None when none can be."""
+    if limit < 1 or len(school_days) <= limit:
+        return None
+    return school_days[-(limit + 1)]
+
+
+def n_overdue_from(school_days: Sequence[dt.date], marked: dt.date, limit: int) -> dt.date | None:
+    """The first school day on which an N recorded on `marked` is overdue (None if the calendar ends first)."""
+    later = [day for day in school_days if day > marked]
+    return later[limit] if limit >= 0 and len(later) > limit else None

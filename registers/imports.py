@@ -46,6 +46,7 @@ from django_scopes import scope
 from attendance_portal.models import School, Trust, User
 from attendance_portal.permissions import can
 from attendance_portal.planner import planner_statistics_refresh
+from attendance_portal.queueing import task_send
 
 from . import codes
 from .models import (
@@ -1208,7 +1209,7 @@ def import_batch_create(*, school: School, by: User | None, uploads: dict[str, U
     batch.save(update_fields=["files"])
     from .tasks import import_batch_task
 
-    transaction.on_commit(functools.partial(import_batch_task.delay, school_id=school.pk, batch_id=batch.pk))
+    transaction.on_commit(functools.partial(task_send, import_batch_task, school_id=school.pk, batch_id=batch.pk))
     return batch
 
 

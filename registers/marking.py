@@ -463,7 +463,7 @@ def closure_problem(*, school: School, day: dt.date, session: str, today: dt.dat
 def closure_plan(*, school: School, day: dt.date, session: str) -> ClosurePlan:
     pupils = pupils_enrolled(school=school, day=day).count()
     marks = Mark.objects.filter(school=school, date=day, session=session).aggregate(
-        n=Count("id"), y4=Count("id", filter=Q(code="Y4")))
+        n=Count("id"), y4=Count("id", filter=Q(code=codes.UNEXPECTED_CLOSURE)))
     return ClosurePlan(pupils=pupils, already_marked=marks["n"], already_closed=marks["y4"])
 
 
@@ -475,7 +475,7 @@ def closure_record_unexpected(*, school: School, day: dt.date, session: str, rea
     pupils = list(pupils_enrolled(school=school, day=day).values_list("pk", flat=True))
     current = {m.pupil_id: m for m in Mark.objects.filter(school=school, date=day, session=session)}
     entries = [
-        MarkEntry(pupil_id=pid, date=day, session=session, code="Y4",
+        MarkEntry(pupil_id=pid, date=day, session=session, code=codes.UNEXPECTED_CLOSURE,
                   note=current[pid].note if pid in current else "",
                   expected_version=current[pid].version if pid in current else None)
         for pid in pupils

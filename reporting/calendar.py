@@ -123,10 +123,11 @@ class SchoolCalendar:
         return tuple(sorted({monday(day) for day in self.days}))
 
     def year_for(self, day: dt.date) -> Year | None:
-        """The academic year containing `day`, else the latest that started before it."""
-        started = [y for y in self.years if y.start <= day]
-        inside = [y for y in started if day <= y.end]
-        return (inside or started or [None])[-1]
+        """The academic year containing `day`; None when the school has not set that year up. A
+        year-to-date figure or signal belongs to the year containing its day: in a September before
+        the new year is set up, last year's figures are not carried forward as if current."""
+        inside = [y for y in self.years if y.start <= day <= y.end]
+        return inside[-1] if inside else None
 
     def recent_school_weeks(self, day: dt.date, count: int) -> tuple[dt.date, ...]:
         """The `count` most recent school weeks ending with the week containing `day` (if a school week)."""

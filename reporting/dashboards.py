@@ -19,6 +19,7 @@ from django.db import connection
 from attendance_portal.models import School
 
 from .calendar import SchoolCalendar, Year, calendars_for
+from .figures import persistent_sql, severe_sql
 from .forecasts import (
     ABSENT_BITS,
     POSSIBLE_BITS,
@@ -49,9 +50,10 @@ REASONS: dict[str, tuple[str, str]] = {
 BANDS: dict[str, tuple[str, str]] = {
     "full": ("100%", "x.absent = 0"),
     "b95": ("95% to under 100%", "x.absent > 0 AND 20 * x.absent <= x.poss"),
-    "b90": ("Over 90% to under 95%", "20 * x.absent > x.poss AND 10 * x.absent < x.poss"),
-    "b50": ("Over 50% to 90% (persistent absence)", "10 * x.absent >= x.poss AND 2 * x.absent < x.poss"),
-    "sa": ("50% or less (severe absence)", "2 * x.absent >= x.poss"),
+    "b90": ("Over 90% to under 95%", f"20 * x.absent > x.poss AND NOT {persistent_sql('x.absent', 'x.poss')}"),
+    "b50": ("Over 50% to 90% (persistent absence)",
+            f"{persistent_sql('x.absent', 'x.poss')} AND NOT {severe_sql('x.absent', 'x.poss')}"),
+    "sa": ("50% or less (severe absence)", severe_sql("x.absent", "x.poss")),
 }
 # Cohorts: label and SQL over the per-enrolment relation x (the pupil's flags). Sex is not recorded on the pupil yet.
 COHORTS: dict[str, tuple[str, str]] = {
@@ -81,8 +83,8 @@ def _aggregates_sql() -> str:
     bands = ", ".join(f"count(*) FILTER (WHERE {where}) AS band_{key}" for key, (_, where) in BANDS.items())
     sums = ", ".join(f"sum(x.{c})::bigint AS {c}" for c in
                      ("poss", "absent", "authorised", "unauthorised", "late", *(f"reason_{r}" for r in REASONS)))
-    return f"""count(*) AS pupils, count(*) FILTER (WHERE 10 * x.absent >= x.poss) AS pa,
-               count(*) FILTER (WHERE 2 * x.absent >= x.poss) AS sa, {bands}, {sums}"""
+    return f"""count(*) AS pupils, count(*) FILTER (WHERE {persistent_sql('x.absent', 'x.poss')}) AS pa,
+               count(*) FILTER (WHERE {severe_sql('x.absent', 'x.poss')}) AS sa, {bands}, {sums}"""
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
             'days', (SELECT coalesce(json_agg(d), '[]'::json) FROM d),
             'forecast', ({forecast_sql}),
             'last_pa', (SELECT json_build_object('pupils', count(*), 'pa', count(*) FILTER (
-                                   WHERE 10 * bit_count(b.ab) >= bit_count(b.pb)))
+                                   WHERE {persistent_sql('bit_count(b.ab)', 'bit_count(b.pb)')}))
                           FROM b WHERE NOT b.cur AND bit_count(b.pb) > 0))"""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

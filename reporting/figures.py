@@ -17,6 +17,29 @@ from .calendar import SchoolCalendar
 from .models import CATEGORY_FIELDS, FIGURE_FIELDS
 from .summaries import CATEGORIES_SQL, MARKS, TABLE
 
+# Persistent and severe absence (DfE): a pupil who missed at least this share of their possible sessions.
+# Compared in whole numbers, so exactly 10 % is persistent (DfE's exact method since 2015/16). Every
+# reader, in Python or in SQL, asks the four functions below.
+PERSISTENT_ABSENCE_PERCENT = 10
+SEVERE_ABSENCE_PERCENT = 50
+
+
+def is_persistent(absence: int, possible: int) -> bool:
+    return possible > 0 and 100 * absence >= PERSISTENT_ABSENCE_PERCENT * possible
+
+
+def is_severe(absence: int, possible: int) -> bool:
+    return possible > 0 and 100 * absence >= SEVERE_ABSENCE_PERCENT * possible
+
+
+def persistent_sql(absence: str, possible: str) -> str:
+    """SQL: true when the counts `absence` of `possible` (SQL expressions) are persistent absence."""
+    return f"(({possible}) > 0 AND 100 * ({absence}) >= {PERSISTENT_ABSENCE_PERCENT} * ({possible}))"
+
+
+def severe_sql(absence: str, possible: str) -> str:
+    return f"(({possible}) > 0 AND 100 * ({absence}) >= {SEVERE_ABSENCE_PERCENT} * ({possible}))"
+
 
 @dataclass(frozen=True)
 class Figures:
@@ -48,13 +71,17 @@ class Figures:
         return self.late_before_close + self.late_after_close
 
     @property
+    def missed(self) -> int:
+        """Possible sessions not attended (absences, and late after the register closed)."""
+        return self.possible - self.attendance
+
+    @property
     def persistent_absence(self) -> bool:
-        # Integer comparison: exactly 10 % is persistent (DfE, exact method since 2015/16).
-        return self.possible > 0 and 10 * self.absence >= self.possible
+        return is_persistent(self.absence, self.possible)
 
     @property
     def severe_absence(self) -> bool:
-        return self.possible > 0 and 2 * self.absence >= self.possible
+        return is_severe(self.absence, self.possible)
 
     def rate(self, sessions: int) -> float:
         return round(100 * sessions / self.possible, 2) if self.possible else 0.0

@@ -29,7 +29,7 @@ from django.db import connection
 from attendance_portal.models import School
 
 from .calendar import SchoolCalendar, calendar_for
-from .figures import FIGURE_CATEGORIES
+from .figures import FIGURE_CATEGORIES, PERSISTENT_ABSENCE_PERCENT, is_persistent, persistent_sql
 from .summaries import TABLE
 
 RECENT_WEEKS = 4
@@ -108,8 +108,8 @@ def aggregate_sql(*, source: str = "") -> str:
           FROM {source} WHERE {source}.cur"""
     return f"""
         SELECT count(*) AS pupils,
-               count(*) FILTER (WHERE 10 * x.absent >= x.poss) AS pa_now,
-               count(*) FILTER (WHERE 10 * {projected} >= x.poss + %(f_remaining)s) AS pa_projected
+               count(*) FILTER (WHERE {persistent_sql('x.absent', 'x.poss')}) AS pa_now,
+               count(*) FILTER (WHERE {persistent_sql(projected, 'x.poss + %(f_remaining)s')}) AS pa_projected
           FROM ({rows}) x WHERE x.poss > 0"""
 
 
@@ -138,10 +138,12 @@ def pupil_forecast(*, enrolment_id: int, possible: int, absent: int, rate: float
     projected_absent = absent + rate * remaining
     total = possible + remaining
     projected = round(100 * (1 - projected_absent / total), 2) if total else 0.0
-    persistent = 10 * absent >= possible
+    persistent = is_persistent(absent, possible)
     on: dt.date | None = None
-    if not persistent and 10 * rate > 1:
-        sessions = max(1, math.ceil((possible - 10 * absent) / (10 * rate - 1)))
+    p = PERSISTENT_ABSENCE_PERCENT
+    if not persistent and 100 * rate > p:
+        # 100 * (absent + rate * s) >= p * (possible + s): the first whole number of sessions s
+        sessions = max(1, math.ceil((p * possible - 100 * absent) / (100 * rate - p)))
         if sessions <= remaining:
             on = window.future[sessions - 1][0]
     return PupilForecast(enrolment_id, possible, absent, round(100 * rate, 2), projected, persistent, on)

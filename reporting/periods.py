@@ -90,7 +90,8 @@ def period_choose(*, calendar: SchoolCalendar, terms: list[SeasonTerm], kind: st
         raise PeriodError(f"Choose one of: {', '.join(KINDS.values())}.")
     year = calendar.year_for(today)
     if year is None:
-        raise PeriodError("The school has no academic year set up yet.")
+        raise PeriodError(f"The school year containing {today:%-d %B %Y} is not set up yet: add it on the "
+                          "school's calendar page.")
     last_term: SeasonTerm | None = None
     if kind == "custom":
         if start is None or end is None:

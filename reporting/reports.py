@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School, User
+from attendance_portal.queueing import task_send
 
 from .models import GovernorReport
 from .periods import Period, season_terms
@@ -37,14 +38,9 @@ def governor_report_request(*, school: School, period: Period, user: User | None
 
 def _enqueue(report: GovernorReport) -> None:
     """Send the task; if the broker is down the row stays pending and the daily sweep sends it again."""
-    from kombu.exceptions import OperationalError
-
     from .tasks import governor_report_build
 
-    try:
-        governor_report_build.delay(school_id=report.school_id, report_id=report.pk)
-    except OperationalError:
-        logger.warning("governor report %s left pending: the task queue cannot be reached", report.pk)
+    task_send(governor_report_build, school_id=report.school_id, report_id=report.pk)
 
 
 def _progress(report: GovernorReport, percent: int) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from attendance_portal.models import School, Trust
 
 from .calendar import SchoolCalendar, calendar_for
-from .figures import Figures, range_figures_sql
+from .figures import Figures, persistent_sql, range_figures_sql, severe_sql
 from .models import FIGURE_FIELDS, AttendanceSignal, CalculationRun
 from .signal_rules import Signal, signals_compute
 
@@ -103,8 +103,8 @@ def group_figures(*, school: School, start: dt.date, end: dt.date, by: str = "sc
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT {label} AS grp, count(*),
-                   count(*) FILTER (WHERE 10 * {absence} >= f.possible),
-                   count(*) FILTER (WHERE 2 * {absence} >= f.possible), {sums}
+                   count(*) FILTER (WHERE {persistent_sql(absence, 'f.possible')}),
+                   count(*) FILTER (WHERE {severe_sql(absence, 'f.possible')}), {sums}
               FROM ({sql}) f
               JOIN registers_enrolment e ON e.id = f.enrolment_id AND e.school_id = %(school)s
               JOIN registers_pupil p ON p.id = e.pupil_id AND p.school_id = %(school)s

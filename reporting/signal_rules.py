@@ -54,16 +54,16 @@ from typing import Any, NamedTuple
 from django.db import connection
 
 from attendance_portal.models import School
+from penalties.selectors import framework_on
+from registers import codes
 from registers.ages import compulsory_school_age_births
 from registers.models import SchoolPolicy
 
 from .calendar import SchoolCalendar, Year, monday, session_name
-from .figures import FIGURE_CATEGORIES
+from .figures import FIGURE_CATEGORIES, persistent_sql, severe_sql
 from .models import CATEGORY_FIELDS, SignalKind
 from .summaries import CODE_OF, MARKS, TABLE
 
-PENALTY_SESSIONS = 10
-PENALTY_WEEKS = 10
 ILLNESS_SESSIONS = 30  # 15 school days
 CONTINUOUS_UNAUTHORISED_SESSIONS = 20  # 10 school days
 CONTINUOUS_GNO_SESSIONS = 40  # 20 school days
@@ -240,12 +240,15 @@ def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, sta
         if window_from is not None:
             found.append(Window(kind, categories, window_from[0], on, CONTINUOUS[kind],  # type: ignore[arg-type]
                                 compulsory_only=True))
-    penalty = calendar.recent_school_weeks(on, PENALTY_WEEKS)
-    if state_funded and penalty:
+    # The national threshold in force on the day (penalties.NationalFramework): none before August 2024.
+    framework = framework_on(on) if state_funded else None
+    if framework is not None and framework.threshold_sessions and framework.window_school_weeks:
+        penalty = calendar.recent_school_weeks(on, framework.window_school_weeks)
         counted = tuple(c for c in FIGURE_CATEGORIES["unauthorised"]  # type: ignore[union-attr]
                         if policy.penalty_threshold_counts_n or c != "reason_not_established")
-        found.append(Window(K.PENALTY_THRESHOLD, counted, penalty[0], on, PENALTY_SESSIONS, compulsory_only=True,
-                            weeks=PENALTY_WEEKS))
+        if penalty:
+            found.append(Window(K.PENALTY_THRESHOLD, counted, penalty[0], on, framework.threshold_sessions,
+                                compulsory_only=True, weeks=framework.window_school_weeks))
     return found
 
 
@@ -438,9 +441,9 @@ def _bits(params: dict[str, Any], on: dt.date,
 def _conditions(possible: str, absence: str, attendance: str) -> dict[str, str]:
     """Each rate condition in SQL, of year-to-date counts (integers; possible = absence + attendance)."""
     return {
-        K.PERSISTENT_ABSENCE: f"{possible} > 0 AND 10 * {absence} >= {possible}",
-        K.SEVERE_ABSENCE: f"{possible} > 0 AND 2 * {absence} >= {possible}",
-        K.AT_RISK: f"{possible} > 0 AND 10 * {absence} < {possible}"
+        K.PERSISTENT_ABSENCE: persistent_sql(absence, possible),
+        K.SEVERE_ABSENCE: severe_sql(absence, possible),
+        K.AT_RISK: f"{possible} > 0 AND NOT {persistent_sql(absence, possible)}"
                    f" AND 10000 * {absence} >= %(at_risk_bp)s * {possible}",
         K.BELOW_THRESHOLD: f"{possible} > 0 AND 10000 * {attendance} < %(threshold_bp)s * {possible}",
     }
@@ -768,12 +771,11 @@ def _by_enrolment(rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]
 # N codes not replaced in time --------------------------------------------------------------------
 def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, params: dict[str, Any]) -> list[Signal]:
     limit = policy.n_code_limit_school_days
-    days = calendar.days_up_to(on)
-    if limit < 1 or len(days) < limit:
+    cutoff = codes.n_overdue_before(calendar.days_up_to(on), limit)
+    if cutoff is None:
         return []
-    # Overdue when at least `limit` school days have passed since the mark's day. N codes must be
-    # replaced within days, so the index of N marks holds hardly any rows.
-    params = {**params, "cutoff": days[-limit]}
+    # N codes must be replaced within days, so the index of N marks holds hardly any rows.
+    params = {**params, "cutoff": cutoff}
     # The N marks first (from the partial index), then the roll: probing the marks per enrolment instead
     # is the plan the planner picks otherwise, and it is ten times slower.
     rows = _fetch(f"""
@@ -786,15 +788,10 @@ def _n_overdue(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, para
     """, params)
     found = []
     for enrolment_id, sessions in _by_enrolment(rows).items():
-        first_due = _school_day_after(calendar, sessions[0][1], limit)
-        found.append(_signal(sessions[0][0], enrolment_id, K.N_CODE_OVERDUE, first_due, len(sessions),
+        since = codes.n_overdue_from(calendar.days, sessions[0][1], limit) or on
+        found.append(_signal(sessions[0][0], enrolment_id, K.N_CODE_OVERDUE, since, len(sessions),
                              {"sessions": [[day.isoformat(), session, code] for _, day, session, code in sessions]}))
     return found
-
-
-def _school_day_after(calendar: SchoolCalendar, day: dt.date, count: int) -> dt.date:
-    later = [d for d in calendar.days if d > day]
-    return later[count - 1]
 
 
 # Continuous absence --------------------------------------------------------------------------------

@@ -70,7 +70,16 @@ def add_calendar(school: School, *, year_start: dt.date = dt.date(2025, 9, 1)) -
 
 
 @pytest.fixture
-def world(db: Any) -> World:
+def national_framework(db: Any) -> None:
+    """The framework rows the data migration loads; a transactional test's flush empties every table,
+    so they are put back for the tests after it."""
+    from penalties.framework import framework_rows_ensure
+
+    framework_rows_ensure()
+
+
+@pytest.fixture
+def world(db: Any, national_framework: None) -> World:
     trust_a = f.TrustFactory(name="Riverside Learning Trust", slug="riverside")
     trust_b = f.TrustFactory(name="Hillcrest Academies", slug="hillcrest")
     w = World(

@@ -256,6 +256,7 @@ def test_aged_N_uses_the_school_policy_limit(world, calendar):
     pupil = f.EnrolmentFactory(pupil__school=world.school).pupil
     _mark(world.school, pupil, "N", day=dt.date(2025, 9, 8))
     with scope(school=world.school):
+        # Replaceable up to the third school day after Monday 8th (Thursday 11th), overdue on Friday 12th.
         assert services.selectors.aged_n_codes(school=world.school, today=dt.date(2025, 9, 11)) == []
         assert len(services.selectors.aged_n_codes(school=world.school, today=dt.date(2025, 9, 12))) == 1
 

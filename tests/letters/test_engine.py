@@ -242,3 +242,24 @@ def test_sweeper_reenqueues_what_was_left_once_per_lease(lw, monkeypatch):
     assert {"school_id": lw.school.pk, "letter_id": letter.pk} in sent
     assert {"school_id": lw.school.pk, "batch_id": letter.batch_id} in sent
     assert services.letters_sweep(now=later + dt.timedelta(seconds=1)) == 1  # the letter waits a lease again
+
+
+def test_a_letter_asked_for_while_the_queue_is_down_is_kept_and_swept_later(lw, monkeypatch,
+                                                                             django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    def down(kwargs, queue):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("letters.tasks.letter_process.apply_async", down)
+    with scope(school=lw.school), django_capture_on_commit_callbacks(execute=True):
+        [letter] = request(lw, lw.families[0], [])  # no exception: the action stands
+    with scope(school=lw.school):
+        letter.refresh_from_db()
+        assert letter.status == Letter.Status.QUEUED
+    sent = []
+    monkeypatch.setattr("letters.tasks.letter_process.apply_async", lambda kwargs, queue: sent.append(kwargs))
+    monkeypatch.setattr("letters.tasks.batch_finish_task.apply_async", lambda kwargs, queue: None)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings_lease() + 1)
+    services.letters_sweep(now=later)
+    assert sent == [{"school_id": lw.school.pk, "letter_id": letter.pk}]

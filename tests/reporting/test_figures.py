@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+import time_machine
 from django.core.management import call_command
 from django_scopes import scope, scopes_disabled
 
@@ -138,10 +139,14 @@ def test_the_home_page_headline_reads_the_summaries(school):
 
 def test_the_home_page_shows_the_figures(school, head_client):
     pupil_with(school, "." * 18 + "II")
-    with scope(school=school):
-        calculation_run(school=school)
-    page = head_client.get(f"/s/{school.slug}/").content.decode()
+    with time_machine.travel(dt.datetime(2025, 10, 1, 12, tzinfo=dt.UTC), tick=False):
+        with scope(school=school):
+            calculation_run(school=school)
+        page = head_client.get(f"/s/{school.slug}/").content.decode()
     assert "90.0%" in page
+    # A year later the school has not set up its new year: last year's figures are not shown as current.
+    with time_machine.travel(dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC), tick=False):
+        assert "90.0%" not in head_client.get(f"/s/{school.slug}/").content.decode()
 
 
 def test_another_schools_pupils_are_not_counted(world, school, capsys):

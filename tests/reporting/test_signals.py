@@ -155,9 +155,41 @@ def test_fifteen_days_of_illness_cumulative(school, pupil, capsys):
 
 
 def test_n_code_overdue_after_five_school_days(school, pupil, capsys):
+    # Replaceable up to the fifth school day after Monday 8th (Monday 15th); overdue from Tuesday 16th.
     marks_on(school, pupil, [(dt.date(2025, 9, 8), "N.")])
-    assert kinds(signals(capsys, school, "2025-09-12"), "n_code_overdue") == []
-    assert kinds(signals(capsys, school, "2025-09-15"), "n_code_overdue") == [("n_code_overdue", "2025-09-15", 1)]
+    assert kinds(signals(capsys, school, "2025-09-15"), "n_code_overdue") == []
+    assert kinds(signals(capsys, school, "2025-09-16"), "n_code_overdue") == [("n_code_overdue", "2025-09-16", 1)]
+
+
+def test_n_overdue_means_the_same_to_the_signals_and_the_office_across_a_weekend_and_an_inset_day(
+        school, pupil, capsys):
+    """R7, one meaning: an N on Friday 5 September, with the weekend and an INSET day (Wednesday 10th) in
+    the way, may be replaced up to Monday 15th (the fifth school day after it) and is overdue on Tuesday
+    16th, on the office's aged-N list and in the nightly signals alike."""
+    from absence.selectors import aged_n_codes
+    from registers.models import Closure
+
+    with scopes_disabled():
+        Closure.objects.create(school=school, date=dt.date(2025, 9, 10), session="BOTH", reason="INSET day")
+    marks_on(school, pupil, [(dt.date(2025, 9, 5), "N.")])
+    for day, overdue in [("2025-09-12", False), ("2025-09-13", False), ("2025-09-15", False),
+                         ("2025-09-16", True), ("2025-09-17", True)]:
+        found = kinds(signals(capsys, school, day), "n_code_overdue")
+        assert found == ([("n_code_overdue", "2025-09-16", 1)] if overdue else []), day
+        with scope(school=school):
+            assert len(aged_n_codes(school=school, today=dt.date.fromisoformat(day))) == int(overdue), day
+
+
+def test_n_overdue_rule_itself():
+    from registers.codes import n_overdue_before, n_overdue_from
+
+    days = [dt.date(2025, 9, d) for d in (3, 4, 5, 8, 9, 11, 12, 15, 16)]  # no 10th: INSET
+    assert n_overdue_before(days[:8], 5) == dt.date(2025, 9, 5)  # on Mon 15th: an N of the 5th is not yet due
+    assert n_overdue_before(days, 5) == dt.date(2025, 9, 8)  # on Tue 16th: the 5th is overdue
+    assert n_overdue_before(days[:5], 5) is None
+    assert n_overdue_before(days, 0) is None
+    assert n_overdue_from(days, dt.date(2025, 9, 5), 5) == dt.date(2025, 9, 16)
+    assert n_overdue_from(days, dt.date(2025, 9, 9), 5) is None  # beyond the calendar
 
 
 def test_punctuality_more_than_three_lates_in_three_school_weeks(school, pupil, capsys):
@@ -284,8 +316,9 @@ def test_stored_evidence_lists_the_sessions_and_changes_only_with_them(school, p
         ["2026-07-20", "AM", "G"], ["2026-07-20", "PM", "G"], ["2026-07-21", "AM", "N"], ["2026-07-21", "PM", "U"],
         ["2026-09-03", "AM", "O"], ["2026-09-03", "PM", "O"], ["2026-09-04", "AM", "U"], ["2026-09-04", "PM", "U"],
         ["2026-09-07", "AM", "G"], ["2026-09-07", "PM", "G"]]}
-    # On 9 September the N of 21 July has gone five school days unreplaced: that signal is the only change.
-    for day, codes, changed in ((dt.date(2026, 9, 8), "//", 0), (dt.date(2026, 9, 9), "O/", 1)):
+    # Later sessions change nothing (9 September is the last day to replace the N of 21 July, the fifth
+    # school day after it: not yet overdue).
+    for day, codes, changed in ((dt.date(2026, 9, 8), "//", 0), (dt.date(2026, 9, 9), "O/", 0)):
         marks_on(school, pupil, [(day, codes)])
         with scope(school=school):
             assert calculation_run(school=school, on=day).rows_changed == changed
@@ -304,3 +337,52 @@ def test_stored_evidence_lists_the_sessions_and_changes_only_with_them(school, p
                                           ["2026-09-09", "AM", "O"]]
     with scope(school=school):
         assert not AttendanceSignal.objects.get(pk=first.pk).active
+
+
+def test_penalty_threshold_reads_the_framework_in_force_on_the_day(school, pupil, capsys):
+    """A new framework from a later date changes what is found from that date, never before it."""
+    from penalties.models import NationalFramework
+
+    marks_on(school, pupil, [(dt.date(2025, 9, 4), "GG"), (dt.date(2025, 11, 10), "GG"), (dt.date(2025, 11, 11), "GG"),
+                             (dt.date(2025, 11, 12), "UU"), (dt.date(2025, 11, 13), "OO")])
+    assert kinds(signals(capsys, school, "2025-11-14"), "penalty_threshold") == [
+        ("penalty_threshold", "2025-11-13", 10)]
+    current = NationalFramework.objects.get(kind="attendance", effective_from=dt.date(2024, 8, 19))
+    current.pk, current.effective_from, current.threshold_sessions = None, dt.date(2025, 11, 14), 12
+    current.save()
+    assert kinds(signals(capsys, school, "2025-11-13"), "penalty_threshold") == [
+        ("penalty_threshold", "2025-11-13", 10)]
+    assert kinds(signals(capsys, school, "2025-11-14"), "penalty_threshold") == []
+
+
+def test_the_framework_rows_hold_the_national_amounts(national_framework):
+    from penalties.models import NationalFramework
+    from penalties.selectors import framework_on
+
+    now = framework_on(dt.date(2025, 1, 6))
+    assert (now.threshold_sessions, now.window_school_weeks, now.first_lower_pence, now.first_full_pence,
+            now.second_pence, now.repeat_years, now.most_notices) == (10, 10, 8000, 16000, 16000, 3, 2)
+    before = framework_on(dt.date(2020, 1, 6))
+    assert (before.threshold_sessions, before.first_lower_pence, before.first_lower_days) == (None, 6000, 21)
+    assert framework_on(dt.date(2003, 1, 6)) is None
+    s105 = framework_on(dt.date(2025, 1, 6), "excluded_in_public")
+    assert not s105.counts_toward_limit and NationalFramework.pounds(s105.first_full_pence) == "£120"
+
+
+def test_year_to_date_belongs_to_the_school_year_containing_the_day(school, pupil, capsys):
+    """In a September before the new school year is set up, last year's persistent absence and figures are
+    not carried forward as current: there is no year to date until the year exists."""
+    from absence.selectors import attendance_figures
+    from reporting.calendar import calendar_for
+    from reporting.periods import PeriodError, period_choose
+
+    marks_on(school, pupil, [(dt.date(2026, 7, 20), "OO"), (dt.date(2026, 7, 21), "OO")])
+    assert kinds(signals(capsys, school, "2026-07-21"), "persistent_absence") != []
+    assert kinds(signals(capsys, school, "2026-09-07"), "persistent_absence") == []
+    with scope(school=school):
+        assert attendance_figures(school=school, pupil_ids=[pupil.pupil_id], today=dt.date(2026, 7, 21))[
+            pupil.pupil_id].missed == 4
+        assert attendance_figures(school=school, pupil_ids=[pupil.pupil_id], today=dt.date(2026, 9, 7)) == {}
+        with pytest.raises(PeriodError, match="not set up yet"):
+            period_choose(calendar=calendar_for(school=school), terms=[], kind="year_to_date",
+                          today=dt.date(2026, 9, 7))
