@@ -263,24 +263,34 @@ def unexplained_today(*, school: School, now: dt.datetime | None = None, previou
 # ---------------------------------------------------------------- aged N codes
 
 
-def n_code_deadline(*, school: School, today: dt.date) -> dt.date | None:
-    """N marks dated before this day are overdue today (R7, `registers.codes.n_overdue_before`)."""
+def _n_code_days(*, school: School, today: dt.date) -> tuple[list[dt.date], int]:
     limit = policy_for(school=school, day=today).n_code_limit_school_days
     days = sorted({d for d, _ in school_sessions(school=school, start=today - dt.timedelta(days=10 * limit + 60),
                                                  end=today)})
+    return days, limit
+
+
+def n_code_deadline(*, school: School, today: dt.date) -> dt.date | None:
+    """N marks dated before this day are overdue today (R7, `registers.codes.n_overdue_before`)."""
+    days, limit = _n_code_days(school=school, today=today)
     return codes.n_overdue_before(days, limit)
 
 
-def aged_n_codes(*, school: School, today: dt.date | None = None, limit: int = 500) -> list[Mark]:
-    today = today or timezone.localdate()
-    deadline = n_code_deadline(school=school, today=today)
+def aged_n_codes_with_days(*, school: School, today: dt.date, limit: int = 500) -> tuple[list[dt.date], list[Mark]]:
+    """The overdue N marks and the school days they were counted against (for when each became overdue)."""
+    days, days_limit = _n_code_days(school=school, today=today)
+    deadline = codes.n_overdue_before(days, days_limit)
     if deadline is None:
-        return []
-    return list(
+        return days, []
+    return days, list(
         Mark.objects.filter(school=school, code=codes.NOT_ESTABLISHED, date__lt=deadline)
         .select_related("pupil", "pupil__registration_group")
         .order_by("date", "pupil__surname", "pupil__forename", "session")[:limit]
     )
+
+
+def aged_n_codes(*, school: School, today: dt.date | None = None, limit: int = 500) -> list[Mark]:
+    return aged_n_codes_with_days(school=school, today=today or timezone.localdate(), limit=limit)[1]
 
 
 @dataclass

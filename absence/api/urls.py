@@ -8,4 +8,5 @@ urlpatterns = [
     path("leave-requests/", views.LeaveRequestList.as_view(), name="leave-request-list"),
     path("leave-requests/<int:pk>/", views.LeaveRequestDetail.as_view(), name="leave-request-detail"),
     path("contact-attempts/", views.ContactAttemptList.as_view(), name="contact-attempt-list"),
+    path("aged-n-codes/", views.AgedNCodeList.as_view(), name="aged-n-code-list"),
 ]

@@ -9,15 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from attendance_portal.api import SchoolAPIView
-from registers.models import Pupil
+from registers import codes
+from registers.models import Mark, Pupil
 
-from .. import services
+from .. import selectors, services
 from ..models import AbsenceReport, ContactAttempt, LeaveRequest
 
 
@@ -183,3 +185,36 @@ class ContactAttemptList(_Filtered, mixins.ListModelMixin, SchoolAPIView):
         except services.AbsenceError as exc:
             raise serializers.ValidationError({"detail": exc.messages}) from exc
         return Response(ContactAttemptOut(attempt).data, status=201)
+
+
+class AgedNCodeOut(serializers.Serializer):
+    pupil = serializers.IntegerField(source="pupil_id")
+    date = serializers.DateField()
+    session = serializers.CharField()
+    overdue_since = serializers.DateField()
+
+    class Meta:
+        model = Mark
+
+
+class AgedNCodeList(SchoolAPIView):
+    """N codes not replaced in time (dfe-rules R7), oldest first: the office's aged-N list. `?on=YYYY-MM-DD`
+    asks as of another day; `overdue_since` is the first school day each mark was overdue."""
+
+    read_permission = "follow_up_absence"
+    write_permission = "amend_mark"
+    serializer_class = AgedNCodeOut
+
+    def scoped_queryset(self) -> QuerySet[Any]:
+        return AbsenceReport.objects.none()  # the list is a selector's, not a queryset's
+
+    @extend_schema(responses={200: AgedNCodeOut(many=True)})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        on = timezone.localdate()
+        if request.query_params.get("on"):
+            on = serializers.DateField().to_internal_value(request.query_params["on"])
+        days, marks = selectors.aged_n_codes_with_days(school=self.school, today=on)
+        limit = selectors.policy_for(school=self.school, day=on).n_code_limit_school_days
+        rows = [{"pupil_id": m.pupil_id, "date": m.date, "session": m.session,
+                 "overdue_since": codes.n_overdue_from(days, m.date, limit)} for m in marks]
+        return Response(AgedNCodeOut(rows, many=True).data)

@@ -73,4 +73,5 @@ ROUTES: list[Route] = [
     Route("api:leave-request-list", api=True),
     Route("api:leave-request-detail", api=True, make=lambda s: {"pk": LeaveRequestFactory(pupil__school=s).pk}),
     Route("api:contact-attempt-list", api=True),
+    Route("api:aged-n-code-list", api=True),
 ]

@@ -162,12 +162,18 @@ def test_n_code_overdue_after_five_school_days(school, pupil, capsys):
 
 
 def test_n_overdue_means_the_same_to_the_signals_and_the_office_across_a_weekend_and_an_inset_day(
-        school, pupil, capsys):
+        school, pupil, capsys, world):
     """R7, one meaning: an N on Friday 5 September, with the weekend and an INSET day (Wednesday 10th) in
     the way, may be replaced up to Monday 15th (the fifth school day after it) and is overdue on Tuesday
     16th, on the office's aged-N list and in the nightly signals alike."""
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
     from absence.selectors import aged_n_codes
     from registers.models import Closure
+
+    api = APIClient()
+    api.force_authenticate(world.users["attendance_officer"])
 
     with scopes_disabled():
         Closure.objects.create(school=school, date=dt.date(2025, 9, 10), session="BOTH", reason="INSET day")
@@ -178,6 +184,9 @@ def test_n_overdue_means_the_same_to_the_signals_and_the_office_across_a_weekend
         assert found == ([("n_code_overdue", "2025-09-16", 1)] if overdue else []), day
         with scope(school=school):
             assert len(aged_n_codes(school=school, today=dt.date.fromisoformat(day))) == int(overdue), day
+        listed = api.get(reverse("api:aged-n-code-list", args=[school.slug]), {"on": day}).json()
+        assert listed == ([{"pupil": pupil.pupil_id, "date": "2025-09-05", "session": "AM",
+                            "overdue_since": "2025-09-16"}] if overdue else []), day
 
 
 def test_n_overdue_rule_itself():
