@@ -77,6 +77,8 @@ class RegisterRow:
     conflict: MarkConflict | None = None
     # This person may not change the saved mark here (it stays shown, and the page says why).
     locked: bool = False
+    # The stage of the pupil's open attendance case ("" for none): the flag teachers and office staff see.
+    case_stage: str = ""
 
     @property
     def prefilled(self) -> bool:

@@ -126,6 +126,11 @@ def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
 
 def _render_register(request: HttpRequest, register: Register, *, status: int = 200,
                      notice: str = "", outcome: RegisterOutcome | None = None) -> HttpResponse:
+    from interventions.selectors import case_flags
+
+    stages = case_flags(school=request.school, pupil_ids=[row.pupil.pk for row in register.rows])  # type: ignore[attr-defined]
+    for row in register.rows:
+        row.case_stage = stages.get(row.pupil.pk, "")
     context = {
         "register": register, "notice": notice, "outcome": outcome,
         "may_amend": can(request.user, "amend_mark", request.school),  # type: ignore[attr-defined]

@@ -359,3 +359,23 @@ def test_a_notice_to_improve_offered_by_the_stage_goes_through_context_review(sc
     with scopes_disabled():
         assert set(Letter.objects.filter(pk__in=Action.objects.get(pk=action.pk).letter_ids)
                    .values_list("kind", flat=True)) == {"notice_to_improve"}
+
+
+def test_the_register_shows_a_teacher_the_open_case_flag_and_stage_not_the_casework(school, case, world,
+                                                                                       client_as):
+    from registers.models import RegistrationGroup
+
+    with scopes_disabled():
+        group = RegistrationGroup.objects.create(school=school, name="5X", year_group=case.pupil.year_group)
+        Pupil.objects.filter(pk=case.pupil_id).update(registration_group=group)
+        stage = Case.objects.get(pk=case.pk).stage.name
+    register = reverse("registers:register", kwargs={"school_slug": school.slug, "group_id": group.pk,
+                                                     "date": dt.date(2025, 10, 6), "session": "AM"})
+    page = client_as(world.users["class_teacher"]).get(register)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"Case: {stage}" in text
+    assert url("case", school, case.pk) not in text  # the flag, never a way into the casework
+    with scopes_disabled():
+        Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED)
+    assert "Case:" not in client_as(world.users["class_teacher"]).get(register).content.decode()
