@@ -200,3 +200,12 @@ class LadderChangeForm(forms.Form):
 
 
 EVENT_KIND_LABELS = dict(EventKind.choices)
+
+
+class PupilContextForm(forms.Form):
+    """What the register does not hold and a context review needs; the reason goes on the case timeline."""
+
+    young_carer = forms.BooleanField(required=False, label="Young carer")
+    health_plan = forms.BooleanField(required=False, label="Individual healthcare plan")
+    safeguarding_flag = forms.BooleanField(required=False, label="Open safeguarding note (held elsewhere)")
+    why = forms.CharField(max_length=1000, label="How you know", widget=forms.TextInput())

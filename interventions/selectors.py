@@ -375,6 +375,12 @@ class CaseView:
     contract_figures: dict[int, Figures | None]
 
 
+def pupil_context_get(*, school: School, pupil_id: int) -> PupilContext:
+    """The pupil's recorded context (an unsaved empty one when nothing is recorded)."""
+    found = PupilContext.objects.filter(school=school, pupil_id=pupil_id).first()
+    return found or PupilContext(school=school, pupil_id=pupil_id)
+
+
 def case_get(*, school: School, case_id: int) -> Case:
     return Case.objects.select_related("pupil", "stage__ladder", "owner", "enrolment").get(school=school, pk=case_id)
 

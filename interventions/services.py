@@ -41,6 +41,7 @@ from .models import (
     LadderStage,
     Meeting,
     PlanKind,
+    PupilContext,
     StatutoryClock,
     SupportRecord,
 )
@@ -720,3 +721,28 @@ def clock_done(*, clock: StatutoryClock, by: User, note: str) -> StatutoryClock:
 
 def pupil_for_enrolment(*, school: School, enrolment_id: int) -> Pupil:
     return Enrolment.objects.select_related("pupil").get(school=school, pk=enrolment_id).pupil
+
+
+CONTEXT_FIELDS = {"young_carer": "young carer", "health_plan": "individual healthcare plan",
+                  "safeguarding_flag": "open safeguarding note"}
+
+
+def pupil_context_save(*, case: Case, by: User, why: str, **flags: bool) -> PupilContext:
+    """Record what the register does not hold about the pupil (read by every context review), with the
+    change and its reason on the case's timeline. The safeguarding flag says only that a note exists."""
+    if set(flags) != set(CONTEXT_FIELDS):
+        raise ValidationError("Say yes or no for each part of the context.")
+    if not why.strip():
+        raise ValidationError("Say how you know (for example: the SENCo's note of 3 March).")
+    _require_open(case)
+    context, _ = PupilContext.objects.get_or_create(school_id=case.school_id, pupil_id=case.pupil_id)
+    changes = [f"{label}: {'yes' if flags[name] else 'no'}" for name, label in CONTEXT_FIELDS.items()
+               if getattr(context, name) != flags[name]]
+    if not changes:
+        raise ValidationError("Nothing has changed.")
+    for name in CONTEXT_FIELDS:
+        setattr(context, name, flags[name])
+    context.save(update_fields=list(CONTEXT_FIELDS))
+    event_add(case=case, kind=EventKind.CONTEXT_REVIEW, by=by, title="Pupil context: " + "; ".join(changes),
+              why=why.strip(), detail={"context": flags})
+    return context

@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/<int:case_id>/meetings/", views.meeting_create, name="meeting_create"),
     path("cases/<int:case_id>/contracts/", views.contract_create, name="contract_create"),
     path("cases/<int:case_id>/support/", views.support_add, name="support_add"),
+    path("cases/<int:case_id>/context/", views.case_context, name="case_context"),
     path("actions/<int:action_id>/", views.action_review, name="action"),
     path("meetings/<int:meeting_id>/record/", views.meeting_record, name="meeting_record"),
     path("contracts/<int:contract_id>/review/", views.contract_review, name="contract_review"),

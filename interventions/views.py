@@ -37,6 +37,7 @@ from .forms import (
     NoteForm,
     OpenCaseForm,
     OwnerForm,
+    PupilContextForm,
     QueueFilterForm,
     StageForm,
     SupportForm,
@@ -138,6 +139,7 @@ def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
     _require(request)
     case = _case(request, case_id)
     view = selectors.case_view(school=request.school, case=case)  # type: ignore[attr-defined]
+    context = selectors.pupil_context_get(school=request.school, pupil_id=case.pupil_id)  # type: ignore[attr-defined]
     invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
                          if c.parental_responsibility)
     return render(request, "interventions/case.html", {
@@ -152,6 +154,8 @@ def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
         "review_form": ContractReviewForm(auto_id="review-%s"),
         "support_form": SupportForm(auto_id="support-%s", initial={"offered_on": timezone.localdate()}),
         "close_form": CloseForm(auto_id="close-%s"),
+        "context_form": PupilContextForm(auto_id="context-%s", initial={
+            name: getattr(context, name) for name in services.CONTEXT_FIELDS}),
     })
 
 
@@ -371,6 +375,20 @@ def support_add(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
     try:
         services.support_record(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         messages.success(request, "Support recorded.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(case)
+
+
+@require_POST
+def case_context(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+    case, form = _post_case(request, case_id, PupilContextForm)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(case)
+    try:
+        services.pupil_context_save(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, "Context saved; every later review reads it.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)

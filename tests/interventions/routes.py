@@ -33,6 +33,8 @@ ROUTES: list[Route] = [
     Route("interventions:contract_create", method="post", make=_case,
           data=lambda s: {"kind": "contract", "start": "2025-10-01", "end": "2026-01-01", "target_percent": "95",
                           "parent_commitments": "x", "school_support": "y"}),
+    Route("interventions:case_context", method="post", make=_case,
+          data=lambda s: {"young_carer": "on", "why": "Told by the SENCo"}),
     Route("interventions:support_add", method="post", make=_case,
           data=lambda s: {"kind": "mentoring", "offered_on": "2025-10-01", "taken_up": "accepted"}),
     Route("interventions:action", make=lambda s: {"action_id": make_action(s).pk}),

@@ -379,3 +379,29 @@ def test_the_register_shows_a_teacher_the_open_case_flag_and_stage_not_the_casew
     with scopes_disabled():
         Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED)
     assert "Case:" not in client_as(world.users["class_teacher"]).get(register).content.decode()
+
+
+def test_pupil_context_is_recorded_with_a_reason_and_read_by_the_review(school, case, world, client_as):
+    from interventions.models import PupilContext
+    from interventions.selectors import context_for
+
+    officer = client_as(world.users["attendance_officer"])
+    before = written(school)
+    for data, message in (({"young_carer": "on", "why": ""}, "This field is required"),
+                          ({"why": "Nothing new"}, "Nothing has changed")):
+        page = officer.post(url("case_context", school, case.pk), data, follow=True).content.decode()
+        assert message in page
+        assert written(school) == before
+    page = officer.post(url("case_context", school, case.pk),
+                        {"young_carer": "on", "safeguarding_flag": "on", "why": "Told by the SENCo"}, follow=True)
+    assert "Context saved" in page.content.decode()
+    with scope(school=school):
+        saved = PupilContext.objects.get(school=school, pupil=case.pupil)
+        assert (saved.young_carer, saved.health_plan, saved.safeguarding_flag) == (True, False, True)
+        event = CaseEvent.objects.filter(case=case).latest("pk")
+        assert event.title == "Pupil context: young carer: yes; open safeguarding note: yes"
+        assert event.why == "Told by the SENCo" and event.by == world.users["attendance_officer"]
+        review = context_for(school=school, case=case)
+        assert review.young_carer and any("safeguarding" in hold for hold in review.holds)
+    assert client_as(world.users["class_teacher"]).post(
+        url("case_context", school, case.pk), {"why": "x"}).status_code == 403
