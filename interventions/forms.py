@@ -77,6 +77,18 @@ class BulkApproveForm(forms.Form):
         self.fields["actions"].choices = [(i, str(i)) for i in action_ids]  # type: ignore[attr-defined]
 
 
+class MeetingRearrangeForm(forms.Form):
+    when = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="New date and time")
+    place = forms.CharField(max_length=200, label="Place")
+    why = forms.CharField(max_length=1000, label="Why it moves")
+
+    def clean_when(self) -> dt.datetime:
+        when: dt.datetime = self.cleaned_data["when"]
+        if when < timezone.now():
+            raise forms.ValidationError("The new time must be in the future.")
+        return when
+
+
 class MeetingForm(forms.Form):
     meeting_type = forms.CharField(max_length=120)
     when = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

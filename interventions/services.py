@@ -601,6 +601,41 @@ def meeting_record(*, meeting: Meeting, status: str, by: User, attended: list[st
     return meeting
 
 
+def meeting_rearrange(*, meeting: Meeting, when: dt.datetime, place: str, why: str, by: User) -> Meeting:
+    """Move a planned meeting: the old one is kept as rearranged, a new one takes its place with the same
+    invitees, an invitation not yet approved is withdrawn, and the new time's letter is proposed."""
+    case = meeting.case
+    _require_open(case)
+    if meeting.status != Meeting.Status.PLANNED:
+        raise ValidationError("Only a planned meeting can be rearranged.")
+    if not place.strip():
+        raise ValidationError("Give the meeting's place.")
+    if not why.strip():
+        raise ValidationError("Say why the meeting moves.")
+    def minute(moment: dt.datetime) -> dt.datetime:
+        return moment.replace(second=0, microsecond=0)
+
+    if minute(when) == minute(meeting.when) and place.strip() == meeting.place:
+        raise ValidationError("Give a new time or a new place.")
+    with transaction.atomic():
+        meeting.status = Meeting.Status.REARRANGED
+        meeting.save(update_fields=["status"])
+        Action.objects.filter(school_id=case.school_id, meeting=meeting,
+                              status__in=[Action.Status.PROPOSED, Action.Status.HELD]).update(
+            status=Action.Status.WITHDRAWN)
+        new = Meeting.objects.create(school_id=case.school_id, case=case, meeting_type=meeting.meeting_type,
+                                     when=when, place=place.strip(), invitees=meeting.invitees,
+                                     rearranged_from=meeting, created_by=by)
+        action_propose(case=case, kind=Action.Kind.INVITATION, by=by, meeting=new,
+                       letter_kind=LetterKind.MEETING_REARRANGED,
+                       title=f"New time: {new.meeting_type}, {timezone.localtime(when):%-d %B %Y at %H:%M}")
+        event_add(case=case, kind=EventKind.MEETING, by=by, title=f"Meeting rearranged: {new.meeting_type}",
+                  why=why.strip(), detail={"meeting_id": new.pk, "from_meeting_id": meeting.pk,
+                                           "from": meeting.when.isoformat(), "when": when.isoformat(),
+                                           "place": new.place})
+    return new
+
+
 # ---------------------------------------------------------------- contracts and plans
 
 

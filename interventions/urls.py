@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/<int:case_id>/context/", views.case_context, name="case_context"),
     path("actions/<int:action_id>/", views.action_review, name="action"),
     path("meetings/<int:meeting_id>/record/", views.meeting_record, name="meeting_record"),
+    path("meetings/<int:meeting_id>/rearrange/", views.meeting_rearrange, name="meeting_rearrange"),
     path("contracts/<int:contract_id>/review/", views.contract_review, name="contract_review"),
     path("clocks/<int:clock_id>/done/", views.clock_done, name="clock_done"),
 ]

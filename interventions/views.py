@@ -33,6 +33,7 @@ from .forms import (
     DecisionForm,
     LadderChangeForm,
     MeetingForm,
+    MeetingRearrangeForm,
     MeetingRecordForm,
     NoteForm,
     OpenCaseForm,
@@ -148,6 +149,7 @@ def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
         "meeting_form": MeetingForm(auto_id="meeting-%s", initial={
             "meeting_type": case.stage.meeting_type if case.stage else "", "invitees": invitees}),
         "record_form": MeetingRecordForm(auto_id="record-%s"),
+        "rearrange_form": MeetingRearrangeForm(auto_id="rearrange-%s"),
         "contract_form": ContractForm(auto_id="contract-%s", initial={
             "kind": (case.stage.plan if case.stage and case.stage.plan else "contract"),
             "start": timezone.localdate(), "target_percent": 95}),
@@ -329,6 +331,23 @@ def meeting_record(request: HttpRequest, school_slug: str, meeting_id: int) -> H
     try:
         services.meeting_record(meeting=meeting, by=request.user, roles=request.roles, **form.cleaned_data)  # type: ignore[attr-defined, arg-type]
         messages.success(request, "Meeting recorded.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_case(meeting.case)
+
+
+@require_POST
+def meeting_rearrange(request: HttpRequest, school_slug: str, meeting_id: int) -> HttpResponse:
+    _require(request)
+    meeting = get_object_or_404(Meeting.objects.select_related("case"), school=request.school,  # type: ignore[attr-defined]
+                                pk=meeting_id)
+    form = MeetingRearrangeForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return _to_case(meeting.case)
+    try:
+        services.meeting_rearrange(meeting=meeting, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, "Meeting moved; the letter with the new time waits for approval.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(meeting.case)

@@ -38,6 +38,8 @@ ROUTES: list[Route] = [
     Route("interventions:support_add", method="post", make=_case,
           data=lambda s: {"kind": "mentoring", "offered_on": "2025-10-01", "taken_up": "accepted"}),
     Route("interventions:action", make=lambda s: {"action_id": make_action(s).pk}),
+    Route("interventions:meeting_rearrange", method="post", make=lambda s: {"meeting_id": make_meeting(s).pk},
+          data=lambda s: {"when": "2099-01-05T10:00", "place": "Room 2", "why": "The parent works that day"}),
     Route("interventions:meeting_record", method="post", make=lambda s: {"meeting_id": make_meeting(s).pk},
           data=lambda s: {"status": "held", "minutes": "Talked"}),
     Route("interventions:contract_review", method="post", make=lambda s: {"contract_id": make_contract(s).pk},

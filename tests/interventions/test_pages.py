@@ -405,3 +405,38 @@ def test_pupil_context_is_recorded_with_a_reason_and_read_by_the_review(school, 
         assert review.young_carer and any("safeguarding" in hold for hold in review.holds)
     assert client_as(world.users["class_teacher"]).post(
         url("case_context", school, case.pk), {"why": "x"}).status_code == 403
+
+
+def test_a_meeting_is_rearranged_with_its_reason_and_a_new_letter_to_approve(school, case, world, client_as):
+    from django.utils import timezone
+
+    from .factories import make_meeting
+
+    with scopes_disabled():
+        meeting = make_meeting(school)
+        Meeting.objects.filter(pk=meeting.pk).update(case=case)
+        meeting.refresh_from_db()
+    officer = client_as(world.users["attendance_officer"])
+    target = url("meeting_rearrange", school, meeting.pk)
+    before = written(school)
+    for data, message in (({"when": "2099-01-05T10:00", "place": "Room 2", "why": ""}, "This field is required"),
+                          ({"when": "2020-01-05T10:00", "place": "Room 2", "why": "x"}, "must be in the future"),
+                          ({"when": "soon", "place": "Room 2", "why": "x"}, "Enter a valid date/time")):
+        assert message in officer.post(target, data, follow=True).content.decode()
+        assert written(school) == before
+    same = timezone.localtime(meeting.when).strftime("%Y-%m-%dT%H:%M")
+    assert "Give a new time or a new place" in officer.post(
+        target, {"when": same, "place": "Room 1", "why": "x"}, follow=True).content.decode()
+    page = officer.post(target, {"when": "2099-01-05T10:00", "place": "Family room", "why": "The parent works Mondays"},
+                        follow=True).content.decode()
+    assert "Meeting moved" in page
+    with scopes_disabled():
+        old, new = Meeting.objects.get(pk=meeting.pk), Meeting.objects.get(rearranged_from=meeting)
+        assert old.status == Meeting.Status.REARRANGED and new.status == Meeting.Status.PLANNED
+        assert (new.place, new.invitees, new.case_id) == ("Family room", old.invitees, case.pk)
+        action = Action.objects.get(meeting=new)
+        assert action.letter_kind == "meeting_rearranged" and action.status in ("proposed", "held")
+        event = CaseEvent.objects.filter(case=case).latest("pk")
+        assert event.title == "Meeting rearranged: Attendance meeting" and event.why == "The parent works Mondays"
+    assert "Only a planned meeting" in officer.post(
+        target, {"when": "2099-02-05T10:00", "place": "Room 3", "why": "again"}, follow=True).content.decode()
