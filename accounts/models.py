@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pgtrigger
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
@@ -71,9 +70,7 @@ class Invitation(models.Model):
         return self.used_at is None and self.cancelled_at is None and self.expires_at > timezone.now()
 
 
-@pgtrigger.register(
-    pgtrigger.Protect(name="account_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-)
+# Append-only in the database: a trigger refuses UPDATE and DELETE (accounts/migrations/0003_*).
 class AccountEvent(models.Model):
     """The append-only trail of invitations, account links and two-step sign-in changes.
 

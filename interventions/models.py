@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -232,7 +231,7 @@ class CaseEvent(SchoolOwned):
         constraints = [models.UniqueConstraint(fields=["school", "key"], condition=~Q(key=""),
                                                name="case_event_unique_key")]
         indexes = [models.Index(fields=["school", "case", "at"], name="case_event_timeline")]
-        triggers = [pgtrigger.Protect(name="case_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+        # Append-only in the database: a trigger refuses UPDATE and DELETE (interventions/migrations/0004_*).
 
     def __str__(self) -> str:
         return f"{self.kind} on case {self.case_id}"

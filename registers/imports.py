@@ -1150,13 +1150,9 @@ def school_import(
         target = school
         if target is None and sf and sf.school and sf.school.slug:
             target = School.objects.filter(slug=sf.school.slug).first()
-        with connection.cursor() as cursor:
-            if target is not None:
+        if target is not None:
+            with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, target.pk])
-            # pgtrigger's per-row check reads this setting inside an EXCEPTION block; while it is unset
-            # every audited row raises and catches an error (~0.2 ms a row, 20 s per 100,000 marks).
-            # An empty list means "ignore no trigger": the audit triggers still fire for every row.
-            cursor.execute("SET LOCAL pgtrigger.ignore = '{}'")
         # Marks are checked against the calendar only when school.json was readable: a broken
         # calendar would turn every mark into a misleading "not a school session" problem.
         if calendar_ok:

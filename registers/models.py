@@ -3,7 +3,8 @@
 Every table carries its own `school` and a fail-closed scoped manager (see `attendance_portal.tenancy`).
 Marks are the legal record: they are never deleted (a database trigger refuses it) and every insert
 and update is copied by database triggers into the append-only `MarkEvent` table, together with who
-made the change, their position and the reason.
+made the change, their position and the reason. A change to a saved mark without that context (the
+one `registers.services.marks_save` sets) is refused by the database.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pghistory
-import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -296,16 +296,15 @@ class MarkEventBase(pghistory.models.Event):
         abstract = True
 
 
+# The events are written by plain triggers of our own (registers/migrations/0005_guards_without_bypass.py),
+# not by pghistory's: pgtrigger's triggers step aside for anyone who sets
+# `pgtrigger.ignore`, which needs no privilege. pghistory keeps the event model, its context and its queries.
 @pghistory.track(
-    pghistory.InsertEvent("recorded"),
-    pghistory.UpdateEvent("amended"),
+    pghistory.ManualEvent("recorded"),
+    pghistory.ManualEvent("amended"),
     fields=["school", "pupil", "enrolment", "date", "session", "code", "minutes_late", "note", "version",
             "recorded_by"],
     context_field=pghistory.ContextJSONField(),
-    append_only=True,
-    # Statement-level: one INSERT … SELECT from the transition table per statement, so a register
-    # or an import batch is audited at set speed rather than row by row.
-    level=pgtrigger.Statement,
     model_name="MarkEvent",
     base_model=MarkEventBase,
     obj_field=pghistory.ObjForeignKey(related_name="events", db_constraint=False),
@@ -350,9 +349,6 @@ class Mark(SchoolOwned):
             # Minutes late for the statistics summaries: only late marks carry them, a few in a hundred.
             models.Index(fields=["school", "date"], include=["enrolment", "session", "minutes_late"],
                          condition=Q(minutes_late__isnull=False), name="mark_minutes_late"),
-        ]
-        triggers = [
-            pgtrigger.Protect(name="mark_never_deleted", operation=pgtrigger.Delete),
         ]
 
     def __str__(self) -> str:

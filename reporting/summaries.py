@@ -143,7 +143,7 @@ def _analyze_after_first_build(cursor, written: int) -> None:  # type: ignore[no
         return
     cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
     if cursor.fetchone()[0] < 0:
-        cursor.execute(f"ANALYZE {TABLE}")
+        cursor.execute("SELECT attendance_analyze(%s::regclass)", [TABLE])  # the owner's ANALYZE (planner.py)
 
 
 # Kept as the marks are written -------------------------------------------------------------------

@@ -7,7 +7,6 @@ its SHA-256 is, so a copy of the database cannot be used to accept an invitation
 
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -132,7 +131,7 @@ class StaffChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        triggers = [pgtrigger.Protect(name="staffchange_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+        # Append-only in the database: a trigger refuses UPDATE and DELETE (staff/migrations/0002_*).
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.subject_name}"

@@ -2,19 +2,27 @@
 
 Fixtures run with scopes disabled (they build data for several schools, as pretix's suite does);
 tests themselves run with no scope, so a query on a school-owned model must open one explicitly.
+
+The suite runs as production does (attendance_portal.dbroles): the test databases are created,
+migrated and flushed as the owner (DATABASE_OWNER_URL), and every test, live server and worker
+connects as the application role (DATABASE_URL), which owns nothing and cannot TRUNCATE.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.db import connections
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
 from django_scopes import scopes_disabled
 
+from attendance_portal.dbroles import connected_as_owner
 from attendance_portal.models import School, Trust, User
 from attendance_portal.roles import Role
 from registers.models import AcademicYear, Closure, SessionTimes, Term
@@ -22,6 +30,37 @@ from registers.models import AcademicYear, Closure, SessionTimes, Term
 from . import factories as f
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs an event loop in the test thread
+
+
+_as_owner = contextlib.ExitStack()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The test databases are created and migrated as the owner (pytest-django's set-up runs next)."""
+    for connection in connections.all():
+        _as_owner.enter_context(connected_as_owner(connection))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Any:
+    """Then every connection is the application role's, until the databases are torn down as the owner."""
+    _as_owner.close()
+    yield
+    for connection in connections.all():
+        _as_owner.enter_context(connected_as_owner(connection))
+
+
+_flush = BaseDatabaseOperations.execute_sql_flush
+
+
+def _flush_as_owner(self: BaseDatabaseOperations, sql_list: list[str]) -> None:
+    """Transactional tests empty the tables with TRUNCATE afterwards: the owner does it, not the app role."""
+    with connected_as_owner(self.connection):
+        _flush(self, sql_list)
+
+
+BaseDatabaseOperations.execute_sql_flush = _flush_as_owner  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,23 +5,14 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from attendance_portal.dbguards import append_only_sql
+
 
 # A plain trigger rather than pgtrigger.Protect: pgtrigger's triggers step aside for anyone who sets
 # `pgtrigger.ignore`, which needs no privilege. This one has no way round it short of dropping it.
-APPEND_ONLY = """
-CREATE FUNCTION accesslog_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the access log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-END;
-$$;
-CREATE TRIGGER accesslog_append_only
-    BEFORE UPDATE OR DELETE ON accesslog_accessrecord
-    FOR EACH ROW EXECUTE FUNCTION accesslog_refuse_change();
-"""
-DROP_APPEND_ONLY = """
-DROP TRIGGER IF EXISTS accesslog_append_only ON accesslog_accessrecord;
-DROP FUNCTION IF EXISTS accesslog_refuse_change();
-"""
+APPEND_ONLY, DROP_APPEND_ONLY = append_only_sql(
+    table="accesslog_accessrecord", trigger="accesslog_append_only", function="accesslog_refuse_change",
+    what="the access log is append-only")
 
 
 class Migration(migrations.Migration):

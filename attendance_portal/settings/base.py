@@ -94,7 +94,14 @@ TEMPLATES = [
     },
 ]
 
+# Two roles (README: Database roles). DATABASE_URL is the application's role, which owns nothing;
+# DATABASE_OWNER_URL is the owner, used only by `migrate` (which then grants the application role its
+# privileges). With no owner URL, migrate runs as DATABASE_URL's role and nothing is granted.
 DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASE_APP_ROLE: str = DATABASES["default"]["USER"]
+DATABASE_OWNER: dict | None = env.db("DATABASE_OWNER_URL") if env("DATABASE_OWNER_URL", default="") else None
+# Refuse to run on a connection that is a superuser or owns the tables (on in production and in tests).
+DATABASE_REFUSE_PRIVILEGED: bool = env.bool("DATABASE_REFUSE_PRIVILEGED", default=False)
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

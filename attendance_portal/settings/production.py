@@ -8,6 +8,8 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # required: no default outside development
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Web, workers and beat never run as the tables' owner or a superuser (`migrate` uses DATABASE_OWNER_URL).
+DATABASE_REFUSE_PRIVILEGED = env.bool("DATABASE_REFUSE_PRIVILEGED", default=True)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -15,6 +15,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The suite runs as production does: as the application role, never the owner (tests/conftest.py
+# creates and flushes the test databases as the owner).
+DATABASE_REFUSE_PRIVILEGED = True
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405

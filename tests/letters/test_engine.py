@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pghistory
 import pytest
 from django.core import mail
 from django.core.files.storage import default_storage
@@ -168,8 +169,9 @@ def test_unchanged_marks_leave_letters_alone(lw):
         fam = lw.families[0]
         sessions = absences(fam.pupil, [dt.date(2025, 9, 10)])
         [letter] = request(lw, fam, sessions)
-        Mark.objects.filter(pupil=fam.pupil, date=dt.date(2025, 9, 10)).update(note="seen")
-        Mark.objects.filter(pupil=fam.pupil, date=dt.date(2025, 9, 11)).update(code="I")
+        with pghistory.context(name="office", reason="seen"):  # a change to a mark carries who and why
+            Mark.objects.filter(pupil=fam.pupil, date=dt.date(2025, 9, 10)).update(note="seen")
+            Mark.objects.filter(pupil=fam.pupil, date=dt.date(2025, 9, 11)).update(code="I")
         letter.refresh_from_db()
         assert letter.status == Letter.Status.QUEUED and letter.evidence_changed_at is None
 
@@ -178,7 +180,8 @@ def test_reapproving_a_stale_letter_sends_it_in_a_batch_of_its_own(lw, world):
     with scope(school=lw.school):
         fam = lw.families[0]
         [letter] = request(lw, fam, absences(fam.pupil, [dt.date(2025, 9, 10)]))
-        Mark.objects.filter(pupil=fam.pupil, date=dt.date(2025, 9, 10)).update(code="I")
+        with pghistory.context(name="office", reason="illness reported"):
+            Mark.objects.filter(pupil=fam.pupil, date=dt.date(2025, 9, 10)).update(code="I")
         letter.refresh_from_db()
         first_batch = letter.batch_id
         head = world.users["headteacher"]

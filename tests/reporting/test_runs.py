@@ -3,6 +3,7 @@
 import datetime as dt
 from unittest import mock
 
+import pghistory
 import psycopg2
 import pytest
 import time_machine
@@ -42,7 +43,7 @@ def busy_school(school):
 
 
 def amend(school, *, day, code):
-    with scopes_disabled():
+    with scopes_disabled(), pghistory.context(name="office", reason="amended"):
         for mark in Mark.objects.filter(school=school, date=day):
             mark.code = code
             mark.minutes_late = 3 if code in ("L", "U") else None
@@ -454,7 +455,7 @@ def test_window_signals_go_on_night_after_night_and_equal_a_rebuild(school):
     assert active(truant, "penalty_threshold").pk == penalty.pk
     # A session before the start is authorised after all: that signal alone is worked out again. (Saved
     # through the model, whose clock is the watermark's here; a register save stamps the database's.)
-    with scopes_disabled():
+    with scopes_disabled(), pghistory.context(name="Office", reason="authorised after all"):
         first = Mark.objects.get(school=school, enrolment=truant, date=start, session="AM")
         first.code = "C"
         first.save()
