@@ -140,6 +140,13 @@ class LeaveRequest(FamilyRequest):
     class Meta(FamilyRequest.Meta):
         pass
 
+    @property
+    def family_status(self) -> str:
+        """The status as the family reads it: the register code behind "taken" means nothing to them."""
+        if self.status == self.Status.TAKEN:
+            return "Refused; the days away were recorded as unauthorised absence"
+        return self.get_status_display()
+
 
 class ContactAttempt(SchoolOwned):
     """One entry of the first-day calling log: who tried to reach whom, how, and what happened."""
