@@ -140,6 +140,13 @@ class LeaveRequest(FamilyRequest):
     class Meta(FamilyRequest.Meta):
         pass
 
+    @property
+    def family_status(self) -> str:
+        """The status as the family reads it: the register code behind "taken" means nothing to them."""
+        if self.status == self.Status.TAKEN:
+            return "Refused; the days away were recorded as unauthorised absence"
+        return self.get_status_display()
+
 
 class ContactAttempt(SchoolOwned):
     """One entry of the first-day calling log: who tried to reach whom, how, and what happened."""
@@ -202,7 +209,12 @@ class MedicalEvidenceRequest(SchoolOwned):
 
 
 class SentMessage(SchoolOwned):
-    """Every message sent to a parent, whatever the channel, kept as the record of what was said."""
+    """Every message to a family, whatever the channel: written with the action, sent by a task.
+
+    The row is the request to send and the record of what was said. A worker claims it by
+    compare-and-set (QUEUED -> SENDING, with a lease), so a redelivered or swept task never sends it
+    twice; a claim whose worker died runs out and the sweeper hands the row to a worker again.
+    """
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -218,9 +230,10 @@ class SentMessage(SchoolOwned):
         MEDICAL_EVIDENCE = "medical_evidence", "Medical evidence requested"
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
+        QUEUED = "queued", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Not sent"
 
     pupil = models.ForeignKey(Pupil, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     guardian = models.ForeignKey(Guardian, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -229,13 +242,28 @@ class SentMessage(SchoolOwned):
     to = models.CharField(max_length=254)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
-    # The day an "absence not reported" message is about; makes the daily send idempotent.
+    # The day a once-a-day message is about (an unexplained absence, the start of a run of illness).
+    # With it set, the database allows one message per pupil, kind, day, channel and recipient.
     about_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     error = models.CharField(max_length=300, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a task for it was last sent, or when its next try is due; empty when the queue could not
+    # be reached, so the next sweep sends it at once.
+    enqueued_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["school", "kind", "about_date"])]
+        indexes = [
+            models.Index(fields=["school", "kind", "about_date"]),
+            models.Index(fields=["status", "enqueued_at"], name="sentmessage_waiting",
+                         condition=Q(status__in=["queued", "sending"])),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "pupil", "kind", "about_date", "channel", "to"],
+                                    condition=Q(about_date__isnull=False), name="sentmessage_once_a_day"),
+        ]

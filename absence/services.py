@@ -207,14 +207,20 @@ def absence_report_create(
     if to:
         message_queue(
             school=school, kind=SentMessage.Kind.RECEIPT, to=to, pupil=pupil, guardian=guardian,
-            subject=f"Absence report {report.reference} received",
-            body=(f"{school.name} has received your report that {pupil.forename} will be absent "
-                  f"({report.get_sessions_display().lower()}) from {first_date:%A %d %B %Y} to "
-                  f"{last_date:%A %d %B %Y}: {report.get_category_display().lower()}.\n"
-                  f"Your reference is {report.reference}. The school will confirm once it has been recorded."
-                  + ("\nThis report arrived after the school's reporting time." if late else "")),
+            context={**_about(report), "parent": str(guardian) if guardian else "", "late": late},
         )
     return report
+
+
+def _about(item: FamilyRequest) -> dict[str, object]:
+    """What every message about a report or request may say, in words a family uses."""
+    context: dict[str, object] = {
+        "school": item.school.name, "child": item.pupil.forename, "reference": item.reference,  # type: ignore[attr-defined]
+        "first": item.first_date, "last": item.last_date, "sessions": item.get_sessions_display().lower(),
+    }
+    if isinstance(item, AbsenceReport):
+        context["reason"] = item.get_category_display().lower()
+    return context
 
 
 _Request = TypeVar("_Request", bound=FamilyRequest)
@@ -254,13 +260,8 @@ def absence_report_accept(*, report: AbsenceReport, by: User, code: str = "") ->
     result = _save(school=school, entries=entries, by=by, source="absence",
                    reason=f"Reason given by parent (report {report.reference}): {report.get_category_display()}")
     _record_decision(report, status=AbsenceReport.Status.ACCEPTED, by=by, code=code)
-    parents_notify(
-        school=school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
-        subject=f"Absence report {report.reference} recorded",
-        body=(f"{school.name} has recorded {report.pupil.forename}'s absence from {report.first_date:%A %d %B %Y} "
-              f"to {report.last_date:%A %d %B %Y} ({report.get_category_display().lower()}). "
-              f"Reference {report.reference}."),
-    )
+    parents_notify(school=school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
+                   context={**_about(report), "accepted": True})
     if code == codes.ILLNESS:
         medical_evidence_check(pupil=report.pupil, by=by, today=min(report.last_date, timezone.localdate()))
     return report, result
@@ -283,12 +284,8 @@ def absence_report_reject(*, report: AbsenceReport, by: User, reason: str) -> Ab
         raise AbsenceError("Give the reason the report is not accepted; the parent will see it.")
     report = _pending_report(report)
     _record_decision(report, status=AbsenceReport.Status.REJECTED, by=by, decision_reason=reason[:500])
-    parents_notify(
-        school=report.school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
-        subject=f"Absence report {report.reference}",
-        body=(f"{report.school.name} could not accept your absence report {report.reference} for "
-              f"{report.pupil.forename}.\nReason: {reason}\nPlease contact the school office."),
-    )
+    parents_notify(school=report.school, pupil=report.pupil, kind=SentMessage.Kind.REPORT_DECIDED,
+                   context={**_about(report), "accepted": False, "note": report.decision_reason})
     return report
 
 
@@ -332,10 +329,7 @@ def leave_request_create(
     if to:
         message_queue(
             school=school, kind=SentMessage.Kind.LEAVE_RECEIPT, to=to, pupil=pupil, guardian=guardian,
-            subject=f"Leave request {request.reference} received",
-            body=(f"{school.name} has received your request for leave for {pupil.forename} from "
-                  f"{first_date:%A %d %B %Y} to {last_date:%A %d %B %Y}. Reference {request.reference}. "
-                  "The headteacher will decide and you will be told the outcome."),
+            context={**_about(request), "parent": str(guardian) if guardian else ""},
         )
     return request
 
@@ -363,13 +357,8 @@ def leave_request_grant(
                    reason=f"Leave of absence granted by the headteacher ({request.reference})")
     _record_decision(request, status=LeaveRequest.Status.GRANTED, by=by, granted_circumstance=circumstance,
                      decision_reason=reason.strip()[:500])
-    parents_notify(
-        school=school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
-        subject=f"Leave request {request.reference}: granted",
-        body=(f"The headteacher of {school.name} has granted leave for {request.pupil.forename} from "
-              f"{request.first_date:%A %d %B %Y} to {request.last_date:%A %d %B %Y}."
-              + (f"\n{request.decision_reason}" if request.decision_reason else "")),
-    )
+    parents_notify(school=school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
+                   context={**_about(request), "granted": True, "note": request.decision_reason})
     return request, result
 
 
@@ -380,13 +369,8 @@ def leave_request_refuse(*, request: LeaveRequest, by: User, reason: str) -> Lea
         raise AbsenceError("Give the reason for refusing; the parent will see it.")
     request = _pending_leave(request)
     _record_decision(request, status=LeaveRequest.Status.REFUSED, by=by, decision_reason=reason[:500])
-    parents_notify(
-        school=request.school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
-        subject=f"Leave request {request.reference}: refused",
-        body=(f"The headteacher of {request.school.name} has not granted leave for {request.pupil.forename} "
-              f"from {request.first_date:%A %d %B %Y} to {request.last_date:%A %d %B %Y}.\nReason: {reason}\n"
-              "Absence on these days will be recorded as unauthorised."),
-    )
+    parents_notify(school=request.school, pupil=request.pupil, kind=SentMessage.Kind.LEAVE_DECIDED,
+                   context={**_about(request), "granted": False, "note": request.decision_reason})
     return request
 
 
@@ -543,13 +527,8 @@ def medical_evidence_check(*, pupil: Pupil, by: User | None, today: dt.date) -> 
                                                             days=days)
     except IntegrityError:
         return None  # raised concurrently by another request: one is enough
-    parents_notify(
-        school=school, pupil=pupil, kind=SentMessage.Kind.MEDICAL_EVIDENCE,
-        subject=f"Medical evidence for {pupil.forename}'s absence",
-        body=(f"{pupil.forename} has been recorded as ill for {days} school days since {first:%A %d %B %Y}. "
-              f"Under {school.name}'s attendance policy, please send the school medical evidence (for example "
-              "an appointment card, a prescription or a note from a health professional)."),
-    )
+    parents_notify(school=school, pupil=pupil, kind=SentMessage.Kind.MEDICAL_EVIDENCE, about_date=first,
+                   context={"days": days, "since": first})
     return request
 
 
@@ -575,7 +554,11 @@ class NotifyResult:
 
 
 def unexplained_notify(*, school: School, now: dt.datetime | None = None) -> NotifyResult:
-    """Tell the first contact of each pupil still unexplained today. Once per pupil per day."""
+    """Tell the first contact of each pupil still unexplained today. Once per pupil per day.
+
+    The look-up of who was told only saves work; the unique constraint on the messages is what makes
+    two runs at once (two workers, a redelivered task) send each family one message.
+    """
     view = selectors.unexplained_today(school=school, now=now)
     already = set(SentMessage.objects.filter(school=school, kind=SentMessage.Kind.UNEXPLAINED,
                                              about_date=view.day).values_list("pupil_id", flat=True))
@@ -583,15 +566,8 @@ def unexplained_notify(*, school: School, now: dt.datetime | None = None) -> Not
     for row in view.rows:
         if row.pupil.pk in already or row.pending_report is not None:
             continue
-        sent = parents_notify(
-            school=school, pupil=row.pupil, kind=SentMessage.Kind.UNEXPLAINED, about_date=view.day,
-            only_first=True, subject=f"{row.pupil.forename} is not in school today",
-            body=(f"{row.pupil.forename} is absent from {school.name} today ({view.day:%A %d %B}) and we have "
-                  "not been told why. Please contact the school office or report the absence in the parent "
-                  "portal as soon as you can."),
-            text=(f"{school.name}: {row.pupil.forename} is absent today and we have no reason. "
-                  "Please contact the school office."),
-        )
+        sent = parents_notify(school=school, pupil=row.pupil, kind=SentMessage.Kind.UNEXPLAINED,
+                              about_date=view.day, only_first=True, text=True, context={"day": view.day})
         pupils += 1 if sent else 0
         messages += len(sent)
     return NotifyResult(pupils, messages)
@@ -618,11 +594,7 @@ def parent_invite(*, guardian: Guardian, by: User, base_url: str) -> Invitation:
     hours = settings.INVITATION_VALID_HOURS
     message_queue(
         school=guardian.school, kind=SentMessage.Kind.INVITATION, to=email, guardian=guardian,
-        subject=f"Your parent portal account for {guardian.school.name}",
-        body=(f"{guardian.school.name} has invited you to its parent portal, where you can report an absence, "
-              f"ask for leave and see your child's attendance.\n\nOpen this link to set up your account: {link}\n\n"
-              "If you already have a parent portal account, sign in with it when the link asks and accept the "
-              f"invitation. The link works once and stops working after {hours} hours."),
+        context={"school": guardian.school.name, "parent": str(guardian), "link": link, "hours": hours},
     )
     return invitation
 

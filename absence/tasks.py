@@ -1,7 +1,7 @@
-"""Background jobs for absence follow-up. Thin: each calls a service inside the school's scope.
+"""Background jobs for absence follow-up and family messages. Thin: each calls a service.
 
-Both are idempotent (a pupil's family is told once a day; one medical-evidence request per run of
-illness), so a redelivered task does no harm.
+All are idempotent (a pupil's family is told once a day; one medical-evidence request per run of
+illness; a message is claimed before it is sent), so a redelivered task does no harm.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from attendance_portal.tenancy import SchoolTask
 from registers import codes
 from registers.models import Mark
 
-from . import services
+from . import notifications, services
 
 
 @shared_task(base=SchoolTask, bind=True, acks_late=True)
@@ -45,6 +45,23 @@ def medical_evidence_sweep(self: Any, *, school_id: int) -> int:
         if services.medical_evidence_check(pupil=mark.pupil, by=None, today=today) is not None:
             raised += 1
     return raised
+
+
+# Retries are counted on the row (MESSAGES_MAX_ATTEMPTS), not by Celery.
+@shared_task(base=SchoolTask, bind=True, acks_late=True, max_retries=None, name="absence.message_send")
+def message_send(self: Any, *, school_id: int, message_id: int) -> bool:
+    """Send one family message; a transient failure comes back after the back-off the service chose."""
+    result = notifications.message_send(school_id=school_id, message_id=message_id)
+    if result.retry_in is not None:
+        # The row is back in the queue with its due time, so if this retry is lost the sweeper sends it.
+        raise self.retry(countdown=result.retry_in)
+    return result.sent
+
+
+@shared_task(acks_late=True, name="absence.messages_sweep")
+def messages_sweep() -> int:
+    """Beat: re-send tasks for messages a Redis outage or a dead worker left waiting."""
+    return notifications.messages_sweep()
 
 
 @shared_task(name="absence.fan_out", acks_late=True)

@@ -188,6 +188,19 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # How long an invitation link works (it also stops working once used, or when a newer one is sent).
 INVITATION_VALID_HOURS: int = env.int("INVITATION_VALID_HOURS", default=72)
 
+# A mail server that stops answering fails the send (and it is tried again) instead of holding a worker.
+EMAIL_TIMEOUT: int = env.int("EMAIL_TIMEOUT", default=30)
+# Family messages are sent by tasks on this queue (see absence.notifications). A transient failure is
+# tried again after MESSAGES_RETRY_SECONDS, doubling up to MESSAGES_RETRY_MAX_SECONDS, at most
+# MESSAGES_MAX_ATTEMPTS times; a claim whose worker died is taken over after MESSAGES_LEASE_SECONDS;
+# a message not sent within MESSAGES_SEND_WITHIN_HOURS is marked failed rather than sent late.
+MESSAGES_QUEUE: str = env("MESSAGES_QUEUE", default="celery")
+MESSAGES_LEASE_SECONDS: int = env.int("MESSAGES_LEASE_SECONDS", default=300)
+MESSAGES_RETRY_SECONDS: int = env.int("MESSAGES_RETRY_SECONDS", default=30)
+MESSAGES_RETRY_MAX_SECONDS: int = env.int("MESSAGES_RETRY_MAX_SECONDS", default=1800)
+MESSAGES_MAX_ATTEMPTS: int = env.int("MESSAGES_MAX_ATTEMPTS", default=6)
+MESSAGES_SEND_WITHIN_HOURS: int = env.int("MESSAGES_SEND_WITHIN_HOURS", default=24)
+
 # Celery: JSON only, late acknowledgement so a killed worker's task is redelivered,
 # and time limits so one stuck school cannot hold a worker forever.
 CELERY_BROKER_URL = REDIS_URL

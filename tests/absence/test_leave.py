@@ -150,6 +150,9 @@ def test_refused_then_taken_is_coded_G_by_the_office(fam, world, client_as, djan
     assert codes == {(FIRST, "AM"): "G", (FIRST, "PM"): "G", (LAST, "AM"): "G", (LAST, "PM"): "\\"}
     assert item.status == "taken"
     assert history[0]["original"] == "N" and history[0]["new"] == "G" and "refused" in history[0]["reason"]
+    # The family reads what happened in words, not the register's code.
+    page = client_as(user).get(reverse("parent:leave_detail", args=[item.pk])).content.decode()
+    assert "recorded as unauthorised absence" in page and "(recorded as G)" not in page
 
 
 def test_granting_twice_is_refused(fam, world, monday_morning):

@@ -13,44 +13,69 @@ from django_scopes import scope
 
 from absence import tasks
 from absence.models import MedicalEvidenceRequest, SentMessage
-from absence.notifications import message_deliver, message_queue
+from absence.notifications import TransientSendError, message_queue
+from absence.notifications import message_send as send
 from registers.models import SchoolPolicy
 from registers.services import MarkEntry, marks_save
 from tests import factories as f
 
 from .conftest import MONDAY, at
 from .factories import family
+from .messages import messages_deliver
 
 pytestmark = pytest.mark.django_db
 
 
 class BrokenSms:
     def send(self, *, to: str, body: str) -> None:
-        raise ConnectionError("gateway down")
+        raise ValueError("not a mobile number")
 
 
-def test_sms_goes_through_the_logging_backend_and_is_stored(world, caplog, django_capture_on_commit_callbacks):
-    with scope(school=world.school), caplog.at_level(logging.INFO, logger="absence.notifications"):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = message_queue(school=world.school, kind="unexplained", to="07700 900123", body="Hello",
-                                    channel=SentMessage.Channel.SMS)
+class BusySms:
+    def send(self, *, to: str, body: str) -> None:
+        raise TransientSendError("gateway busy")
+
+
+TEXT = {"school": "Alder Primary", "child": "Sam"}
+
+
+def test_sms_goes_through_the_logging_backend_and_is_stored(world, caplog):
+    with scope(school=world.school):
+        message = message_queue(school=world.school, kind="unexplained", to="07700 900123", context=TEXT,
+                                channel=SentMessage.Channel.SMS)
+    with caplog.at_level(logging.INFO, logger="absence.notifications"):
+        assert messages_deliver() == 1
+    with scope(school=world.school):
         message.refresh_from_db()
         assert message.status == "sent" and message.sent_at is not None
-    assert "SMS to 07700 900123: Hello" in caplog.text
+    assert "SMS to 07700 900123: Alder Primary: Sam is not in school today" in caplog.text
     assert not mail.outbox
 
 
 @override_settings(ABSENCE_SMS_BACKEND="tests.absence.test_notifications_tasks.BrokenSms")
-def test_a_failed_send_is_recorded_not_raised(world, django_capture_on_commit_callbacks):
+def test_a_permanent_failure_is_recorded_not_raised_nor_retried(world):
     with scope(school=world.school):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = message_queue(school=world.school, kind="unexplained", to="07700 900123", body="Hello",
-                                    channel=SentMessage.Channel.SMS)
+        message = message_queue(school=world.school, kind="unexplained", to="07700 900123", context=TEXT,
+                                channel=SentMessage.Channel.SMS)
+    messages_deliver()
+    with scope(school=world.school):
         message.refresh_from_db()
-        assert message.status == "failed" and "gateway down" in message.error
-        message_deliver(message_id=message.pk)  # a failed message is not retried blindly
+        assert message.status == "failed" and "not a mobile number" in message.error
+        assert message.attempts == 1
+        assert send(school_id=world.school.pk, message_id=message.pk).sent is False  # not tried again
         message.refresh_from_db()
-        assert message.status == "failed"
+        assert message.status == "failed" and message.attempts == 1
+
+
+@override_settings(ABSENCE_SMS_BACKEND="tests.absence.test_notifications_tasks.BusySms")
+def test_a_transient_failure_is_tried_again_later(world):
+    with scope(school=world.school):
+        message = message_queue(school=world.school, kind="unexplained", to="07700 900123", context=TEXT,
+                                channel=SentMessage.Channel.SMS)
+        result = send(school_id=world.school.pk, message_id=message.pk)
+        message.refresh_from_db()
+    assert result.retry_in == 30 and result.sent is False
+    assert message.status == "queued" and "gateway busy" in message.error and message.attempts == 1
 
 
 def test_a_message_is_not_sent_when_the_action_rolls_back(world, django_capture_on_commit_callbacks):
@@ -59,7 +84,7 @@ def test_a_message_is_not_sent_when_the_action_rolls_back(world, django_capture_
     with scope(school=world.school), django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                message_queue(school=world.school, kind="receipt", to="a@example.org", body="x", subject="y")
+                message_queue(school=world.school, kind="unexplained", to="a@example.org", context=TEXT)
                 raise RuntimeError("user action failed")
         except RuntimeError:
             pass
@@ -71,9 +96,12 @@ def test_unexplained_task_runs_in_the_schools_scope(world, calendar, django_capt
     pupil, _, _ = family(world.school, email="p@example.org")
     with scope(school=world.school):
         marks_save(school=world.school, by=None, entries=[MarkEntry(pupil.pk, MONDAY, "AM", "N")])
-    with time_machine.travel(at(MONDAY, 9, 45), tick=False), django_capture_on_commit_callbacks(execute=True):
-        assert tasks.unexplained_notify(school_id=world.school.pk) == {"pupils": 1, "messages": 2}
-        assert tasks.unexplained_notify(school_id=world.school.pk) == {"pupils": 0, "messages": 0}
+    with time_machine.travel(at(MONDAY, 9, 45), tick=False):
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert tasks.unexplained_notify(school_id=world.school.pk) == {"pupils": 1, "messages": 2}
+            assert tasks.unexplained_notify(school_id=world.school.pk) == {"pupils": 0, "messages": 0}
+        assert len(callbacks) == 1  # one task per message, sent when the run's work is committed
+        assert messages_deliver() == 2
     assert len(mail.outbox) == 1
 
 

@@ -21,6 +21,7 @@ from tests import factories as f
 
 from .conftest import MONDAY, at
 from .factories import AbsenceReportFactory, family
+from .messages import messages_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -85,8 +86,7 @@ def test_other_reason_needs_the_officer_to_choose_a_code(fam, world, client_as, 
     assert set(_codes(world.school, pupil).values()) == {"C"}
 
 
-def test_rejecting_needs_a_reason_and_tells_the_parent(fam, world, client_as, monday_morning,
-                                                       django_capture_on_commit_callbacks):
+def test_rejecting_needs_a_reason_and_tells_the_parent(fam, world, client_as, monday_morning):
     pupil, _, user = fam
     report = AbsenceReportFactory(pupil=pupil)
     office = client_as(world.users["office_staff"])
@@ -95,11 +95,11 @@ def test_rejecting_needs_a_reason_and_tells_the_parent(fam, world, client_as, mo
     with scope(school=world.school):
         report.refresh_from_db()
         assert report.status == "pending"
-    with django_capture_on_commit_callbacks(execute=True):
-        office.post(url, {"reason": "Pupil was seen in school"})
+    office.post(url, {"reason": "Pupil was seen in school"})
     with scope(school=world.school):
         report.refresh_from_db()
         assert report.status == "rejected"
+    assert messages_deliver() == 1
     assert "Pupil was seen in school" in mail.outbox[-1].body
     page = client_as(user).get(reverse("parent:child", args=[pupil.pk])).content.decode()
     assert "Pupil was seen in school" in page
@@ -217,11 +217,11 @@ def test_bad_resolution_is_refused_and_nothing_written(world, client_as, calenda
     assert _codes(world.school, pupil)[(MONDAY, "AM")] == "N"
 
 
-def test_unexplained_notification_is_sent_once_per_day(world, calendar, django_capture_on_commit_callbacks):
+def test_unexplained_notification_is_sent_once_per_day(world, calendar):
     pupils = _absent_class(world.school, 2, world.users["office_staff"])
     with time_machine.travel(at(MONDAY, 9, 35), tick=False), scope(school=world.school):
-        with django_capture_on_commit_callbacks(execute=True):
-            first = services.unexplained_notify(school=world.school)
+        first = services.unexplained_notify(school=world.school)
+        messages_deliver()
         second = services.unexplained_notify(school=world.school)
         assert first.pupils == 2 and first.messages == 4  # email and text to the first contact
         assert second.pupils == 0
@@ -264,8 +264,7 @@ def test_aged_N_uses_the_school_policy_limit(world, calendar):
 # ---------------------------------------------------------------- medical evidence
 
 
-def test_medical_evidence_requested_after_the_policys_days_of_illness(world, client_as, calendar,
-                                                                      django_capture_on_commit_callbacks):
+def test_medical_evidence_requested_after_the_policys_days_of_illness(world, client_as, calendar):
     SchoolPolicy.objects.create(school=world.school, effective_from=dt.date(2025, 9, 1),
                                 medical_evidence_after_days=3)
     pupil, _, user = family(world.school, email="dad@example.org")
@@ -274,12 +273,11 @@ def test_medical_evidence_requested_after_the_policys_days_of_illness(world, cli
     with scope(school=world.school):
         marks_save(school=world.school, by=office,
                    entries=[MarkEntry(pupil.pk, d, s, "N") for d in days for s in ("AM", "PM")])
-        with django_capture_on_commit_callbacks(execute=True):
-            services.n_codes_resolve(pupil=pupil, by=office, keys=[(d, s) for d in days[:2] for s in ("AM", "PM")],
-                                     code="I", reason="Flu")
-            assert not MedicalEvidenceRequest.objects.exists()
-            services.n_codes_resolve(pupil=pupil, by=office, keys=[(days[2], "AM"), (days[2], "PM")],
-                                     code="I", reason="Flu")
+        services.n_codes_resolve(pupil=pupil, by=office, keys=[(d, s) for d in days[:2] for s in ("AM", "PM")],
+                                 code="I", reason="Flu")
+        assert not MedicalEvidenceRequest.objects.exists()
+        services.n_codes_resolve(pupil=pupil, by=office, keys=[(days[2], "AM"), (days[2], "PM")],
+                                 code="I", reason="Flu")
         request = MedicalEvidenceRequest.objects.get()
         assert (request.illness_from, request.days) == (days[0], 3)
         assert SentMessage.objects.filter(kind="medical_evidence", to="dad@example.org").exists()
@@ -310,13 +308,12 @@ def test_home_panel_shows_counts_with_bounded_queries(world, client_as, calendar
     assert reverse("absence:reports", args=[world.school.slug]) not in teacher_page
 
 
-def test_invitation_sets_a_password_and_the_parent_lands_on_their_portal(world, client_as, calendar, client,
-                                                                          django_capture_on_commit_callbacks):
+def test_invitation_sets_a_password_and_the_parent_lands_on_their_portal(world, client_as, calendar, client):
     pupil = f.EnrolmentFactory(pupil__school=world.school).pupil
     contact = f.PupilContactFactory(pupil=pupil, guardian__email="Carer@Example.org")
     office = client_as(world.users["office_staff"])
-    with django_capture_on_commit_callbacks(execute=True):
-        office.post(reverse("absence:invite", args=[world.school.slug, contact.guardian.pk]))
+    office.post(reverse("absence:invite", args=[world.school.slug, contact.guardian.pk]))
+    assert messages_deliver() == 1
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     link = next(word for word in body.split() if "/accounts/invitations/" in word)

@@ -16,6 +16,7 @@ from tests import factories as f
 
 from .conftest import MONDAY, at
 from .factories import family
+from .messages import messages_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,11 @@ def _count(school):
         return AbsenceReport.objects.count()
 
 
-def test_parent_reports_an_absence_and_gets_a_reference_and_receipt(fam, client_as, monday_morning,
-                                                                   django_capture_on_commit_callbacks):
+def test_parent_reports_an_absence_and_gets_a_reference_and_receipt(fam, client_as, monday_morning):
     pupil, guardian, user = fam
     client = client_as(user)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = _report(client, pupil)
+    response = _report(client, pupil)
+    assert messages_deliver() == 1
     assert response.status_code == 302
     with scope(school=pupil.school):
         report = AbsenceReport.objects.get()

@@ -22,6 +22,7 @@ from accounts.models import AccountEvent, Invitation
 from attendance_portal.models import Membership
 from attendance_portal.roles import Role
 from tests import factories as f
+from tests.absence.messages import messages_deliver
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-Secret-99"
@@ -35,12 +36,13 @@ def guardian(world):
 
 
 @pytest.fixture
-def invite(world, client_as, django_capture_on_commit_callbacks):
+def invite(world, client_as):
     office = client_as(world.users[Role.OFFICE_STAFF.value])
 
     def send(guardian: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return office.post(reverse("absence:invite", args=[world.school.slug, guardian.pk]), follow=True)
+        response = office.post(reverse("absence:invite", args=[world.school.slug, guardian.pk]), follow=True)
+        messages_deliver()  # as the worker does once the request has committed
+        return response
 
     return send
 
