@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accesslog.models import AccessKind
 from accesslog.services import access_record
 from accounts.selectors import invitation_pending_exists
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import can, requires
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history, school_day_latest
 
@@ -41,12 +41,7 @@ FOLLOW_UP = "follow_up_absence"
 DECIDE = "decide_leave"
 
 
-def _require(request: HttpRequest, *actions: str) -> None:
-    if not any(can(request.user, a, request.school) for a in actions):  # type: ignore[attr-defined]
-        raise PermissionDenied("Your role in this school does not allow this.")
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
+def _back(request: SchoolRequest, default: str) -> HttpResponse:
     """Return to the page the form was on (only our own paths), else the default page."""
     target = request.POST.get("next", "")
     if target.startswith(f"/s/{request.school.slug}/"):  # type: ignore[attr-defined]
@@ -54,11 +49,11 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
-def _fail(request: HttpRequest, error: Exception) -> None:
+def _fail(request: SchoolRequest, error: Exception) -> None:
     messages.error(request, "; ".join(getattr(error, "messages", [str(error)])))
 
 
-def _form_errors(request: HttpRequest, form: Any) -> None:
+def _form_errors(request: SchoolRequest, form: Any) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for e in errors:
@@ -68,9 +63,9 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 # ---------------------------------------------------------------- unexplained today
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def today(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def today(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     now = timezone.localtime()
     day = school_day_latest(school=school, day=now.date())
@@ -91,18 +86,18 @@ def today(request: HttpRequest, school_slug: str) -> HttpResponse:
     })
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def notify_unexplained(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def notify_unexplained(request: SchoolRequest, school_slug: str) -> HttpResponse:
     result = services.unexplained_notify(school=request.school)  # type: ignore[attr-defined]
     messages.success(request, f"Messages queued for {result.pupils} pupils' families ({result.messages} in all). "
                               "Families already told today were not messaged again.")
     return redirect("absence:today", school_slug)
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def contact_add(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def contact_add(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)  # type: ignore[attr-defined]
     contacts = list(pupil.contacts.select_related("guardian"))
     form = ContactAttemptForm(request.POST, contacts=contacts, prefix=request.POST.get("prefix") or None)
@@ -121,10 +116,9 @@ def contact_add(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRe
     return _back(request, reverse("absence:today", args=[school_slug]))
 
 
+@requires(FOLLOW_UP, "amend_mark")
 @require_POST
-def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    _require(request, "amend_mark")
+def resolve(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)  # type: ignore[attr-defined]
     marks = selectors.n_marks_for(school=request.school, pupil_id=pupil.pk)  # type: ignore[attr-defined]
     form = ResolveForm(request.POST, keys=[(m.date, m.session) for m in marks],
@@ -144,10 +138,10 @@ def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRespon
     return _back(request, reverse("absence:today", args=[school_slug]))
 
 
+@requires(FOLLOW_UP, write=("amend_mark",))
 @require_http_methods(["GET", "POST"])
-def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
+def aged(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """N codes past the limit, one row per pupil with their sessions; the office resolves several at once."""
-    _require(request, FOLLOW_UP)
     school = request.school  # type: ignore[attr-defined]
     today_ = timezone.localdate()
     aged_rows = selectors.aged_n_by_pupil(school=school, today=today_)
@@ -155,7 +149,6 @@ def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
     status = 200
     form = AgedResolveForm(initial={"code": "O", "reason": f"No reason established within {policy_limit} school days"})
     if request.method == "POST":
-        _require(request, "amend_mark")
         form = AgedResolveForm(request.POST)
         if form.is_valid():
             try:
@@ -177,9 +170,9 @@ def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
     }, status=status)
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def pupil(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     found = get_object_or_404(Pupil.objects.select_related("registration_group"), pk=pupil_id, school=school)
     contacts = list(found.contacts.select_related("guardian").order_by("priority"))
@@ -210,9 +203,9 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
 # ---------------------------------------------------------------- parent reports
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def reports(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def reports(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     return render(request, "absence/reports.html", {
         "pending": list(selectors.reports_pending(school=school)),
@@ -221,10 +214,9 @@ def reports(request: HttpRequest, school_slug: str) -> HttpResponse:
     })
 
 
+@requires(FOLLOW_UP, "amend_mark")
 @require_POST
-def report_accept(request: HttpRequest, school_slug: str, report_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    _require(request, "amend_mark")
+def report_accept(request: SchoolRequest, school_slug: str, report_id: int) -> HttpResponse:
     report = get_object_or_404(AbsenceReport.objects.select_related("pupil"), pk=report_id,
                                school=request.school)  # type: ignore[attr-defined]
     form = AcceptForm(request.POST)
@@ -241,9 +233,9 @@ def report_accept(request: HttpRequest, school_slug: str, report_id: int) -> Htt
     return _back(request, reverse("absence:reports", args=[school_slug]))
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def report_reject(request: HttpRequest, school_slug: str, report_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def report_reject(request: SchoolRequest, school_slug: str, report_id: int) -> HttpResponse:
     report = get_object_or_404(AbsenceReport, pk=report_id, school=request.school)  # type: ignore[attr-defined]
     form = RejectForm(request.POST)
     if not form.is_valid():
@@ -261,9 +253,9 @@ def report_reject(request: HttpRequest, school_slug: str, report_id: int) -> Htt
 # ---------------------------------------------------------------- leave requests
 
 
+@requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP, DECIDE)
+def leave(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     pending = list(selectors.leave_pending(school=school))
     ids = [r.pupil_id for r in pending]
@@ -280,9 +272,9 @@ def leave(request: HttpRequest, school_slug: str) -> HttpResponse:
     })
 
 
+@requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave_detail(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP, DECIDE)
+def leave_detail(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     item = get_object_or_404(LeaveRequest.objects.select_related("pupil", "decided_by"), pk=request_id,
                              school=school)
@@ -301,9 +293,9 @@ def leave_detail(request: HttpRequest, school_slug: str, request_id: int) -> Htt
     })
 
 
+@requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave_evidence(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP, DECIDE)
+def leave_evidence(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
     if not item.evidence:
         raise Http404("No evidence")
@@ -314,9 +306,9 @@ def leave_evidence(request: HttpRequest, school_slug: str, request_id: int) -> H
                         filename=f"{item.reference}-evidence{item.evidence.name[-4:]}")
 
 
+@requires(DECIDE)
 @require_POST
-def leave_grant(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, DECIDE)
+def leave_grant(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
     form = GrantForm(request.POST, prefix="grant")
     if not form.is_valid():
@@ -333,9 +325,9 @@ def leave_grant(request: HttpRequest, school_slug: str, request_id: int) -> Http
     return redirect("absence:leave", school_slug)
 
 
+@requires(DECIDE)
 @require_POST
-def leave_refuse(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, DECIDE)
+def leave_refuse(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
     form = RefuseForm(request.POST, prefix="refuse")
     if not form.is_valid():
@@ -350,10 +342,9 @@ def leave_refuse(request: HttpRequest, school_slug: str, request_id: int) -> Htt
     return redirect("absence:leave", school_slug)
 
 
+@requires(FOLLOW_UP, "amend_mark")
 @require_POST
-def leave_taken(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    _require(request, "amend_mark")
+def leave_taken(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
     try:
         item, result = services.leave_request_record_taken(request=item, by=request.user)  # type: ignore[arg-type]
@@ -367,18 +358,18 @@ def leave_taken(request: HttpRequest, school_slug: str, request_id: int) -> Http
 # ---------------------------------------------------------------- medical evidence
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def medical(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def medical(request: SchoolRequest, school_slug: str) -> HttpResponse:
     return render(request, "absence/medical.html", {
         "items": selectors.medical_requests(school=request.school)[:200],  # type: ignore[attr-defined]
         "form": EvidenceOutcomeForm(),
     })
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def medical_record(request: HttpRequest, school_slug: str, evidence_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def medical_record(request: SchoolRequest, school_slug: str, evidence_id: int) -> HttpResponse:
     item = get_object_or_404(MedicalEvidenceRequest, pk=evidence_id, school=request.school)  # type: ignore[attr-defined]
     form = EvidenceOutcomeForm(request.POST)
     if not form.is_valid():
@@ -393,9 +384,9 @@ def medical_record(request: HttpRequest, school_slug: str, evidence_id: int) -> 
 # ---------------------------------------------------------------- parent accounts
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def parents(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def parents(request: SchoolRequest, school_slug: str) -> HttpResponse:
     qs = Guardian.objects.filter(school=request.school).annotate(  # type: ignore[attr-defined]
         invited=invitation_pending_exists()).order_by("surname", "forename")
     query = request.GET.get("q", "").strip()
@@ -405,9 +396,9 @@ def parents(request: HttpRequest, school_slug: str) -> HttpResponse:
     return render(request, "absence/parents.html", {"page": page, "q": query})
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def invite(request: HttpRequest, school_slug: str, guardian_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def invite(request: SchoolRequest, school_slug: str, guardian_id: int) -> HttpResponse:
     guardian = get_object_or_404(Guardian, pk=guardian_id, school=request.school)  # type: ignore[attr-defined]
     try:
         services.parent_invite(guardian=guardian, by=request.user,  # type: ignore[arg-type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +10,8 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import requires
 
 from . import mfa, selectors, services
 from .forms import CodeForm, NewAccountForm
@@ -112,18 +112,18 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     }, status=status)
 
 
+@requires("reset_mfa")
 @require_GET
-def mfa_staff(request: HttpRequest, school_slug: str) -> HttpResponse:
+def mfa_staff(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The headteacher's list of the school's staff and whether each has set up two-step sign-in."""
-    _require_reset(request)
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     return render(request, "accounts/mfa_staff.html", {"staff": selectors.school_staff_mfa(school=school)})
 
 
+@requires("reset_mfa")
 @require_POST
-def mfa_reset(request: HttpRequest, school_slug: str, user_id: int) -> HttpResponse:
-    _require_reset(request)
-    school = request.school  # type: ignore[attr-defined]
+def mfa_reset(request: SchoolRequest, school_slug: str, user_id: int) -> HttpResponse:
+    school = request.school
     target = selectors.school_member(school=school, user_id=user_id)
     if target.pk == request.user.pk:
         messages.error(request, "You cannot reset your own two-step sign-in; ask another headteacher or the "
@@ -133,8 +133,3 @@ def mfa_reset(request: HttpRequest, school_slug: str, user_id: int) -> HttpRespo
         messages.success(request, f"Two-step sign-in reset for {target.display_name()}. They set it up again the "
                                   "next time they sign in.")
     return redirect("accounts_school:mfa_staff", school.slug)
-
-
-def _require_reset(request: HttpRequest) -> None:
-    if not can(request.user, "reset_mfa", request.school):  # type: ignore[arg-type, attr-defined]
-        raise PermissionDenied

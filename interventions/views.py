@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scope
 
 from absence.selectors import parent_child_get
+from attendance_portal.http import SchoolRequest
 from attendance_portal.models import Membership, User
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, requires
 from letters.selectors import parent_letters as letters_sent_to_parent
 from registers.models import Enrolment
 
@@ -46,23 +47,18 @@ from .models import Action, AttendanceContract, Case, LadderStage, Meeting, Stat
 WORK = "work_cases"
 
 
-def _require(request: HttpRequest, action: str = WORK) -> None:
-    if not can(request.user, action, request.school):  # type: ignore[attr-defined, arg-type]
-        raise PermissionDenied("Your role in this school does not allow this.")
-
-
-def _errors(request: HttpRequest, form: Any) -> None:
+def _errors(request: SchoolRequest, form: Any) -> None:
     for name, errors in form.errors.items():
         label = form.fields[name].label or name.replace("_", " ").capitalize() if name in form.fields else ""
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
 
 
-def _fail(request: HttpRequest, error: Exception) -> None:
+def _fail(request: SchoolRequest, error: Exception) -> None:
     messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
 
 
-def _case(request: HttpRequest, case_id: int) -> Case:
+def _case(request: SchoolRequest, case_id: int) -> Case:
     return get_object_or_404(Case.objects.select_related("pupil", "stage__ladder", "enrolment"),
                              school=request.school, pk=case_id)  # type: ignore[attr-defined]
 
@@ -71,7 +67,7 @@ def _to_case(case: Case) -> HttpResponse:
     return redirect("interventions:case", case.school.slug, case.pk)
 
 
-def _staff(request: HttpRequest) -> list[User]:
+def _staff(request: SchoolRequest) -> list[User]:
     school = request.school  # type: ignore[attr-defined]
     where = Q(school=school, role__in=["attendance_officer", "senior_attendance_champion", "headteacher"])
     ids = Membership.objects.filter(where).values_list("user_id", flat=True)
@@ -81,7 +77,7 @@ def _staff(request: HttpRequest) -> list[User]:
 # ---------------------------------------------------------------- queue and lists
 
 
-def _filters(request: HttpRequest) -> tuple[QueueFilterForm, selectors.Filters]:
+def _filters(request: SchoolRequest) -> tuple[QueueFilterForm, selectors.Filters]:
     form = QueueFilterForm(request.GET or None)
     if request.GET and not form.is_valid():
         _errors(request, form)
@@ -91,17 +87,17 @@ def _filters(request: HttpRequest) -> tuple[QueueFilterForm, selectors.Filters]:
                                    stage=data.get("stage"), owner=data.get("owner"), mine=bool(data.get("mine")))
 
 
+@requires(WORK)
 @require_GET
-def queue(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request)
+def queue(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form, filters = _filters(request)
     found = selectors.queue_for(school=request.school, filters=filters, user=request.user)  # type: ignore[attr-defined, arg-type]
     return render(request, "interventions/queue.html", {"queue": found, "form": form, "lists": selectors.LISTS})
 
 
+@requires(WORK)
 @require_GET
-def pupil_list(request: HttpRequest, school_slug: str, which: str) -> HttpResponse:
-    _require(request)
+def pupil_list(request: SchoolRequest, school_slug: str, which: str) -> HttpResponse:
     if which not in selectors.LISTS:
         from django.http import Http404
 
@@ -112,9 +108,9 @@ def pupil_list(request: HttpRequest, school_slug: str, which: str) -> HttpRespon
                                                        "which": which, "form": form, "lists": selectors.LISTS})
 
 
+@requires(WORK)
 @require_POST
-def case_open(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request)
+def case_open(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form = OpenCaseForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
@@ -133,9 +129,9 @@ def case_open(request: HttpRequest, school_slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- a case
 
 
+@requires(WORK)
 @require_GET
-def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
-    _require(request)
+def case_detail(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     view = selectors.case_view(school=request.school, case=case)  # type: ignore[attr-defined]
     invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
@@ -155,14 +151,14 @@ def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
     })
 
 
-def _post_case(request: HttpRequest, case_id: int, form_class: Any) -> tuple[Case, Any]:
-    _require(request)
+def _post_case(request: SchoolRequest, case_id: int, form_class: Any) -> tuple[Case, Any]:
     case = _case(request, case_id)
     return case, form_class(request.POST)
 
 
+@requires(WORK)
 @require_POST
-def case_note(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_note(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, NoteForm)
     if not form.is_valid():
         _errors(request, form)
@@ -176,8 +172,9 @@ def case_note(request: HttpRequest, school_slug: str, case_id: int) -> HttpRespo
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_stage(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_stage(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, StageForm)
     if not form.is_valid():
         _errors(request, form)
@@ -192,8 +189,9 @@ def case_stage(request: HttpRequest, school_slug: str, case_id: int) -> HttpResp
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_close(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_close(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, CloseForm)
     if not form.is_valid():
         _errors(request, form)
@@ -207,8 +205,9 @@ def case_close(request: HttpRequest, school_slug: str, case_id: int) -> HttpResp
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_owner(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_owner(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, OwnerForm)
     staff = {u.pk: u for u in _staff(request)}
     if not form.is_valid() or form.cleaned_data["owner"] not in staff:
@@ -221,9 +220,9 @@ def case_owner(request: HttpRequest, school_slug: str, case_id: int) -> HttpResp
     return _to_case(case)
 
 
+@requires("send_letters")
 @require_POST
-def letter_propose(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
-    _require(request, "send_letters")
+def letter_propose(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     kind = request.POST.get("kind", Action.Kind.LETTER)
     try:
@@ -234,15 +233,14 @@ def letter_propose(request: HttpRequest, school_slug: str, case_id: int) -> Http
     return redirect("interventions:action", school_slug, action.pk)
 
 
+@requires(WORK, write=("send_letters",))
 @require_http_methods(["GET", "POST"])
-def action_review(request: HttpRequest, school_slug: str, action_id: int) -> HttpResponse:
+def action_review(request: SchoolRequest, school_slug: str, action_id: int) -> HttpResponse:
     """Context review before a formal action: approve, change it, or record support instead."""
-    _require(request)
     action = get_object_or_404(Action.objects.select_related("case__pupil", "case__stage"),
                                school=request.school, pk=action_id)  # type: ignore[attr-defined]
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
-        _require(request, "send_letters")
         if form.is_valid():
             try:
                 services.action_decide(action=action, decision=form.cleaned_data["decision"], by=request.user,  # type: ignore[arg-type]
@@ -260,10 +258,10 @@ def action_review(request: HttpRequest, school_slug: str, action_id: int) -> Htt
                   status=400 if request.method == "POST" else 200)
 
 
+@requires("send_letters")
 @require_POST
-def bulk_propose(request: HttpRequest, school_slug: str) -> HttpResponse:
+def bulk_propose(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """Step one of a bulk action: propose the stage letter of each selected case, then review them."""
-    _require(request, "send_letters")
     ids = [int(x) for x in request.POST.getlist("cases") if x.isdigit()]
     form = BulkForm(request.POST, case_ids=ids)
     if not ids or not form.is_valid():
@@ -277,10 +275,10 @@ def bulk_propose(request: HttpRequest, school_slug: str) -> HttpResponse:
         "rows": [(a, selectors.context_for(school=request.school, case=a.case)) for a in actions]})  # type: ignore[attr-defined]
 
 
+@requires("send_letters")
 @require_POST
-def bulk_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
+def bulk_approve(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """Step two: approve the reviewed letters that were not held (held ones need their own review)."""
-    _require(request, "send_letters")
     ids = [int(x) for x in request.POST.getlist("actions") if x.isdigit()]
     form = BulkApproveForm(request.POST, action_ids=ids)
     if not ids or not form.is_valid():
@@ -299,8 +297,9 @@ def bulk_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- meetings, contracts, support, clocks
 
 
+@requires(WORK)
 @require_POST
-def meeting_create(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def meeting_create(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, MeetingForm)
     if not form.is_valid():
         _errors(request, form)
@@ -313,9 +312,9 @@ def meeting_create(request: HttpRequest, school_slug: str, case_id: int) -> Http
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def meeting_record(request: HttpRequest, school_slug: str, meeting_id: int) -> HttpResponse:
-    _require(request)
+def meeting_record(request: SchoolRequest, school_slug: str, meeting_id: int) -> HttpResponse:
     meeting = get_object_or_404(Meeting.objects.select_related("case__stage__ladder"), school=request.school,  # type: ignore[attr-defined]
                                 pk=meeting_id)
     form = MeetingRecordForm(request.POST)
@@ -330,8 +329,9 @@ def meeting_record(request: HttpRequest, school_slug: str, meeting_id: int) -> H
     return _to_case(meeting.case)
 
 
+@requires(WORK)
 @require_POST
-def contract_create(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def contract_create(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, ContractForm)
     if not form.is_valid():
         _errors(request, form)
@@ -344,9 +344,9 @@ def contract_create(request: HttpRequest, school_slug: str, case_id: int) -> Htt
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def contract_review(request: HttpRequest, school_slug: str, contract_id: int) -> HttpResponse:
-    _require(request)
+def contract_review(request: SchoolRequest, school_slug: str, contract_id: int) -> HttpResponse:
     contract = get_object_or_404(AttendanceContract.objects.select_related("case__stage"), school=request.school,  # type: ignore[attr-defined]
                                  pk=contract_id)
     form = ContractReviewForm(request.POST)
@@ -362,8 +362,9 @@ def contract_review(request: HttpRequest, school_slug: str, contract_id: int) ->
     return _to_case(contract.case)
 
 
+@requires(WORK)
 @require_POST
-def support_add(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def support_add(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, SupportForm)
     if not form.is_valid():
         _errors(request, form)
@@ -376,9 +377,9 @@ def support_add(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def clock_done(request: HttpRequest, school_slug: str, clock_id: int) -> HttpResponse:
-    _require(request)
+def clock_done(request: SchoolRequest, school_slug: str, clock_id: int) -> HttpResponse:
     clock = get_object_or_404(StatutoryClock.objects.select_related("case"), school=request.school, pk=clock_id)  # type: ignore[attr-defined]
     form = ClockDoneForm(request.POST)
     if not form.is_valid():
@@ -395,10 +396,10 @@ def clock_done(request: HttpRequest, school_slug: str, clock_id: int) -> HttpRes
 # ---------------------------------------------------------------- the ladder and its preview
 
 
+@requires(WORK, write=("edit_ladder",))
 @require_http_methods(["GET", "POST"])
-def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
+def ladder(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The school's ladder, and a change to its first stage: preview what it would do, then save it."""
-    _require(request)
     school = request.school  # type: ignore[attr-defined]
     today = timezone.localdate()
     current = selectors.ladder_for(school=school, day=today)
@@ -410,7 +411,6 @@ def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
         "letter": first.letter if first else "", "effective_from": today})
     preview = None
     if request.method == "POST":
-        _require(request, "edit_ladder")
         if not form.is_valid():
             _errors(request, form)
             return render(request, "interventions/ladder.html",

@@ -9,14 +9,14 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from attendance_portal.http import SchoolRequest
 from attendance_portal.models import School
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, requires
 
 from . import codes
 from .forms import AmendForm, ClosureForm, LateArrivalForm
@@ -52,12 +52,7 @@ from .services import MarkEntry, MarkValidationError, marks_save
 SEARCH_LIMIT = 25
 
 
-def _require(request: HttpRequest, action: str) -> None:
-    if not can(request.user, action, request.school):  # type: ignore[attr-defined]
-        raise PermissionDenied("Your role in this school does not allow this.")
-
-
-def _day_from(request: HttpRequest) -> tuple[dt.date, str]:
+def _day_from(request: SchoolRequest) -> tuple[dt.date, str]:
     """The day a daily page shows: ?date=, else today, else (on a weekend or holiday) the last school day."""
     raw = request.GET.get("date", "")
     if raw:
@@ -92,8 +87,8 @@ def _closed_day(school: School, day: dt.date, statuses: list[Any]) -> dict[str, 
     return {"closed_reason": statuses[0].closed_reason, "next_school_day": upcoming[0][0] if upcoming else None}
 
 
-def register_index(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "mark_register")
+@requires("mark_register")
+def register_index(request: SchoolRequest, school_slug: str) -> HttpResponse:
     day, problem = _day_from(request)
     statuses = register_statuses(school=request.school, day=day)  # type: ignore[attr-defined]
     return render(request, "registers/index.html", {
@@ -104,8 +99,8 @@ def register_index(request: HttpRequest, school_slug: str) -> HttpResponse:
     })
 
 
-def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "view_register_board")
+@requires("view_register_board")
+def register_board(request: SchoolRequest, school_slug: str) -> HttpResponse:
     day, problem = _day_from(request)
     now = local_now()
     statuses = register_statuses(school=request.school, day=day, now=now)  # type: ignore[attr-defined]
@@ -124,7 +119,7 @@ def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
 # --- one register -----------------------------------------------------------------------------
 
 
-def _render_register(request: HttpRequest, register: Register, *, status: int = 200,
+def _render_register(request: SchoolRequest, register: Register, *, status: int = 200,
                      notice: str = "", outcome: RegisterOutcome | None = None) -> HttpResponse:
     context = {
         "register": register, "notice": notice, "outcome": outcome,
@@ -136,7 +131,7 @@ def _render_register(request: HttpRequest, register: Register, *, status: int = 
     return render(request, template, context, status=status)
 
 
-def _build(request: HttpRequest, group: RegistrationGroup, date: dt.date, session: str) -> Register:
+def _build(request: SchoolRequest, group: RegistrationGroup, date: dt.date, session: str) -> Register:
     """The register as this person sees it: the codes their role enters, and the rows they may change."""
     from staff.selectors import codes_allowed
 
@@ -147,8 +142,8 @@ def _build(request: HttpRequest, group: RegistrationGroup, date: dt.date, sessio
     return reg
 
 
-def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
-    _require(request, "mark_register")
+@requires("mark_register")
+def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     group = get_object_or_404(RegistrationGroup.objects.filter(school=school), pk=group_id)
     reg = _build(request, group, date, session)
@@ -195,8 +190,8 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
 # --- late arrivals ----------------------------------------------------------------------------
 
 
-def late_arrival(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "mark_register")
+@requires("mark_register")
+def late_arrival(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     now = local_now()
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()
@@ -242,8 +237,8 @@ def late_arrival(request: HttpRequest, school_slug: str) -> HttpResponse:
 # --- whole-school unexpected closure ----------------------------------------------------------
 
 
-def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
+@requires("manage_school")
+def unexpected_closure(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     if request.method != "POST":
         form = ClosureForm(initial={"date": local_today(), "session": "PM" if local_now().hour >= 12 else "AM"})
@@ -276,8 +271,8 @@ def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
 # --- amendments and history -------------------------------------------------------------------
 
 
-def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, "view_pupils")
+@requires("view_pupils")
+def pupil_history(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
     years = list(AcademicYear.objects.filter(school=school).order_by("start"))
@@ -294,8 +289,8 @@ def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> Http
     })
 
 
-def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.date, session: str) -> HttpResponse:
-    _require(request, "amend_mark")
+@requires("amend_mark")
+def amend_mark(request: SchoolRequest, school_slug: str, pupil_id: int, date: dt.date, session: str) -> HttpResponse:
     school = request.school  # type: ignore[attr-defined]
     pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
     mark = Mark.objects.filter(school=school, pupil=pupil, date=date, session=session).first()
@@ -341,7 +336,7 @@ def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.d
     return redirect(back)
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: SchoolRequest) -> str:
     """Only a path inside this school, so the link cannot send anyone elsewhere."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     prefix = f"/s/{request.school.slug}/"  # type: ignore[attr-defined]
