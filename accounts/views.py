@@ -38,7 +38,7 @@ def invitation(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.user.is_authenticated:
-                services.invitation_redeem(token=token, user=request.user)  # type: ignore[arg-type]
+                services.invitation_redeem(token=token, user=request.user)
                 request.session.pop(SESSION_TOKEN, None)
                 messages.success(request, "Invitation accepted.")
                 return redirect("parent:home" if found.kind == found.Kind.PARENT else "home")
@@ -73,7 +73,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if (response := _signed_in(request)) is not None:
         return response
     nxt = mfa.safe_next(request)
-    if request.user.is_verified():  # type: ignore[attr-defined]
+    if request.user.is_verified():
         return redirect(nxt)
     if mfa.confirmed_device(request.user) is None:
         return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': nxt})}")
@@ -94,7 +94,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     nxt = mfa.safe_next(request)
     if mfa.confirmed_device(request.user) is not None:
         # Set up already: a new authenticator needs a reset by the headteacher, never a stolen password.
-        return redirect(nxt if request.user.is_verified() else  # type: ignore[attr-defined]
+        return redirect(nxt if request.user.is_verified() else
                         f"{reverse('accounts:mfa_verify')}?{urlencode({'next': nxt})}")
     device = mfa.pending_device(request.user)
     form = CodeForm(request.POST or None)

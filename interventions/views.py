@@ -60,7 +60,7 @@ def _fail(request: SchoolRequest, error: Exception) -> None:
 
 def _case(request: SchoolRequest, case_id: int) -> Case:
     return get_object_or_404(Case.objects.select_related("pupil", "stage__ladder", "enrolment"),
-                             school=request.school, pk=case_id)  # type: ignore[attr-defined]
+                             school=request.school, pk=case_id)
 
 
 def _to_case(case: Case) -> HttpResponse:
@@ -68,7 +68,7 @@ def _to_case(case: Case) -> HttpResponse:
 
 
 def _staff(request: SchoolRequest) -> list[User]:
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     where = Q(school=school, role__in=["attendance_officer", "senior_attendance_champion", "headteacher"])
     ids = Membership.objects.filter(where).values_list("user_id", flat=True)
     return list(User.objects.filter(pk__in=ids).order_by("last_name", "first_name"))
@@ -91,7 +91,7 @@ def _filters(request: SchoolRequest) -> tuple[QueueFilterForm, selectors.Filters
 @require_GET
 def queue(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form, filters = _filters(request)
-    found = selectors.queue_for(school=request.school, filters=filters, user=request.user)  # type: ignore[attr-defined, arg-type]
+    found = selectors.queue_for(school=request.school, filters=filters, user=request.user)
     return render(request, "interventions/queue.html", {"queue": found, "form": form, "lists": selectors.LISTS})
 
 
@@ -103,7 +103,7 @@ def pupil_list(request: SchoolRequest, school_slug: str, which: str) -> HttpResp
 
         raise Http404("No such list")
     form, filters = _filters(request)
-    rows = selectors.pupils_listed(school=request.school, which=which, filters=filters)  # type: ignore[attr-defined]
+    rows = selectors.pupils_listed(school=request.school, which=which, filters=filters)
     return render(request, "interventions/list.html", {"rows": rows, "title": selectors.LISTS[which][0],
                                                        "which": which, "form": form, "lists": selectors.LISTS})
 
@@ -115,9 +115,9 @@ def case_open(request: SchoolRequest, school_slug: str) -> HttpResponse:
     if not form.is_valid():
         _errors(request, form)
         return redirect("interventions:queue", school_slug)
-    enrolment = get_object_or_404(Enrolment, school=request.school, pk=form.cleaned_data["enrolment"])  # type: ignore[attr-defined]
+    enrolment = get_object_or_404(Enrolment, school=request.school, pk=form.cleaned_data["enrolment"])
     try:
-        case = services.case_open(school=request.school, enrolment=enrolment, by=request.user,  # type: ignore[attr-defined, arg-type]
+        case = services.case_open(school=request.school, enrolment=enrolment, by=request.user,
                                   reason=form.cleaned_data["reason"])
     except ValidationError as error:
         _fail(request, error)
@@ -133,7 +133,7 @@ def case_open(request: SchoolRequest, school_slug: str) -> HttpResponse:
 @require_GET
 def case_detail(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    view = selectors.case_view(school=request.school, case=case)  # type: ignore[attr-defined]
+    view = selectors.case_view(school=request.school, case=case)
     invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
                          if c.parental_responsibility)
     return render(request, "interventions/case.html", {
@@ -164,7 +164,7 @@ def case_note(request: SchoolRequest, school_slug: str, case_id: int) -> HttpRes
         _errors(request, form)
     else:
         try:
-            services.case_note(case=case, kind=form.cleaned_data["kind"], by=request.user,  # type: ignore[arg-type]
+            services.case_note(case=case, kind=form.cleaned_data["kind"], by=request.user,
                                text=form.cleaned_data["text"])
             messages.success(request, "Added to the timeline.")
         except ValidationError as error:
@@ -179,9 +179,9 @@ def case_stage(request: SchoolRequest, school_slug: str, case_id: int) -> HttpRe
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
-    stage = get_object_or_404(LadderStage, school=request.school, pk=form.cleaned_data["stage"])  # type: ignore[attr-defined]
+    stage = get_object_or_404(LadderStage, school=request.school, pk=form.cleaned_data["stage"])
     try:
-        services.case_stage_move(case=case, stage=stage, by=request.user, roles=request.roles,  # type: ignore[attr-defined, arg-type]
+        services.case_stage_move(case=case, stage=stage, by=request.user, roles=request.roles,
                                  why=form.cleaned_data["why"])
         messages.success(request, f"Moved to {stage.name}.")
     except ValidationError as error:
@@ -197,7 +197,7 @@ def case_close(request: SchoolRequest, school_slug: str, case_id: int) -> HttpRe
         _errors(request, form)
         return _to_case(case)
     try:
-        services.case_close(case=case, outcome=form.cleaned_data["outcome"], by=request.user,  # type: ignore[arg-type]
+        services.case_close(case=case, outcome=form.cleaned_data["outcome"], by=request.user,
                             why=form.cleaned_data["why"])
         messages.success(request, "Case closed.")
     except ValidationError as error:
@@ -214,7 +214,7 @@ def case_owner(request: SchoolRequest, school_slug: str, case_id: int) -> HttpRe
         messages.error(request, "Choose an attendance officer, the senior champion or the headteacher.")
         return _to_case(case)
     try:
-        services.case_owner_set(case=case, owner=staff[form.cleaned_data["owner"]], by=request.user)  # type: ignore[arg-type]
+        services.case_owner_set(case=case, owner=staff[form.cleaned_data["owner"]], by=request.user)
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)
@@ -226,7 +226,7 @@ def letter_propose(request: SchoolRequest, school_slug: str, case_id: int) -> Ht
     case = _case(request, case_id)
     kind = request.POST.get("kind", Action.Kind.LETTER)
     try:
-        action = services.stage_letter_propose(case=case, by=request.user, kind=kind)  # type: ignore[arg-type]
+        action = services.stage_letter_propose(case=case, by=request.user, kind=kind)
     except ValidationError as error:
         _fail(request, error)
         return _to_case(case)
@@ -238,12 +238,12 @@ def letter_propose(request: SchoolRequest, school_slug: str, case_id: int) -> Ht
 def action_review(request: SchoolRequest, school_slug: str, action_id: int) -> HttpResponse:
     """Context review before a formal action: approve, change it, or record support instead."""
     action = get_object_or_404(Action.objects.select_related("case__pupil", "case__stage"),
-                               school=request.school, pk=action_id)  # type: ignore[attr-defined]
+                               school=request.school, pk=action_id)
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.action_decide(action=action, decision=form.cleaned_data["decision"], by=request.user,  # type: ignore[arg-type]
+                services.action_decide(action=action, decision=form.cleaned_data["decision"], by=request.user,
                                        reason=form.cleaned_data["reason"], title=form.cleaned_data["title"],
                                        support_kind=form.cleaned_data["support_kind"])
                 messages.success(request, f"{action.get_status_display()}: {action.title}.")
@@ -253,7 +253,7 @@ def action_review(request: SchoolRequest, school_slug: str, action_id: int) -> H
                 _fail(request, error)
         else:
             _errors(request, form)
-    context = selectors.context_for(school=request.school, case=action.case)  # type: ignore[attr-defined]
+    context = selectors.context_for(school=request.school, case=action.case)
     return render(request, "interventions/action.html", {"action": action, "ctx": context, "form": form},
                   status=400 if request.method == "POST" else 200)
 
@@ -267,12 +267,12 @@ def bulk_propose(request: SchoolRequest, school_slug: str) -> HttpResponse:
     if not ids or not form.is_valid():
         messages.error(request, "Select at least one case.")
         return redirect("interventions:queue", school_slug)
-    actions, skipped = services.bulk_letters_propose(school=request.school, case_ids=form.cleaned_data["cases"],  # type: ignore[attr-defined]
-                                                     by=request.user)  # type: ignore[arg-type]
+    actions, skipped = services.bulk_letters_propose(school=request.school, case_ids=form.cleaned_data["cases"],
+                                                     by=request.user)
     for line in skipped:
         messages.error(request, line)
     return render(request, "interventions/bulk_review.html", {
-        "rows": [(a, selectors.context_for(school=request.school, case=a.case)) for a in actions]})  # type: ignore[attr-defined]
+        "rows": [(a, selectors.context_for(school=request.school, case=a.case)) for a in actions]})
 
 
 @requires("send_letters")
@@ -285,9 +285,9 @@ def bulk_approve(request: SchoolRequest, school_slug: str) -> HttpResponse:
         messages.error(request, "Select at least one letter to approve.")
         return redirect("interventions:queue", school_slug)
     approved = 0
-    for action in Action.objects.filter(school=request.school, pk__in=form.cleaned_data["actions"],  # type: ignore[attr-defined]
+    for action in Action.objects.filter(school=request.school, pk__in=form.cleaned_data["actions"],
                                         status=Action.Status.PROPOSED).select_related("case"):
-        services.action_decide(action=action, decision="approve", by=request.user,  # type: ignore[arg-type]
+        services.action_decide(action=action, decision="approve", by=request.user,
                                reason=form.cleaned_data["reason"])
         approved += 1
     messages.success(request, f"{approved} letter{'s' if approved != 1 else ''} approved to send.")
@@ -305,7 +305,7 @@ def meeting_create(request: SchoolRequest, school_slug: str, case_id: int) -> Ht
         _errors(request, form)
         return _to_case(case)
     try:
-        services.meeting_create(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.meeting_create(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Meeting arranged; its invitation is waiting for approval.")
     except ValidationError as error:
         _fail(request, error)
@@ -315,14 +315,14 @@ def meeting_create(request: SchoolRequest, school_slug: str, case_id: int) -> Ht
 @requires(WORK)
 @require_POST
 def meeting_record(request: SchoolRequest, school_slug: str, meeting_id: int) -> HttpResponse:
-    meeting = get_object_or_404(Meeting.objects.select_related("case__stage__ladder"), school=request.school,  # type: ignore[attr-defined]
+    meeting = get_object_or_404(Meeting.objects.select_related("case__stage__ladder"), school=request.school,
                                 pk=meeting_id)
     form = MeetingRecordForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(meeting.case)
     try:
-        services.meeting_record(meeting=meeting, by=request.user, roles=request.roles, **form.cleaned_data)  # type: ignore[attr-defined, arg-type]
+        services.meeting_record(meeting=meeting, by=request.user, roles=request.roles, **form.cleaned_data)
         messages.success(request, "Meeting recorded.")
     except ValidationError as error:
         _fail(request, error)
@@ -337,7 +337,7 @@ def contract_create(request: SchoolRequest, school_slug: str, case_id: int) -> H
         _errors(request, form)
         return _to_case(case)
     try:
-        services.contract_create(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.contract_create(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Agreed. It is waiting for approval to send for signature.")
     except ValidationError as error:
         _fail(request, error)
@@ -347,14 +347,14 @@ def contract_create(request: SchoolRequest, school_slug: str, case_id: int) -> H
 @requires(WORK)
 @require_POST
 def contract_review(request: SchoolRequest, school_slug: str, contract_id: int) -> HttpResponse:
-    contract = get_object_or_404(AttendanceContract.objects.select_related("case__stage"), school=request.school,  # type: ignore[attr-defined]
+    contract = get_object_or_404(AttendanceContract.objects.select_related("case__stage"), school=request.school,
                                  pk=contract_id)
     form = ContractReviewForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(contract.case)
     try:
-        services.contract_review(contract=contract, outcome=form.cleaned_data["outcome"], by=request.user,  # type: ignore[arg-type]
+        services.contract_review(contract=contract, outcome=form.cleaned_data["outcome"], by=request.user,
                                  why=form.cleaned_data["why"])
         messages.success(request, "Review recorded.")
     except ValidationError as error:
@@ -370,7 +370,7 @@ def support_add(request: SchoolRequest, school_slug: str, case_id: int) -> HttpR
         _errors(request, form)
         return _to_case(case)
     try:
-        services.support_record(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.support_record(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Support recorded.")
     except ValidationError as error:
         _fail(request, error)
@@ -380,17 +380,17 @@ def support_add(request: SchoolRequest, school_slug: str, case_id: int) -> HttpR
 @requires(WORK)
 @require_POST
 def clock_done(request: SchoolRequest, school_slug: str, clock_id: int) -> HttpResponse:
-    clock = get_object_or_404(StatutoryClock.objects.select_related("case"), school=request.school, pk=clock_id)  # type: ignore[attr-defined]
+    clock = get_object_or_404(StatutoryClock.objects.select_related("case"), school=request.school, pk=clock_id)
     form = ClockDoneForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
     else:
         try:
-            services.clock_done(clock=clock, by=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+            services.clock_done(clock=clock, by=request.user, note=form.cleaned_data["note"])
             messages.success(request, "Recorded as done.")
         except ValidationError as error:
             _fail(request, error)
-    return _to_case(clock.case) if clock.case_id else redirect("interventions:queue", school_slug)  # type: ignore[arg-type]
+    return _to_case(clock.case) if clock.case_id else redirect("interventions:queue", school_slug)
 
 
 # ---------------------------------------------------------------- the ladder and its preview
@@ -400,7 +400,7 @@ def clock_done(request: SchoolRequest, school_slug: str, clock_id: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 def ladder(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The school's ladder, and a change to its first stage: preview what it would do, then save it."""
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     today = timezone.localdate()
     current = selectors.ladder_for(school=school, day=today)
     stages = selectors.ladder_stages(ladder=current)
@@ -421,7 +421,7 @@ def ladder(request: SchoolRequest, school_slug: str) -> HttpResponse:
             try:
                 services.ladder_change_first_stage(
                     school=school, entry_kinds=data["entry_kinds"], below_percent=data["below_percent"],
-                    letter=data["letter"], effective_from=data["effective_from"] or today, by=request.user)  # type: ignore[arg-type]
+                    letter=data["letter"], effective_from=data["effective_from"] or today, by=request.user)
                 messages.success(request, "Ladder saved. New actions follow it; past actions keep their stage.")
                 return redirect("interventions:ladder", school_slug)
             except ValidationError as error:
@@ -430,7 +430,7 @@ def ladder(request: SchoolRequest, school_slug: str) -> HttpResponse:
                                            below_percent=data["below_percent"], letter=data["letter"])
     return render(request, "interventions/ladder.html",
                   {"ladder": current, "stages": stages, "form": form, "preview": preview,
-                   "can_edit": can(request.user, "edit_ladder", school)})  # type: ignore[arg-type]
+                   "can_edit": can(request.user, "edit_ladder", school)})
 
 
 # ---------------------------------------------------------------- parents
@@ -443,9 +443,9 @@ def parent_letters(request: HttpRequest, pupil_id: int) -> HttpResponse:
         from django.contrib.auth.views import redirect_to_login
 
         return redirect_to_login(request.get_full_path())
-    child = parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
+    child = parent_child_get(user=request.user, pupil_id=pupil_id)
     with scope(school=child.school):
         documents = selectors.parent_documents(pupil=child)
-        sent = {letter.pk: letter for letter in letters_sent_to_parent(user=request.user, pupil=child)}  # type: ignore[arg-type]
+        sent = {letter.pk: letter for letter in letters_sent_to_parent(user=request.user, pupil=child)}
         return render(request, "interventions/parent_letters.html", {
             "child": child, "documents": [(d, [sent[i] for i in d.letter_ids if i in sent]) for d in documents]})

@@ -114,7 +114,7 @@ def letter_regenerate(request: SchoolRequest, school_slug: str, letter_id: int) 
     school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     try:
-        [fresh, *_] = services.letter_regenerate(letter=letter, by=request.user)  # type: ignore[arg-type]
+        [fresh, *_] = services.letter_regenerate(letter=letter, by=request.user)
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("letters:letter", school_slug, letter.pk)
@@ -128,7 +128,7 @@ def letter_reapprove(request: SchoolRequest, school_slug: str, letter_id: int) -
     school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     try:
-        services.letter_reapprove(letter=letter, by=request.user)  # type: ignore[arg-type]
+        services.letter_reapprove(letter=letter, by=request.user)
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
@@ -155,7 +155,7 @@ def templates(request: SchoolRequest, school_slug: str) -> HttpResponse:
     current = {(t.kind, t.language): t for t in selectors.templates_current(school=school)}
     rows = [(kind, label, [t for (k, _), t in current.items() if k == kind]) for kind, label in LetterKind.choices]
     return render(request, "letters/templates.html", {
-        "rows": rows, "can_edit": can(request.user, EDIT, school), "languages": LANGUAGES})  # type: ignore[arg-type]
+        "rows": rows, "can_edit": can(request.user, EDIT, school), "languages": LANGUAGES})
 
 
 def _preview_pupils(school: School) -> list[Pupil]:
@@ -175,7 +175,7 @@ def template_edit(request: SchoolRequest, school_slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 saved = services.template_save(school=school, kind=kind, language=language,
-                                               by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+                                               by=request.user, **form.cleaned_data)
             except TemplateRefused as exc:
                 for message in exc.messages:
                     form.add_error(None, message)
@@ -227,7 +227,7 @@ def template_preview(request: SchoolRequest, school_slug: str) -> HttpResponse:
     details = merge.recipient_details(school=school, guardian_ids=[guardian.pk] if guardian else [])
     merge_data = merge.merge_data_build(
         shared=shared, pupil=pupil, guardian=guardian, details=details.get(guardian.pk) if guardian else None,
-        figures=figures.get(pupil.pk), sessions=sessions, extra={}, officer=request.user)  # type: ignore[arg-type]
+        figures=figures.get(pupil.pk), sessions=sessions, extra={}, officer=request.user)
     try:
         context["html"] = letter_html(subject=data["subject"], body=data["body"], data=merge_data,
                                       reply_slip=data["reply_slip"], page=False)
@@ -267,7 +267,7 @@ def batch_new(request: SchoolRequest, school_slug: str) -> HttpResponse:
     everyone = request.GET.get("all") == "1"
     threshold = _threshold(school, on)
     rows = selectors.candidates(school=school, pupil_ids=None, on=on, below=101.0 if everyone else threshold,
-                                sensitive=can(request.user, "view_sensitive", school))  # type: ignore[arg-type]
+                                sensitive=can(request.user, "view_sensitive", school))
     return render(request, "letters/batch_new.html", {
         "kind_form": kind_form, "kind": kind_form.cleaned_data["kind"], "rows": rows, "everyone": everyone,
         "threshold": threshold})
@@ -288,7 +288,7 @@ def batch_review(request: SchoolRequest, school_slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "letters/batch_review.html", {"form": form, "ready": [], "held": []}, status=400)
     rows = selectors.candidates(school=school, pupil_ids=form.cleaned_data["pupils"], on=timezone.localdate(),
-                                sensitive=can(request.user, "view_sensitive", school))  # type: ignore[arg-type]
+                                sensitive=can(request.user, "view_sensitive", school))
     kind = form.cleaned_data["kind"]
     template = selectors.template_for(school=school, kind=kind)
     return render(request, "letters/batch_review.html", {
@@ -308,7 +308,7 @@ def batch_approve(request: SchoolRequest, school_slug: str) -> HttpResponse:
         return redirect("letters:batch_new", school_slug)
     try:
         batch = services.batch_approve(school=school, kind=form.cleaned_data["kind"],
-                                       pupil_ids=form.cleaned_data["pupils"], by=request.user)  # type: ignore[arg-type]
+                                       pupil_ids=form.cleaned_data["pupils"], by=request.user)
     except ValueError as exc:
         messages.error(request, f"Nothing was sent: {exc}")
         return redirect("letters:batch_new", school_slug)

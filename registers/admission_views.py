@@ -43,11 +43,11 @@ MAX_PER_PAGE = 200
 
 
 def _school(request: SchoolRequest) -> Any:
-    return request.school  # type: ignore[attr-defined]
+    return request.school
 
 
 def _may(request: SchoolRequest, action: str) -> bool:
-    return can(request.user, action, _school(request))  # type: ignore[arg-type]
+    return can(request.user, action, _school(request))
 
 
 def _pupil(request: SchoolRequest, pupil_id: int) -> Pupil:
@@ -71,7 +71,7 @@ def _form_page(request: SchoolRequest, form: Any, template: str, context: dict[s
                 add_errors(form, error)
             else:
                 messages.success(request, message)
-                return redirect("registers:pupil", request.school.slug, pupil_id)  # type: ignore[attr-defined]
+                return redirect("registers:pupil", request.school.slug, pupil_id)
         return render(request, template, context, status=400)
     return render(request, template, context)
 
@@ -93,7 +93,7 @@ def admission(request: SchoolRequest, school_slug: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "may_manage": _may(request, "manage_school")}
-    template = "registers/admission/_table.html" if request.htmx else "registers/admission/index.html"  # type: ignore[attr-defined]
+    template = "registers/admission/_table.html" if request.htmx else "registers/admission/index.html"
     return render(request, template, context)
 
 
@@ -114,7 +114,7 @@ def pupil(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpRespon
 
 
 def _sensitive_opened(request: SchoolRequest, pupil: Pupil, what: str) -> None:
-    access_record(school=_school(request), by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,  # type: ignore[arg-type]
+    access_record(school=_school(request), by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,
                   what=what, path=request.get_full_path())
 
 
@@ -244,7 +244,7 @@ def contact_edit(request: SchoolRequest, school_slug: str, contact_id: int) -> H
         "lives_with_pupil": contact.lives_with_pupil, "priority": contact.priority})
 
     def save() -> tuple[str, int]:
-        contact_update(school=school, contact=contact, by=request.user,  # type: ignore[arg-type]
+        contact_update(school=school, contact=contact, by=request.user,
                        **_contact_fields(form))
         return f"Contact {g.forename} {g.surname} saved.", contact.pupil_id
 

@@ -36,7 +36,7 @@ from .setup_forms import (
 
 
 def _school(request: SchoolRequest) -> Any:
-    return request.school  # type: ignore[attr-defined]
+    return request.school
 
 
 @requires("manage_school")
@@ -51,7 +51,7 @@ def setup_home(request: SchoolRequest, school_slug: str) -> HttpResponse:
         "years": calendar_years(school=school),
         "upcoming": closures_from(school=school, day=today())[:5],
         "times_set": set_times, "year_groups": year_groups,
-        "may_import": can(request.user, "import_data", school),  # type: ignore[arg-type]
+        "may_import": can(request.user, "import_data", school),
     })
 
 
@@ -187,7 +187,7 @@ def import_upload(request: SchoolRequest, school_slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            batch = import_batch_create(school=school, by=request.user, uploads=form.cleaned_data)  # type: ignore[arg-type]
+            batch = import_batch_create(school=school, by=request.user, uploads=form.cleaned_data)
             return redirect("registers:import_status", school.slug, batch.pk)
         status = 400
     return render(request, "registers/setup/import.html", {
@@ -203,6 +203,6 @@ def import_status(request: SchoolRequest, school_slug: str, batch_id: int) -> Ht
     context = {"batch": batch, "progress": import_batch_progress(batch=batch),
                "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),
                "may_see_sensitive": can(request.user, "view_sensitive", _school(request))}
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "registers/setup/_import_progress.html", context)
     return render(request, "registers/setup/import_status.html", context)

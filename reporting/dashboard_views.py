@@ -138,7 +138,7 @@ def governor_reports(request: SchoolRequest, school_slug: str) -> HttpResponse:
         except PeriodError as exc:
             error = str(exc)
         else:
-            governor_report_request(school=school, period=page_period, user=request.user)  # type: ignore[arg-type]
+            governor_report_request(school=school, period=page_period, user=request.user)
             return redirect("governors:reports", school.slug)
     reports = list(GovernorReport.objects.filter(school=school).defer("pdf"))
     return render(request, "reporting/reports.html", {"reports": reports, "kinds": KINDS, "error": error,

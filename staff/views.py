@@ -179,7 +179,7 @@ def school_codes(request: SchoolRequest, school_slug: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.role_codes_set(by=request.user, school=school, role=form.cleaned_data["role"],  # type: ignore[arg-type]
+                services.role_codes_set(by=request.user, school=school, role=form.cleaned_data["role"],
                                         chosen=form.cleaned_data["codes"])
             except services.StaffError as exc:
                 _errors(form, exc)
@@ -234,7 +234,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and request.user.is_authenticated:
         try:
-            services.invitation_accept_signed_in(token=token, user=request.user)  # type: ignore[arg-type]
+            services.invitation_accept_signed_in(token=token, user=request.user)
         except services.StaffError as exc:
             messages.error(request, "; ".join(exc.messages))
         else:
