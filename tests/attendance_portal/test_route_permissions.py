@@ -77,7 +77,7 @@ def _lacking(world: Any, requirement: Requirement, method: str) -> list[Role]:
 
 
 def check_route(route: Route, world: Any, clients: Callable[[Role], Client]) -> list[str]:
-    """Every way a role without the route's permission is let in, or a refused POST writes; [] if none."""
+    """Every way a role without the route's permission is let in, or a refused request writes; [] if none."""
     with scopes_disabled():
         own = route.make(world.school) if route.make else {}
         other = route.make(world.other) if route.make else None
