@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accesslog.models import AccessKind
 from accesslog.services import access_record
 from accounts.selectors import invitation_pending_exists
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import can, requires
 from registers import codes
 from registers.models import Guardian, Pupil
 from registers.selectors import mark_history, school_day_latest
@@ -42,24 +42,19 @@ FOLLOW_UP = "follow_up_absence"
 DECIDE = "decide_leave"
 
 
-def _require(request: HttpRequest, *actions: str) -> None:
-    if not any(can(request.user, a, request.school) for a in actions):  # type: ignore[attr-defined]
-        raise PermissionDenied("Your role in this school does not allow this.")
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
+def _back(request: SchoolRequest, default: str) -> HttpResponse:
     """Return to the page the form was on (only our own paths), else the default page."""
     target = request.POST.get("next", "")
-    if target.startswith(f"/s/{request.school.slug}/"):  # type: ignore[attr-defined]
+    if target.startswith(f"/s/{request.school.slug}/"):
         return redirect(target)
     return redirect(default)
 
 
-def _fail(request: HttpRequest, error: Exception) -> None:
+def _fail(request: SchoolRequest, error: Exception) -> None:
     messages.error(request, "; ".join(getattr(error, "messages", [str(error)])))
 
 
-def _form_errors(request: HttpRequest, form: Any) -> None:
+def _form_errors(request: SchoolRequest, form: Any) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for e in errors:
@@ -69,10 +64,10 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 # ---------------------------------------------------------------- unexplained today
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def today(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    school = request.school  # type: ignore[attr-defined]
+def today(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     now = timezone.localtime()
     day = school_day_latest(school=school, day=now.date())
     day_note = ""
@@ -88,23 +83,23 @@ def today(request: HttpRequest, school_slug: str) -> HttpResponse:
             for row in view.rows]
     return render(request, "absence/today.html", {
         "view": view, "rows": rows, "day_note": day_note,
-        "sensitive": can(request.user, "view_sensitive", request.school),  # type: ignore[attr-defined]
+        "sensitive": can(request.user, "view_sensitive", request.school),
     })
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def notify_unexplained(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    result = services.unexplained_notify(school=request.school)  # type: ignore[attr-defined]
+def notify_unexplained(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    result = services.unexplained_notify(school=request.school)
     messages.success(request, f"Messages queued for {result.pupils} pupils' families ({result.messages} in all). "
                               "Families already told today were not messaged again.")
     return redirect("absence:today", school_slug)
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def contact_add(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)  # type: ignore[attr-defined]
+def contact_add(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)
     contacts = list(pupil.contacts.select_related("guardian"))
     form = ContactAttemptForm(request.POST, contacts=contacts, prefix=request.POST.get("prefix") or None)
     if not form.is_valid():
@@ -112,7 +107,7 @@ def contact_add(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRe
     else:
         try:
             services.contact_attempt_record(
-                pupil=pupil, by=request.user, method=form.cleaned_data["method"],  # type: ignore[arg-type]
+                pupil=pupil, by=request.user, method=form.cleaned_data["method"],
                 outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"],
                 contact_id=form.cleaned_data["contact"],
             )
@@ -122,12 +117,11 @@ def contact_add(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRe
     return _back(request, reverse("absence:today", args=[school_slug]))
 
 
+@requires(FOLLOW_UP, "amend_mark")
 @require_POST
-def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    _require(request, "amend_mark")
-    pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)  # type: ignore[attr-defined]
-    marks = selectors.n_marks_for(school=request.school, pupil_id=pupil.pk)  # type: ignore[attr-defined]
+def resolve(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    pupil = get_object_or_404(Pupil, pk=pupil_id, school=request.school)
+    marks = selectors.n_marks_for(school=request.school, pupil_id=pupil.pk)
     form = ResolveForm(request.POST, keys=[(m.date, m.session) for m in marks],
                        prefix=request.POST.get("prefix") or None)
     if not form.is_valid():
@@ -135,7 +129,7 @@ def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRespon
     else:
         try:
             result = services.n_codes_resolve(
-                pupil=pupil, by=request.user, keys=form.cleaned_data["keys"],  # type: ignore[arg-type]
+                pupil=pupil, by=request.user, keys=form.cleaned_data["keys"],
                 code=form.cleaned_data["code"], reason=form.cleaned_data["reason"],
             )
             messages.success(request, f"{pupil.full_name}: {result.amended} session(s) amended from N to "
@@ -145,11 +139,11 @@ def resolve(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRespon
     return _back(request, reverse("absence:today", args=[school_slug]))
 
 
+@requires(FOLLOW_UP, write=("amend_mark",))
 @require_http_methods(["GET", "POST"])
-def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
+def aged(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """N codes past the limit, one row per pupil with their sessions; the office resolves several at once."""
-    _require(request, FOLLOW_UP)
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     today_ = timezone.localdate()
     aged_rows = selectors.aged_n_by_pupil(school=school, today=today_)
     policy_limit = selectors.policy_for(school=school, day=today_).n_code_limit_school_days
@@ -157,12 +151,11 @@ def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
     form = AgedResolveForm(initial={"code": codes.OTHER_UNAUTHORISED,
                                     "reason": f"No reason established within {policy_limit} school days"})
     if request.method == "POST":
-        _require(request, "amend_mark")
         form = AgedResolveForm(request.POST)
         if form.is_valid():
             try:
                 done = services.n_codes_resolve_many(
-                    school=school, by=request.user, selections=form.selections(request.POST, aged_rows),  # type: ignore[arg-type]
+                    school=school, by=request.user, selections=form.selections(request.POST, aged_rows),
                     code=form.cleaned_data["code"], reason=form.cleaned_data["reason"])
             except services.AbsenceError as exc:
                 form.add_error(None, exc)
@@ -179,16 +172,16 @@ def aged(request: HttpRequest, school_slug: str) -> HttpResponse:
     }, status=status)
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    school = request.school  # type: ignore[attr-defined]
+def pupil(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    school = request.school
     found = get_object_or_404(Pupil.objects.select_related("registration_group"), pk=pupil_id, school=school)
     contacts = list(found.contacts.select_related("guardian").order_by("priority"))
     n_marks = selectors.n_marks_for(school=school, pupil_id=found.pk)
     sensitive = can(request.user, "view_sensitive", school)
     if sensitive and found.has_social_worker:  # the page shows the flag
-        access_record(school=school, by=request.user, kind=AccessKind.SENSITIVE, pupil=found,  # type: ignore[arg-type]
+        access_record(school=school, by=request.user, kind=AccessKind.SENSITIVE, pupil=found,
                       what="Social worker flag on the pupil's absence page", path=request.get_full_path())
     return render(request, "absence/pupil.html", {
         "pupil": found,
@@ -212,10 +205,10 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
 # ---------------------------------------------------------------- parent reports
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def reports(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    school = request.school  # type: ignore[attr-defined]
+def reports(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     return render(request, "absence/reports.html", {
         "pending": list(selectors.reports_pending(school=school)),
         "recent": selectors.reports_recent(school=school),
@@ -223,18 +216,17 @@ def reports(request: HttpRequest, school_slug: str) -> HttpResponse:
     })
 
 
+@requires(FOLLOW_UP, "amend_mark")
 @require_POST
-def report_accept(request: HttpRequest, school_slug: str, report_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    _require(request, "amend_mark")
+def report_accept(request: SchoolRequest, school_slug: str, report_id: int) -> HttpResponse:
     report = get_object_or_404(AbsenceReport.objects.select_related("pupil"), pk=report_id,
-                               school=request.school)  # type: ignore[attr-defined]
+                               school=request.school)
     form = AcceptForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("absence:reports", school_slug)
     try:
-        report, result = services.absence_report_accept(report=report, by=request.user,  # type: ignore[arg-type]
+        report, result = services.absence_report_accept(report=report, by=request.user,
                                                         code=form.cleaned_data["code"])
         messages.success(request, f"Report {report.reference} accepted: {report.code} recorded for "
                                   f"{result.created + result.amended} session(s) of {report.pupil.full_name}.")
@@ -243,16 +235,16 @@ def report_accept(request: HttpRequest, school_slug: str, report_id: int) -> Htt
     return _back(request, reverse("absence:reports", args=[school_slug]))
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def report_reject(request: HttpRequest, school_slug: str, report_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    report = get_object_or_404(AbsenceReport, pk=report_id, school=request.school)  # type: ignore[attr-defined]
+def report_reject(request: SchoolRequest, school_slug: str, report_id: int) -> HttpResponse:
+    report = get_object_or_404(AbsenceReport, pk=report_id, school=request.school)
     form = RejectForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason the report is not accepted; the parent will see it.")
         return redirect("absence:reports", school_slug)
     try:
-        services.absence_report_reject(report=report, by=request.user,  # type: ignore[arg-type]
+        services.absence_report_reject(report=report, by=request.user,
                                        reason=form.cleaned_data["reason"])
         messages.success(request, f"Report {report.reference} not accepted; the parent has been told why.")
     except services.AbsenceError as exc:
@@ -263,10 +255,10 @@ def report_reject(request: HttpRequest, school_slug: str, report_id: int) -> Htt
 # ---------------------------------------------------------------- leave requests
 
 
+@requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP, DECIDE)
-    school = request.school  # type: ignore[attr-defined]
+def leave(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     pending = list(selectors.leave_pending(school=school))
     ids = [r.pupil_id for r in pending]
     figures = selectors.attendance_figures(school=school, pupil_ids=ids)
@@ -282,10 +274,10 @@ def leave(request: HttpRequest, school_slug: str) -> HttpResponse:
     })
 
 
+@requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave_detail(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP, DECIDE)
-    school = request.school  # type: ignore[attr-defined]
+def leave_detail(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
+    school = request.school
     item = get_object_or_404(LeaveRequest.objects.select_related("pupil", "decided_by"), pk=request_id,
                              school=school)
     return render(request, "absence/leave_detail.html", {
@@ -303,29 +295,29 @@ def leave_detail(request: HttpRequest, school_slug: str, request_id: int) -> Htt
     })
 
 
+@requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave_evidence(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP, DECIDE)
-    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+def leave_evidence(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)
     if not item.evidence:
         raise Http404("No evidence")
-    access_record(school=request.school, by=request.user, kind=AccessKind.EVIDENCE,  # type: ignore[attr-defined, arg-type]
+    access_record(school=request.school, by=request.user, kind=AccessKind.EVIDENCE,
                   pupil=item.pupil, what=f"Evidence for leave request {item.reference}", path=request.get_full_path())
     # Served as a download with the type found from its content, never rendered inline from a parent's file.
     return FileResponse(item.evidence.open("rb"), as_attachment=True, content_type=item.evidence_type,
                         filename=f"{item.reference}-evidence{item.evidence.name[-4:]}")
 
 
+@requires(DECIDE)
 @require_POST
-def leave_grant(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, DECIDE)
-    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+def leave_grant(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)
     form = GrantForm(request.POST, prefix="grant")
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("absence:leave_detail", school_slug, item.pk)
     try:
-        item, result = services.leave_request_grant(request=item, by=request.user,  # type: ignore[arg-type]
+        item, result = services.leave_request_grant(request=item, by=request.user,
                                                     circumstance=form.cleaned_data["circumstance"],
                                                     reason=form.cleaned_data["reason"])
         messages.success(request, f"Leave {item.reference} granted: {LeaveRequest.CODES[item.granted_circumstance]}"
@@ -335,16 +327,16 @@ def leave_grant(request: HttpRequest, school_slug: str, request_id: int) -> Http
     return redirect("absence:leave", school_slug)
 
 
+@requires(DECIDE)
 @require_POST
-def leave_refuse(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, DECIDE)
-    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+def leave_refuse(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)
     form = RefuseForm(request.POST, prefix="refuse")
     if not form.is_valid():
         messages.error(request, "Give the reason for refusing; the parent will see it.")
         return redirect("absence:leave_detail", school_slug, item.pk)
     try:
-        services.leave_request_refuse(request=item, by=request.user,  # type: ignore[arg-type]
+        services.leave_request_refuse(request=item, by=request.user,
                                       reason=form.cleaned_data["reason"])
         messages.success(request, f"Leave {item.reference} refused; the parent has been told.")
     except services.AbsenceError as exc:
@@ -352,13 +344,12 @@ def leave_refuse(request: HttpRequest, school_slug: str, request_id: int) -> Htt
     return redirect("absence:leave", school_slug)
 
 
+@requires(FOLLOW_UP, "amend_mark")
 @require_POST
-def leave_taken(request: HttpRequest, school_slug: str, request_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    _require(request, "amend_mark")
-    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)  # type: ignore[attr-defined]
+def leave_taken(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
+    item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)
     try:
-        item, result = services.leave_request_record_taken(request=item, by=request.user)  # type: ignore[arg-type]
+        item, result = services.leave_request_record_taken(request=item, by=request.user)
         messages.success(request, f"Leave {item.reference}: G recorded for {result.created + result.amended} "
                                   "session(s).")
     except services.AbsenceError as exc:
@@ -369,24 +360,24 @@ def leave_taken(request: HttpRequest, school_slug: str, request_id: int) -> Http
 # ---------------------------------------------------------------- medical evidence
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def medical(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
+def medical(request: SchoolRequest, school_slug: str) -> HttpResponse:
     return render(request, "absence/medical.html", {
-        "items": selectors.medical_requests(school=request.school)[:200],  # type: ignore[attr-defined]
+        "items": selectors.medical_requests(school=request.school)[:200],
         "form": EvidenceOutcomeForm(),
     })
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def medical_record(request: HttpRequest, school_slug: str, evidence_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    item = get_object_or_404(MedicalEvidenceRequest, pk=evidence_id, school=request.school)  # type: ignore[attr-defined]
+def medical_record(request: SchoolRequest, school_slug: str, evidence_id: int) -> HttpResponse:
+    item = get_object_or_404(MedicalEvidenceRequest, pk=evidence_id, school=request.school)
     form = EvidenceOutcomeForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
     else:
-        services.medical_evidence_record(request=item, by=request.user,  # type: ignore[arg-type]
+        services.medical_evidence_record(request=item, by=request.user,
                                          received=form.cleaned_data["received"], note=form.cleaned_data["note"])
         messages.success(request, "Medical evidence outcome recorded.")
     return _back(request, reverse("absence:medical", args=[school_slug]))
@@ -395,10 +386,10 @@ def medical_record(request: HttpRequest, school_slug: str, evidence_id: int) -> 
 # ---------------------------------------------------------------- parent accounts
 
 
+@requires(FOLLOW_UP)
 @require_GET
-def parents(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    qs = Guardian.objects.filter(school=request.school).annotate(  # type: ignore[attr-defined]
+def parents(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    qs = Guardian.objects.filter(school=request.school).annotate(
         invited=invitation_pending_exists()).order_by("surname", "forename")
     query = request.GET.get("q", "").strip()
     if query:
@@ -407,12 +398,12 @@ def parents(request: HttpRequest, school_slug: str) -> HttpResponse:
     return render(request, "absence/parents.html", {"page": page, "q": query})
 
 
+@requires(FOLLOW_UP)
 @require_POST
-def invite(request: HttpRequest, school_slug: str, guardian_id: int) -> HttpResponse:
-    _require(request, FOLLOW_UP)
-    guardian = get_object_or_404(Guardian, pk=guardian_id, school=request.school)  # type: ignore[attr-defined]
+def invite(request: SchoolRequest, school_slug: str, guardian_id: int) -> HttpResponse:
+    guardian = get_object_or_404(Guardian, pk=guardian_id, school=request.school)
     try:
-        services.parent_invite(guardian=guardian, by=request.user,  # type: ignore[arg-type]
+        services.parent_invite(guardian=guardian, by=request.user,
                                base_url=request.build_absolute_uri("/"))
         messages.success(request, f"Invitation sent to {guardian} at {guardian.email}.")
     except services.AbsenceError as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import requires
 
 from .forms import AccessLogFilterForm
 from .selectors import access_log
@@ -16,11 +16,10 @@ from .selectors import access_log
 PER_PAGE = 50
 
 
+@requires("view_access_log")
 @require_GET
-def access_log_page(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = request.school  # type: ignore[attr-defined]
-    if not can(request.user, "view_access_log", school):  # type: ignore[arg-type]
-        raise PermissionDenied
+def access_log_page(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     form = AccessLogFilterForm(request.GET or None, school=school)
     if form.is_bound and not form.is_valid():
         return render(request, "accesslog/index.html", {"form": form, "page": None, "query": ""}, status=400)

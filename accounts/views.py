@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +10,8 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import requires
 
 from . import mfa, selectors, services
 from .forms import CodeForm, NewAccountForm
@@ -38,7 +38,7 @@ def invitation(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.user.is_authenticated:
-                services.invitation_redeem(token=token, user=request.user)  # type: ignore[arg-type]
+                services.invitation_redeem(token=token, user=request.user)
                 request.session.pop(SESSION_TOKEN, None)
                 messages.success(request, "Invitation accepted.")
                 return redirect("parent:home" if found.kind == found.Kind.PARENT else "home")
@@ -73,7 +73,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if (response := _signed_in(request)) is not None:
         return response
     nxt = mfa.safe_next(request)
-    if request.user.is_verified():  # type: ignore[attr-defined]
+    if request.user.is_verified():
         return redirect(nxt)
     if mfa.confirmed_device(request.user) is None:
         return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': nxt})}")
@@ -94,7 +94,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     nxt = mfa.safe_next(request)
     if mfa.confirmed_device(request.user) is not None:
         # Set up already: a new authenticator needs a reset by the headteacher, never a stolen password.
-        return redirect(nxt if request.user.is_verified() else  # type: ignore[attr-defined]
+        return redirect(nxt if request.user.is_verified() else
                         f"{reverse('accounts:mfa_verify')}?{urlencode({'next': nxt})}")
     device = mfa.pending_device(request.user)
     form = CodeForm(request.POST or None)
@@ -112,18 +112,18 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     }, status=status)
 
 
+@requires("reset_mfa")
 @require_GET
-def mfa_staff(request: HttpRequest, school_slug: str) -> HttpResponse:
+def mfa_staff(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The headteacher's list of the school's staff and whether each has set up two-step sign-in."""
-    _require_reset(request)
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     return render(request, "accounts/mfa_staff.html", {"staff": selectors.school_staff_mfa(school=school)})
 
 
+@requires("reset_mfa")
 @require_POST
-def mfa_reset(request: HttpRequest, school_slug: str, user_id: int) -> HttpResponse:
-    _require_reset(request)
-    school = request.school  # type: ignore[attr-defined]
+def mfa_reset(request: SchoolRequest, school_slug: str, user_id: int) -> HttpResponse:
+    school = request.school
     target = selectors.school_member(school=school, user_id=user_id)
     if target.pk == request.user.pk:
         messages.error(request, "You cannot reset your own two-step sign-in; ask another headteacher or the "
@@ -133,8 +133,3 @@ def mfa_reset(request: HttpRequest, school_slug: str, user_id: int) -> HttpRespo
         messages.success(request, f"Two-step sign-in reset for {target.display_name()}. They set it up again the "
                                   "next time they sign in.")
     return redirect("accounts_school:mfa_staff", school.slug)
-
-
-def _require_reset(request: HttpRequest) -> None:
-    if not can(request.user, "reset_mfa", request.school):  # type: ignore[arg-type, attr-defined]
-        raise PermissionDenied

@@ -1,8 +1,12 @@
 """Opens the tenant scope for every web request under /s/<school_slug>/ or /t/<trust_slug>/.
 
 A school the user has no role in is a 404, exactly like a school that does not exist, so a
-URL never confirms that another school's data is there. API views open their own scope after
-DRF has authenticated the token (see `attendance_portal.api.SchoolAPIView`).
+URL never confirms that another school's data is there. A school view that declares no permission
+(`attendance_portal.permissions.requires`) is refused outright: a forgotten declaration fails closed.
+API views open their own scope after DRF has authenticated the token (see
+`attendance_portal.api.SchoolAPIView`).
+
+What this sets on the request is typed in `attendance_portal.http` (SchoolRequest, TrustRequest).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django_scopes import scope
 
 from .models import Membership, School, Trust
-from .permissions import roles_for
+from .permissions import requirement_of, roles_for
 from .roles import TRUST_ROLES
 
 
@@ -42,8 +47,10 @@ class TenantScopeMiddleware:
             school = School.objects.select_related("trust").filter(slug=school_slug).first()
             if school is None or not roles_for(request.user, school):
                 raise Http404("No such school")
-            request.school = school  # type: ignore[attr-defined]
-            request.roles = roles_for(request.user, school)  # type: ignore[attr-defined]
+            if requirement_of(match.func) is None:
+                raise ImproperlyConfigured(f"{match.view_name} declares no permission; add @requires(...)")
+            request.school = school  # type: ignore[attr-defined]  # typed as SchoolRequest in views
+            request.roles = roles_for(request.user, school)  # type: ignore[attr-defined]  # typed as SchoolRequest
             with scope(school=school):
                 return self._render(self.get_response(request))
 
@@ -52,7 +59,7 @@ class TenantScopeMiddleware:
             user=request.user, trust=trust, role__in=TRUST_ROLES
         ).exists():
             raise Http404("No such trust")
-        request.trust = trust  # type: ignore[attr-defined]
+        request.trust = trust  # type: ignore[attr-defined]  # typed as TrustRequest in views
         with scope(school=list(trust.schools.all())):
             return self._render(self.get_response(request))
 

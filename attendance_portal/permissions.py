@@ -1,21 +1,30 @@
 """Who may do what: one table of role × action, evaluated over (user, school).
 
-Every view and API view asks `can(user, action, school)` (or the equivalent
-`user.has_perm("attendance.<action>", school)` through django-rules). Governors see aggregates
-only, so no pupil-level action lists them.
+Every school view declares what it needs once, with `@requires(...)` (API views: `read_permission` and
+`write_permission` on `SchoolAPIView`); the declaration is checked with `can()` and kept on the view, so
+the route walk in the tests can send every role without it to every route. Templates and services ask
+`can(user, action, school)` (or `user.has_perm("attendance.<action>", school)` through django-rules) for
+what a page shows. Governors see aggregates only, so no pupil-level action lists them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import rules
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
 
 from .roles import Role
 
 if TYPE_CHECKING:
     from .models import School, User
+
+V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 CT = Role.CLASS_TEACHER
 OFFICE = Role.OFFICE_STAFF
@@ -82,3 +91,96 @@ def _make_predicate(action: str) -> rules.Predicate:
 
 for _action in PERMISSIONS:
     rules.add_perm(f"attendance.{_action}", _make_predicate(_action))
+
+
+# ---------------------------------------------------------------- declared permissions of views
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Need:
+    """Every action in `all_of`, and at least one of `any_of` when it is given."""
+
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.all_of + self.any_of) - PERMISSIONS.keys()
+        if unknown:  # a typo fails when the module is imported, not when someone is refused
+            raise ValueError(f"unknown actions {sorted(unknown)}; the table is PERMISSIONS in {__name__}")
+
+    def met_by(self, roles: frozenset[Role]) -> bool:
+        return all(roles & PERMISSIONS[a] for a in self.all_of) and (
+            not self.any_of or any(roles & PERMISSIONS[a] for a in self.any_of))
+
+    def __str__(self) -> str:
+        parts = list(self.all_of)
+        if self.any_of:
+            parts.append(" or ".join(self.any_of))
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a school view needs: `read` for GET, HEAD and OPTIONS, `write` for every other method.
+
+    `also_allowed(user, school)` lets a person through who lacks the actions but has been given the job
+    another way (a headteacher's staff delegate); the role table alone decides for everyone else.
+    """
+
+    read: Need
+    write: Need
+    also_allowed: Callable[[User, School], bool] | None = None
+    message: str = "Your role in this school does not allow this."
+
+    def need(self, method: str) -> Need:
+        return self.read if method.upper() in SAFE_METHODS else self.write
+
+    def allows(self, user: User, school: School, method: str) -> bool:
+        if self.need(method).met_by(roles_for(user, school)):
+            return True
+        return self.also_allowed is not None and self.also_allowed(user, school)
+
+
+def requires(*actions: str, any_of: Iterable[str] = (), write: Iterable[str] = (),
+             also_allowed: Callable[[User, School], bool] | None = None,
+             message: str = "") -> Callable[[V], V]:
+    """Declare, once, what a school view needs; the view answers 403 to a member without it.
+
+        @requires("follow_up_absence")                          every method needs the action
+        @requires(any_of=("follow_up_absence", "decide_leave"))  one of them is enough
+        @requires("work_cases", write=("edit_ladder",))         a POST needs edit_ladder as well
+
+    Put it above `require_POST` and the like, so a member without the action gets 403 whatever the
+    method. The declaration is kept on the view as `required`: the route walk in the tests reads it to
+    send every role without it to every route. Object-level rules (a ladder stage reserved to the
+    headteacher) stay in the services.
+    """
+    read = Need(all_of=actions, any_of=tuple(any_of))
+    requirement = Requirement(read=read, write=Need(all_of=read.all_of + tuple(write), any_of=read.any_of),
+                              also_allowed=also_allowed, message=message or Requirement.message)
+
+    def decorate(view: V) -> V:
+        @functools.wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            school = getattr(request, "school", None)
+            if school is None:
+                # Only TenantScopeMiddleware sets the school, and only under /s/<school_slug>/.
+                raise ImproperlyConfigured(f"{view.__qualname__} declares a school permission outside a school route")
+            if not requirement.allows(request.user, school, request.method or "GET"):  # type: ignore[arg-type]  # the middleware let only signed-in members through
+                raise PermissionDenied(requirement.message)
+            return view(request, *args, **kwargs)
+
+        checked.required = requirement  # type: ignore[attr-defined]  # read by requirement_of()
+        return cast(V, checked)
+
+    return decorate
+
+
+def requirement_of(view: Callable[..., Any]) -> Requirement | None:
+    """The permission a routed view declared: `@requires` on a function, `required` on an API class."""
+    found = getattr(view, "required", None)
+    if found is None:
+        found = getattr(getattr(view, "cls", None), "required", None)
+    return found if isinstance(found, Requirement) else None

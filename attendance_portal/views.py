@@ -14,7 +14,8 @@ from reporting.selectors import school_headline, trust_school_headlines
 from staff.pages import school_home_staff
 
 from .badinput import bad_request
-from .permissions import PERMISSIONS
+from .http import SchoolRequest, TrustRequest
+from .permissions import PERMISSIONS, requires
 from .selectors import user_is_parent, user_places
 
 
@@ -51,11 +52,12 @@ def switch(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-def school_home(request: HttpRequest, school_slug: str) -> HttpResponse:
-    roles = request.roles  # type: ignore[attr-defined]
+@requires("view_school")  # every member: the page shows each role only its own way in
+def school_home(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    roles = request.roles
     allowed = {action for action, who in PERMISSIONS.items() if roles & who}
     # School-wide figures are dashboard data: only roles with "view_dashboard" see them here.
-    headline = school_headline(school=request.school) if "view_dashboard" in allowed else None  # type: ignore[attr-defined]
+    headline = school_headline(school=request.school) if "view_dashboard" in allowed else None
     return render(
         request,
         "attendance_portal/school_home.html",
@@ -64,8 +66,8 @@ def school_home(request: HttpRequest, school_slug: str) -> HttpResponse:
     )
 
 
-def trust_home(request: HttpRequest, trust_slug: str) -> HttpResponse:
-    trust = request.trust  # type: ignore[attr-defined]
+def trust_home(request: TrustRequest, trust_slug: str) -> HttpResponse:
+    trust = request.trust
     rows = trust_school_headlines(trust=trust)
     return render(request, "attendance_portal/trust_home.html", {"trust": trust, "rows": rows})
 

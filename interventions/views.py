@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_scopes import scope
 
 from absence.selectors import parent_child_get
+from attendance_portal.http import SchoolRequest
 from attendance_portal.models import Membership, User
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, requires
 from letters.selectors import parent_letters as letters_sent_to_parent
 from registers.models import Enrolment
 
@@ -48,33 +49,28 @@ from .models import Action, AttendanceContract, Case, LadderStage, Meeting, Stat
 WORK = "work_cases"
 
 
-def _require(request: HttpRequest, action: str = WORK) -> None:
-    if not can(request.user, action, request.school):  # type: ignore[attr-defined, arg-type]
-        raise PermissionDenied("Your role in this school does not allow this.")
-
-
-def _errors(request: HttpRequest, form: Any) -> None:
+def _errors(request: SchoolRequest, form: Any) -> None:
     for name, errors in form.errors.items():
         label = form.fields[name].label or name.replace("_", " ").capitalize() if name in form.fields else ""
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
 
 
-def _fail(request: HttpRequest, error: Exception) -> None:
+def _fail(request: SchoolRequest, error: Exception) -> None:
     messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
 
 
-def _case(request: HttpRequest, case_id: int) -> Case:
+def _case(request: SchoolRequest, case_id: int) -> Case:
     return get_object_or_404(Case.objects.select_related("pupil", "stage__ladder", "enrolment"),
-                             school=request.school, pk=case_id)  # type: ignore[attr-defined]
+                             school=request.school, pk=case_id)
 
 
 def _to_case(case: Case) -> HttpResponse:
     return redirect("interventions:case", case.school.slug, case.pk)
 
 
-def _staff(request: HttpRequest) -> list[User]:
-    school = request.school  # type: ignore[attr-defined]
+def _staff(request: SchoolRequest) -> list[User]:
+    school = request.school
     where = Q(school=school, role__in=["attendance_officer", "senior_attendance_champion", "headteacher"])
     ids = Membership.objects.filter(where).values_list("user_id", flat=True)
     return list(User.objects.filter(pk__in=ids).order_by("last_name", "first_name"))
@@ -83,7 +79,7 @@ def _staff(request: HttpRequest) -> list[User]:
 # ---------------------------------------------------------------- queue and lists
 
 
-def _filters(request: HttpRequest) -> tuple[QueueFilterForm, selectors.Filters]:
+def _filters(request: SchoolRequest) -> tuple[QueueFilterForm, selectors.Filters]:
     form = QueueFilterForm(request.GET or None)
     if request.GET and not form.is_valid():
         _errors(request, form)
@@ -93,37 +89,37 @@ def _filters(request: HttpRequest) -> tuple[QueueFilterForm, selectors.Filters]:
                                    stage=data.get("stage"), owner=data.get("owner"), mine=bool(data.get("mine")))
 
 
+@requires(WORK)
 @require_GET
-def queue(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request)
+def queue(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form, filters = _filters(request)
-    found = selectors.queue_for(school=request.school, filters=filters, user=request.user)  # type: ignore[attr-defined, arg-type]
+    found = selectors.queue_for(school=request.school, filters=filters, user=request.user)
     return render(request, "interventions/queue.html", {"queue": found, "form": form, "lists": selectors.LISTS})
 
 
+@requires(WORK)
 @require_GET
-def pupil_list(request: HttpRequest, school_slug: str, which: str) -> HttpResponse:
-    _require(request)
+def pupil_list(request: SchoolRequest, school_slug: str, which: str) -> HttpResponse:
     if which not in selectors.LISTS:
         from django.http import Http404
 
         raise Http404("No such list")
     form, filters = _filters(request)
-    rows = selectors.pupils_listed(school=request.school, which=which, filters=filters)  # type: ignore[attr-defined]
+    rows = selectors.pupils_listed(school=request.school, which=which, filters=filters)
     return render(request, "interventions/list.html", {"rows": rows, "title": selectors.LISTS[which][0],
                                                        "which": which, "form": form, "lists": selectors.LISTS})
 
 
+@requires(WORK)
 @require_POST
-def case_open(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request)
+def case_open(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form = OpenCaseForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
         return redirect("interventions:queue", school_slug)
-    enrolment = get_object_or_404(Enrolment, school=request.school, pk=form.cleaned_data["enrolment"])  # type: ignore[attr-defined]
+    enrolment = get_object_or_404(Enrolment, school=request.school, pk=form.cleaned_data["enrolment"])
     try:
-        case = services.case_open(school=request.school, enrolment=enrolment, by=request.user,  # type: ignore[attr-defined, arg-type]
+        case = services.case_open(school=request.school, enrolment=enrolment, by=request.user,
                                   reason=form.cleaned_data["reason"])
     except ValidationError as error:
         _fail(request, error)
@@ -135,12 +131,12 @@ def case_open(request: HttpRequest, school_slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- a case
 
 
+@requires(WORK)
 @require_GET
-def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
-    _require(request)
+def case_detail(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    view = selectors.case_view(school=request.school, case=case)  # type: ignore[attr-defined]
-    context = selectors.pupil_context_get(school=request.school, pupil_id=case.pupil_id)  # type: ignore[attr-defined]
+    view = selectors.case_view(school=request.school, case=case)
+    context = selectors.pupil_context_get(school=request.school, pupil_id=case.pupil_id)
     invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
                          if c.parental_responsibility)
     return render(request, "interventions/case.html", {
@@ -161,20 +157,20 @@ def case_detail(request: HttpRequest, school_slug: str, case_id: int) -> HttpRes
     })
 
 
-def _post_case(request: HttpRequest, case_id: int, form_class: Any) -> tuple[Case, Any]:
-    _require(request)
+def _post_case(request: SchoolRequest, case_id: int, form_class: Any) -> tuple[Case, Any]:
     case = _case(request, case_id)
     return case, form_class(request.POST)
 
 
+@requires(WORK)
 @require_POST
-def case_note(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_note(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, NoteForm)
     if not form.is_valid():
         _errors(request, form)
     else:
         try:
-            services.case_note(case=case, kind=form.cleaned_data["kind"], by=request.user,  # type: ignore[arg-type]
+            services.case_note(case=case, kind=form.cleaned_data["kind"], by=request.user,
                                text=form.cleaned_data["text"])
             messages.success(request, "Added to the timeline.")
         except ValidationError as error:
@@ -182,15 +178,16 @@ def case_note(request: HttpRequest, school_slug: str, case_id: int) -> HttpRespo
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_stage(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_stage(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, StageForm)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
-    stage = get_object_or_404(LadderStage, school=request.school, pk=form.cleaned_data["stage"])  # type: ignore[attr-defined]
+    stage = get_object_or_404(LadderStage, school=request.school, pk=form.cleaned_data["stage"])
     try:
-        services.case_stage_move(case=case, stage=stage, by=request.user, roles=request.roles,  # type: ignore[attr-defined, arg-type]
+        services.case_stage_move(case=case, stage=stage, by=request.user, roles=request.roles,
                                  why=form.cleaned_data["why"])
         messages.success(request, f"Moved to {stage.name}.")
     except ValidationError as error:
@@ -198,14 +195,15 @@ def case_stage(request: HttpRequest, school_slug: str, case_id: int) -> HttpResp
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_close(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_close(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, CloseForm)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
     try:
-        services.case_close(case=case, outcome=form.cleaned_data["outcome"], by=request.user,  # type: ignore[arg-type]
+        services.case_close(case=case, outcome=form.cleaned_data["outcome"], by=request.user,
                             why=form.cleaned_data["why"])
         messages.success(request, "Case closed.")
     except ValidationError as error:
@@ -213,45 +211,45 @@ def case_close(request: HttpRequest, school_slug: str, case_id: int) -> HttpResp
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_owner(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_owner(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, OwnerForm)
     staff = {u.pk: u for u in _staff(request)}
     if not form.is_valid() or form.cleaned_data["owner"] not in staff:
         messages.error(request, "Choose an attendance officer, the senior champion or the headteacher.")
         return _to_case(case)
     try:
-        services.case_owner_set(case=case, owner=staff[form.cleaned_data["owner"]], by=request.user)  # type: ignore[arg-type]
+        services.case_owner_set(case=case, owner=staff[form.cleaned_data["owner"]], by=request.user)
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)
 
 
+@requires("send_letters")
 @require_POST
-def letter_propose(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
-    _require(request, "send_letters")
+def letter_propose(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     kind = request.POST.get("kind", Action.Kind.LETTER)
     try:
-        action = services.stage_letter_propose(case=case, by=request.user, kind=kind)  # type: ignore[arg-type]
+        action = services.stage_letter_propose(case=case, by=request.user, kind=kind)
     except ValidationError as error:
         _fail(request, error)
         return _to_case(case)
     return redirect("interventions:action", school_slug, action.pk)
 
 
+@requires(WORK, write=("send_letters",))
 @require_http_methods(["GET", "POST"])
-def action_review(request: HttpRequest, school_slug: str, action_id: int) -> HttpResponse:
+def action_review(request: SchoolRequest, school_slug: str, action_id: int) -> HttpResponse:
     """Context review before a formal action: approve, change it, or record support instead."""
-    _require(request)
     action = get_object_or_404(Action.objects.select_related("case__pupil", "case__stage"),
-                               school=request.school, pk=action_id)  # type: ignore[attr-defined]
+                               school=request.school, pk=action_id)
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
-        _require(request, "send_letters")
         if form.is_valid():
             try:
-                services.action_decide(action=action, decision=form.cleaned_data["decision"], by=request.user,  # type: ignore[arg-type]
+                services.action_decide(action=action, decision=form.cleaned_data["decision"], by=request.user,
                                        reason=form.cleaned_data["reason"], title=form.cleaned_data["title"],
                                        support_kind=form.cleaned_data["support_kind"])
                 messages.success(request, f"{action.get_status_display()}: {action.title}.")
@@ -261,41 +259,41 @@ def action_review(request: HttpRequest, school_slug: str, action_id: int) -> Htt
                 _fail(request, error)
         else:
             _errors(request, form)
-    context = selectors.context_for(school=request.school, case=action.case)  # type: ignore[attr-defined]
+    context = selectors.context_for(school=request.school, case=action.case)
     return render(request, "interventions/action.html", {"action": action, "ctx": context, "form": form},
                   status=400 if request.method == "POST" else 200)
 
 
+@requires("send_letters")
 @require_POST
-def bulk_propose(request: HttpRequest, school_slug: str) -> HttpResponse:
+def bulk_propose(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """Step one of a bulk action: propose the stage letter of each selected case, then review them."""
-    _require(request, "send_letters")
     ids = [int(x) for x in request.POST.getlist("cases") if x.isdigit()]
     form = BulkForm(request.POST, case_ids=ids)
     if not ids or not form.is_valid():
         messages.error(request, "Select at least one case.")
         return redirect("interventions:queue", school_slug)
-    actions, skipped = services.bulk_letters_propose(school=request.school, case_ids=form.cleaned_data["cases"],  # type: ignore[attr-defined]
-                                                     by=request.user)  # type: ignore[arg-type]
+    actions, skipped = services.bulk_letters_propose(school=request.school, case_ids=form.cleaned_data["cases"],
+                                                     by=request.user)
     for line in skipped:
         messages.error(request, line)
     return render(request, "interventions/bulk_review.html", {
-        "rows": [(a, selectors.context_for(school=request.school, case=a.case)) for a in actions]})  # type: ignore[attr-defined]
+        "rows": [(a, selectors.context_for(school=request.school, case=a.case)) for a in actions]})
 
 
+@requires("send_letters")
 @require_POST
-def bulk_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
+def bulk_approve(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """Step two: approve the reviewed letters that were not held (held ones need their own review)."""
-    _require(request, "send_letters")
     ids = [int(x) for x in request.POST.getlist("actions") if x.isdigit()]
     form = BulkApproveForm(request.POST, action_ids=ids)
     if not ids or not form.is_valid():
         messages.error(request, "Select at least one letter to approve.")
         return redirect("interventions:queue", school_slug)
     approved = 0
-    for action in Action.objects.filter(school=request.school, pk__in=form.cleaned_data["actions"],  # type: ignore[attr-defined]
+    for action in Action.objects.filter(school=request.school, pk__in=form.cleaned_data["actions"],
                                         status=Action.Status.PROPOSED).select_related("case"):
-        services.action_decide(action=action, decision="approve", by=request.user,  # type: ignore[arg-type]
+        services.action_decide(action=action, decision="approve", by=request.user,
                                reason=form.cleaned_data["reason"])
         approved += 1
     messages.success(request, f"{approved} letter{'s' if approved != 1 else ''} approved to send.")
@@ -305,79 +303,81 @@ def bulk_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- meetings, contracts, support, clocks
 
 
+@requires(WORK)
 @require_POST
-def meeting_create(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def meeting_create(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, MeetingForm)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
     try:
-        services.meeting_create(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.meeting_create(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Meeting arranged; its invitation is waiting for approval.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def meeting_record(request: HttpRequest, school_slug: str, meeting_id: int) -> HttpResponse:
-    _require(request)
-    meeting = get_object_or_404(Meeting.objects.select_related("case__stage__ladder"), school=request.school,  # type: ignore[attr-defined]
+def meeting_record(request: SchoolRequest, school_slug: str, meeting_id: int) -> HttpResponse:
+    meeting = get_object_or_404(Meeting.objects.select_related("case__stage__ladder"), school=request.school,
                                 pk=meeting_id)
     form = MeetingRecordForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(meeting.case)
     try:
-        services.meeting_record(meeting=meeting, by=request.user, roles=request.roles, **form.cleaned_data)  # type: ignore[attr-defined, arg-type]
+        services.meeting_record(meeting=meeting, by=request.user, roles=request.roles, **form.cleaned_data)
         messages.success(request, "Meeting recorded.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(meeting.case)
 
 
+@requires(WORK)
 @require_POST
-def meeting_rearrange(request: HttpRequest, school_slug: str, meeting_id: int) -> HttpResponse:
-    _require(request)
-    meeting = get_object_or_404(Meeting.objects.select_related("case"), school=request.school,  # type: ignore[attr-defined]
+def meeting_rearrange(request: SchoolRequest, school_slug: str, meeting_id: int) -> HttpResponse:
+    meeting = get_object_or_404(Meeting.objects.select_related("case"), school=request.school,
                                 pk=meeting_id)
     form = MeetingRearrangeForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(meeting.case)
     try:
-        services.meeting_rearrange(meeting=meeting, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.meeting_rearrange(meeting=meeting, by=request.user, **form.cleaned_data)
         messages.success(request, "Meeting moved; the letter with the new time waits for approval.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(meeting.case)
 
 
+@requires(WORK)
 @require_POST
-def contract_create(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def contract_create(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, ContractForm)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
     try:
-        services.contract_create(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.contract_create(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Agreed. It is waiting for approval to send for signature.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def contract_review(request: HttpRequest, school_slug: str, contract_id: int) -> HttpResponse:
-    _require(request)
-    contract = get_object_or_404(AttendanceContract.objects.select_related("case__stage"), school=request.school,  # type: ignore[attr-defined]
+def contract_review(request: SchoolRequest, school_slug: str, contract_id: int) -> HttpResponse:
+    contract = get_object_or_404(AttendanceContract.objects.select_related("case__stage"), school=request.school,
                                  pk=contract_id)
     form = ContractReviewForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(contract.case)
     try:
-        services.contract_review(contract=contract, outcome=form.cleaned_data["outcome"], by=request.user,  # type: ignore[arg-type]
+        services.contract_review(contract=contract, outcome=form.cleaned_data["outcome"], by=request.user,
                                  why=form.cleaned_data["why"])
         messages.success(request, "Review recorded.")
     except ValidationError as error:
@@ -385,58 +385,60 @@ def contract_review(request: HttpRequest, school_slug: str, contract_id: int) ->
     return _to_case(contract.case)
 
 
+@requires(WORK)
 @require_POST
-def support_add(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def support_add(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, SupportForm)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
     try:
-        services.support_record(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.support_record(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Support recorded.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def case_context(request: HttpRequest, school_slug: str, case_id: int) -> HttpResponse:
+def case_context(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case, form = _post_case(request, case_id, PupilContextForm)
     if not form.is_valid():
         _errors(request, form)
         return _to_case(case)
     try:
-        services.pupil_context_save(case=case, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        services.pupil_context_save(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, "Context saved; every later review reads it.")
     except ValidationError as error:
         _fail(request, error)
     return _to_case(case)
 
 
+@requires(WORK)
 @require_POST
-def clock_done(request: HttpRequest, school_slug: str, clock_id: int) -> HttpResponse:
-    _require(request)
-    clock = get_object_or_404(StatutoryClock.objects.select_related("case"), school=request.school, pk=clock_id)  # type: ignore[attr-defined]
+def clock_done(request: SchoolRequest, school_slug: str, clock_id: int) -> HttpResponse:
+    clock = get_object_or_404(StatutoryClock.objects.select_related("case"), school=request.school, pk=clock_id)
     form = ClockDoneForm(request.POST)
     if not form.is_valid():
         _errors(request, form)
     else:
         try:
-            services.clock_done(clock=clock, by=request.user, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+            services.clock_done(clock=clock, by=request.user, note=form.cleaned_data["note"])
             messages.success(request, "Recorded as done.")
         except ValidationError as error:
             _fail(request, error)
-    return _to_case(clock.case) if clock.case_id else redirect("interventions:queue", school_slug)  # type: ignore[arg-type]
+    return _to_case(clock.case) if clock.case_id else redirect("interventions:queue", school_slug)
 
 
 # ---------------------------------------------------------------- the ladder and its preview
 
 
+@requires(WORK, write=("edit_ladder",))
 @require_http_methods(["GET", "POST"])
-def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
+def ladder(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The school's ladder, and a change to its first stage: preview what it would do, then save it."""
-    _require(request)
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     today = timezone.localdate()
     current = selectors.ladder_for(school=school, day=today)
     stages = selectors.ladder_stages(ladder=current)
@@ -447,7 +449,6 @@ def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
         "letter": first.letter if first else "", "effective_from": today})
     preview = None
     if request.method == "POST":
-        _require(request, "edit_ladder")
         if not form.is_valid():
             _errors(request, form)
             return render(request, "interventions/ladder.html",
@@ -458,7 +459,7 @@ def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
             try:
                 services.ladder_change_first_stage(
                     school=school, entry_kinds=data["entry_kinds"], below_percent=data["below_percent"],
-                    letter=data["letter"], effective_from=data["effective_from"] or today, by=request.user)  # type: ignore[arg-type]
+                    letter=data["letter"], effective_from=data["effective_from"] or today, by=request.user)
                 messages.success(request, "Ladder saved. New actions follow it; past actions keep their stage.")
                 return redirect("interventions:ladder", school_slug)
             except ValidationError as error:
@@ -467,7 +468,7 @@ def ladder(request: HttpRequest, school_slug: str) -> HttpResponse:
                                            below_percent=data["below_percent"], letter=data["letter"])
     return render(request, "interventions/ladder.html",
                   {"ladder": current, "stages": stages, "form": form, "preview": preview,
-                   "can_edit": can(request.user, "edit_ladder", school)})  # type: ignore[arg-type]
+                   "can_edit": can(request.user, "edit_ladder", school)})
 
 
 # ---------------------------------------------------------------- parents
@@ -480,9 +481,9 @@ def parent_letters(request: HttpRequest, pupil_id: int) -> HttpResponse:
         from django.contrib.auth.views import redirect_to_login
 
         return redirect_to_login(request.get_full_path())
-    child = parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
+    child = parent_child_get(user=request.user, pupil_id=pupil_id)
     with scope(school=child.school):
         documents = selectors.parent_documents(pupil=child)
-        sent = {letter.pk: letter for letter in letters_sent_to_parent(user=request.user, pupil=child)}  # type: ignore[arg-type]
+        sent = {letter.pk: letter for letter in letters_sent_to_parent(user=request.user, pupil=child)}
         return render(request, "interventions/parent_letters.html", {
             "child": child, "documents": [(d, [sent[i] for i in d.letter_ids if i in sent]) for d in documents]})

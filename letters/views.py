@@ -11,17 +11,17 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from attendance_portal import csvsafe
+from attendance_portal.http import SchoolRequest
 from attendance_portal.models import School, User
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, requires
 from registers.models import Pupil, PupilContact
 
 from . import merge, selectors, services
@@ -32,13 +32,6 @@ from .templating import MERGE_FIELDS, TemplateRefused, empty_fields, template_ch
 
 SEND = "send_letters"
 EDIT = "edit_letter_templates"
-
-
-def _require(request: HttpRequest, action: str) -> School:
-    school: School = request.school  # type: ignore[attr-defined]
-    if not can(request.user, action, school):  # type: ignore[arg-type]
-        raise PermissionDenied("Your role in this school does not allow this.")
-    return school
 
 
 def _pdf(name: str, filename: str) -> FileResponse:
@@ -55,7 +48,7 @@ def _approvers(school: School) -> list[tuple[int, str]]:
     return [(u.pk, u.display_name()) for u in User.objects.filter(pk__in=list(ids)).order_by("last_name")]
 
 
-def _log_filter(request: HttpRequest, school: School) -> tuple[LogFilterForm, selectors.LogFilter]:
+def _log_filter(request: SchoolRequest, school: School) -> tuple[LogFilterForm, selectors.LogFilter]:
     form = LogFilterForm(request.GET or None, approvers=_approvers(school))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -65,17 +58,19 @@ def _log_filter(request: HttpRequest, school: School) -> tuple[LogFilterForm, se
     return form, selectors.LogFilter()
 
 
+@requires(SEND)
 @require_GET
-def log(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _require(request, SEND)
+def log(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     form, where = _log_filter(request, school)
     page = Paginator(selectors.letter_log(school=school, where=where), 50).get_page(request.GET.get("page"))
     return render(request, "letters/log.html", {"form": form, "page": page, "query": request.GET.urlencode()})
 
 
+@requires(SEND)
 @require_GET
-def log_csv(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _require(request, SEND)
+def log_csv(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     form, where = _log_filter(request, school)
     if form.is_bound and not form.is_valid():
         return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors), status=400,
@@ -96,27 +91,30 @@ def log_csv(request: HttpRequest, school_slug: str) -> HttpResponse:
     return response
 
 
+@requires(SEND)
 @require_GET
-def letter_detail(request: HttpRequest, school_slug: str, letter_id: int) -> HttpResponse:
-    school = _require(request, SEND)
+def letter_detail(request: SchoolRequest, school_slug: str, letter_id: int) -> HttpResponse:
+    school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     return render(request, "letters/letter.html", {"letter": letter, "sends": letter.sends.select_related(
         "approved_by").all()})
 
 
+@requires(SEND)
 @require_GET
-def letter_pdf(request: HttpRequest, school_slug: str, letter_id: int) -> HttpResponse:
-    school = _require(request, SEND)
+def letter_pdf(request: SchoolRequest, school_slug: str, letter_id: int) -> HttpResponse:
+    school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     return _pdf(letter.pdf, f"letter-{letter.pk}.pdf")
 
 
+@requires(SEND)
 @require_POST
-def letter_regenerate(request: HttpRequest, school_slug: str, letter_id: int) -> HttpResponse:
-    school = _require(request, SEND)
+def letter_regenerate(request: SchoolRequest, school_slug: str, letter_id: int) -> HttpResponse:
+    school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     try:
-        [fresh, *_] = services.letter_regenerate(letter=letter, by=request.user)  # type: ignore[arg-type]
+        [fresh, *_] = services.letter_regenerate(letter=letter, by=request.user)
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("letters:letter", school_slug, letter.pk)
@@ -124,12 +122,13 @@ def letter_regenerate(request: HttpRequest, school_slug: str, letter_id: int) ->
     return redirect("letters:letter", school_slug, fresh.pk)
 
 
+@requires(SEND)
 @require_POST
-def letter_reapprove(request: HttpRequest, school_slug: str, letter_id: int) -> HttpResponse:
-    school = _require(request, SEND)
+def letter_reapprove(request: SchoolRequest, school_slug: str, letter_id: int) -> HttpResponse:
+    school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     try:
-        services.letter_reapprove(letter=letter, by=request.user)  # type: ignore[arg-type]
+        services.letter_reapprove(letter=letter, by=request.user)
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
@@ -140,7 +139,7 @@ def letter_reapprove(request: HttpRequest, school_slug: str, letter_id: int) -> 
 # ---------------------------------------------------------------- templates
 
 
-def _kind_language(request: HttpRequest) -> tuple[str, str]:
+def _kind_language(request: SchoolRequest) -> tuple[str, str]:
     """The letter and language being edited, from ?kind=&language= (form fields on a preview)."""
     kind = request.GET.get("kind") or request.POST.get("kind", "")
     language = request.GET.get("language") or request.POST.get("language") or "en"
@@ -149,13 +148,14 @@ def _kind_language(request: HttpRequest) -> tuple[str, str]:
     return kind, language
 
 
+@requires(SEND)
 @require_GET
-def templates(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _require(request, SEND)
+def templates(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     current = {(t.kind, t.language): t for t in selectors.templates_current(school=school)}
     rows = [(kind, label, [t for (k, _), t in current.items() if k == kind]) for kind, label in LetterKind.choices]
     return render(request, "letters/templates.html", {
-        "rows": rows, "can_edit": can(request.user, EDIT, school), "languages": LANGUAGES})  # type: ignore[arg-type]
+        "rows": rows, "can_edit": can(request.user, EDIT, school), "languages": LANGUAGES})
 
 
 def _preview_pupils(school: School) -> list[Pupil]:
@@ -163,9 +163,10 @@ def _preview_pupils(school: School) -> list[Pupil]:
     return list(Pupil.objects.filter(school=school, pk__in=with_parents).order_by("surname", "forename")[:300])
 
 
+@requires(EDIT)
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _require(request, EDIT)
+def template_edit(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     kind, language = _kind_language(request)
     versions = list(selectors.template_versions(school=school, kind=kind, language=language)[:20])
     current = versions[0] if versions else selectors.template_for(school=school, kind=kind, language="en")
@@ -174,7 +175,7 @@ def template_edit(request: HttpRequest, school_slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 saved = services.template_save(school=school, kind=kind, language=language,
-                                               by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+                                               by=request.user, **form.cleaned_data)
             except TemplateRefused as exc:
                 for message in exc.messages:
                     form.add_error(None, message)
@@ -193,10 +194,11 @@ def template_edit(request: HttpRequest, school_slug: str) -> HttpResponse:
         "pupils": _preview_pupils(school)}, status=status)
 
 
+@requires(EDIT)
 @require_POST
-def template_preview(request: HttpRequest, school_slug: str) -> HttpResponse:
+def template_preview(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The letter as it would read for a real pupil's first parent: nothing is written."""
-    school = _require(request, EDIT)
+    school = request.school
     _kind_language(request)
     form = PreviewForm(request.POST)
     context: dict[str, Any] = {"errors": [], "warnings": [], "html": ""}
@@ -225,7 +227,7 @@ def template_preview(request: HttpRequest, school_slug: str) -> HttpResponse:
     details = merge.recipient_details(school=school, guardian_ids=[guardian.pk] if guardian else [])
     merge_data = merge.merge_data_build(
         shared=shared, pupil=pupil, guardian=guardian, details=details.get(guardian.pk) if guardian else None,
-        figures=figures.get(pupil.pk), sessions=sessions, extra={}, officer=request.user)  # type: ignore[arg-type]
+        figures=figures.get(pupil.pk), sessions=sessions, extra={}, officer=request.user)
     try:
         context["html"] = letter_html(subject=data["subject"], body=data["body"], data=merge_data,
                                       reply_slip=data["reply_slip"], page=False)
@@ -239,9 +241,10 @@ def template_preview(request: HttpRequest, school_slug: str) -> HttpResponse:
 # ---------------------------------------------------------------- batches
 
 
+@requires(SEND)
 @require_GET
-def batches(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _require(request, SEND)
+def batches(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     return render(request, "letters/batches.html", {
         "batches": selectors.batches_recent(school=school), "kinds": LetterKind.choices})
 
@@ -252,10 +255,11 @@ def _threshold(school: School, on: dt.date) -> float:
     return float(policy_for(school=school, day=on).letter_threshold_percent)
 
 
+@requires(SEND)
 @require_GET
-def batch_new(request: HttpRequest, school_slug: str) -> HttpResponse:
+def batch_new(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """Pick pupils: the queue (below the school's letter threshold) or, with ?all=1, every pupil."""
-    school = _require(request, SEND)
+    school = request.school
     kind_form = KindForm(request.GET or {"kind": LetterKind.STAGE_1})
     if not kind_form.is_valid():
         return render(request, "letters/batch_new.html", {"kind_form": kind_form, "rows": []}, status=400)
@@ -263,27 +267,28 @@ def batch_new(request: HttpRequest, school_slug: str) -> HttpResponse:
     everyone = request.GET.get("all") == "1"
     threshold = _threshold(school, on)
     rows = selectors.candidates(school=school, pupil_ids=None, on=on, below=101.0 if everyone else threshold,
-                                sensitive=can(request.user, "view_sensitive", school))  # type: ignore[arg-type]
+                                sensitive=can(request.user, "view_sensitive", school))
     return render(request, "letters/batch_new.html", {
         "kind_form": kind_form, "kind": kind_form.cleaned_data["kind"], "rows": rows, "everyone": everyone,
         "threshold": threshold})
 
 
-def _picked(request: HttpRequest, school: School) -> PickForm:
+def _picked(request: SchoolRequest, school: School) -> PickForm:
     ids = [int(v) for v in request.POST.getlist("pupils") if v.isdigit()]
     known = list(Pupil.objects.filter(school=school, pk__in=ids).values_list("pk", flat=True))
     return PickForm(request.POST, pupil_ids=known)
 
 
+@requires(SEND)
 @require_POST
-def batch_review(request: HttpRequest, school_slug: str) -> HttpResponse:
+def batch_review(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """The pupils chosen, with what the officer should know; those with reasons to look again apart."""
-    school = _require(request, SEND)
+    school = request.school
     form = _picked(request, school)
     if not form.is_valid():
         return render(request, "letters/batch_review.html", {"form": form, "ready": [], "held": []}, status=400)
     rows = selectors.candidates(school=school, pupil_ids=form.cleaned_data["pupils"], on=timezone.localdate(),
-                                sensitive=can(request.user, "view_sensitive", school))  # type: ignore[arg-type]
+                                sensitive=can(request.user, "view_sensitive", school))
     kind = form.cleaned_data["kind"]
     template = selectors.template_for(school=school, kind=kind)
     return render(request, "letters/batch_review.html", {
@@ -291,9 +296,10 @@ def batch_review(request: HttpRequest, school_slug: str) -> HttpResponse:
         "ready": [r for r in rows if not r.held], "held": [r for r in rows if r.held]})
 
 
+@requires(SEND)
 @require_POST
-def batch_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _require(request, SEND)
+def batch_approve(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     form = _picked(request, school)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -302,7 +308,7 @@ def batch_approve(request: HttpRequest, school_slug: str) -> HttpResponse:
         return redirect("letters:batch_new", school_slug)
     try:
         batch = services.batch_approve(school=school, kind=form.cleaned_data["kind"],
-                                       pupil_ids=form.cleaned_data["pupils"], by=request.user)  # type: ignore[arg-type]
+                                       pupil_ids=form.cleaned_data["pupils"], by=request.user)
     except ValueError as exc:
         messages.error(request, f"Nothing was sent: {exc}")
         return redirect("letters:batch_new", school_slug)
@@ -321,21 +327,24 @@ def _batch_context(batch: LetterBatch) -> dict[str, Any]:
     return {"batch": batch, "progress": selectors.batch_progress(batch=batch), "letters": letters}
 
 
+@requires(SEND)
 @require_GET
-def batch_detail(request: HttpRequest, school_slug: str, batch_id: int) -> HttpResponse:
-    school = _require(request, SEND)
+def batch_detail(request: SchoolRequest, school_slug: str, batch_id: int) -> HttpResponse:
+    school = request.school
     return render(request, "letters/batch.html", _batch_context(_batch(school, batch_id)))
 
 
+@requires(SEND)
 @require_GET
-def batch_progress(request: HttpRequest, school_slug: str, batch_id: int) -> HttpResponse:
+def batch_progress(request: SchoolRequest, school_slug: str, batch_id: int) -> HttpResponse:
     """The progress fragment htmx polls; it stops polling once the batch is done."""
-    school = _require(request, SEND)
+    school = request.school
     return render(request, "letters/_progress.html", _batch_context(_batch(school, batch_id)))
 
 
+@requires(SEND)
 @require_GET
-def batch_print(request: HttpRequest, school_slug: str, batch_id: int) -> HttpResponse:
-    school = _require(request, SEND)
+def batch_print(request: SchoolRequest, school_slug: str, batch_id: int) -> HttpResponse:
+    school = request.school
     batch = _batch(school, batch_id)
     return _pdf(batch.print_file, f"print-{batch.pk}.pdf")

@@ -10,15 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accesslog.models import AccessKind
 from accesslog.services import access_record
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import can, requires
 
 from .admission import (
     AdmissionError,
@@ -42,20 +42,15 @@ PER_PAGE = 50
 MAX_PER_PAGE = 200
 
 
-def _require(request: HttpRequest, action: str) -> None:
-    if not can(request.user, action, request.school):  # type: ignore[arg-type, attr-defined]
-        raise PermissionDenied("Your role in this school does not allow this.")
+def _school(request: SchoolRequest) -> Any:
+    return request.school
 
 
-def _school(request: HttpRequest) -> Any:
-    return request.school  # type: ignore[attr-defined]
+def _may(request: SchoolRequest, action: str) -> bool:
+    return can(request.user, action, _school(request))
 
 
-def _may(request: HttpRequest, action: str) -> bool:
-    return can(request.user, action, _school(request))  # type: ignore[arg-type]
-
-
-def _pupil(request: HttpRequest, pupil_id: int) -> Pupil:
+def _pupil(request: SchoolRequest, pupil_id: int) -> Pupil:
     return get_object_or_404(Pupil.objects.filter(school=_school(request)).select_related("registration_group"),
                              pk=pupil_id)
 
@@ -64,7 +59,7 @@ def _pupil(request: HttpRequest, pupil_id: int) -> Pupil:
 
 
 
-def _form_page(request: HttpRequest, form: Any, template: str, context: dict[str, Any],
+def _form_page(request: SchoolRequest, form: Any, template: str, context: dict[str, Any],
                save: Callable[[], tuple[str, int]]) -> HttpResponse:
     """The add/edit pattern: a valid form is saved by `save`, which returns the message and the pupil to
     go back to; a save the service refuses shows its reasons on the form, and nothing is written."""
@@ -76,13 +71,13 @@ def _form_page(request: HttpRequest, form: Any, template: str, context: dict[str
                 add_errors(form, error)
             else:
                 messages.success(request, message)
-                return redirect("registers:pupil", request.school.slug, pupil_id)  # type: ignore[attr-defined]
+                return redirect("registers:pupil", request.school.slug, pupil_id)
         return render(request, template, context, status=400)
     return render(request, template, context)
 
+@requires("view_pupils")
 @require_http_methods(["GET"])
-def admission(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "view_pupils")
+def admission(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = _school(request)
     form = RegisterFilterForm(request.GET or None, school=school)
     filters: dict[str, Any] = {"status": Status.ON_ROLL}
@@ -98,13 +93,13 @@ def admission(request: HttpRequest, school_slug: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "may_manage": _may(request, "manage_school")}
-    template = "registers/admission/_table.html" if request.htmx else "registers/admission/index.html"  # type: ignore[attr-defined]
+    template = "registers/admission/_table.html" if request.htmx else "registers/admission/index.html"
     return render(request, template, context)
 
 
+@requires("view_pupils")
 @require_http_methods(["GET"])
-def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, "view_pupils")
+def pupil(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     try:
         found = pupil_detail(school=_school(request), pupil_id=pupil_id)
     except Pupil.DoesNotExist as exc:
@@ -118,17 +113,17 @@ def pupil(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
     })
 
 
-def _sensitive_opened(request: HttpRequest, pupil: Pupil, what: str) -> None:
-    access_record(school=_school(request), by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,  # type: ignore[arg-type]
+def _sensitive_opened(request: SchoolRequest, pupil: Pupil, what: str) -> None:
+    access_record(school=_school(request), by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,
                   what=what, path=request.get_full_path())
 
 
 # --------------------------------------------------------------------------- add and change a pupil
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def pupil_add(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
+def pupil_add(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = _school(request)
     form = PupilForm(request.POST or None, school=school, adding=True, sensitive=_may(request, "view_sensitive"))
 
@@ -143,9 +138,9 @@ def pupil_add(request: HttpRequest, school_slug: str) -> HttpResponse:
     return _form_page(request, form, "registers/admission/pupil_form.html", {"form": form}, save)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def pupil_edit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def pupil_edit(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     school = _school(request)
     found = _pupil(request, pupil_id)
     sensitive = _may(request, "view_sensitive")
@@ -164,9 +159,9 @@ def pupil_edit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRes
 # --------------------------------------------------------------------------- enrolments
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def admit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def admit(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     school = _school(request)
     found = _pupil(request, pupil_id)
     form = AdmitForm(request.POST or None)
@@ -178,10 +173,10 @@ def admit(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse
     return _form_page(request, form, "registers/admission/admit.html", {"form": form, "pupil": found}, save)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def leave(request: HttpRequest, school_slug: str, enrolment_id: int) -> HttpResponse:
+def leave(request: SchoolRequest, school_slug: str, enrolment_id: int) -> HttpResponse:
     """Two steps: the form, then a confirmation page with the reminders; only the confirmed post writes."""
-    _require(request, "manage_school")
     school = _school(request)
     entry = get_object_or_404(Enrolment.objects.filter(school=school).select_related("pupil"), pk=enrolment_id)
     form = LeaveForm(request.POST or None)
@@ -217,9 +212,9 @@ def _contact_fields(form: ContactForm) -> dict[str, Any]:
     return dict(form.cleaned_data)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def contact_new(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def contact_new(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
     school = _school(request)
     found = _pupil(request, pupil_id)
     next_priority = found.contacts.count() + 1
@@ -232,14 +227,14 @@ def contact_new(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpRe
     return _form_page(request, form, "registers/admission/contact_form.html", {"form": form, "pupil": found}, save)
 
 
-def _contact(request: HttpRequest, contact_id: int) -> PupilContact:
+def _contact(request: SchoolRequest, contact_id: int) -> PupilContact:
     return get_object_or_404(PupilContact.objects.filter(school=_school(request))
                              .select_related("guardian", "pupil"), pk=contact_id)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def contact_edit(request: HttpRequest, school_slug: str, contact_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def contact_edit(request: SchoolRequest, school_slug: str, contact_id: int) -> HttpResponse:
     school = _school(request)
     contact = _contact(request, contact_id)
     g = contact.guardian
@@ -249,7 +244,7 @@ def contact_edit(request: HttpRequest, school_slug: str, contact_id: int) -> Htt
         "lives_with_pupil": contact.lives_with_pupil, "priority": contact.priority})
 
     def save() -> tuple[str, int]:
-        contact_update(school=school, contact=contact, by=request.user,  # type: ignore[arg-type]
+        contact_update(school=school, contact=contact, by=request.user,
                        **_contact_fields(form))
         return f"Contact {g.forename} {g.surname} saved.", contact.pupil_id
 
@@ -257,9 +252,9 @@ def contact_edit(request: HttpRequest, school_slug: str, contact_id: int) -> Htt
     return _form_page(request, form, "registers/admission/contact_form.html", context, save)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def contact_delete(request: HttpRequest, school_slug: str, contact_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def contact_delete(request: SchoolRequest, school_slug: str, contact_id: int) -> HttpResponse:
     school = _school(request)
     contact = _contact(request, contact_id)
     context = {"contact": contact, "pupil": contact.pupil, "portal": bool(contact.guardian.user_id)}

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from attendance_portal.permissions import can
+from attendance_portal.http import SchoolRequest
+from attendance_portal.permissions import can, requires
 
 from .imports import import_batch_create, import_batch_progress
 from .models import AcademicYear, Closure, ImportBatch, SessionTimes, Term
@@ -35,18 +35,13 @@ from .setup_forms import (
 )
 
 
-def _require(request: HttpRequest, action: str) -> None:
-    if not can(request.user, action, request.school):  # type: ignore[arg-type, attr-defined]
-        raise PermissionDenied
+def _school(request: SchoolRequest) -> Any:
+    return request.school
 
 
-def _school(request: HttpRequest) -> Any:
-    return request.school  # type: ignore[attr-defined]
-
-
+@requires("manage_school")
 @require_http_methods(["GET"])
-def setup_home(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
+def setup_home(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = _school(request)
     set_times = SessionTimes.objects.filter(school=school).count()
     year_groups = len(school_year_groups(school=school,
@@ -56,33 +51,33 @@ def setup_home(request: HttpRequest, school_slug: str) -> HttpResponse:
         "years": calendar_years(school=school),
         "upcoming": closures_from(school=school, day=today())[:5],
         "times_set": set_times, "year_groups": year_groups,
-        "may_import": can(request.user, "import_data", school),  # type: ignore[arg-type]
+        "may_import": can(request.user, "import_data", school),
     })
 
 
 # --------------------------------------------------------------------------- years and terms
 
 
+@requires("manage_school")
 @require_http_methods(["GET"])
-def terms(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
+def terms(request: SchoolRequest, school_slug: str) -> HttpResponse:
     return render(request, "registers/setup/terms.html", {"years": calendar_years(school=_school(request))})
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def year_create(request: HttpRequest, school_slug: str) -> HttpResponse:
+def year_create(request: SchoolRequest, school_slug: str) -> HttpResponse:
     return _year_form(request, None)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def year_edit(request: HttpRequest, school_slug: str, year_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def year_edit(request: SchoolRequest, school_slug: str, year_id: int) -> HttpResponse:
     year = get_object_or_404(AcademicYear.objects.filter(school=_school(request)), pk=year_id)
     return _year_form(request, year)
 
 
-def _year_form(request: HttpRequest, year: AcademicYear | None) -> HttpResponse:
-    _require(request, "manage_school")
+def _year_form(request: SchoolRequest, year: AcademicYear | None) -> HttpResponse:
     school = _school(request)
     form = AcademicYearForm(request.POST or None, school=school, instance=year)
     if request.method == "POST":
@@ -94,22 +89,22 @@ def _year_form(request: HttpRequest, year: AcademicYear | None) -> HttpResponse:
     return render(request, "registers/setup/year_form.html", {"form": form, "year": year})
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def term_create(request: HttpRequest, school_slug: str, year_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def term_create(request: SchoolRequest, school_slug: str, year_id: int) -> HttpResponse:
     year = get_object_or_404(AcademicYear.objects.filter(school=_school(request)), pk=year_id)
     return _term_form(request, year, None)
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def term_edit(request: HttpRequest, school_slug: str, term_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def term_edit(request: SchoolRequest, school_slug: str, term_id: int) -> HttpResponse:
     term = get_object_or_404(Term.objects.filter(school=_school(request)).select_related("academic_year"),
                              pk=term_id)
     return _term_form(request, term.academic_year, term)
 
 
-def _term_form(request: HttpRequest, year: AcademicYear, term: Term | None) -> HttpResponse:
+def _term_form(request: SchoolRequest, year: AcademicYear, term: Term | None) -> HttpResponse:
     school = _school(request)
     form = TermForm(request.POST or None, school=school, year=year, instance=term)
     context = {"form": form, "year": year, "term": term}
@@ -125,9 +120,9 @@ def _term_form(request: HttpRequest, year: AcademicYear, term: Term | None) -> H
 # --------------------------------------------------------------------------- closures
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def closures(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
+def closures(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = _school(request)
     form = ClosureForm(request.POST or None, school=school)
     status = 200
@@ -147,9 +142,9 @@ def closures(request: HttpRequest, school_slug: str) -> HttpResponse:
     }, status=status)
 
 
+@requires("manage_school")
 @require_POST
-def closure_delete_view(request: HttpRequest, school_slug: str, closure_id: int) -> HttpResponse:
-    _require(request, "manage_school")
+def closure_delete_view(request: SchoolRequest, school_slug: str, closure_id: int) -> HttpResponse:
     school = _school(request)
     closure = get_object_or_404(Closure.objects.filter(school=school), pk=closure_id)
     problem = closure_delete(school=school, closure=closure)
@@ -163,9 +158,9 @@ def closure_delete_view(request: HttpRequest, school_slug: str, closure_id: int)
 # --------------------------------------------------------------------------- register times
 
 
+@requires("manage_school")
 @require_http_methods(["GET", "POST"])
-def session_times(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
+def session_times(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = _school(request)
     rows = session_times_forms(school=school, data=request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -184,15 +179,15 @@ def session_times(request: HttpRequest, school_slug: str) -> HttpResponse:
 # --------------------------------------------------------------------------- import
 
 
+@requires("import_data")
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "import_data")
+def import_upload(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = _school(request)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            batch = import_batch_create(school=school, by=request.user, uploads=form.cleaned_data)  # type: ignore[arg-type]
+            batch = import_batch_create(school=school, by=request.user, uploads=form.cleaned_data)
             return redirect("registers:import_status", school.slug, batch.pk)
         status = 400
     return render(request, "registers/setup/import.html", {
@@ -200,14 +195,14 @@ def import_upload(request: HttpRequest, school_slug: str) -> HttpResponse:
     }, status=status)
 
 
+@requires("import_data")
 @require_http_methods(["GET"])
-def import_status(request: HttpRequest, school_slug: str, batch_id: int) -> HttpResponse:
-    _require(request, "import_data")
+def import_status(request: SchoolRequest, school_slug: str, batch_id: int) -> HttpResponse:
     batch = get_object_or_404(ImportBatch.objects.filter(school=_school(request)).select_related("created_by"),
                               pk=batch_id)
     context = {"batch": batch, "progress": import_batch_progress(batch=batch),
                "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),
                "may_see_sensitive": can(request.user, "view_sensitive", _school(request))}
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "registers/setup/_import_progress.html", context)
     return render(request, "registers/setup/import_status.html", context)

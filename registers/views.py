@@ -9,14 +9,14 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from attendance_portal.http import SchoolRequest
 from attendance_portal.models import School
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, requires
 
 from . import codes
 from .forms import AmendForm, ClosureForm, LateArrivalForm
@@ -52,12 +52,7 @@ from .services import MarkEntry, MarkValidationError, marks_save
 SEARCH_LIMIT = 25
 
 
-def _require(request: HttpRequest, action: str) -> None:
-    if not can(request.user, action, request.school):  # type: ignore[attr-defined]
-        raise PermissionDenied("Your role in this school does not allow this.")
-
-
-def _day_from(request: HttpRequest) -> tuple[dt.date, str]:
+def _day_from(request: SchoolRequest) -> tuple[dt.date, str]:
     """The day a daily page shows: ?date=, else today, else (on a weekend or holiday) the last school day."""
     raw = request.GET.get("date", "")
     if raw:
@@ -65,7 +60,7 @@ def _day_from(request: HttpRequest) -> tuple[dt.date, str]:
             return dt.date.fromisoformat(raw), ""
         except ValueError:
             return local_today(), f"'{raw}' is not a date; showing today instead."
-    return school_day_latest(school=request.school, day=local_today()), ""  # type: ignore[attr-defined]
+    return school_day_latest(school=request.school, day=local_today()), ""
 
 
 def _day_note(day: dt.date) -> str:
@@ -92,69 +87,69 @@ def _closed_day(school: School, day: dt.date, statuses: list[Any]) -> dict[str, 
     return {"closed_reason": statuses[0].closed_reason, "next_school_day": upcoming[0][0] if upcoming else None}
 
 
-def register_index(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "mark_register")
+@requires("mark_register")
+def register_index(request: SchoolRequest, school_slug: str) -> HttpResponse:
     day, problem = _day_from(request)
-    statuses = register_statuses(school=request.school, day=day)  # type: ignore[attr-defined]
+    statuses = register_statuses(school=request.school, day=day)
     return render(request, "registers/index.html", {
-        "day": day, "problem": problem, "statuses": statuses, **_closed_day(request.school, day, statuses),  # type: ignore[attr-defined]
-        **_neighbours(request.school, day),  # type: ignore[attr-defined]
+        "day": day, "problem": problem, "statuses": statuses, **_closed_day(request.school, day, statuses),
+        **_neighbours(request.school, day),
         "day_note": "" if request.GET.get("date") else _day_note(day),
-        "today": local_today(), "may_board": can(request.user, "view_register_board", request.school),  # type: ignore[attr-defined]
+        "today": local_today(), "may_board": can(request.user, "view_register_board", request.school),
     })
 
 
-def register_board(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "view_register_board")
+@requires("view_register_board")
+def register_board(request: SchoolRequest, school_slug: str) -> HttpResponse:
     day, problem = _day_from(request)
     now = local_now()
-    statuses = register_statuses(school=request.school, day=day, now=now)  # type: ignore[attr-defined]
+    statuses = register_statuses(school=request.school, day=day, now=now)
     context = {
-        "day": day, "problem": problem, "statuses": statuses, "now": now, **_neighbours(request.school, day),  # type: ignore[attr-defined]
+        "day": day, "problem": problem, "statuses": statuses, "now": now, **_neighbours(request.school, day),
         "day_note": "" if request.GET.get("date") else _day_note(day),
-        **_closed_day(request.school, day, statuses),  # type: ignore[attr-defined]
+        **_closed_day(request.school, day, statuses),
         "incomplete": sum(1 for s in statuses if s.state in ("not_started", "in_progress")),
         "overdue": sum(1 for s in statuses if s.overdue),
-        "may_close": can(request.user, "manage_school", request.school),  # type: ignore[attr-defined]
+        "may_close": can(request.user, "manage_school", request.school),
     }
-    template = "registers/_board.html" if request.htmx else "registers/board.html"  # type: ignore[attr-defined]
+    template = "registers/_board.html" if request.htmx else "registers/board.html"
     return render(request, template, context)
 
 
 # --- one register -----------------------------------------------------------------------------
 
 
-def _render_register(request: HttpRequest, register: Register, *, status: int = 200,
+def _render_register(request: SchoolRequest, register: Register, *, status: int = 200,
                      notice: str = "", outcome: RegisterOutcome | None = None) -> HttpResponse:
     from interventions.selectors import case_flags
 
-    stages = case_flags(school=request.school, pupil_ids=[row.pupil.pk for row in register.rows])  # type: ignore[attr-defined]
+    stages = case_flags(school=request.school, pupil_ids=[row.pupil.pk for row in register.rows])
     for row in register.rows:
         row.case_stage = stages.get(row.pupil.pk, "")
     context = {
         "register": register, "notice": notice, "outcome": outcome,
-        "may_amend": can(request.user, "amend_mark", request.school),  # type: ignore[attr-defined]
+        "may_amend": can(request.user, "amend_mark", request.school),
         "window": register.window,
         "reason": request.POST.get("reason", "") if outcome and not outcome.ok else "",
     }
-    template = "registers/_register.html" if request.htmx else "registers/register.html"  # type: ignore[attr-defined]
+    template = "registers/_register.html" if request.htmx else "registers/register.html"
     return render(request, template, context, status=status)
 
 
-def _build(request: HttpRequest, group: RegistrationGroup, date: dt.date, session: str) -> Register:
+def _build(request: SchoolRequest, group: RegistrationGroup, date: dt.date, session: str) -> Register:
     """The register as this person sees it: the codes their role enters, and the rows they may change."""
     from staff.selectors import codes_allowed
 
-    school = request.school  # type: ignore[attr-defined]
+    school = request.school
     reg = register_build(school=school, group=group, day=date, session=session,
-                         allowed=codes_allowed(school=school, user=request.user))  # type: ignore[arg-type]
-    register_lock_rows(register=reg, user=request.user, may_amend=can(request.user, "amend_mark", school))  # type: ignore[arg-type]
+                         allowed=codes_allowed(school=school, user=request.user))
+    register_lock_rows(register=reg, user=request.user, may_amend=can(request.user, "amend_mark", school))
     return reg
 
 
-def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
-    _require(request, "mark_register")
-    school = request.school  # type: ignore[attr-defined]
+@requires("mark_register")
+def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
+    school = request.school
     group = get_object_or_404(RegistrationGroup.objects.filter(school=school), pk=group_id)
     reg = _build(request, group, date, session)
     if request.method != "POST":
@@ -165,7 +160,7 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
     outcome = RegisterOutcome(errors=dict(submitted.errors))
     if not outcome.errors:
         outcome = register_save(
-            school=school, register=reg, entries=submitted.entries, by=request.user,  # type: ignore[arg-type]
+            school=school, register=reg, entries=submitted.entries, by=request.user,
             reason=request.POST.get("reason", ""), may_amend=can(request.user, "amend_mark", school),
         )
     if not outcome.ok:
@@ -175,7 +170,7 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
                 row.code, row.minutes, row.note = submitted.typed[row.pupil.pk]
             row.error = outcome.errors.get(row.pupil.pk, "")
         notice = outcome.message or "Nothing was saved. Correct the rows marked below and save again."
-        return _render_register(request, reg, status=200 if request.htmx else 400,  # type: ignore[attr-defined]
+        return _render_register(request, reg, status=200 if request.htmx else 400,
                                 notice=notice, outcome=outcome)
 
     result = outcome.result
@@ -190,7 +185,7 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
         notice = (f"{summary} {len(result.conflicts)} pupil{'s were' if len(result.conflicts) != 1 else ' was'} "
                   "changed by someone else while you were marking: their current value is shown; check and save again.")
         return _render_register(request, reg, status=200, notice=notice, outcome=outcome)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         reg = _build(request, group, date, session)
         return _render_register(request, reg, notice=summary + (" The register is complete." if reg.complete else ""))
     messages.success(request, summary)
@@ -200,9 +195,9 @@ def register(request: HttpRequest, school_slug: str, group_id: int, date: dt.dat
 # --- late arrivals ----------------------------------------------------------------------------
 
 
-def late_arrival(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "mark_register")
-    school = request.school  # type: ignore[attr-defined]
+@requires("mark_register")
+def late_arrival(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     now = local_now()
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()
     matches = None
@@ -218,7 +213,7 @@ def late_arrival(request: HttpRequest, school_slug: str) -> HttpResponse:
             pupil = form.cleaned_data["pupil"]
             arrived = at_london(form.cleaned_data["date"], form.cleaned_data["time"])
             try:
-                done = late_arrival_record(school=school, pupil=pupil, arrived=arrived, by=request.user,  # type: ignore[arg-type]
+                done = late_arrival_record(school=school, pupil=pupil, arrived=arrived, by=request.user,
                                            may_amend=can(request.user, "amend_mark", school))
             except LateArrivalError as exc:
                 form.add_error(None, str(exc))
@@ -247,9 +242,9 @@ def late_arrival(request: HttpRequest, school_slug: str) -> HttpResponse:
 # --- whole-school unexpected closure ----------------------------------------------------------
 
 
-def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
-    _require(request, "manage_school")
-    school = request.school  # type: ignore[attr-defined]
+@requires("manage_school")
+def unexpected_closure(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     if request.method != "POST":
         form = ClosureForm(initial={"date": local_today(), "session": "PM" if local_now().hour >= 12 else "AM"})
         return render(request, "registers/closure.html", {"form": form})
@@ -266,7 +261,7 @@ def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
         return render(request, "registers/closure.html", {"form": form, "plan": plan, "confirming": True})
     try:
         result = closure_record_unexpected(school=school, day=day, session=session, reason=reason,
-                                           by=request.user)  # type: ignore[arg-type]
+                                           by=request.user)
     except MarkValidationError as exc:
         form.add_error(None, f"Nothing was recorded: {exc.errors[0].message}")
         return render(request, "registers/closure.html", {"form": form}, status=400)
@@ -281,9 +276,9 @@ def unexpected_closure(request: HttpRequest, school_slug: str) -> HttpResponse:
 # --- amendments and history -------------------------------------------------------------------
 
 
-def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> HttpResponse:
-    _require(request, "view_pupils")
-    school = request.school  # type: ignore[attr-defined]
+@requires("view_pupils")
+def pupil_history(request: SchoolRequest, school_slug: str, pupil_id: int) -> HttpResponse:
+    school = request.school
     pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
     years = list(AcademicYear.objects.filter(school=school).order_by("start"))
     wanted = request.GET.get("year", "")
@@ -299,9 +294,9 @@ def pupil_history(request: HttpRequest, school_slug: str, pupil_id: int) -> Http
     })
 
 
-def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.date, session: str) -> HttpResponse:
-    _require(request, "amend_mark")
-    school = request.school  # type: ignore[attr-defined]
+@requires("amend_mark")
+def amend_mark(request: SchoolRequest, school_slug: str, pupil_id: int, date: dt.date, session: str) -> HttpResponse:
+    school = request.school
     pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
     mark = Mark.objects.filter(school=school, pupil=pupil, date=date, session=session).first()
     back = _safe_next(request) or reverse("registers:pupil_history", args=[school.slug, pupil.pk])
@@ -321,7 +316,7 @@ def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.d
                       minutes_late=data["minutes_late"], note=data["note"].strip(),
                       expected_version=data["version"])
     try:
-        result = marks_save(school=school, entries=[entry], by=request.user,  # type: ignore[arg-type]
+        result = marks_save(school=school, entries=[entry], by=request.user,
                             reason=data["reason"], source="amendment")
     except MarkValidationError as exc:
         form.add_error(None, exc.errors[0].message)
@@ -346,8 +341,8 @@ def amend_mark(request: HttpRequest, school_slug: str, pupil_id: int, date: dt.d
     return redirect(back)
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: SchoolRequest) -> str:
     """Only a path inside this school, so the link cannot send anyone elsewhere."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    prefix = f"/s/{request.school.slug}/"  # type: ignore[attr-defined]
+    prefix = f"/s/{request.school.slug}/"
     return target if target.startswith(prefix) and "//" not in target and "\\" not in target else ""

@@ -10,15 +10,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from attendance_portal.http import SchoolRequest, TrustRequest
 from attendance_portal.models import School
-from attendance_portal.permissions import can
+from attendance_portal.permissions import requires
 from registers.models import YEAR_GROUP_CHOICES
 
 from . import disclosure
@@ -80,21 +80,20 @@ def governor_page(*, school: School, kind: str, start: dt.date | None = None, en
                         threshold)
 
 
-def _dashboard_allowed(request: HttpRequest) -> School:
-    school: School = request.school  # type: ignore[attr-defined]
-    if not can(request.user, "view_dashboard", school):  # type: ignore[arg-type]
-        raise PermissionDenied("Your role in this school does not include the governors' dashboard.")
-    return school
+# Every governors' page: aggregates for the roles with "view_dashboard".
+shows_dashboard = requires("view_dashboard",
+                           message="Your role in this school does not include the governors' dashboard.")
 
 
-def _page_from_request(request: HttpRequest, school: School) -> GovernorPage:
+def _page_from_request(request: SchoolRequest, school: School) -> GovernorPage:
     kind = request.GET.get("period", "year_to_date")
     return governor_page(school=school, kind=kind, start=_date(request.GET.get("from")),
                          end=_date(request.GET.get("to")))
 
 
-def governor_dashboard(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _dashboard_allowed(request)
+@shows_dashboard
+def governor_dashboard(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     try:
         page = _page_from_request(request, school)
     except PeriodError as exc:
@@ -112,8 +111,9 @@ def _csv_response(table: DisplayTable, filename: str) -> HttpResponse:
     return response
 
 
-def governor_dashboard_csv(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _dashboard_allowed(request)
+@shows_dashboard
+def governor_dashboard_csv(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     table = request.GET.get("table", "headline")
     try:
         page = _page_from_request(request, school)
@@ -125,9 +125,10 @@ def governor_dashboard_csv(request: HttpRequest, school_slug: str) -> HttpRespon
     return _csv_response(found, f"{school.slug}-{page.period.start}-{page.period.end}")
 
 
+@shows_dashboard
 @require_http_methods(["GET", "POST"])
-def governor_reports(request: HttpRequest, school_slug: str) -> HttpResponse:
-    school = _dashboard_allowed(request)
+def governor_reports(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    school = request.school
     error = ""
     if request.method == "POST":
         try:
@@ -137,7 +138,7 @@ def governor_reports(request: HttpRequest, school_slug: str) -> HttpResponse:
         except PeriodError as exc:
             error = str(exc)
         else:
-            governor_report_request(school=school, period=page_period, user=request.user)  # type: ignore[arg-type]
+            governor_report_request(school=school, period=page_period, user=request.user)
             return redirect("governors:reports", school.slug)
     reports = list(GovernorReport.objects.filter(school=school).defer("pdf"))
     return render(request, "reporting/reports.html", {"reports": reports, "kinds": KINDS, "error": error,
@@ -145,8 +146,9 @@ def governor_reports(request: HttpRequest, school_slug: str) -> HttpResponse:
                   status=400 if error else 200)
 
 
-def governor_report_pdf(request: HttpRequest, school_slug: str, pk: int) -> HttpResponse:
-    school = _dashboard_allowed(request)
+@shows_dashboard
+def governor_report_pdf(request: SchoolRequest, school_slug: str, pk: int) -> HttpResponse:
+    school = request.school
     report = GovernorReport.objects.filter(school=school, pk=pk, status=GovernorReport.Status.DONE).first()
     if report is None or not report.pdf:
         raise Http404("No such report")
@@ -158,12 +160,12 @@ def governor_report_pdf(request: HttpRequest, school_slug: str, pk: int) -> Http
 # The trust ------------------------------------------------------------------------------------------
 
 
-def _trust_schools(request: HttpRequest) -> list[School]:
-    return list(request.trust.schools.all())  # type: ignore[attr-defined]
+def _trust_schools(request: TrustRequest) -> list[School]:
+    return list(request.trust.schools.all())
 
 
-def _trust_tables(request: HttpRequest) -> tuple[list[DisplayTable], Any]:
-    trust = request.trust  # type: ignore[attr-defined]
+def _trust_tables(request: TrustRequest) -> tuple[list[DisplayTable], Any]:
+    trust = request.trust
     schools = _trust_schools(request)
     threshold = disclosure.threshold_for(trust_id=trust.pk)
     dash = trust_dashboard(schools=schools, on=timezone.localdate())
@@ -179,7 +181,7 @@ SORTS = {"name": "School", "attendance": "Attendance", "unauthorised": "Unauthor
          "pa": "Persistent absence", "sa": "Severe absence", "pupils": "Pupils"}
 
 
-def trust_dashboard_view(request: HttpRequest, trust_slug: str) -> HttpResponse:
+def trust_dashboard_view(request: TrustRequest, trust_slug: str) -> HttpResponse:
     tables, dash = _trust_tables(request)
     sort = request.GET.get("sort", "name")
     if sort not in SORTS:
@@ -187,13 +189,13 @@ def trust_dashboard_view(request: HttpRequest, trust_slug: str) -> HttpResponse:
     schools = tables[0]
     rows = sorted(schools.rows[:-1], key=lambda r: r.sort[sort], reverse=request.GET.get("desc") == "1")
     return render(request, "reporting/trust.html", {
-        "trust": request.trust, "schools": schools, "rows": rows, "total": schools.rows[-1],  # type: ignore[attr-defined]
+        "trust": request.trust, "schools": schools, "rows": rows, "total": schools.rows[-1],
         "cohorts": tables[1], "sort": sort, "sorts": SORTS, "desc": request.GET.get("desc") == "1",
         "notes": NOTES, "dash": dash,
     })
 
 
-def trust_dashboard_csv(request: HttpRequest, trust_slug: str) -> HttpResponse:
+def trust_dashboard_csv(request: TrustRequest, trust_slug: str) -> HttpResponse:
     table = request.GET.get("table", "schools")
     tables, _ = _trust_tables(request)
     found = next((t for t in tables if t.key == table), None)
@@ -202,30 +204,30 @@ def trust_dashboard_csv(request: HttpRequest, trust_slug: str) -> HttpResponse:
     return _csv_response(found, f"{trust_slug}-{timezone.localdate()}")
 
 
-def _trust_school(request: HttpRequest, slug: str) -> School:
+def _trust_school(request: TrustRequest, slug: str) -> School:
     school = next((s for s in _trust_schools(request) if s.slug == slug), None)
     if school is None:
         raise Http404("No such school in this trust")
     return school
 
 
-def trust_school(request: HttpRequest, trust_slug: str, school: str) -> HttpResponse:
+def trust_school(request: TrustRequest, trust_slug: str, school: str) -> HttpResponse:
     found = _trust_school(request, school)
     try:
         page = governor_page(school=found, kind="year_to_date", year_link=lambda yg: reverse(
             "trust_dashboard:year_group", args=[trust_slug, found.slug, yg]))
     except PeriodError as exc:
-        return render(request, "reporting/trust_school.html", {"trust": request.trust, "school": found,  # type: ignore[attr-defined]
+        return render(request, "reporting/trust_school.html", {"trust": request.trust, "school": found,
                                                                "error": str(exc)})
-    return render(request, "reporting/trust_school.html", {"trust": request.trust, "page": page,  # type: ignore[attr-defined]
+    return render(request, "reporting/trust_school.html", {"trust": request.trust, "page": page,
                                                            "school": found, "notes": NOTES, "method": METHOD})
 
 
-def trust_year_group(request: HttpRequest, trust_slug: str, school: str, year_group: str) -> HttpResponse:
+def trust_year_group(request: TrustRequest, trust_slug: str, school: str, year_group: str) -> HttpResponse:
     found = _trust_school(request, school)
     if year_group not in dict(YEAR_GROUP_CHOICES):
         raise Http404("No such year group")
-    context: dict[str, Any] = {"trust": request.trust, "school": found, "year_group": year_label(year_group)}  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"trust": request.trust, "school": found, "year_group": year_label(year_group)}
     try:
         page = governor_page(school=found, kind="year_to_date")
     except PeriodError as exc:

@@ -40,8 +40,13 @@ def codes_allowed(*, school: School, user: User) -> frozenset[str]:
     return out
 
 
+def is_staff_delegate(user: User, school: School) -> bool:
+    """Someone the headteacher has asked to manage staff, whatever their role."""
+    return StaffDelegate.objects.filter(school=school, user_id=user.pk).exists()
+
+
 def may_manage_staff(*, user: User, school: School) -> bool:
-    return can(user, "manage_staff", school) or StaffDelegate.objects.filter(school=school, user_id=user.pk).exists()
+    return can(user, "manage_staff", school) or is_staff_delegate(user, school)
 
 
 def may_manage_trust_staff(*, user: User, trust: Trust) -> bool:

@@ -17,20 +17,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from attendance_portal.http import SchoolRequest
 from attendance_portal.models import School, Trust, User
-from attendance_portal.permissions import can
+from attendance_portal.permissions import can, requires
 from attendance_portal.roles import Role
 from registers import codes
 
 from . import selectors, services
 from .forms import AcceptForm, InviteForm, MemberForm, RoleCodesForm
 
-
-def _school_manager(request: HttpRequest) -> School:
-    school: School = request.school  # type: ignore[attr-defined]
-    if not selectors.may_manage_staff(user=request.user, school=school):  # type: ignore[arg-type]
-        raise PermissionDenied("Only the headteacher, or someone they have asked, manages staff.")
-    return school
+# The headteacher, or someone they have delegated to: one declaration for every school staff page.
+manages_staff = requires("manage_staff", also_allowed=selectors.is_staff_delegate,
+                         message="Only the headteacher, or someone they have asked, manages staff.")
 
 
 def _trust_manager(request: HttpRequest) -> Trust:
@@ -139,35 +137,41 @@ def _revoke(request: HttpRequest, *, invitation_id: int, school: School | None, 
 # ---------------------------------------------------------------- school
 
 
+@manages_staff
 @require_http_methods(["GET"])
-def school_index(request: HttpRequest, school_slug: str) -> HttpResponse:
-    return _index(request, school=_school_manager(request), trust=None)
+def school_index(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    return _index(request, school=request.school, trust=None)
 
 
+@manages_staff
 @require_POST
-def school_invite(request: HttpRequest, school_slug: str) -> HttpResponse:
-    return _invite(request, school=_school_manager(request), trust=None)
+def school_invite(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    return _invite(request, school=request.school, trust=None)
 
 
+@manages_staff
 @require_http_methods(["GET", "POST"])
-def school_member(request: HttpRequest, school_slug: str, user_id: int) -> HttpResponse:
-    return _member(request, user_id=user_id, school=_school_manager(request), trust=None)
+def school_member(request: SchoolRequest, school_slug: str, user_id: int) -> HttpResponse:
+    return _member(request, user_id=user_id, school=request.school, trust=None)
 
 
+@manages_staff
 @require_POST
-def school_deactivate(request: HttpRequest, school_slug: str, user_id: int) -> HttpResponse:
-    return _deactivate(request, user_id=user_id, school=_school_manager(request), trust=None)
+def school_deactivate(request: SchoolRequest, school_slug: str, user_id: int) -> HttpResponse:
+    return _deactivate(request, user_id=user_id, school=request.school, trust=None)
 
 
+@manages_staff
 @require_POST
-def school_revoke(request: HttpRequest, school_slug: str, invitation_id: int) -> HttpResponse:
-    return _revoke(request, invitation_id=invitation_id, school=_school_manager(request), trust=None)
+def school_revoke(request: SchoolRequest, school_slug: str, invitation_id: int) -> HttpResponse:
+    return _revoke(request, invitation_id=invitation_id, school=request.school, trust=None)
 
 
+@manages_staff
 @require_http_methods(["GET", "POST"])
-def school_codes(request: HttpRequest, school_slug: str) -> HttpResponse:
+def school_codes(request: SchoolRequest, school_slug: str) -> HttpResponse:
     """Which codes each role may enter in a register (the school's configuration)."""
-    school = _school_manager(request)
+    school = request.school
     choices = [(c.code, f"{c.code} {c.meaning}") for c in codes.codes_valid_on(services.timezone.localdate())]
     table = selectors.role_codes(school=school)
     form = RoleCodesForm(request.POST or None, code_choices=choices)
@@ -175,7 +179,7 @@ def school_codes(request: HttpRequest, school_slug: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.role_codes_set(by=request.user, school=school, role=form.cleaned_data["role"],  # type: ignore[arg-type]
+                services.role_codes_set(by=request.user, school=school, role=form.cleaned_data["role"],
                                         chosen=form.cleaned_data["codes"])
             except services.StaffError as exc:
                 _errors(form, exc)
@@ -230,7 +234,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and request.user.is_authenticated:
         try:
-            services.invitation_accept_signed_in(token=token, user=request.user)  # type: ignore[arg-type]
+            services.invitation_accept_signed_in(token=token, user=request.user)
         except services.StaffError as exc:
             messages.error(request, "; ".join(exc.messages))
         else:
