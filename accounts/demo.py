@@ -8,6 +8,7 @@ into any authenticator app. Never used outside the demo accounts.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.db.models import Q
 from django_otp.oath import totp
@@ -38,3 +39,17 @@ def demo_devices_ensure(usernames: list[str]) -> int:
             TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_KEY.hex(), confirmed=True)
             made += 1
     return made
+
+
+def client_signed_in(client: Any, user: Any) -> Any:
+    """Sign a test or bench client in as `user` past two-step sign-in (a confirmed authenticator for the
+    user is created if there is none). Enforcement itself stays on: tests/accounts/test_mfa.py."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

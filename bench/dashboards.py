@@ -59,6 +59,7 @@ def _time(client: Client, url: str, requests: int) -> tuple[float, float, int]:
 def run(args: list[str]) -> None:
     import time_machine
 
+    from accounts.demo import client_signed_in
     from attendance_portal.models import Membership, School, Trust, User
     from attendance_portal.roles import Role
     from reporting.calendar import calendar_for
@@ -92,7 +93,7 @@ def run(args: list[str]) -> None:
         Membership.objects.create(user=officer, trust=small, role=Role.TRUST_OFFICER)
         with time_machine.travel(dt.datetime.combine(ON, dt.time(12), tzinfo=dt.UTC), tick=True):
             client = Client(HTTP_HOST="localhost")
-            client.force_login(officer)
+            client_signed_in(client, officer)
             settings.DEBUG = False
             reset_queries()
             p50, p95, statements = _time(client, f"/t/{trust.slug}/dashboard/", options.requests)
@@ -103,7 +104,7 @@ def run(args: list[str]) -> None:
             print(f"  trust dashboard, {len(few)} schools: p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
                   f"{small_statements} SQL statements (the same count: statements do not grow with schools)",
                   flush=True)
-            client.force_login(governor)
+            client_signed_in(client, governor)
             p50, p95, statements = _time(client, f"/s/{schools[0].slug}/governors/", options.requests)
             print(f"  governor dashboard, one school of {options.pupils // len(schools):,} pupils: p50 {p50:.0f} ms, "
                   f"p95 {p95:.0f} ms (target <= 100 ms), {statements} SQL statements", flush=True)

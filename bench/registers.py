@@ -127,8 +127,10 @@ def _bench_register_save(saves: int) -> None:
     timings: list[float] = []
     queries: list[int] = []
     if through_view:
+        from accounts.demo import client_signed_in
+
         client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
+        client_signed_in(client, user)
         for day in days:
             url = reverse("registers:register", kwargs={"school_slug": school.slug, "group_id": group.pk,
                                                        "date": day.isoformat(), "session": "AM"})

@@ -144,27 +144,18 @@ def world(db: Any, national_framework: None) -> World:
 
 
 def mfa_pass(client: Client, user: User) -> None:
-    """Mark the client's session as having passed two-step sign-in (a confirmed authenticator for the user).
+    """Mark the client's session as having passed two-step sign-in (tests/accounts/test_mfa.py keeps the
+    enforcement itself under test)."""
+    from accounts.demo import client_signed_in
 
-    Enforcement stays on in tests: a session without this is sent to the two-step pages
-    (tests/accounts/test_mfa.py).
-    """
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-        user=user, name="test authenticator", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    client_signed_in(client, user)
 
 
 def signed_in_client(user: User) -> Client:
     """A client signed in as `user` who has passed two-step sign-in."""
-    c = Client()
-    c.force_login(user)
-    mfa_pass(c, user)
-    return c
+    from accounts.demo import client_signed_in
+
+    return client_signed_in(Client(), user)
 
 
 @pytest.fixture
