@@ -77,17 +77,17 @@ def test_upload_needs_import_data(world, client_as):
 
 def test_upload_records_the_batch_stores_the_files_and_enqueues_on_commit(world, office,
                                                                           django_capture_on_commit_callbacks):
-    with mock.patch.object(import_batch_task, "delay") as delay, \
-            django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = office.post(upload_url(world), files(school=alder_json()))
-        [batch] = batches(world)
-        assert response.status_code == 302
-        assert response["Location"].endswith(f"/import/{batch.pk}/")
-        assert batch.status == "pending" and batch.created_by == world.users["office_staff"]
-        delay.assert_not_called()  # nothing runs before the batch row is committed
-    assert len(callbacks) == 1
-    callbacks[0]()
-    delay.assert_called_once_with(school_id=world.school.pk, batch_id=batch.pk)
+    with mock.patch.object(import_batch_task, "apply_async") as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = office.post(upload_url(world), files(school=alder_json()))
+            [batch] = batches(world)
+            assert response.status_code == 302
+            assert response["Location"].endswith(f"/import/{batch.pk}/")
+            assert batch.status == "pending" and batch.created_by == world.users["office_staff"]
+            delay.assert_not_called()  # nothing runs before the batch row is committed
+        assert len(callbacks) == 1
+        callbacks[0]()
+        delay.assert_called_once_with(kwargs={"school_id": world.school.pk, "batch_id": batch.pk})
     stored = Path(settings.MEDIA_ROOT) / "imports" / "alder" / str(batch.pk)
     assert sorted(p.name for p in stored.iterdir()) == ["marks.csv", "pupils.csv", "school.json"]
     assert batch.files["marks_csv"] == f"imports/alder/{batch.pk}/marks.csv"
