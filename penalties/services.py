@@ -17,7 +17,7 @@ from registers.models import Guardian
 from registers.upn import upn_error
 
 from .models import NationalFramework, NoticeKind, NoticeStatus, PenaltyNotice
-from .selectors import amount_due, framework_on, notices_counted, parent_key_make, upn_normal
+from .selectors import amount_due, framework_on, notices_counted, parent_key_make, upn_normal, years_before
 
 # Advisory-lock namespace for one parent's ledger for one child ("PN"); the second key hashes the pair.
 LEDGER_LOCK = 0x504E
@@ -82,9 +82,13 @@ def penalty_notice_issue(
         ordinal: int | None = None
         if framework.counts_toward_limit:
             _ledger_lock(upn, key)
-            later = (PenaltyNotice.objects.filter(child_upn=upn, parent_key=key, issued_on__gt=issued_on,
-                                                  framework__counts_toward_limit=True)
-                     .exclude(status=NoticeStatus.WITHDRAWN).order_by("issued_on").first())
+            # A notice dated before one already issued whose window it falls in would change that notice's
+            # place in the count and so its amounts, which are frozen: such notices go in date order.
+            later = next((n for n in PenaltyNotice.objects.filter(
+                child_upn=upn, parent_key=key, issued_on__gt=issued_on, framework__counts_toward_limit=True)
+                .exclude(status=NoticeStatus.WITHDRAWN).select_related("framework").order_by("issued_on")
+                if n.framework.repeat_years and years_before(n.issued_on, n.framework.repeat_years) <= issued_on),
+                None)
             if later is not None:
                 raise ValidationError(
                     f"This parent already has notice {later.number} for this child dated {later.issued_on:%-d %B %Y}, "
@@ -166,6 +170,8 @@ def penalty_notice_withdraw(*, notice: PenaltyNotice, reason: str, withdrawn_on:
     if not reason:
         raise ValidationError("Give the reason for withdrawing the notice.")
     withdrawn_on = withdrawn_on or timezone.localdate()
+    if withdrawn_on > timezone.localdate():
+        raise ValidationError("A withdrawal cannot be dated in the future.")
     with transaction.atomic():
         current = _locked(notice)
         if current.status != NoticeStatus.ISSUED:
@@ -183,6 +189,8 @@ def penalty_notice_withdraw(*, notice: PenaltyNotice, reason: str, withdrawn_on:
 def penalty_notice_prosecute(*, notice: PenaltyNotice, prosecuted_on: dt.date,
                              by: User | None = None) -> PenaltyNotice:
     """Record that an unpaid notice went to prosecution. It still counts toward the limit (dfe-rules §4.2)."""
+    if prosecuted_on > timezone.localdate():
+        raise ValidationError("A prosecution cannot be dated in the future.")
     with transaction.atomic():
         current = _locked(notice)
         if current.status != NoticeStatus.ISSUED:

@@ -223,6 +223,14 @@ def test_notices_are_recorded_in_date_order():
 
 
 @pytest.mark.django_db
+def test_an_earlier_notice_outside_a_later_ones_window_may_still_be_recorded():
+    upn = a_upn()
+    issue(dt.date(2025, 3, 3), upn=upn)
+    n = issue(dt.date(2019, 1, 7), upn=upn)  # under the 2013 amounts, no limit: the 2025 notice is unaffected
+    assert (n.ordinal, n.lower_pence) == (1, 6000)
+
+
+@pytest.mark.django_db
 def test_ledger_lists_the_window_and_how_many_more_may_be_issued():
     upn, key = a_upn(), parent_key_make("Jo", "Bloggs")
     first = issue(dt.date(2024, 9, 2), upn=upn)
