@@ -407,3 +407,20 @@ def test_two_simultaneous_notices_beyond_the_limit_only_one_is_issued():
     assert len(issued) == 1 and len(errors) == 1, results
     assert "2-in-3-years" in " ".join(errors[0].messages)
     assert PenaltyNotice.objects.filter(child_upn=upn).count() == 2
+
+
+# ------------------------------------------------------------------ platform admin
+
+
+@pytest.mark.django_db
+def test_platform_admin_lists_notices_read_only(client_as):
+    n = issue(dt.date(2025, 1, 6), upn=a_upn(), school=f.SchoolFactory(local_authority="Essex"),
+              local_authority="")
+    client = client_as(f.UserFactory(is_staff=True, is_superuser=True))
+    listing = client.get("/platform-admin/penalties/penaltynotice/")
+    assert listing.status_code == 200 and n.number in listing.content.decode()
+    page = client.get(f"/platform-admin/penalties/penaltynotice/{n.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.get("/platform-admin/penalties/penaltynotice/add/").status_code == 403
+    assert client.post(f"/platform-admin/penalties/penaltynotice/{n.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert PenaltyNotice.objects.filter(pk=n.pk, status=NoticeStatus.ISSUED).exists()
