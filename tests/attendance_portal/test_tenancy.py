@@ -16,6 +16,9 @@ UNSCOPED_ALLOWED = {
     # trail spans schools; both are read only through accounts.selectors, filtered by school.
     "accounts.Invitation",
     "accounts.AccountEvent",
+    # The local authority's penalty-notice ledger: one parent's notices for one child follow them across
+    # schools and authorities; `school` only says which school referred a notice. Read through penalties.selectors.
+    "penalties.PenaltyNotice",
 }
 
 
