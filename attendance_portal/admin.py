@@ -37,6 +37,19 @@ platform_admin.register(User, UserAdmin)
 
 
 @admin.register(Trust, site=platform_admin)
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the platform staff may read and never change here (trails, ledgers)."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
 class TrustAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

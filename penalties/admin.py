@@ -7,13 +7,13 @@ from typing import Any
 
 from django.contrib import admin
 
-from attendance_portal.admin import platform_admin
+from attendance_portal.admin import ReadOnlyAdmin, platform_admin
 
 from .models import PenaltyNotice
 
 
 @admin.register(PenaltyNotice, site=platform_admin)
-class PenaltyNoticeAdmin(admin.ModelAdmin):
+class PenaltyNoticeAdmin(ReadOnlyAdmin):
     list_display = ["number", "local_authority", "kind", "issued_on", "child_upn", "parent_name", "ordinal",
                     "full_pence", "full_due_on", "status"]
     list_filter = ["local_authority", "kind", "status"]
@@ -23,12 +23,3 @@ class PenaltyNoticeAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
