@@ -11,7 +11,8 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from attendance_portal.tenancy import SchoolTask
+from attendance_portal.models import School
+from attendance_portal.tenancy import SchoolTask, schools_fan_out
 from registers import codes
 from registers.models import Mark
 
@@ -19,20 +20,15 @@ from . import notifications, services
 
 
 @shared_task(base=SchoolTask, bind=True, acks_late=True)
-def unexplained_notify(self: Any, *, school_id: int) -> dict[str, int]:
+def unexplained_notify(self: Any, *, school: School) -> dict[str, int]:
     """Run after a register closes: message families of pupils still unexplained."""
-    from attendance_portal.models import School
-
-    result = services.unexplained_notify(school=School.objects.get(pk=school_id))
+    result = services.unexplained_notify(school=school)
     return {"pupils": result.pupils, "messages": result.messages}
 
 
 @shared_task(base=SchoolTask, bind=True, acks_late=True)
-def medical_evidence_sweep(self: Any, *, school_id: int) -> int:
+def medical_evidence_sweep(self: Any, *, school: School) -> int:
     """Nightly: raise medical-evidence requests for pupils whose illness reached the school's limit today."""
-    from attendance_portal.models import School
-
-    school = School.objects.get(pk=school_id)
     today = timezone.localdate()
     raised = 0
     # Only pupils ill today can have a run ending today: the work follows the day's marks, not the roll.
@@ -49,9 +45,9 @@ def medical_evidence_sweep(self: Any, *, school_id: int) -> int:
 
 # Retries are counted on the row (MESSAGES_MAX_ATTEMPTS), not by Celery.
 @shared_task(base=SchoolTask, bind=True, acks_late=True, max_retries=None, name="absence.message_send")
-def message_send(self: Any, *, school_id: int, message_id: int) -> bool:
+def message_send(self: Any, *, school: School, message_id: int) -> bool:
     """Send one family message; a transient failure comes back after the back-off the service chose."""
-    result = notifications.message_send(school_id=school_id, message_id=message_id)
+    result = notifications.message_send(school_id=school.pk, message_id=message_id)
     if result.retry_in is not None:
         # The row is back in the queue with its due time, so if this retry is lost the sweeper sends it.
         raise self.retry(countdown=result.retry_in)
@@ -67,13 +63,5 @@ def messages_sweep() -> int:
 @shared_task(name="absence.fan_out", acks_late=True)
 def fan_out(task_name: str) -> int:
     """Beat entry point: one task per school, so each runs in its own scope and can fail alone."""
-    from django_scopes import scopes_disabled
-
-    from attendance_portal.models import School
-
     task = {"unexplained_notify": unexplained_notify, "medical_evidence_sweep": medical_evidence_sweep}[task_name]
-    with scopes_disabled():  # listing the tenants themselves; School rows are not school-owned
-        school_ids = list(School.objects.values_list("pk", flat=True))
-    for school_id in school_ids:
-        task.delay(school_id=school_id)
-    return len(school_ids)
+    return schools_fan_out(task)

@@ -16,7 +16,7 @@ from celery import Task
 from django.db import models
 from django_scopes import ScopedManager, scope, scopes_disabled
 
-__all__ = ["SchoolOwned", "SchoolTask", "school_scope", "scope", "scopes_disabled"]
+__all__ = ["SchoolOwned", "SchoolTask", "school_scope", "schools_fan_out", "scope", "scopes_disabled"]
 
 
 class SchoolOwned(models.Model):
@@ -36,16 +36,43 @@ def school_scope(school: Any) -> Iterator[None]:
 
 
 class SchoolTask(Task):
-    """Celery base task: takes `school_id`, loads the school and runs the body in its scope."""
+    """Celery base task: sent with `school_id=`, it loads the school once and runs the body in its scope
+    with `school=` (the body never fetches it again)."""
 
     abstract = True
+    # The message carries `school_id` and the body takes `school`: Celery's own check of the arguments
+    # against the body's signature would refuse every send, so apply_async checks them this way instead.
+    typing = False
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, *rest: Any, **options: Any) -> Any:
+        import inspect
+
+        sent = dict(kwargs or {})
+        if sent.pop("school_id", None) is None:
+            raise TypeError(f"{self.name} must be sent with school_id=")
+        inspect.signature(self.run).bind(*(args or ()), school=None, **sent)  # TypeError if they do not fit
+        return super().apply_async(args, kwargs, *rest, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from .models import School
 
-        school_id = kwargs.get("school_id")
+        body_kwargs = dict(kwargs)
+        school_id = body_kwargs.pop("school_id", None)
         if school_id is None:
             raise TypeError(f"{self.name} must be called with school_id=")
         school = School.objects.get(pk=school_id)
         with scope(school=school):
-            return super().__call__(*args, **kwargs)
+            return super().__call__(*args, school=school, **body_kwargs)
+
+
+def schools_fan_out(task: Any, **kwargs: Any) -> int:
+    """Send `task` once for every school (each then runs in its own scope and can fail alone); the one way
+    a periodic job is spread over the tenants. A send the broker refuses is logged (`task_send`)."""
+    from .models import School
+    from .queueing import task_send
+
+    with scopes_disabled():  # listing the tenants themselves; School rows are not school-owned
+        school_ids = list(School.objects.order_by("pk").values_list("pk", flat=True))
+    for school_id in school_ids:
+        task_send(task, school_id=school_id, **kwargs)
+    return len(school_ids)

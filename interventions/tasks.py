@@ -26,8 +26,7 @@ STATS_TASKS = frozenset({"reporting.stats_batch", "reporting.stats_school"})
 
 
 @shared_task(base=SchoolTask, name="interventions.cases_sync_school", acks_late=True)
-def cases_sync_school(*, school_id: int) -> dict[str, int]:
-    school = School.objects.get(pk=school_id)
+def cases_sync_school(*, school: School) -> dict[str, int]:
     # The day the signals were found for (the last run's day), not the day the task happens to run.
     last = CalculationRun.objects.filter(school=school, status=CalculationRun.Status.DONE).order_by("-finished_at") \
         .values_list("on", flat=True).first()

@@ -6,18 +6,19 @@ from typing import Any
 
 from celery import shared_task
 
+from attendance_portal.models import School
 from attendance_portal.tenancy import SchoolTask
 
 from . import services
 
 
 @shared_task(base=SchoolTask, bind=True, acks_late=True, name="letters.process")
-def letter_process(self: Any, *, school_id: int, letter_id: int) -> None:
+def letter_process(self: Any, *, school: School, letter_id: int) -> None:
     services.letter_process(letter_id=letter_id)
 
 
 @shared_task(base=SchoolTask, bind=True, acks_late=True, name="letters.batch_finish")
-def batch_finish_task(self: Any, *, school_id: int, batch_id: int) -> bool:
+def batch_finish_task(self: Any, *, school: School, batch_id: int) -> bool:
     return services.batch_finish(batch_id=batch_id)
 
 

@@ -12,14 +12,15 @@ from typing import Any
 from celery import shared_task
 
 from attendance_portal.models import School
+from attendance_portal.queueing import task_send
 from attendance_portal.tenancy import SchoolTask
 
 from .imports import import_batch_run
 
 
 @shared_task(base=SchoolTask, bind=True, acks_late=True)
-def import_batch_task(self: Any, *, school_id: int, batch_id: int) -> str:
-    batch = import_batch_run(school=School.objects.get(pk=school_id), batch_id=batch_id)
+def import_batch_task(self: Any, *, school: School, batch_id: int) -> str:
+    batch = import_batch_run(school=school, batch_id=batch_id)
     return "skipped" if batch is None else batch.status
 
 
@@ -39,5 +40,5 @@ def import_batches_sweep() -> int:
         waiting = list(ImportBatch.objects.filter(status=ImportBatch.Status.PENDING, created_at__lt=cutoff)
                        .values_list("school_id", "pk"))
     for school_id, batch_id in waiting:
-        import_batch_task.delay(school_id=school_id, batch_id=batch_id)
+        task_send(import_batch_task, school_id=school_id, batch_id=batch_id)
     return len(waiting)

@@ -30,8 +30,7 @@ STALE_RUNNING = dt.timedelta(hours=1)
 
 
 @shared_task(base=SchoolTask, name="reporting.stats_school", acks_late=True)
-def stats_school(*, school_id: int, run_id: int | None = None, full: bool = False) -> int:
-    school = School.objects.get(pk=school_id)
+def stats_school(*, school: School, run_id: int | None = None, full: bool = False) -> int:
     run = CalculationRun.objects.filter(school=school, pk=run_id).first() if run_id else None
     if run is not None and run.status in (CalculationRun.Status.DONE, CalculationRun.Status.SKIPPED):
         return run.pk  # delivered twice: already done
@@ -105,10 +104,10 @@ def stats_sweep() -> int:
 
 
 @shared_task(base=SchoolTask, name="reporting.governor_report_build", acks_late=True)
-def governor_report_build(*, school_id: int, report_id: int) -> bool:
+def governor_report_build(*, school: School, report_id: int) -> bool:
     from .reports import governor_report_build as build
 
-    return build(report_id=report_id, school=School.objects.get(pk=school_id))
+    return build(report_id=report_id, school=school)
 
 
 @shared_task(name="reporting.governor_reports_daily")

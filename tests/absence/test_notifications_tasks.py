@@ -133,7 +133,8 @@ def test_fan_out_sends_one_task_per_school(world, monkeypatch):
     from absence import tasks
 
     sent: list[int] = []
-    monkeypatch.setattr(tasks.medical_evidence_sweep, "delay", lambda *, school_id: sent.append(school_id))
+    monkeypatch.setattr(tasks.medical_evidence_sweep, "apply_async",
+                        lambda kwargs, **options: sent.append(kwargs["school_id"]))
     assert tasks.fan_out.apply(args=["medical_evidence_sweep"]).get() == 4
     assert sorted(sent) == sorted([world.school.pk, world.sister.pk, world.other.pk, world.standalone.pk])
 

@@ -8,15 +8,17 @@ from django.core.cache import cache
 from django_scopes import scopes_disabled
 
 from attendance_portal.celery import app
+from attendance_portal.models import School
 from attendance_portal.tenancy import SchoolTask
 from registers.models import Pupil
 from tests import factories as f
 
 
 @app.task(base=SchoolTask, name="tests.count_pupils", acks_late=True)
-def count_pupils(*, school_id: int) -> int:
+def count_pupils(*, school: School) -> int:
+    assert isinstance(school, School)  # loaded once by the base task and handed to the body
     count = Pupil.objects.count()  # no explicit filter: the scope does it, or this raises
-    cache.set(f"pupils-{school_id}", count)
+    cache.set(f"pupils-{school.pk}", count)
     return count
 
 
@@ -47,3 +49,10 @@ def test_task_sent_through_the_broker_runs_on_a_worker(world):
 
             time.sleep(0.1)
     assert cache.get(f"pupils-{world.sister.pk}") == 1
+
+
+def test_a_send_whose_arguments_do_not_fit_the_body_is_refused_before_it_leaves(world):
+    with pytest.raises(TypeError, match="school_id"):
+        count_pupils.apply_async(kwargs={})
+    with pytest.raises(TypeError):
+        count_pupils.apply_async(kwargs={"school_id": world.school.pk, "colour": "red"})

@@ -247,7 +247,7 @@ def test_sweep_re_enqueues_only_batches_whose_message_was_lost(world, monkeypatc
         done = ImportBatch.objects.create(school=world.sister, status=ImportBatch.Status.DONE)
         ImportBatch.objects.filter(pk=done.pk).update(created_at=timezone.now() - dt.timedelta(minutes=30))
     sent: list[tuple[int, int]] = []
-    monkeypatch.setattr(tasks.import_batch_task, "delay",
-                        lambda *, school_id, batch_id: sent.append((school_id, batch_id)))
+    monkeypatch.setattr(tasks.import_batch_task, "apply_async",
+                        lambda kwargs, **options: sent.append((kwargs["school_id"], kwargs["batch_id"])))
     assert tasks.import_batches_sweep.apply().get() == 1
     assert sent == [(world.school.pk, old.pk)]
