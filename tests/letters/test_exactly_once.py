@@ -8,13 +8,10 @@ send per channel, and one e-mail per letter sent by e-mail in the mailbox the wo
 
 from __future__ import annotations
 
-import contextlib
 import email
 import os
 import random
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +25,7 @@ from django_scopes import scope, scopes_disabled
 from letters import services
 from letters.demo import families_bulk_create
 from letters.models import Letter, LetterBatch, LetterSend, LetterTemplate
+from tests.workers import worker_kill, worker_start
 
 from .helpers import pdf_pages
 
@@ -45,18 +43,10 @@ def _email(n: int) -> str:
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "attendance_portal", "worker", "-Q", env["LETTERS_QUEUE"],
-         "--pool=prefork", "--concurrency=2", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-l", "WARNING", "-n", f"letters-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=django_settings.BASE_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True)
+    return worker_start(env, log, queue=env["LETTERS_QUEUE"], pool="prefork", concurrency=2)
 
 
-def _kill(worker: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
+_kill = worker_kill
 
 
 @pytest.mark.django_db(transaction=True)
