@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from reporting.models import SignalKind
 
-from .models import Case, EventKind, Meeting, PlanKind, SupportRecord
+from .models import Case, EventKind, Meeting, PlanKind, PupilContext, SupportRecord
 from .services import CONTRACT_OUTCOMES, DECISIONS, NOTE_KINDS
 
 YEAR_GROUPS = [("", "All year groups")] + [(y, f"Year {y}" if y.isdigit() else y) for y in
@@ -214,10 +214,12 @@ class LadderChangeForm(forms.Form):
 EVENT_KIND_LABELS = dict(EventKind.choices)
 
 
-class PupilContextForm(forms.Form):
+class PupilContextForm(forms.ModelForm):
     """What the register does not hold and a context review needs; the reason goes on the case timeline."""
 
-    young_carer = forms.BooleanField(required=False, label="Young carer")
-    health_plan = forms.BooleanField(required=False, label="Individual healthcare plan")
-    safeguarding_flag = forms.BooleanField(required=False, label="Open safeguarding note (held elsewhere)")
     why = forms.CharField(max_length=1000, label="How you know", widget=forms.TextInput())
+
+    class Meta:
+        model = PupilContext
+        fields = ["young_carer", "health_plan", "safeguarding_flag"]
+        labels = {"safeguarding_flag": "Open safeguarding note (held elsewhere)"}

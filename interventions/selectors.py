@@ -169,7 +169,7 @@ def context_for(*, school: School, case: Case, ladder: Ladder | None = None, on:
         total += 1
         if code in ILLNESS_CODES:
             counts[code] += 1
-    extra = PupilContext.objects.filter(school=school, pupil=pupil).first()
+    extra = pupil_context_get(school=school, pupil_id=pupil.pk)
     evidence = MedicalEvidenceRequest.objects.filter(school=school, pupil=pupil)
     ctx = Context(
         absence=total, illness=counts["I"], medical=counts["M"],
@@ -177,8 +177,7 @@ def context_for(*, school: School, case: Case, ladder: Ladder | None = None, on:
         evidence_requested=evidence.count(),
         sen=pupil.sen, sen_label=pupil.get_sen_display() if pupil.sen != Pupil.SEN.NONE else "",
         social_worker=pupil.has_social_worker, looked_after=pupil.looked_after, child_in_need=pupil.child_in_need,
-        young_carer=bool(extra and extra.young_carer), health_plan=bool(extra and extra.health_plan),
-        safeguarding_flag=bool(extra and extra.safeguarding_flag),
+        young_carer=extra.young_carer, health_plan=extra.health_plan, safeguarding_flag=extra.safeguarding_flag,
         open_leave=LeaveRequest.objects.filter(school=school, pupil=pupil, status=LeaveRequest.Status.PENDING).count(),
     )
     ladder = ladder or ladder_for(school=school, day=on)

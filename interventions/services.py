@@ -758,8 +758,7 @@ def pupil_for_enrolment(*, school: School, enrolment_id: int) -> Pupil:
     return Enrolment.objects.select_related("pupil").get(school=school, pk=enrolment_id).pupil
 
 
-CONTEXT_FIELDS = {"young_carer": "young carer", "health_plan": "individual healthcare plan",
-                  "safeguarding_flag": "open safeguarding note"}
+CONTEXT_FIELDS = ("young_carer", "health_plan", "safeguarding_flag")  # PupilContext's flags, named by the model
 
 
 def pupil_context_save(*, case: Case, by: User, why: str, **flags: bool) -> PupilContext:
@@ -771,8 +770,8 @@ def pupil_context_save(*, case: Case, by: User, why: str, **flags: bool) -> Pupi
         raise ValidationError("Say how you know (for example: the SENCo's note of 3 March).")
     _require_open(case)
     context, _ = PupilContext.objects.get_or_create(school_id=case.school_id, pupil_id=case.pupil_id)
-    changes = [f"{label}: {'yes' if flags[name] else 'no'}" for name, label in CONTEXT_FIELDS.items()
-               if getattr(context, name) != flags[name]]
+    changes = [f"{PupilContext._meta.get_field(name).verbose_name.lower()}: {'yes' if flags[name] else 'no'}"
+               for name in CONTEXT_FIELDS if getattr(context, name) != flags[name]]
     if not changes:
         raise ValidationError("Nothing has changed.")
     for name in CONTEXT_FIELDS:

@@ -152,8 +152,7 @@ def case_detail(request: SchoolRequest, school_slug: str, case_id: int) -> HttpR
         "review_form": ContractReviewForm(auto_id="review-%s"),
         "support_form": SupportForm(auto_id="support-%s", initial={"offered_on": timezone.localdate()}),
         "close_form": CloseForm(auto_id="close-%s"),
-        "context_form": PupilContextForm(auto_id="context-%s", initial={
-            name: getattr(context, name) for name in services.CONTEXT_FIELDS}),
+        "context_form": PupilContextForm(auto_id="context-%s", instance=context),
     })
 
 

@@ -26,10 +26,6 @@ ALTERNATIVES = ("an attendance contract, an education supervision order, or pros
                 "of the Education Act 1996")
 
 
-def _pounds(pence: int) -> str:
-    return NationalFramework.pounds(pence)
-
-
 def _ledger_lock(child_upn: str, parent_key: str) -> None:
     """Serialise issues for one parent and child until the transaction ends, so two officers issuing at
     once cannot both find room under the limit (a row lock cannot do it: there may be no row to lock yet)."""
@@ -131,6 +127,15 @@ def _locked(notice: PenaltyNotice) -> PenaltyNotice:
     return PenaltyNotice.objects.select_for_update().get(pk=notice.pk)
 
 
+def _locked_unpaid(notice: PenaltyNotice, *, to: str) -> PenaltyNotice:
+    """The notice, locked, if it is still unpaid (issued); else a refusal naming what it is instead."""
+    current = _locked(notice)
+    if current.status != NoticeStatus.ISSUED:
+        raise ValidationError(f"Notice {current.number} is {current.get_status_display().lower()}: "
+                              f"only an unpaid notice can {to}.")
+    return current
+
+
 def penalty_notice_pay(*, notice: PenaltyNotice, paid_on: dt.date, amount_pence: int,
                        by: User | None = None) -> PenaltyNotice:
     """Record payment of a notice. The amount must be what was due on the day paid, as issued: the lower
@@ -155,8 +160,9 @@ def penalty_notice_pay(*, notice: PenaltyNotice, paid_on: dt.date, amount_pence:
                 "the local authority prosecutes or withdraws it.")
         pence, which = due
         if amount_pence != pence:
-            raise ValidationError(f"On {paid_on:%-d %B %Y} notice {current.number} was due {_pounds(pence)} "
-                                  f"({which}), not {_pounds(amount_pence) if amount_pence > 0 else amount_pence}.")
+            offered = NationalFramework.pounds(amount_pence) if amount_pence > 0 else amount_pence
+            raise ValidationError(f"On {paid_on:%-d %B %Y} notice {current.number} was due "
+                                  f"{NationalFramework.pounds(pence)} ({which}), not {offered}.")
         current.status, current.paid_on, current.paid_pence, current.status_changed_by = (
             NoticeStatus.PAID, paid_on, amount_pence, by)
         current.save(update_fields=["status", "paid_on", "paid_pence", "status_changed_by"])
@@ -173,10 +179,7 @@ def penalty_notice_withdraw(*, notice: PenaltyNotice, reason: str, withdrawn_on:
     if withdrawn_on > timezone.localdate():
         raise ValidationError("A withdrawal cannot be dated in the future.")
     with transaction.atomic():
-        current = _locked(notice)
-        if current.status != NoticeStatus.ISSUED:
-            raise ValidationError(f"Notice {current.number} is {current.get_status_display().lower()}: "
-                                  "only an unpaid notice can be withdrawn.")
+        current = _locked_unpaid(notice, to="be withdrawn")
         if withdrawn_on < current.issued_on:
             raise ValidationError(f"Notice {current.number} was issued on {current.issued_on:%-d %B %Y}, "
                                   "after that withdrawal date.")
@@ -192,10 +195,7 @@ def penalty_notice_prosecute(*, notice: PenaltyNotice, prosecuted_on: dt.date,
     if prosecuted_on > timezone.localdate():
         raise ValidationError("A prosecution cannot be dated in the future.")
     with transaction.atomic():
-        current = _locked(notice)
-        if current.status != NoticeStatus.ISSUED:
-            raise ValidationError(f"Notice {current.number} is {current.get_status_display().lower()}: "
-                                  "only an unpaid notice can go to prosecution.")
+        current = _locked_unpaid(notice, to="go to prosecution")
         if prosecuted_on <= current.full_due_on:
             raise ValidationError(f"Notice {current.number} can be paid until {current.full_due_on:%-d %B %Y}: "
                                   "prosecution follows only once that has passed unpaid.")

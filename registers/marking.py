@@ -448,7 +448,7 @@ def closure_problem(*, school: School, day: dt.date, session: str, today: dt.dat
     Y4 records a closure that happened: today or a past school session of the current academic year.
     """
     today = today or local_today()
-    if not codes.code_valid_on("Y4", day):
+    if not codes.code_valid_on(codes.UNEXPECTED_CLOSURE, day):
         return f"Y4 cannot be used before 19 August 2024 ({day:%d %B %Y})."
     if day > today:
         return (f"{day:%A %d %B %Y} has not happened yet. An unexpected closure is recorded on the day or "

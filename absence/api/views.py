@@ -206,7 +206,8 @@ class AgedNCodeList(SchoolAPIView):
     serializer_class = AgedNCodeOut
 
     def scoped_queryset(self) -> QuerySet[Any]:
-        return AbsenceReport.objects.none()  # the list is a selector's, not a queryset's
+        # The school's N marks; which of them are overdue is the selector's rule (see get).
+        return Mark.objects.filter(school=self.school, code=codes.NOT_ESTABLISHED)
 
     @extend_schema(responses={200: AgedNCodeOut(many=True)})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
