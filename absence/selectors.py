@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -22,8 +21,8 @@ from registers import codes
 from registers.models import Mark, Pupil, PupilContact, SessionTimes
 from registers.selectors import policy_for, school_sessions, session_closures
 from reporting.calendar import calendar_for
-from reporting.figures import Figures, range_figures_sql
-from reporting.models import FIGURE_FIELDS
+from reporting.figures import Figures
+from reporting.selectors import figures_by_pupil
 
 from .models import AbsenceReport, ContactAttempt, LeaveRequest, MedicalEvidenceRequest, SentMessage, Sessions
 
@@ -88,15 +87,8 @@ def attendance_figures(
     year = calendar.year_for(today)
     if year is None or today < year.start:
         return {}
-    sql, params = range_figures_sql(calendar, year.start, min(today, year.end))
-    sums = ", ".join(f"sum(f.{name})::int" for name in FIGURE_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT e.pupil_id, {sums}
-              FROM ({sql}) f JOIN registers_enrolment e ON e.id = f.enrolment_id AND e.school_id = %(school)s
-             WHERE e.pupil_id = ANY(%(pupils)s)
-             GROUP BY e.pupil_id""", {**params, "school": school.pk, "pupils": ids})  # noqa: S608
-        return {row[0]: Figures(*row[1:]) for row in cursor.fetchall()}
+    return figures_by_pupil(school=school, pupil_ids=ids, start=year.start, end=min(today, year.end),
+                            calendar=calendar)
 
 
 # ---------------------------------------------------------------- report and request queues

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -21,8 +20,9 @@ from attendance_portal.models import School, User
 from registers import codes as code_table
 from registers.models import Enrolment, Mark, Pupil, PupilContact
 from reporting.calendar import SchoolCalendar, calendar_for
-from reporting.figures import Figures, range_figures_sql
-from reporting.models import FIGURE_FIELDS, AttendanceSignal, SignalKind
+from reporting.figures import Figures
+from reporting.models import AttendanceSignal, SignalKind
+from reporting.selectors import figures_by_enrolment as figures_for
 
 from .models import (
     Action,
@@ -61,20 +61,6 @@ def opening_kinds(*, ladder: Ladder | None) -> frozenset[str]:
 
 
 # ---------------------------------------------------------------- figures
-
-
-def figures_for(*, school: School, enrolment_ids: Sequence[int], start: dt.date, end: dt.date,
-                calendar: SchoolCalendar | None = None) -> dict[int, Figures]:
-    """Figures per enrolment for [start, end], in one statement for all the enrolments given."""
-    if not enrolment_ids or end < start:
-        return {}
-    calendar = calendar or calendar_for(school=school)
-    sql, params = range_figures_sql(calendar, start, end)
-    with connection.cursor() as cursor:
-        columns = ", ".join(f"f.{x}" for x in FIGURE_FIELDS)
-        cursor.execute(f"SELECT f.enrolment_id, {columns} FROM ({sql}) f WHERE f.enrolment_id = ANY(%(ids)s)",  # noqa: S608
-                       {**params, "school": school.pk, "ids": list(enrolment_ids)})
-        return {row[0]: Figures(*row[1:]) for row in cursor.fetchall()}
 
 
 def figures_dict(figures: Figures | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ sessions are left out of every count (DfE methodology).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from django.db import connection
@@ -90,6 +91,37 @@ def enrolment_figures(*, school: School, start: dt.date, end: dt.date,
              WHERE f.possible > 0
              ORDER BY p.upn, e.admission_date, f.enrolment_id""", {**params, "school": school.pk})
         return [EnrolmentFigures(row[0], row[1], Figures(*row[2:])) for row in cursor.fetchall()]
+
+
+def figures_by_enrolment(*, school: School, enrolment_ids: Sequence[int], start: dt.date, end: dt.date,
+                         calendar: SchoolCalendar | None = None) -> dict[int, Figures]:
+    """Figures per enrolment for [start, end], in one statement for all the enrolments given."""
+    if not enrolment_ids or end < start:
+        return {}
+    calendar = calendar or calendar_for(school=school)
+    sql, params = range_figures_sql(calendar, start, end)
+    with connection.cursor() as cursor:
+        columns = ", ".join(f"f.{x}" for x in FIGURE_FIELDS)
+        cursor.execute(f"SELECT f.enrolment_id, {columns} FROM ({sql}) f WHERE f.enrolment_id = ANY(%(ids)s)",
+                       {**params, "school": school.pk, "ids": list(enrolment_ids)})
+        return {row[0]: Figures(*row[1:]) for row in cursor.fetchall()}
+
+
+def figures_by_pupil(*, school: School, pupil_ids: Sequence[int], start: dt.date, end: dt.date,
+                     calendar: SchoolCalendar | None = None) -> dict[int, Figures]:
+    """Figures per pupil for [start, end], summed over the pupil's enrolments at this school; one statement."""
+    if not pupil_ids or end < start:
+        return {}
+    calendar = calendar or calendar_for(school=school)
+    sql, params = range_figures_sql(calendar, start, end)
+    sums = ", ".join(f"sum(f.{name})::int" for name in FIGURE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT e.pupil_id, {sums}
+              FROM ({sql}) f JOIN registers_enrolment e ON e.id = f.enrolment_id AND e.school_id = %(school)s
+             WHERE e.pupil_id = ANY(%(pupils)s)
+             GROUP BY e.pupil_id""", {**params, "school": school.pk, "pupils": list(pupil_ids)})
+        return {row[0]: Figures(*row[1:]) for row in cursor.fetchall()}
 
 
 def group_figures(*, school: School, start: dt.date, end: dt.date, by: str = "school",
