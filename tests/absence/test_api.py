@@ -75,3 +75,10 @@ def test_endpoints_are_in_the_openapi_schema(world, client_as):
                  "/api/v1/s/{school_slug}/contact-attempts/"):
         assert path in paths, sorted(paths)
     assert "post" in paths["/api/v1/s/{school_slug}/contact-attempts/"]
+
+
+def test_aged_n_codes_refuse_a_bad_day(world):
+    client = _api(world.users["attendance_officer"])
+    response = client.get(reverse("api:aged-n-code-list", args=[world.school.slug]), {"on": "last Friday"})
+    assert response.status_code == 400
+    assert "Date has wrong format" in str(response.json())
