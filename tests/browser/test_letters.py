@@ -142,6 +142,7 @@ def test_template_editor_previews_a_real_pupil_and_refuses_unknown_fields(page: 
         page.goto(live_server.url + reverse("letters:templates", args=[school.slug]))
         shoot(page, "templates")
         page.locator("#templates tr", has_text="Stage 1: first concern").get_by_role("link", name="Edit").click()
+        page.wait_for_load_state("load")  # htmx has taken the form over: a change before that sends nothing
         page.get_by_label("Preview for").select_option(str(fam.pupil.pk))
         frame = page.locator(".letter-preview")
         expect(frame).to_contain_text("Parent0 Okafor4", timeout=15_000)
