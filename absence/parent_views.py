@@ -1,9 +1,9 @@
 """The parent portal. A parent is not a school member: every read is limited to their own children
 through the guardian link, so a guessed child id is a 404 exactly like one that does not exist.
 
-No school scope is opened by the middleware here. Finding the parent's children is the one explicit
-cross-school read (`absence.selectors.parent_children`); everything about a child then runs inside
-`scope(school=child.school)`.
+The middleware opens the scope of the schools where the account is linked to a guardian (so the
+database's row-level security sees no other school either); within it the guardian link is the filter
+(`absence.selectors.parent_children`), and everything about one child runs in `scope(school=child.school)`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from registers.models import Pupil
 from registers.selectors import policy_for
@@ -150,9 +150,9 @@ def _child_initial(request: HttpRequest, children: list[Any]) -> dict[str, Any]:
 
 
 def _own(model: Any, request: HttpRequest, pk: int) -> Any:
-    with scopes_disabled():  # the parent link is the filter; a guess at someone else's id is a 404
-        found = model.objects.filter(pk=pk, pupil__contacts__guardian__user=request.user).select_related(
-            "pupil", "school").first()
+    # The parent link is the filter (in the parent's schools' scope); a guess at someone else's id is a 404.
+    found = model.objects.filter(pk=pk, pupil__contacts__guardian__user=request.user).select_related(
+        "pupil", "school").first()
     if found is None:
         raise Http404("Not found")
     return found

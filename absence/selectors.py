@@ -14,7 +14,6 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from attendance_portal.models import School, User
 from registers import codes
@@ -35,28 +34,26 @@ DEFAULT_CLOSE = {"AM": dt.time(9, 0), "PM": dt.time(13, 30)}
 def parent_children(*, user: User) -> list[Pupil]:
     """Every child linked to this parent account, in every school and trust.
 
-    A parent is not a school member, so no school scope is open: the guardian link is the filter,
-    stated explicitly here and nowhere else.
+    A parent is not a school member: the scope open is that of the schools where the account is a
+    guardian (the parent portal's middleware), and the guardian link is the filter, stated here.
     """
     if not user.is_authenticated:
         return []
-    with scopes_disabled():
-        return list(
-            Pupil.objects.filter(contacts__guardian__user=user)
-            .select_related("school", "registration_group")
-            .distinct()
-            .order_by("forename", "surname")
-        )
+    return list(
+        Pupil.objects.filter(contacts__guardian__user=user)
+        .select_related("school", "registration_group")
+        .distinct()
+        .order_by("forename", "surname")
+    )
 
 
 def parent_child_get(*, user: User, pupil_id: int) -> Pupil:
     """One of the parent's own children, or 404 — the same answer for a child who does not exist."""
-    with scopes_disabled():
-        found = (
-            Pupil.objects.filter(pk=pupil_id, contacts__guardian__user=user)
-            .select_related("school", "registration_group")
-            .first()
-        )
+    found = (
+        Pupil.objects.filter(pk=pupil_id, contacts__guardian__user=user)
+        .select_related("school", "registration_group")
+        .first()
+    )
     if found is None:
         raise Http404("No such child")
     return found

@@ -17,10 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope
 
 from attendance_portal.models import Membership, School, User
 from attendance_portal.roles import Role
+from registers.models import Guardian
 
 from . import tokens
 from .models import AccountEvent, Invitation, token_hash
@@ -89,8 +90,19 @@ def invitation_find(*, token: str) -> Invitation | None:
     """The pending invitation for this token, or None (unknown, used, cancelled or out of date)."""
     if not token or len(token) > 128:
         return None
-    found = Invitation.objects.select_related("school", "guardian").filter(token_hash=token_hash(token)).first()
-    return found if found is not None and found.pending else None
+    found = Invitation.objects.select_related("school").filter(token_hash=token_hash(token)).first()
+    if found is None or not found.pending:
+        return None
+    return _guardian_loaded(found)
+
+
+def _guardian_loaded(invitation: Invitation) -> Invitation:
+    """The invitation with its guardian, read in the scope of the school the invitation names (no scope is
+    open for someone who is following a link)."""
+    if invitation.guardian_id is not None:
+        with scope(school=invitation.school):
+            invitation.guardian = Guardian.objects.get(pk=invitation.guardian_id)
+    return invitation
 
 
 def _refusal(invitation: Invitation, user: User) -> str:
@@ -121,10 +133,11 @@ def invitation_redeem(*, token: str, user: User, new_account: bool = False) -> I
 
 def _redeem(*, token: str, user: User, new_account: bool) -> tuple[Invitation, str]:
     now = timezone.now()
-    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("school", "guardian").filter(
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("school").filter(
         token_hash=token_hash(token), used_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=now).first()
     if invitation is None:
         raise AccountError("This link has expired or has been used already. Please ask for a new invitation.")
+    _guardian_loaded(invitation)
     refusal = _refusal(invitation, user)
     if refusal:
         return invitation, refusal
@@ -135,7 +148,7 @@ def _redeem(*, token: str, user: User, new_account: bool) -> tuple[Invitation, s
                       guardian=invitation.guardian, invitation=invitation, detail=user.username)
     if invitation.kind == Invitation.Kind.PARENT:
         guardian = invitation.guardian
-        with scopes_disabled():  # the invitation names the guardian; no school scope is open for a parent
+        with scope(school=invitation.school):  # the invitation names the school and the guardian
             guardian.user = user
             guardian.save(update_fields=["user"])
         account_event(kind=AccountEvent.Kind.GUARDIAN_LINKED, actor=user, subject=user, school=invitation.school,

@@ -1,4 +1,5 @@
-"""Opens the tenant scope for every web request under /s/<school_slug>/ or /t/<trust_slug>/.
+"""Opens the tenant scope for every web request under /s/<school_slug>/ or /t/<trust_slug>/, and for a
+signed-in parent under /parent/ the scope of the schools where their account is linked to a guardian.
 
 A school the user has no role in is a 404, exactly like a school that does not exist, so a
 URL never confirms that another school's data is there. A school view that declares no permission
@@ -23,6 +24,8 @@ from .models import Membership, School, Trust
 from .permissions import requirement_of, roles_for
 from .roles import TRUST_ROLES
 
+PARENT_PREFIX = "parent/"  # the parent portal's routes (attendance_portal.urls)
+
 
 class TenantScopeMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -35,6 +38,12 @@ class TenantScopeMiddleware:
             return self.get_response(request)
         if getattr(match.func, "cls", None) is not None and hasattr(match.func.cls, "api_school_scoped"):
             return self.get_response(request)
+
+        if match.route.startswith(PARENT_PREFIX) and request.user.is_authenticated:
+            from registers.selectors import guardian_school_ids
+
+            with scope(school=guardian_school_ids(user=request.user)):
+                return self._render(self.get_response(request))
 
         school_slug = match.kwargs.get("school_slug")
         trust_slug = match.kwargs.get("trust_slug")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django_scopes import scopes_disabled
 
 from attendance_portal.models import School, User
 from registers.models import Pupil
@@ -109,16 +108,15 @@ def batches_recent(*, school: School, limit: int = 20) -> QuerySet[LetterBatch]:
 
 def parent_letters(*, user: User, pupil: Pupil) -> list[Letter]:
     """Letters to this parent about this child (the child already checked to be theirs)."""
-    with scopes_disabled():  # a parent is not a school member; the guardian link is the filter
-        return list(Letter.objects.filter(school_id=pupil.school_id, pupil=pupil, guardian__user=user,
-                                          status=Letter.Status.SENT).order_by("-sent_at"))
+    # In the parent portal's scope (the schools where the account is a guardian); the guardian link is the filter.
+    return list(Letter.objects.filter(school_id=pupil.school_id, pupil=pupil, guardian__user=user,
+                                      status=Letter.Status.SENT).order_by("-sent_at"))
 
 
 def parent_letter_get(*, user: User, letter_id: int) -> Letter:
     """One letter sent to this parent, or 404 — the same answer for another family's letter."""
-    with scopes_disabled():
-        found = Letter.objects.filter(pk=letter_id, guardian__user=user, status=Letter.Status.SENT) \
-            .select_related("pupil").first()
+    found = Letter.objects.filter(pk=letter_id, guardian__user=user, status=Letter.Status.SENT) \
+        .select_related("pupil").first()
     if found is None:
         raise Http404("No such letter")
     return found

@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 from attendance_portal.models import School
 
 from . import codes
-from .models import AcademicYear, Closure, Mark, MarkEvent, SchoolPolicy, Term
+from .models import AcademicYear, Closure, Guardian, Mark, MarkEvent, SchoolPolicy, Term
 
 
 def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
@@ -19,6 +19,15 @@ def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
     if found is None:
         found = AcademicYear.objects.filter(school=school, start__lte=day).order_by("-start").first()
     return found
+
+
+def guardian_school_ids(*, user: object) -> list[int]:
+    """The schools where this account is linked to a guardian record: the scope of the parent portal.
+
+    The one read across schools for a parent, who is no school's member: their own links name the schools.
+    """
+    with scopes_disabled():
+        return sorted(set(Guardian.objects.filter(user=user).values_list("school_id", flat=True)))
 
 
 def policy_for(*, school: School, day: dt.date) -> SchoolPolicy:

@@ -13,7 +13,7 @@ import json
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from attendance_portal.models import School
 from registers.models import SchoolPolicy
@@ -52,7 +52,7 @@ def calculation_batch(runs: list[CalculationRun]) -> list[CalculationRun]:
         CalculationRun.objects.filter(pk__in=ids, school__in=[r.school_id for r in runs]).update(
             status=CalculationRun.Status.RUNNING, started_at=timezone.now())
     try:
-        with transaction.atomic():
+        with transaction.atomic(), scope(school=[run.school for run in runs]):  # the batch's schools, no other
             locked = []
             for run in runs:
                 if _lock(run.school):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any, Generic, TypeVar
 
 import factory
-from factory.django import DjangoModelFactory
+from django_scopes import scope, scopes_disabled
+from factory.django import DjangoModelFactory as _DjangoModelFactory
 
 from attendance_portal.models import Membership, School, Trust, User
 from attendance_portal.roles import Role
@@ -18,12 +20,28 @@ from registers.models import (
     Pupil,
     PupilContact,
     RegistrationGroup,
+    SchoolPolicy,
     SessionTimes,
     Term,
 )
 from registers.upn import upn_make
 
 _serial = itertools.count(1)
+T = TypeVar("T")
+
+
+class DjangoModelFactory(_DjangoModelFactory[T], Generic[T]):
+    """Factories build test data for any school, as the fixtures do: with the tenant scope (and so the
+    row-level security policies, attendance_portal.rls) opened for every school."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        with scopes_disabled():
+            return super()._create(model_class, *args, **kwargs)
+
 
 
 def _next_upn() -> str:
@@ -184,3 +202,20 @@ class MarkFactory(DjangoModelFactory[Mark]):
     date = dt.date(2025, 9, 8)
     session = "AM"
     code = "/"
+
+
+class SchoolPolicyFactory(DjangoModelFactory[SchoolPolicy]):
+    class Meta:
+        model = SchoolPolicy
+        skip_postgeneration_save = True
+
+    school = factory.SubFactory(SchoolFactory)
+    effective_from = dt.date(2025, 9, 1)
+
+
+def reload(obj: Any) -> Any:
+    """Read a school-owned object again, in its school's scope (a test body runs with none open, and the
+    row-level security policies then show no school's rows)."""
+    with scope(school=obj.school_id):
+        obj.refresh_from_db()
+    return obj

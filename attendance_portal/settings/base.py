@@ -98,6 +98,8 @@ TEMPLATES = [
 # DATABASE_OWNER_URL is the owner, used only by `migrate` (which then grants the application role its
 # privileges). With no owner URL, migrate runs as DATABASE_URL's role and nothing is granted.
 DATABASES = {"default": env.db("DATABASE_URL")}
+# PostgreSQL, with the tenant scope carried to the row-level security policies (attendance_portal.rls).
+DATABASES["default"]["ENGINE"] = "attendance_portal.pgbackend"
 DATABASE_APP_ROLE: str = DATABASES["default"]["USER"]
 DATABASE_OWNER: dict | None = env.db("DATABASE_OWNER_URL") if env("DATABASE_OWNER_URL", default="") else None
 # Refuse to run on a connection that is a superuser or owns the tables (on in production and in tests).

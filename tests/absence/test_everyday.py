@@ -103,9 +103,11 @@ def test_leave_out_of_term_message_and_earliest_school_day(fam, client_as):
 
 def test_parent_sees_their_own_reason_on_their_leave_page(fam, client_as):
     pupil, guardian, user = fam
-    item = LeaveRequest.objects.create(school=pupil.school, pupil=pupil, first_date=dt.date(2025, 10, 6),
-                                       last_date=dt.date(2025, 10, 7), circumstance="exceptional",
-                                       reason="Grandmother's funeral in Cork", requested_by=user, guardian=guardian)
+    with scope(school=pupil.school):
+        item = LeaveRequest.objects.create(school=pupil.school, pupil=pupil, first_date=dt.date(2025, 10, 6),
+                                           last_date=dt.date(2025, 10, 7), circumstance="exceptional",
+                                           reason="Grandmother's funeral in Cork", requested_by=user,
+                                           guardian=guardian)
     page = client_as(user).get(reverse("parent:leave_detail", args=[item.pk])).content.decode()
     assert "Grandmother&#x27;s funeral in Cork" in page
 

@@ -12,9 +12,10 @@ from django_scopes import scope
 
 from absence import services
 from absence.models import LeaveRequest
-from registers.models import Mark, SchoolPolicy
+from registers.models import Mark
 from registers.selectors import mark_history
 from registers.services import MarkEntry, marks_save
+from tests.factories import SchoolPolicyFactory
 
 from .conftest import MONDAY, at
 from .factories import LeaveRequestFactory
@@ -78,7 +79,7 @@ def test_bad_leave_request_is_refused_with_a_clear_message_and_nothing_written(
 
 def test_school_notice_comes_from_its_policy(fam, client_as, monday_morning):
     pupil, _, user = fam
-    SchoolPolicy.objects.create(school=pupil.school, effective_from=dt.date(2025, 9, 1), leave_notice_days=28)
+    SchoolPolicyFactory(school=pupil.school, effective_from=dt.date(2025, 9, 1), leave_notice_days=28)
     response = _ask(client_as(user), pupil, first_date="2025-10-01", last_date="2025-10-01")
     assert "at least 28 days" in response.content.decode()
     assert _ask(client_as(user), pupil, first_date="2025-10-06").status_code == 302

@@ -15,7 +15,6 @@ from absence import tasks
 from absence.models import MedicalEvidenceRequest, SentMessage
 from absence.notifications import TransientSendError, message_queue
 from absence.notifications import message_send as send
-from registers.models import SchoolPolicy
 from registers.services import MarkEntry, marks_save
 from tests import factories as f
 
@@ -106,7 +105,7 @@ def test_unexplained_task_runs_in_the_schools_scope(world, calendar, django_capt
 
 
 def test_medical_evidence_sweep_raises_one_request(world, calendar):
-    SchoolPolicy.objects.create(school=world.school, effective_from=dt.date(2025, 9, 1),
+    f.SchoolPolicyFactory(school=world.school, effective_from=dt.date(2025, 9, 1),
                                 medical_evidence_after_days=3)
     ill = f.EnrolmentFactory(pupil__school=world.school).pupil
     well = f.EnrolmentFactory(pupil__school=world.school).pupil

@@ -14,7 +14,7 @@ from django_scopes import scope
 
 from absence import services
 from absence.models import AbsenceReport, ContactAttempt, MedicalEvidenceRequest, SentMessage
-from registers.models import Mark, SchoolPolicy
+from registers.models import Mark
 from registers.selectors import mark_history
 from registers.services import MarkEntry, marks_save
 from tests import factories as f
@@ -252,7 +252,7 @@ def test_aged_N_lists_marks_older_than_the_limit_and_resolves_in_one_click(world
 
 
 def test_aged_N_uses_the_school_policy_limit(world, calendar):
-    SchoolPolicy.objects.create(school=world.school, effective_from=dt.date(2025, 9, 1), n_code_limit_school_days=3)
+    f.SchoolPolicyFactory(school=world.school, effective_from=dt.date(2025, 9, 1), n_code_limit_school_days=3)
     pupil = f.EnrolmentFactory(pupil__school=world.school).pupil
     _mark(world.school, pupil, "N", day=dt.date(2025, 9, 8))
     with scope(school=world.school):
@@ -265,7 +265,7 @@ def test_aged_N_uses_the_school_policy_limit(world, calendar):
 
 
 def test_medical_evidence_requested_after_the_policys_days_of_illness(world, client_as, calendar):
-    SchoolPolicy.objects.create(school=world.school, effective_from=dt.date(2025, 9, 1),
+    f.SchoolPolicyFactory(school=world.school, effective_from=dt.date(2025, 9, 1),
                                 medical_evidence_after_days=3)
     pupil, _, user = family(world.school, email="dad@example.org")
     office = world.users["office_staff"]

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from absence.models import AbsenceReport, SentMessage
-from registers.models import SchoolPolicy
 from tests import factories as f
 
 from .conftest import MONDAY, at
@@ -63,7 +62,7 @@ def test_report_after_the_cutoff_is_accepted_and_flagged_late(fam, client_as):
 
 def test_policy_cutoff_overrides_the_register_close(fam, client_as):
     pupil, _, user = fam
-    SchoolPolicy.objects.create(school=pupil.school, effective_from=dt.date(2025, 9, 1),
+    f.SchoolPolicyFactory(school=pupil.school, effective_from=dt.date(2025, 9, 1),
                             absence_report_cutoff=dt.time(9, 30))
     with time_machine.travel(at(MONDAY, 9, 20), tick=False):
         _report(client_as(user), pupil)

@@ -198,8 +198,8 @@ def test_add_a_pupil(adm, world, client_as):
     with scope(school=adm.school):
         pupil = Pupil.objects.get(school=adm.school, surname="Hopper")
         enrolment = Enrolment.objects.get(pupil=pupil)
+        assert pupil.registration_group == adm.group and pupil.date_of_birth == dt.date(2015, 6, 1)
     assert pupil.upn == data["upn"].strip().upper()
-    assert pupil.registration_group == adm.group and pupil.date_of_birth == dt.date(2015, 6, 1)
     assert enrolment.admission_date == dt.date(2025, 9, 3) and enrolment.registration_type == "dual_main"
     assert enrolment.school == adm.school and enrolment.leaving_date is None
     assert response["Location"] == adm.url("pupil", pupil_id=pupil.pk)

@@ -68,7 +68,8 @@ def test_declarations_name_real_routes():
 
 
 def _request(client: Any, route: Route, url: str, school: Any) -> Any:
-    data = route.data(school) if route.data else {}
+    with scopes_disabled():  # test data, built for whichever school the case names
+        data = route.data(school) if route.data else {}
     if route.method == "get":
         return client.get(url, data)
     return getattr(client, route.method)(url, data, content_type="application/json" if route.api else None) \

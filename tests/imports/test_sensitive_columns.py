@@ -16,6 +16,7 @@ from django_scopes import scope, scopes_disabled
 from registers.imports import ImportFiles, ImportRejected, school_import
 from registers.models import ImportBatch, Pupil
 from registers.tasks import import_batch_task
+from tests import factories as f
 from tests.conftest import add_calendar
 
 from .helpers import ADA, MARKS, PUPILS, PUPILS_BASIC
@@ -45,7 +46,7 @@ def _upload(client, school, pupils: str) -> ImportBatch:
     with scope(school=school):
         batch = ImportBatch.objects.filter(school=school).latest("pk")
     import_batch_task.apply(kwargs={"school_id": school.pk, "batch_id": batch.pk}).get()
-    batch.refresh_from_db()
+    f.reload(batch)
     return batch
 
 
@@ -129,5 +130,5 @@ def test_a_deleted_importer_cannot_write_sensitive_columns(alder, world, client_
         batch = ImportBatch.objects.filter(school=alder).latest("pk")
         ImportBatch.objects.filter(pk=batch.pk, school=alder).update(created_by=None)
     import_batch_task.apply(kwargs={"school_id": alder.pk, "batch_id": batch.pk}).get()
-    batch.refresh_from_db()
+    f.reload(batch)
     assert batch.status == "failed"

@@ -19,6 +19,7 @@ from registers.imports import import_batch_progress
 from registers.models import ImportBatch, Mark, Pupil
 from registers.selectors import mark_history
 from registers.tasks import import_batch_task
+from tests import factories as f
 from tests.conftest import add_calendar
 
 from .helpers import ADA, MARKS, PUPILS, PUPILS_BASIC, SCHOOL, school_json
@@ -97,7 +98,7 @@ def test_the_task_imports_the_batch(world, office):
     office.post(upload_url(world), files(school=alder_json()))
     [batch] = batches(world)
     assert run(batch) == "done"
-    batch.refresh_from_db()
+    f.reload(batch)
     assert (batch.status, batch.progress, batch.errors) == ("done", 100, [])
     assert batch.summary["marks_created"] == 6 and batch.summary["pupils_created"] == 3
     assert batch.finished_at is not None
@@ -128,7 +129,7 @@ def test_a_rejected_batch_lists_its_problems_and_writes_nothing(world, office):
     office.post(upload_url(world), files(school=alder_json(), marks=bad_marks))
     [batch] = batches(world)
     assert run(batch) == "failed"
-    batch.refresh_from_db()
+    f.reload(batch)
     assert batch.errors == [
         {"file": "marks.csv", "line": 9, "message": "Sat 06 September 2025 AM is not a school session (a weekend)."},
         {"file": "marks.csv", "line": 10, "message": "minutes_late must be empty or a whole number, not '5.5'."},
@@ -148,7 +149,7 @@ def test_school_json_for_another_school_is_refused(world, office):
     office.post(upload_url(world), files(school=SCHOOL))  # names "elm", not this school
     [batch] = batches(world)
     assert run(batch) == "failed"
-    batch.refresh_from_db()
+    f.reload(batch)
     assert batch.errors[0]["file"] == "school.json"
     assert '"school" "slug" is "elm", but these files are being imported into Alder Primary' in \
         batch.errors[0]["message"]

@@ -67,4 +67,6 @@ def sync(school: School, on: dt.date = ON):  # type: ignore[no-untyped-def]
 
 def open_case(school: School, enrolment: Enrolment) -> Case:
     with scope(school=school):
-        return Case.objects.get(school=school, enrolment=enrolment, status__in=["open", "monitoring"])
+        # With its pupil and stage, which the tests read after the scope has closed.
+        return Case.objects.select_related("pupil", "stage").get(school=school, enrolment=enrolment,
+                                                                 status__in=["open", "monitoring"])

@@ -23,6 +23,7 @@ from interventions.models import (
     SupportRecord,
 )
 from registers.models import Pupil
+from tests import factories as f
 
 from .conftest import absent_pupil, ladder_for_tests, open_case, run_night, sync
 from .factories import make_case
@@ -115,7 +116,7 @@ def test_held_letter_needs_a_reason_and_names_the_approver(school, case, world, 
     assert refused.status_code == 400 and "give a reason" in refused.content.decode()
     assert written(school) == before
     client.post(url("action", school, action.pk), {"decision": "approve", "reason": "Spoke to SENCo; plan in place"})
-    action.refresh_from_db()
+    f.reload(action)
     assert action.status == "to_send" and action.approved_by == officer
     with scopes_disabled():
         letter = CaseEvent.objects.get(case=case, kind="letter")
@@ -136,7 +137,7 @@ def test_record_support_instead_of_a_letter(school, case, world, client_as):
         action = Action.objects.get(case=case)
     client.post(url("action", school, action.pk), {"decision": "support", "support_kind": "school_nurse",
                                                    "reason": "Asthma: nurse first"})
-    action.refresh_from_db()
+    f.reload(action)
     assert action.status == "replaced"
     with scopes_disabled():
         assert SupportRecord.objects.get(case=case).kind == "school_nurse"
@@ -158,7 +159,7 @@ def test_a_stage_reserved_to_the_head_refuses_the_officer(school, world, client_
     assert written(school) == before
     client_as(world.users["headteacher"]).post(url("case_stage", school, case.pk),
                                                {"stage": stages[3].pk, "why": "Back a step"})
-    case.refresh_from_db()
+    f.reload(case)
     assert case.stage_id == stages[3].pk
 
 
@@ -331,7 +332,7 @@ def test_a_letter_the_engine_refuses_is_not_approved_and_nothing_is_written(scho
     response = client_as(world.users["attendance_officer"]).post(url("action", school, action.pk),
                                                                  {"decision": "approve"})
     assert response.status_code == 400 and "no parent with parental responsibility" in response.content.decode()
-    action.refresh_from_db()
+    f.reload(action)
     assert action.status == "proposed" and action.approved_by is None
     assert written(school) == before
     with scopes_disabled():

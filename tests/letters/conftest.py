@@ -49,15 +49,16 @@ def absences(pupil: Pupil, days: list[dt.date], code: str = "O") -> list[tuple[d
     enrolment = pupil.enrolments.first()
     found = []
     day = dt.date(2025, 9, 3)
-    while day <= dt.date(2025, 9, 30):
-        if day.weekday() < 5:
-            for session in ("AM", "PM"):
-                mark_code = code if day in days else "/"
-                Mark.objects.create(school=pupil.school, pupil=pupil, enrolment=enrolment, date=day,
-                                    session=session, code=mark_code)
-                if day in days:
-                    found.append((day, session, code))
-        day += dt.timedelta(days=1)
+    with scopes_disabled():  # test data, written straight to the table
+        while day <= dt.date(2025, 9, 30):
+            if day.weekday() < 5:
+                for session in ("AM", "PM"):
+                    mark_code = code if day in days else "/"
+                    Mark.objects.create(school=pupil.school, pupil=pupil, enrolment=enrolment, date=day,
+                                        session=session, code=mark_code)
+                    if day in days:
+                        found.append((day, session, code))
+            day += dt.timedelta(days=1)
     return found
 
 

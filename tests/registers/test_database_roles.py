@@ -40,8 +40,9 @@ def mark(world):
 
 
 def _refused(statement: str, *params: object, before: str = "SELECT 1") -> DatabaseError:
-    """Run `statement` as the application role; it must fail, and nothing it did is kept."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    """Run `statement` as the application role, seeing every school's rows; it must fail, and nothing it
+    did is kept."""
+    with scopes_disabled(), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(before)
         with pytest.raises(DatabaseError) as refused:
             cursor.execute(statement, params or None)
@@ -95,7 +96,8 @@ def test_pgtrigger_ignore_does_not_let_a_mark_change_without_who_and_why(mark):
 
 def test_pgtrigger_ignore_does_not_skip_the_history(mark):
     """With who and why given, the change goes through, and the event is written whatever pgtrigger.ignore says."""
-    with transaction.atomic(), pghistory.context(name="Office", reason="phoned in"), connection.cursor() as cursor:
+    with scopes_disabled(), transaction.atomic(), pghistory.context(name="Office", reason="phoned in"), \
+            connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL pgtrigger.ignore = '{IGNORE_ALL}'")
         cursor.execute("UPDATE registers_mark SET code = 'I', version = version + 1 WHERE id = %s", [mark.pk])
     with scope(school=mark.school):

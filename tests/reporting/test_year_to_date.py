@@ -49,7 +49,7 @@ def test_any_range_inside_the_year_matches_the_marks(school):
         calculation_run(school=school, on=sessions[-1][0])
     for start, end in [(dt.date(2025, 9, 4), dt.date(2025, 9, 10)), (dt.date(2025, 9, 17), dt.date(2025, 9, 17)),
                        (dt.date(2025, 9, 1), dt.date(2026, 8, 31)), (dt.date(2025, 9, 10), dt.date(2025, 10, 2))]:
-        with connection.cursor() as cursor:
+        with scope(school=school), connection.cursor() as cursor:
             cursor.execute("""SELECT count(*) FILTER (WHERE code NOT IN ('D', 'X', 'Y', 'Z', '#')),
                                      count(*) FILTER (WHERE code IN ('I', 'G', 'N', 'U', 'O')),
                                      coalesce(sum(minutes_late), 0)

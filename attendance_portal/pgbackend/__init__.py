@@ -1,0 +1,1 @@
+"""PostgreSQL with the tenant scope carried to the database (see `attendance_portal.rls`)."""
