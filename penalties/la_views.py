@@ -1,0 +1,212 @@
+"""The local authority's workspace (/la/<la-code>/): the referral inbox, the notices on a referral and the
+per-parent, per-child ledger. `penalties.workspace` lets in the LA's officers only and opens the scope of the
+schools that referred to it; every lookup here also goes through the LA (`case_selectors.la_referrals`), so
+another LA's referral, or a notice of another LA, is a 404."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from registers.models import PupilContact
+
+from . import services
+from .case_selectors import la_overdue, la_referral_get, la_referrals, pack_found, threshold_across_settings
+from .forms import DeclineForm, IssueForm, PayForm, ProsecuteForm, ReturnForm, WithdrawForm
+from .models import PenaltyNotice, Referral
+from .pack import PACK_ITEMS
+from .selectors import amount_due, ledger_for, parent_key_make
+from .services import ALTERNATIVES
+from .workspace import LARequest, la_view
+
+
+def _referral(request: LARequest, referral_id: int) -> Referral:
+    try:
+        return la_referral_get(la=request.local_authority, referral_id=referral_id)
+    except Referral.DoesNotExist as error:
+        raise Http404("No such referral") from error
+
+
+def _to_referral(request: LARequest, referral: Referral) -> HttpResponse:
+    return redirect("la:referral", request.local_authority.code, referral.pk)
+
+
+def _fail(request: LARequest, error: Exception) -> None:
+    messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+
+
+def _form_errors(request: LARequest, form: Any) -> None:
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+@la_view
+@require_GET
+def inbox(request: LARequest, la_code: str) -> HttpResponse:
+    la = request.local_authority
+    referrals = list(la_referrals(la=la).order_by("-submitted_at"))
+    return render(request, "penalties/la_inbox.html", {
+        "la": la, "overdue": list(la_overdue(la=la)),
+        "waiting": [r for r in referrals if r.status == Referral.Status.SUBMITTED],
+        "others": [r for r in referrals if r.status != Referral.Status.SUBMITTED],
+    })
+
+
+@la_view
+@require_GET
+def referral(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+    la = request.local_authority
+    found = _referral(request, referral_id)
+    today = timezone.localdate()
+    notices = list(PenaltyNotice.objects.filter(referral=found))
+    parents = []
+    for parent in found.parents:
+        contact = PupilContact.objects.filter(school_id=found.school_id, pupil_id=found.pupil_id,
+                                              guardian_id=parent["guardian_id"]).select_related("guardian").first()
+        key = parent_key_make(contact.guardian.forename, contact.guardian.surname) if contact else ""
+        parents.append({**parent, "ledger": ledger_for(found.pupil.upn, key, today) if key else None,
+                        "form": IssueForm(auto_id=f"issue-{parent['guardian_id']}-%s",
+                                          initial={"guardian_id": parent["guardian_id"]})})
+    have = pack_found(referral=found)
+    return render(request, "penalties/la_referral.html", {
+        "la": la, "referral": found, "parents": parents, "notices": notices, "alternatives": ALTERNATIVES,
+        "due_today": {n.pk: amount_due(n, today) for n in notices},
+        "pack": [(PACK_ITEMS[k], have[k]) for k in (la.pack_items or PACK_ITEMS) if k in PACK_ITEMS],
+        "settings_window": threshold_across_settings(la=la, upn=found.pupil.upn, on=today),
+        "return_form": ReturnForm(auto_id="return-%s"), "decline_form": DeclineForm(auto_id="decline-%s"),
+        "pay_form": PayForm(auto_id="pay-%s"), "withdraw_form": WithdrawForm(auto_id="withdraw-%s"),
+        "prosecute_form": ProsecuteForm(auto_id="prosecute-%s"),
+    })
+
+
+@la_view
+@require_POST
+def accept(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+    found = _referral(request, referral_id)
+    try:
+        services.referral_accept(referral=found, by=request.user)
+        messages.success(request, "Referral accepted: issue the notices to the parents.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_referral(request, found)
+
+
+@la_view
+@require_POST
+def send_back(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+    found = _referral(request, referral_id)
+    form = ReturnForm(request.POST)
+    form.is_valid()
+    try:
+        services.referral_return(referral=found, by=request.user, missing=form.cleaned_data.get("missing", ""))
+        messages.success(request, f"Returned to {found.school.name} with what is missing.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_referral(request, found)
+
+
+@la_view
+@require_POST
+def decline(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+    found = _referral(request, referral_id)
+    form = DeclineForm(request.POST)
+    form.is_valid()
+    try:
+        services.referral_decline(referral=found, by=request.user, reason=form.cleaned_data.get("reason", ""))
+        messages.success(request, "Referral declined.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_referral(request, found)
+
+
+@la_view
+@require_POST
+def issue(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+    found = _referral(request, referral_id)
+    form = IssueForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _to_referral(request, found)
+    try:
+        notice = services.referral_notice_issue(referral=found, by=request.user, **form.cleaned_data)
+        lower = f"{notice.framework.pounds(notice.lower_pence)} by {notice.lower_due_on:%-d %B %Y}, " \
+            if notice.lower_pence else ""
+        messages.success(request, f"Notice {notice.number} issued to {notice.parent_name}: {lower}"
+                                  f"{notice.framework.pounds(notice.full_pence)} by {notice.full_due_on:%-d %B %Y}.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _to_referral(request, found)
+
+
+def _notice(request: LARequest, notice_id: int) -> PenaltyNotice:
+    return get_object_or_404(PenaltyNotice, local_authority=request.local_authority.name, pk=notice_id)
+
+
+def _after_notice(request: LARequest, notice: PenaltyNotice) -> HttpResponse:
+    if notice.referral_id and la_referrals(la=request.local_authority).filter(pk=notice.referral_id).exists():
+        return redirect("la:referral", request.local_authority.code, notice.referral_id)
+    return redirect("la:inbox", request.local_authority.code)
+
+
+@la_view
+@require_POST
+def pay(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
+    notice = _notice(request, notice_id)
+    form = PayForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _after_notice(request, notice)
+    try:
+        pence = int(form.cleaned_data["amount"] * Decimal(100))
+        paid = services.penalty_notice_pay(notice=notice, paid_on=form.cleaned_data["paid_on"], amount_pence=pence,
+                                           by=request.user)
+        messages.success(request, f"Payment recorded on notice {paid.number}.")
+        if services.referral_case_settle(notice=paid, by=request.user):
+            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _after_notice(request, notice)
+
+
+@la_view
+@require_POST
+def withdraw(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
+    notice = _notice(request, notice_id)
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    try:
+        done = services.penalty_notice_withdraw(notice=notice, reason=form.cleaned_data.get("reason", ""),
+                                                by=request.user)
+        messages.success(request, f"Notice {done.number} withdrawn: it no longer counts toward the limit.")
+        if services.referral_case_settle(notice=done, by=request.user):
+            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _after_notice(request, notice)
+
+
+@la_view
+@require_POST
+def prosecute(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
+    notice = _notice(request, notice_id)
+    form = ProsecuteForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _after_notice(request, notice)
+    try:
+        done = services.penalty_notice_prosecute(notice=notice, prosecuted_on=form.cleaned_data["prosecuted_on"],
+                                                 by=request.user)
+        messages.success(request, f"Notice {done.number}: prosecution recorded.")
+        if services.referral_case_settle(notice=done, by=request.user):
+            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
+    except ValidationError as error:
+        _fail(request, error)
+    return _after_notice(request, notice)
