@@ -9,7 +9,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -19,7 +20,7 @@ from registers.models import PupilContact
 from . import services
 from .case_selectors import la_overdue, la_referral_get, la_referrals, pack_found, threshold_across_settings
 from .forms import DeclineForm, IssueForm, PayForm, ProsecuteForm, ReturnForm, WithdrawForm
-from .models import PenaltyNotice, Referral
+from .models import EvidencePack, PenaltyNotice, Referral
 from .pack import PACK_ITEMS
 from .selectors import amount_due, ledger_for, parent_key_make
 from .services import ALTERNATIVES
@@ -76,8 +77,10 @@ def referral(request: LARequest, la_code: str, referral_id: int) -> HttpResponse
                         "form": IssueForm(auto_id=f"issue-{parent['guardian_id']}-%s",
                                           initial={"guardian_id": parent["guardian_id"]})})
     have = pack_found(referral=found)
+    packs = list(EvidencePack.objects.filter(school_id=found.school_id, referral=found))
     return render(request, "penalties/la_referral.html", {
-        "la": la, "referral": found, "parents": parents, "notices": notices, "alternatives": ALTERNATIVES,
+        "la": la, "referral": found, "parents": parents, "packs": packs, "notices": notices,
+        "alternatives": ALTERNATIVES,
         "due_today": {n.pk: amount_due(n, today) for n in notices},
         "pack": [(PACK_ITEMS[k], have[k]) for k in (la.pack_items or PACK_ITEMS) if k in PACK_ITEMS],
         "settings_window": threshold_across_settings(la=la, upn=found.pupil.upn, on=today),
@@ -210,3 +213,17 @@ def prosecute(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
     except ValidationError as error:
         _fail(request, error)
     return _after_notice(request, notice)
+
+
+@la_view
+@require_GET
+def pack_file(request: LARequest, la_code: str, referral_id: int, pack_id: int, kind: str) -> HttpResponse:
+    """The PDF or the ZIP of a built evidence pack, under its safe file name."""
+    found = _referral(request, referral_id)
+    pack = get_object_or_404(EvidencePack, school_id=found.school_id, referral=found, pk=pack_id,
+                             status=EvidencePack.Status.BUILT)
+    if kind not in ("pdf", "zip"):
+        raise Http404("No such file")
+    name = pack.pdf if kind == "pdf" else pack.zip
+    return FileResponse(default_storage.open(name, "rb"), as_attachment=True, filename=f"{pack.file_stem}.{kind}",
+                        content_type="application/pdf" if kind == "pdf" else "application/zip")

@@ -379,3 +379,42 @@ class HeadDelegate(SchoolOwned):
 
     def __str__(self) -> str:
         return f"{self.user} may authorise referrals"
+
+
+class EvidencePack(SchoolOwned):
+    """The evidence pack of one submission of a referral: its data frozen when the school submitted it, and
+    the files a task made from that data (one PDF for the child, a ZIP of the same data as CSV). A referral
+    the LA returned and the school submits again gets a new pack; a pack is never rebuilt from newer data."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to be built"
+        BUILDING = "building", "Being built"
+        BUILT = "built", "Built"
+        FAILED = "failed", "Could not be built"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="packs")
+    data = models.JSONField(help_text="Everything in the pack, as it was when the referral was submitted.")
+    file_stem = models.CharField(max_length=80, help_text="Letters, digits, hyphens and underscores only.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.CharField(max_length=255, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    zip = models.CharField(max_length=255, blank=True)
+    zip_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(file_stem__regex=r"^[A-Za-z0-9_-]+$"), name="pack_safe_name"),
+            models.CheckConstraint(condition=~models.Q(status="built") | (~models.Q(pdf="") & ~models.Q(zip="")),
+                                   name="pack_built_has_files"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evidence pack {self.pk} of referral {self.referral_id}"

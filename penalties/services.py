@@ -7,13 +7,20 @@ them: a later framework never reprices a notice already issued.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from attendance_portal.models import School, User
 from attendance_portal.permissions import can, roles_for
+from attendance_portal.queueing import task_send
 from interventions.models import Case, ClockKind, EventKind, StatutoryClock
 from interventions.rules import school_weeks_after
 from interventions.selectors import context_for
@@ -28,6 +35,7 @@ from reporting.calendar import calendar_for
 from .case_selectors import context_snapshot, local_authority_of, pack_missing, threshold_concern
 from .models import (
     Consideration,
+    EvidencePack,
     HeadDelegate,
     LocalAuthority,
     NationalFramework,
@@ -466,6 +474,7 @@ def referral_submit(*, referral: Referral, by: User, incomplete_reason: str = ""
         if not done:
             raise ValidationError("This referral changed meanwhile: look at it again.")
         referral.refresh_from_db()
+        evidence_pack_request(referral=referral)
         why = f"Submitted without: {'; '.join(missing)}. Reason: {incomplete_reason.strip()}" if missing else ""
         event_add(case=referral.case, kind=EventKind.REFERRAL, by=by,
                   title=f"Referral submitted to {referral.local_authority.name}", why=why,
@@ -547,3 +556,71 @@ def notices_overdue_raise(*, on: dt.date | None = None) -> int:
     on = on or timezone.localdate()
     return PenaltyNotice.objects.filter(status=NoticeStatus.ISSUED, full_due_on__lt=on,
                                         overdue_since__isnull=True).update(overdue_since=on)
+
+
+# ---------------------------------------------------------------- the evidence pack
+
+
+def pack_lease() -> dt.timedelta:
+    """How long a build's claim holds before another worker may take it over (a killed worker's)."""
+    return dt.timedelta(seconds=getattr(settings, "LETTERS_LEASE_SECONDS", 300))
+
+
+def _pack_send(pack: EvidencePack) -> None:
+    from .tasks import evidence_pack_build_task
+
+    task_send(evidence_pack_build_task, school_id=pack.school_id, pack_id=pack.pk)
+
+
+def evidence_pack_request(*, referral: Referral) -> EvidencePack:
+    """Freeze the pack's data as it is now, in the caller's transaction, and build its files once it commits."""
+    from .evidence import file_stem, pack_data
+
+    pupil = referral.pupil
+    pack = EvidencePack.objects.create(
+        school_id=referral.school_id, referral=referral, data=pack_data(referral=referral),
+        file_stem=file_stem(upn=pupil.upn, surname=pupil.surname, forename=pupil.forename,
+                            day=f"{timezone.localdate():%Y%m%d}"))
+    transaction.on_commit(lambda: _pack_send(pack))
+    return pack
+
+
+def evidence_pack_build(*, pack_id: int, now: dt.datetime | None = None) -> bool:
+    """Claim a queued pack (or one whose claim ran out) by compare-and-set and make its files from its frozen
+    data. True when this call built it; a duplicate task, or a pack already built, changes nothing."""
+    from .evidence import pack_files, sha256
+
+    now = now or timezone.now()
+    token = secrets.token_hex(8)
+    claimable = Q(status=EvidencePack.Status.QUEUED) | Q(status=EvidencePack.Status.BUILDING,
+                                                         claimed_at__lt=now - pack_lease())
+    if not EvidencePack.objects.filter(claimable, pk=pack_id).update(
+            status=EvidencePack.Status.BUILDING, claim=token, claimed_at=now, attempts=F("attempts") + 1):
+        return False
+    pack = EvidencePack.objects.get(pk=pack_id)
+    try:
+        pdf, archive = pack_files(pack.data, pack.file_stem)
+    except Exception as error:  # a pack that cannot be made is recorded, not retried for ever
+        EvidencePack.objects.filter(pk=pack_id, claim=token).update(status=EvidencePack.Status.FAILED,
+                                                                    error=str(error)[:300])
+        raise
+    folder = f"packs/{pack.school_id}/{pack.pk}-{token}"
+    pdf_name = default_storage.save(f"{folder}/{pack.file_stem}.pdf", ContentFile(pdf))
+    zip_name = default_storage.save(f"{folder}/{pack.file_stem}.zip", ContentFile(archive))
+    return bool(EvidencePack.objects.filter(pk=pack_id, claim=token, status=EvidencePack.Status.BUILDING).update(
+        status=EvidencePack.Status.BUILT, built_at=timezone.now(), pdf=pdf_name, pdf_sha256=sha256(pdf),
+        zip=zip_name, zip_sha256=sha256(archive), error=""))
+
+
+def evidence_packs_sweep(*, now: dt.datetime | None = None) -> int:
+    """Send again the builds a lost broker message or a killed worker left behind, across every school."""
+    now = now or timezone.now()
+    cutoff = now - pack_lease()
+    with scopes_disabled():  # the sweeper looks across schools; each task it sends opens its own scope
+        stuck = list(EvidencePack.objects.filter(
+            Q(status=EvidencePack.Status.QUEUED) | Q(status=EvidencePack.Status.BUILDING, claimed_at__lt=cutoff),
+            enqueued_at__lt=cutoff)[:500])
+        EvidencePack.objects.filter(pk__in=[p.pk for p in stuck]).update(enqueued_at=now)
+    for pack in stuck:
+        _pack_send(pack)
+    return len(stuck)

@@ -12,7 +12,12 @@ from celery import shared_task
 from attendance_portal.models import School
 from attendance_portal.tenancy import SchoolTask, schools_fan_out
 
-from .services import notices_overdue_raise, notices_to_improve_check
+from .services import (
+    evidence_pack_build,
+    evidence_packs_sweep,
+    notices_overdue_raise,
+    notices_to_improve_check,
+)
 
 
 @shared_task(base=SchoolTask, name="penalties.notices_to_improve_check_school", acks_late=True)
@@ -28,3 +33,13 @@ def notices_to_improve_check_all() -> int:
 @shared_task(name="penalties.notices_overdue", acks_late=True)
 def notices_overdue() -> int:
     return notices_overdue_raise()
+
+
+@shared_task(base=SchoolTask, acks_late=True, name="penalties.evidence_pack_build")
+def evidence_pack_build_task(*, school: School, pack_id: int) -> bool:
+    return evidence_pack_build(pack_id=pack_id)
+
+
+@shared_task(acks_late=True, name="penalties.evidence_packs_sweep")
+def evidence_packs_sweep_task() -> int:
+    return evidence_packs_sweep()

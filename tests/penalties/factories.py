@@ -1,10 +1,12 @@
 """Penalty-notice rows built directly (the services' own tests build them through the services)."""
 from __future__ import annotations
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from attendance_portal.models import School, User
-from penalties.models import Consideration, LocalAuthority, PenaltyNotice, Referral
+from penalties.models import Consideration, EvidencePack, LocalAuthority, PenaltyNotice, Referral
 from penalties.selectors import framework_on, parent_key_make
 from tests import factories as f
 from tests.interventions.factories import make_case
@@ -54,3 +56,11 @@ def make_notice(school: School) -> PenaltyNotice:
         parent_key=parent_key_make(guardian.forename, guardian.surname), guardian=guardian, issued_on=today,
         framework=framework, ordinal=1, lower_pence=8000, lower_due_on=today + timezone.timedelta(days=21),
         full_pence=16000, full_due_on=today + timezone.timedelta(days=28), referral=referral)
+
+
+def make_built_pack(school: School) -> EvidencePack:
+    referral = make_referral(school)
+    pdf = default_storage.save(f"packs/{school.pk}/made.pdf", ContentFile(b"%PDF-1.7 made"))
+    archive = default_storage.save(f"packs/{school.pk}/made.zip", ContentFile(b"PK made"))
+    return EvidencePack.objects.create(school=school, referral=referral, data={}, file_stem="made",
+                                       status=EvidencePack.Status.BUILT, pdf=pdf, zip=archive)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.interventions.factories import make_case
 from tests.routes import Route
 
-from .factories import make_consideration, make_notice, make_referral
+from .factories import make_built_pack, make_consideration, make_notice, make_referral
 
 
 def _case(school):
@@ -15,6 +15,11 @@ def _case(school):
 
 def _referral(status):
     return lambda school: {"referral_id": make_referral(school, status).pk}
+
+
+def _built_pack(school):
+    pack = make_built_pack(school)
+    return {"referral_id": pack.referral_id, "pack_id": pack.pk, "kind": "pdf"}
 
 
 CONSIDERED = {"decision": "support_first", "support": "not_yet", "other_step_better": "x", "equality": "y",
@@ -37,6 +42,7 @@ ROUTES: list[Route] = [
     Route("la:decline", kind="la", method="post", make=_referral("submitted"), data=lambda s: {"reason": "x"}),
     Route("la:issue", kind="la", method="post", make=_referral("accepted"),
           data=lambda s: {"guardian_id": 1, "number": "X-1", "issued_on": "2025-01-06"}),
+    Route("la:pack_file", kind="la", make=lambda s: _built_pack(s)),
     Route("la:pay", kind="la", method="post", make=lambda s: {"notice_id": make_notice(s).pk},
           data=lambda s: {"paid_on": "2025-01-06", "amount": "80"}),
     Route("la:withdraw", kind="la", method="post", make=lambda s: {"notice_id": make_notice(s).pk},
