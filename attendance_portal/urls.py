@@ -49,4 +49,5 @@ urlpatterns = [
     path("parent/", include("interventions.parent_urls")),
     path("parent/letters/", include("letters.parent_urls")),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
+    path("api/v1/la/<slug:la_code>/", include("penalties.api_urls")),
 ]

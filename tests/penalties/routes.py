@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django_scopes import scopes_disabled
+
 from tests.interventions.factories import make_case
 from tests.routes import Route
 
@@ -20,6 +22,12 @@ def _referral(status):
 def _built_pack(school):
     pack = make_built_pack(school)
     return {"referral_id": pack.referral_id, "pack_id": pack.pk, "kind": "pdf"}
+
+
+def _issue_data(school):
+    with scopes_disabled():  # the walks ask for the data outside the objects' scope
+        referral = make_referral(school, "accepted")
+    return {"referral": referral.pk, "parent": referral.parents[0]["guardian_id"], "issued_on": "2025-01-06"}
 
 
 CONSIDERED = {"decision": "support_first", "support": "not_yet", "other_step_better": "x", "equality": "y",
@@ -42,6 +50,12 @@ ROUTES: list[Route] = [
     Route("la:decline", kind="la", method="post", make=_referral("submitted"), data=lambda s: {"reason": "x"}),
     Route("la:issue", kind="la", method="post", make=_referral("accepted"),
           data=lambda s: {"guardian_id": 1, "number": "X-1", "issued_on": "2025-01-06"}),
+    Route("la_api:notice-issue", kind="la", method="post", api=True,
+          data=lambda s: _issue_data(s)),
+    Route("la_api:notice-payment", kind="la", method="post", api=True,
+          make=lambda s: {"pk": make_notice(s).pk}, data=lambda s: {"paid_on": "2025-01-06", "amount_pence": 8000}),
+    Route("la_api:notice-withdrawal", kind="la", method="post", api=True,
+          make=lambda s: {"pk": make_notice(s).pk}, data=lambda s: {"reason": "x"}),
     Route("la:pack_file", kind="la", make=lambda s: _built_pack(s)),
     Route("la:pay", kind="la", method="post", make=lambda s: {"notice_id": make_notice(s).pk},
           data=lambda s: {"paid_on": "2025-01-06", "amount": "80"}),
