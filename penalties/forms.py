@@ -50,12 +50,12 @@ class IssueForm(forms.Form):
     guardian_id = forms.IntegerField(widget=forms.HiddenInput)
     number = forms.CharField(label="Notice number", max_length=40)
     issued_on = forms.DateField(label="Issue date", initial=timezone.localdate,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 class PayForm(forms.Form):
     paid_on = forms.DateField(label="Paid on", initial=timezone.localdate,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.DecimalField(label="Amount (£)", min_value=Decimal("0.01"), max_digits=7, decimal_places=2)
 
 
@@ -65,4 +65,4 @@ class WithdrawForm(forms.Form):
 
 class ProsecuteForm(forms.Form):
     prosecuted_on = forms.DateField(label="Decided on", initial=timezone.localdate,
-                                    widget=forms.DateInput(attrs={"type": "date"}))
+                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
