@@ -4,6 +4,7 @@ schools that referred to it; every lookup here also goes through the LA (`case_s
 another LA's referral, or a notice of another LA, is a 404."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from .models import EvidencePack, PenaltyNotice, Referral
 from .pack import PACK_ITEMS
 from .selectors import amount_due, ledger_for, parent_key_make
 from .services import ALTERNATIVES
+from .views import show_form_errors, show_refusal
 from .workspace import LARequest, la_view
 
 
@@ -36,17 +38,6 @@ def _referral(request: LARequest, referral_id: int) -> Referral:
 
 def _to_referral(request: LARequest, referral: Referral) -> HttpResponse:
     return redirect("la:referral", request.local_authority.code, referral.pk)
-
-
-def _fail(request: LARequest, error: Exception) -> None:
-    messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
-
-
-def _form_errors(request: LARequest, form: Any) -> None:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
 
 
 @la_view
@@ -98,7 +89,7 @@ def accept(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
         services.referral_accept(referral=found, by=request.user)
         messages.success(request, "Referral accepted: issue the notices to the parents.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_referral(request, found)
 
 
@@ -112,7 +103,7 @@ def send_back(request: LARequest, la_code: str, referral_id: int) -> HttpRespons
         services.referral_return(referral=found, by=request.user, missing=form.cleaned_data.get("missing", ""))
         messages.success(request, f"Returned to {found.school.name} with what is missing.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_referral(request, found)
 
 
@@ -126,7 +117,7 @@ def decline(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
         services.referral_decline(referral=found, by=request.user, reason=form.cleaned_data.get("reason", ""))
         messages.success(request, "Referral declined.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_referral(request, found)
 
 
@@ -136,7 +127,7 @@ def issue(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
     found = _referral(request, referral_id)
     form = IssueForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_errors(request, form)
         return _to_referral(request, found)
     try:
         notice = services.referral_notice_issue(referral=found, by=request.user, **form.cleaned_data)
@@ -145,7 +136,7 @@ def issue(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
         messages.success(request, f"Notice {notice.number} issued to {notice.parent_name}: {lower}"
                                   f"{notice.framework.pounds(notice.full_pence)} by {notice.full_due_on:%-d %B %Y}.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_referral(request, found)
 
 
@@ -159,60 +150,45 @@ def _after_notice(request: LARequest, notice: PenaltyNotice) -> HttpResponse:
     return redirect("la:inbox", request.local_authority.code)
 
 
+def _on_notice(request: LARequest, notice_id: int, form_class: Any,
+               act: Callable[[PenaltyNotice, dict[str, Any]], PenaltyNotice], done: str) -> HttpResponse:
+    """Payment, withdrawal or prosecution of one of the LA's notices; the case closes once all are settled."""
+    notice = _notice(request, notice_id)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        show_form_errors(request, form)
+        return _after_notice(request, notice)
+    try:
+        changed = act(notice, form.cleaned_data)
+        messages.success(request, done.format(number=changed.number))
+        if services.referral_case_settle(notice=changed, by=request.user):
+            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
+    except ValidationError as error:
+        show_refusal(request, error)
+    return _after_notice(request, notice)
+
+
 @la_view
 @require_POST
 def pay(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
-    notice = _notice(request, notice_id)
-    form = PayForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _after_notice(request, notice)
-    try:
-        pence = int(form.cleaned_data["amount"] * Decimal(100))
-        paid = services.penalty_notice_pay(notice=notice, paid_on=form.cleaned_data["paid_on"], amount_pence=pence,
-                                           by=request.user)
-        messages.success(request, f"Payment recorded on notice {paid.number}.")
-        if services.referral_case_settle(notice=paid, by=request.user):
-            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
-    except ValidationError as error:
-        _fail(request, error)
-    return _after_notice(request, notice)
+    return _on_notice(request, notice_id, PayForm, lambda notice, data: services.penalty_notice_pay(
+        notice=notice, paid_on=data["paid_on"], amount_pence=int(data["amount"] * Decimal(100)), by=request.user),
+        "Payment recorded on notice {number}.")
 
 
 @la_view
 @require_POST
 def withdraw(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
-    notice = _notice(request, notice_id)
-    form = WithdrawForm(request.POST)
-    form.is_valid()
-    try:
-        done = services.penalty_notice_withdraw(notice=notice, reason=form.cleaned_data.get("reason", ""),
-                                                by=request.user)
-        messages.success(request, f"Notice {done.number} withdrawn: it no longer counts toward the limit.")
-        if services.referral_case_settle(notice=done, by=request.user):
-            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
-    except ValidationError as error:
-        _fail(request, error)
-    return _after_notice(request, notice)
+    return _on_notice(request, notice_id, WithdrawForm, lambda notice, data: services.penalty_notice_withdraw(
+        notice=notice, reason=data["reason"], by=request.user),
+        "Notice {number} withdrawn: it no longer counts toward the limit.")
 
 
 @la_view
 @require_POST
 def prosecute(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
-    notice = _notice(request, notice_id)
-    form = ProsecuteForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _after_notice(request, notice)
-    try:
-        done = services.penalty_notice_prosecute(notice=notice, prosecuted_on=form.cleaned_data["prosecuted_on"],
-                                                 by=request.user)
-        messages.success(request, f"Notice {done.number}: prosecution recorded.")
-        if services.referral_case_settle(notice=done, by=request.user):
-            messages.success(request, "Every notice on the referral is settled: the school's case is closed.")
-    except ValidationError as error:
-        _fail(request, error)
-    return _after_notice(request, notice)
+    return _on_notice(request, notice_id, ProsecuteForm, lambda notice, data: services.penalty_notice_prosecute(
+        notice=notice, prosecuted_on=data["prosecuted_on"], by=request.user), "Notice {number}: prosecution recorded.")
 
 
 @la_view

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,11 +35,11 @@ def _to_case(request: SchoolRequest, case: Case) -> HttpResponse:
     return redirect("penalties:case", request.school.slug, case.pk)
 
 
-def _fail(request: SchoolRequest, error: Exception) -> None:
+def show_refusal(request: HttpRequest, error: Exception) -> None:
     messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
 
 
-def _form_errors(request: SchoolRequest, form: Any) -> None:
+def show_form_errors(request: HttpRequest, form: Any) -> None:
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""
         for error in errors:
@@ -79,13 +79,13 @@ def consider(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResp
     case = _case(request, case_id)
     form = ConsiderForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_errors(request, form)
         return _to_case(request, case)
     try:
         found = services.penalty_consider(case=case, by=request.user, **form.cleaned_data)
         messages.success(request, f"Consideration recorded: {found.get_decision_display().lower()}.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_case(request, case)
 
 
@@ -96,7 +96,7 @@ def notice_to_improve(request: SchoolRequest, school_slug: str, consideration_id
                                       school=request.school, pk=consideration_id)
     form = NoticeToImproveForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_errors(request, form)
     else:
         try:
             nti = services.notice_to_improve_issue(consideration=consideration, by=request.user,
@@ -105,7 +105,7 @@ def notice_to_improve(request: SchoolRequest, school_slug: str, consideration_id
             messages.success(request, f"Notice to improve given: a letter to each parent; the period ends "
                                       f"{nti.ends_on:%-d %B %Y}.")
         except ValidationError as error:
-            _fail(request, error)
+            show_refusal(request, error)
     return _to_case(request, consideration.case)
 
 
@@ -117,7 +117,7 @@ def refer(request: SchoolRequest, school_slug: str, case_id: int) -> HttpRespons
         services.referral_make(case=case, by=request.user)
         messages.success(request, "Referral prepared: it now needs the headteacher's authorisation.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_case(request, case)
 
 
@@ -135,7 +135,7 @@ def authorise(request: SchoolRequest, school_slug: str, referral_id: int) -> Htt
         services.referral_authorise(referral=referral, by=request.user)
         messages.success(request, "Referral authorised.")
     except (ValidationError, PermissionDenied) as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_case(request, referral.case)
 
 
@@ -150,7 +150,7 @@ def submit(request: SchoolRequest, school_slug: str, referral_id: int) -> HttpRe
                                  incomplete_reason=form.cleaned_data.get("incomplete_reason", ""))
         messages.success(request, f"Referral submitted to {referral.local_authority.name}.")
     except ValidationError as error:
-        _fail(request, error)
+        show_refusal(request, error)
     return _to_case(request, referral.case)
 
 
@@ -160,7 +160,7 @@ def delegate(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form = DelegateForm(request.POST)
     back = request.POST.get("case", "")
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_errors(request, form)
     else:
         user = Membership.objects.filter(school=request.school, user_id=form.cleaned_data["user"]).first()
         if user is None:
@@ -171,7 +171,7 @@ def delegate(request: SchoolRequest, school_slug: str) -> HttpResponse:
                                            position=form.cleaned_data["position"], by=request.user)
                 messages.success(request, f"{user.user.display_name()} may now authorise referrals.")
             except (ValidationError, PermissionDenied) as error:
-                _fail(request, error)
+                show_refusal(request, error)
     if back.isdigit():
         return redirect("penalties:case", request.school.slug, int(back))
     return redirect("interventions:queue", request.school.slug)

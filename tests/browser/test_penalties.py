@@ -6,7 +6,6 @@ officer accepts it, issues the notice, records the payment, and the school's cas
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 import time_machine
@@ -19,7 +18,7 @@ from penalties import tasks
 from penalties.models import EvidencePack, LAOfficer, LocalAuthority, PenaltyNotice
 from tests import factories as f
 from tests.absence.conftest import at
-from tests.browser.test_casework import sign_in
+from tests.browser.test_casework import shot, sign_in
 from tests.conftest import add_calendar
 from tests.interventions.conftest import absent_pupil, ladder_for_tests, letters_ready, open_case, run_night, sync
 from tests.reporting.helpers import record, school_sessions
@@ -28,17 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NIGHT = dt.date(2025, 10, 24)
 CHECK_DAY = dt.date(2025, 11, 5)
-
-
-def shot(page: Page, name: str) -> None:
-    """Screenshots at 1280 and 768 px when PENALTY_SCREENSHOTS names a folder (for review)."""
-    folder = os.environ.get("PENALTY_SCREENSHOTS")
-    if not folder:
-        return
-    for width in (1280, 768):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_threshold_to_notice_paid_and_case_closed(page: Page, live_server, world):
