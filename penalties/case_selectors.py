@@ -27,6 +27,7 @@ from interventions.selectors import Context
 from letters.models import Letter
 from registers import codes as code_table
 from registers.models import Mark
+from reporting.calendar import calendar_for
 from reporting.models import SignalKind
 
 from .models import (
@@ -146,3 +147,18 @@ def threshold_across_settings(*, la: LocalAuthority, upn: str, on: dt.date,
                 .values("school_id").annotate(n=Count("pk")))
         found = {row["school_id"]: row["n"] for row in rows}
     return [SettingWindow(school=s, sessions=found[s.pk]) for s in schools if s.pk in found]
+
+
+def referral_due(*, school: School, consideration: Consideration, nti: NoticeToImprove | None) -> dt.date | None:
+    """The last day to refer under the LA's code of conduct: its number of school days after the notice to
+    improve ended without improvement, or after a decision to refer; None while nothing calls for one."""
+    if nti is not None and nti.outcome_on is not None and nti.status in (NoticeToImprove.Status.NOT_IMPROVED,
+                                                                          NoticeToImprove.Status.GROUNDS_AGAIN):
+        start = nti.outcome_on
+    elif consideration.decision == Consideration.Decision.REFER:
+        start = consideration.decided_at.date()
+    else:
+        return None
+    count = consideration.local_authority.referral_deadline_school_days
+    following = [day for day in calendar_for(school=school).days if day > start]
+    return following[count - 1] if len(following) >= count else start + dt.timedelta(days=(count * 7 + 4) // 5)

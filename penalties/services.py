@@ -275,6 +275,9 @@ def penalty_consider(
     if formal and support == Consideration.Support.NOT_YET:
         raise ValidationError("Support comes first: a notice to improve or a referral needs support to have been "
                               "offered and not engaged with or not worked, or to be inappropriate.")
+    if (decision == Consideration.Decision.REFER and term_time_holiday and not la.holiday_straight_to_referral):
+        raise ValidationError(f"{la.name}'s code of conduct asks for a notice to improve before a referral, "
+                              "even for a term-time holiday.")
     context = context_for(school=case.school, case=case, on=on)
     with transaction.atomic():
         consideration = Consideration.objects.create(

@@ -19,7 +19,7 @@ from interventions.selectors import context_for
 from registers.models import PupilContact
 
 from . import services
-from .case_selectors import local_authority_of, pack_missing, threshold_concern
+from .case_selectors import local_authority_of, pack_missing, referral_due, threshold_concern
 from .forms import ConsiderForm, DelegateForm, NoticeToImproveForm, SubmitForm
 from .models import Consideration, HeadDelegate, NoticeToImprove, Referral
 
@@ -55,11 +55,14 @@ def case_penalty(request: SchoolRequest, school_slug: str, case_id: int) -> Http
     notices = list(NoticeToImprove.objects.filter(school=school, case=case).select_related("approved_by"))
     referral = Referral.objects.filter(school=school, case=case).select_related(
         "authorised_by", "local_authority").first()
+    latest = considerations[0] if considerations else None
+    nti = next((n for n in notices if latest and n.consideration_id == latest.pk), None)
     staff_ids = Membership.objects.filter(school=school).exclude(role="headteacher").values_list("user_id", flat=True)
     return render(request, "penalties/case.html", {
         "case": case, "threshold": threshold_concern(school=school, case=case),
         "la": local_authority_of(school), "context": context_for(school=school, case=case),
-        "considerations": considerations, "latest": considerations[0] if considerations else None,
+        "considerations": considerations, "latest": latest,
+        "refer_by": referral_due(school=school, consideration=latest, nti=nti) if latest and not referral else None,
         "notices": notices, "referral": referral,
         "missing": pack_missing(referral=referral) if referral else [],
         "parents": PupilContact.objects.filter(school=school, pupil=case.pupil, parental_responsibility=True)

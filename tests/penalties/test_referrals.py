@@ -254,3 +254,23 @@ def test_the_la_sees_the_threshold_window_across_its_schools_by_upn(world, schoo
         absent_pupil(world.other, upn=case.pupil.upn, codes="UUUUUU")
     found = threshold_across_settings(la=area.essex, upn=case.pupil.upn, on=ON)
     assert {(w.school.slug, w.sessions) for w in found} == {("alder", 20), ("birch", 4)}
+
+
+@pytest.mark.django_db
+def test_a_term_time_holiday_goes_straight_to_referral_only_where_the_la_allows_it(world, school, case, area):
+    from penalties.case_selectors import referral_due
+
+    with scope(school=school):
+        area.essex.holiday_straight_to_referral = False
+        area.essex.save()
+        assert "asks for a notice to improve" in refused(consider, case=case, by=officer(world), decision="refer",
+                                                         term_time_holiday=True)
+        area.essex.holiday_straight_to_referral = True
+        area.essex.referral_deadline_school_days = 10
+        area.essex.save()
+        found = consider(case, officer(world), "refer", term_time_holiday=True)
+        Consideration.objects.filter(pk=found.pk).update(decided_at=dt.datetime(2025, 10, 24, 15, tzinfo=dt.UTC))
+        found.refresh_from_db()
+        # Ten school days after Friday 24 October: not the half-term week, nor the INSET day of 14 November.
+        assert referral_due(school=school, consideration=found, nti=None) == dt.date(2025, 11, 17)
+        assert referral_make(case=case, by=officer(world)).notice_to_improve is None
