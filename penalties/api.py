@@ -118,36 +118,33 @@ class NoticeIssue(LAAPIView):
         return Response(NoticeOut(notice).data, status=status.HTTP_201_CREATED)
 
 
+def _notice_change(view: LAAPIView, request: Request, pk: int, given: serializers.Serializer,
+                   change: Any) -> Response:
+    """Validate, change one of the LA's notices through its service, close the case once all are settled."""
+    given.is_valid(raise_exception=True)
+    notice = view.notice(pk)
+    try:
+        with transaction.atomic():
+            changed = change(notice, given.validated_data)
+            services.referral_case_settle(notice=changed, by=request.user)
+    except ValidationError as error:
+        return view.refused(error)
+    return Response(NoticeOut(changed).data)
+
+
 class NoticePayment(LAAPIView):
     @extend_schema(request=PaymentIn, responses={200: NoticeOut, 400: Refusal, 404: Refusal},
                    summary="Record a payment of a notice (the amount due on the day paid)")
     def post(self, request: Request, la_code: str, pk: int) -> Response:
-        data = PaymentIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        notice = self.notice(pk)
-        try:
-            with transaction.atomic():
-                paid = services.penalty_notice_pay(notice=notice, paid_on=data.validated_data["paid_on"],
-                                                   amount_pence=data.validated_data["amount_pence"], by=request.user)
-                services.referral_case_settle(notice=paid, by=request.user)
-        except ValidationError as error:
-            return self.refused(error)
-        return Response(NoticeOut(paid).data)
+        return _notice_change(self, request, pk, PaymentIn(data=request.data), lambda notice, data:
+                              services.penalty_notice_pay(notice=notice, paid_on=data["paid_on"],
+                                                          amount_pence=data["amount_pence"], by=request.user))
 
 
 class NoticeWithdrawal(LAAPIView):
     @extend_schema(request=WithdrawalIn, responses={200: NoticeOut, 400: Refusal, 404: Refusal},
                    summary="Withdraw an unpaid notice, with the reason")
     def post(self, request: Request, la_code: str, pk: int) -> Response:
-        data = WithdrawalIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        notice = self.notice(pk)
-        try:
-            with transaction.atomic():
-                done = services.penalty_notice_withdraw(notice=notice, reason=data.validated_data["reason"],
-                                                        withdrawn_on=data.validated_data.get("withdrawn_on"),
-                                                        by=request.user)
-                services.referral_case_settle(notice=done, by=request.user)
-        except ValidationError as error:
-            return self.refused(error)
-        return Response(NoticeOut(done).data)
+        return _notice_change(self, request, pk, WithdrawalIn(data=request.data), lambda notice, data:
+                              services.penalty_notice_withdraw(notice=notice, reason=data["reason"],
+                                                               withdrawn_on=data.get("withdrawn_on"), by=request.user))

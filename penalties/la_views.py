@@ -81,44 +81,41 @@ def referral(request: LARequest, la_code: str, referral_id: int) -> HttpResponse
     })
 
 
-@la_view
-@require_POST
-def accept(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+def _answer(request: LARequest, referral_id: int, act: Callable[[Referral, dict[str, str]], Referral],
+            done: str, form_class: Any = None) -> HttpResponse:
+    """Accept, return or decline a submitted referral (the service says when it cannot be)."""
     found = _referral(request, referral_id)
+    form = form_class(request.POST) if form_class else None
+    if form is not None:
+        form.is_valid()  # an empty reason is the service's refusal, with its own message
     try:
-        services.referral_accept(referral=found, by=request.user)
-        messages.success(request, "Referral accepted: issue the notices to the parents.")
+        act(found, form.cleaned_data if form is not None else {})
+        messages.success(request, done.format(school=found.school.name))
     except ValidationError as error:
         show_refusal(request, error)
     return _to_referral(request, found)
+
+
+@la_view
+@require_POST
+def accept(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
+    return _answer(request, referral_id, lambda r, _: services.referral_accept(referral=r, by=request.user),
+                   "Referral accepted: issue the notices to the parents.")
 
 
 @la_view
 @require_POST
 def send_back(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
-    found = _referral(request, referral_id)
-    form = ReturnForm(request.POST)
-    form.is_valid()
-    try:
-        services.referral_return(referral=found, by=request.user, missing=form.cleaned_data.get("missing", ""))
-        messages.success(request, f"Returned to {found.school.name} with what is missing.")
-    except ValidationError as error:
-        show_refusal(request, error)
-    return _to_referral(request, found)
+    return _answer(request, referral_id, lambda r, data: services.referral_return(
+        referral=r, by=request.user, missing=data.get("missing", "")),
+        "Returned to {school} with what is missing.", ReturnForm)
 
 
 @la_view
 @require_POST
 def decline(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
-    found = _referral(request, referral_id)
-    form = DeclineForm(request.POST)
-    form.is_valid()
-    try:
-        services.referral_decline(referral=found, by=request.user, reason=form.cleaned_data.get("reason", ""))
-        messages.success(request, "Referral declined.")
-    except ValidationError as error:
-        show_refusal(request, error)
-    return _to_referral(request, found)
+    return _answer(request, referral_id, lambda r, data: services.referral_decline(
+        referral=r, by=request.user, reason=data.get("reason", "")), "Referral declined.", DeclineForm)
 
 
 @la_view
