@@ -1,5 +1,5 @@
-"""Opens the tenant scope for every web request under /s/<school_slug>/ or /t/<trust_slug>/, and for a
-signed-in parent under /parent/ the scope of the schools where their account is linked to a guardian.
+"""Opens the tenant scope for every web request under /s/<school_slug>/, /t/<trust_slug>/ or /la/<la_code>/,
+and for a signed-in parent under /parent/ the scope of the schools where their account is linked to a guardian.
 
 A school the user has no role in is a 404, exactly like a school that does not exist, so a
 URL never confirms that another school's data is there. A school view that declares no permission
@@ -47,10 +47,17 @@ class TenantScopeMiddleware:
 
         school_slug = match.kwargs.get("school_slug")
         trust_slug = match.kwargs.get("trust_slug")
-        if school_slug is None and trust_slug is None:
+        la_code = match.kwargs.get("la_code")
+        if school_slug is None and trust_slug is None and la_code is None:
             return self.get_response(request)
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+
+        if la_code is not None:  # a local authority's workspace: its officers only (penalties.workspace)
+            from penalties.workspace import la_scope
+
+            with la_scope(request, la_code, match.func):
+                return self._render(self.get_response(request))
 
         if school_slug is not None:
             school = School.objects.select_related("trust").filter(slug=school_slug).first()

@@ -18,6 +18,7 @@ school_patterns = [
     path("casework/", include("interventions.urls")),
     path("letters/", include("letters.urls")),
     path("governors/", include("reporting.governor_urls")),
+    path("penalties/", include("penalties.urls")),
 ]
 
 api_school_patterns = [
@@ -38,6 +39,7 @@ urlpatterns = [
     path("platform-admin/", platform_admin.urls),
     path("s/<slug:school_slug>/", include(school_patterns)),
     path("t/<slug:trust_slug>/", views.trust_home, name="trust_home"),
+    path("la/<slug:la_code>/", include("penalties.la_urls")),
     path("t/<slug:trust_slug>/dashboard/", include("reporting.trust_urls")),
     path("parent/", include("absence.parent_urls")),
     path("", include("staff.urls")),
@@ -47,4 +49,5 @@ urlpatterns = [
     path("parent/", include("interventions.parent_urls")),
     path("parent/letters/", include("letters.parent_urls")),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
+    path("api/v1/la/<slug:la_code>/", include("penalties.api_urls")),
 ]

@@ -9,7 +9,7 @@ from django.contrib import admin
 
 from attendance_portal.admin import ReadOnlyAdmin, platform_admin
 
-from .models import PenaltyNotice
+from .models import LAOfficer, LocalAuthority, PenaltyNotice
 
 
 @admin.register(PenaltyNotice, site=platform_admin)
@@ -23,3 +23,19 @@ class PenaltyNoticeAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
+
+
+class LAOfficerInline(admin.TabularInline):
+    model = LAOfficer
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(LocalAuthority, site=platform_admin)
+class LocalAuthorityAdmin(admin.ModelAdmin):
+    """Platform staff set up a local authority (its code of conduct's settings) and its officers' logins."""
+
+    list_display = ["name", "code", "nti_weeks", "nti_weeks_fixed", "nti_issued_by", "referral_deadline_school_days",
+                    "certificate_period"]
+    search_fields = ["name", "code"]
+    inlines = [LAOfficerInline]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from attendance_portal.tenancy import SchoolOwned
 
 
 class NoticeKind(models.TextChoices):
@@ -103,6 +106,9 @@ class PenaltyNotice(models.Model):
     withdrawn_on = models.DateField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
     prosecuted_on = models.DateField(null=True, blank=True)
+    referral = models.ForeignKey("Referral", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Raised by the nightly check once the last deadline has passed unpaid; the officer then decides.
+    overdue_since = models.DateField(null=True, blank=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
         related_name="penalty_notices_issued")
@@ -152,3 +158,263 @@ class PenaltyNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_authority} notice {self.number} ({self.issued_on:%-d %b %Y})"
+
+
+# ---------------------------------------------------------------- the local authority as a tenant
+
+
+class LocalAuthority(models.Model):
+    """A local authority: a tenant of its own, with the settings of its code of conduct.
+
+    Its schools are those whose `School.local_authority` is its `name` (the text a school was set up
+    with), so a school needs no new column to belong to one. Its pages live under `/la/<code>/`.
+    """
+
+    class NoticeIssuer(models.TextChoices):
+        SCHOOL = "school", "The school issues notices to improve"
+        LA = "la", "The local authority issues notices to improve"
+
+    class CertificatePeriod(models.TextChoices):
+        LAST_SESSIONS = "last_sessions", "The last N possible sessions"
+        THIS_AND_LAST_YEAR = "this_and_last_year", "This school year and the last"
+
+    code = models.SlugField(max_length=20, unique=True, help_text="Used in the address: /la/<code>/.")
+    name = models.CharField(max_length=120, unique=True, help_text="As schools name it (School.local_authority).")
+    # Notice to improve (dfe-rules §4.3): a period inside the framework's range; some LAs fix one length.
+    nti_weeks = models.PositiveSmallIntegerField("notice-to-improve period (school weeks)", default=6)
+    nti_weeks_fixed = models.BooleanField("the period is fixed", default=False)
+    nti_issued_by = models.CharField(max_length=8, choices=NoticeIssuer.choices, default=NoticeIssuer.SCHOOL)
+    # Unauthorised sessions the pupil may have in the period and still have improved sufficiently.
+    nti_allowed_sessions = models.PositiveSmallIntegerField(default=0)
+    referral_deadline_school_days = models.PositiveSmallIntegerField(
+        default=10, help_text="School days after the notice-to-improve period (or the consideration) to refer.")
+    pack_items = models.JSONField(default=list, blank=True, help_text="Keys of PACK_ITEMS the pack must contain.")
+    certificate_period = models.CharField(max_length=20, choices=CertificatePeriod.choices,
+                                          default=CertificatePeriod.LAST_SESSIONS)
+    certificate_sessions = models.PositiveSmallIntegerField(default=60)
+    # Term-time holidays (G) may be referred without a notice to improve where the code of conduct says so.
+    holiday_straight_to_referral = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "local authorities"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(nti_weeks__gte=1), name="la_nti_weeks_positive"),
+            models.CheckConstraint(condition=models.Q(certificate_sessions__gte=1), name="la_certificate_sessions"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LAOfficer(models.Model):
+    """A person's role in one local authority: all they see of any school is the referrals made to it."""
+
+    class Role(models.TextChoices):
+        ATTENDANCE = "attendance", "Attendance officer"
+        PENALTY = "penalty", "Penalty-notice officer"
+
+    local_authority = models.ForeignKey(LocalAuthority, on_delete=models.CASCADE, related_name="officers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="la_roles")
+    role = models.CharField(max_length=12, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["local_authority", "user", "role"], name="la_officer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.local_authority}"
+
+
+# ---------------------------------------------------------------- at the school
+
+
+class Consideration(SchoolOwned):
+    """The school's consideration of a penalty notice once a pupil met the threshold (dfe-rules §4.1):
+    the decision, the framework's questions answered, the context review as it was shown, and who
+    approved it. Never changed once written: a new consideration replaces an old one."""
+
+    class Decision(models.TextChoices):
+        SUPPORT_FIRST = "support_first", "Support first"
+        NOTICE_TO_IMPROVE = "notice_to_improve", "Notice to improve"
+        REFER = "refer", "Refer for a penalty notice"
+        NOT_APPROPRIATE = "not_appropriate", "A penalty notice is not appropriate"
+
+    class Support(models.TextChoices):
+        NOT_ENGAGED = "not_engaged", "Support was offered and not engaged with"
+        NOT_WORKED = "not_worked", "Support was offered and has not worked"
+        INAPPROPRIATE = "inappropriate", "Support is inappropriate (for example a term-time holiday)"
+        NOT_YET = "not_yet", "Support has not been offered yet"
+
+    case = models.ForeignKey("interventions.Case", on_delete=models.PROTECT, related_name="+")
+    pupil = models.ForeignKey("registers.Pupil", on_delete=models.PROTECT, related_name="+")
+    local_authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    support = models.CharField(max_length=16, choices=Support.choices)
+    other_step_better = models.TextField("Would another step change the parents' behaviour?")
+    equality = models.TextField("Equality Act duties considered")
+    term_time_holiday = models.BooleanField(default=False)
+    reasons = models.TextField()
+    context = models.JSONField(default=dict, help_text="The context review as it was shown.")
+    sessions = models.JSONField(default=list, help_text="The threshold's sessions as they were.")
+    decided_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} ({self.decided_at:%-d %b %Y})"
+
+
+class NoticeToImprove(SchoolOwned):
+    """A notice to improve (dfe-rules §4.3): a letter to each parent, a period in school weeks and the
+    number of unauthorised sessions that still counts as sufficient improvement, checked every day."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In its improvement period"
+        IMPROVED = "improved", "Improved sufficiently"
+        NOT_IMPROVED = "not_improved", "Did not improve sufficiently"
+        GROUNDS_AGAIN = "grounds_again", "Grounds for a penalty notice arose again in the period"
+
+    case = models.ForeignKey("interventions.Case", on_delete=models.PROTECT, related_name="+")
+    pupil = models.ForeignKey("registers.Pupil", on_delete=models.PROTECT, related_name="+")
+    enrolment = models.ForeignKey("registers.Enrolment", on_delete=models.PROTECT, related_name="+")
+    consideration = models.ForeignKey(Consideration, on_delete=models.PROTECT, related_name="+")
+    local_authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="+")
+    issued_on = models.DateField()
+    weeks = models.PositiveSmallIntegerField()
+    ends_on = models.DateField()
+    allowed_sessions = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.ACTIVE)
+    sessions_so_far = models.PositiveSmallIntegerField(default=0)
+    checked_on = models.DateField(null=True, blank=True)
+    outcome_on = models.DateField(null=True, blank=True)
+    letter_ids = models.JSONField(default=list, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-issued_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gt=models.F("issued_on")), name="nti_period_ends_later"),
+            models.UniqueConstraint(fields=["school", "case"], condition=models.Q(status="active"),
+                                    name="nti_one_active_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice to improve {self.issued_on:%-d %b %Y} to {self.ends_on:%-d %b %Y}"
+
+
+class Referral(SchoolOwned):
+    """A school's referral of a pupil's parents to its local authority for a penalty notice.
+
+    School-owned (it is the school's casework and carries `school`); the local authority reads it in its
+    own workspace through `local_authority`, which is all its officers can reach of the school.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Waiting for the headteacher"
+        AUTHORISED = "authorised", "Authorised: pack to build and submit"
+        SUBMITTED = "submitted", "Submitted to the local authority"
+        RETURNED = "returned", "Returned to the school"
+        ACCEPTED = "accepted", "Accepted by the local authority"
+        DECLINED = "declined", "Declined by the local authority"
+
+    case = models.ForeignKey("interventions.Case", on_delete=models.PROTECT, related_name="+")
+    pupil = models.ForeignKey("registers.Pupil", on_delete=models.PROTECT, related_name="+")
+    consideration = models.ForeignKey(Consideration, on_delete=models.PROTECT, related_name="+")
+    notice_to_improve = models.ForeignKey(NoticeToImprove, null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
+    local_authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="referrals")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    made_at = models.DateTimeField(default=timezone.now)
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The head's authorisation: the headteacher, or a deputy or assistant head they authorised.
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    authorised_as = models.CharField(max_length=120, blank=True)
+    # The parents (with parental responsibility) as referred: [{guardian_id, name}].
+    parents = models.JSONField(default=list)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    missing = models.JSONField(default=list, blank=True, help_text="What the completeness check found missing.")
+    incomplete_reason = models.TextField(blank=True)
+    # The local authority's answer.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    answer = models.TextField(blank=True, help_text="What is missing, or why it was declined.")
+
+    class Meta:
+        ordering = ["-made_at", "-pk"]
+        indexes = [models.Index(fields=["local_authority", "status"], name="referral_inbox")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(authorised_by__isnull=True) | models.Q(authorised_at__isnull=False),
+                name="referral_authorised_when"),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["submitted", "accepted", "declined", "returned"])
+                | models.Q(authorised_by__isnull=False, submitted_at__isnull=False),
+                name="referral_submitted_after_authorised"),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["returned", "declined"]) | ~models.Q(answer=""),
+                name="referral_answer_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.pk} to {self.local_authority_id}"
+
+
+class HeadDelegate(SchoolOwned):
+    """A deputy or assistant head the headteacher authorised to authorise penalty-notice referrals."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    position = models.CharField(max_length=60, help_text="Deputy headteacher or assistant headteacher.")
+    authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    authorised_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school", "user"], name="head_delegate_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} may authorise referrals"
+
+
+class EvidencePack(SchoolOwned):
+    """The evidence pack of one submission of a referral: its data frozen when the school submitted it, and
+    the files a task made from that data (one PDF for the child, a ZIP of the same data as CSV). A referral
+    the LA returned and the school submits again gets a new pack; a pack is never rebuilt from newer data."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to be built"
+        BUILDING = "building", "Being built"
+        BUILT = "built", "Built"
+        FAILED = "failed", "Could not be built"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="packs")
+    data = models.JSONField(help_text="Everything in the pack, as it was when the referral was submitted.")
+    file_stem = models.CharField(max_length=80, help_text="Letters, digits, hyphens and underscores only.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.CharField(max_length=255, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    zip = models.CharField(max_length=255, blank=True)
+    zip_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(file_stem__regex=r"^[A-Za-z0-9_-]+$"), name="pack_safe_name"),
+            models.CheckConstraint(condition=~models.Q(status="built") | (~models.Q(pdf="") & ~models.Q(zip="")),
+                                   name="pack_built_has_files"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evidence pack {self.pk} of referral {self.referral_id}"

@@ -8,6 +8,8 @@ URLconf and fails for any route that no module declares, then runs every declare
   school's objects (404 again, never 403).
 * kind "trust": the trust officer of another trust requests the route (404).
 * kind "parent": a parent requests a route naming another family's child (404).
+* kind "la": a local authority's workspace; another LA's officer and school staff get 404
+  (tests/penalties/test_la_workspace.py).
 * kind "public": no tenant data; `reason` says why.
 """
 
@@ -23,7 +25,7 @@ from attendance_portal.models import School
 @dataclass(frozen=True)
 class Route:
     name: str
-    kind: str = "school"  # school | trust | parent | public
+    kind: str = "school"  # school | trust | parent | la | public
     method: str = "get"
     # Builds objects in the given school and returns the URL kwargs other than the slug.
     make: Callable[[School], dict[str, Any]] | None = None

@@ -8,6 +8,7 @@ from csp.constants import NONCE, NONE, SELF
 from absence.schedule import BEAT_SCHEDULE as ABSENCE_BEAT_SCHEDULE
 from interventions.schedule import BEAT_SCHEDULE as INTERVENTIONS_BEAT_SCHEDULE
 from letters.schedule import BEAT_SCHEDULE as LETTERS_BEAT_SCHEDULE
+from penalties.schedule import BEAT_SCHEDULE as PENALTIES_BEAT_SCHEDULE
 from registers.schedule import BEAT_SCHEDULE as REGISTERS_BEAT_SCHEDULE
 from reporting.schedule import BEAT_SCHEDULE as REPORTING_BEAT_SCHEDULE
 from staff.schedule import BEAT_SCHEDULE as STAFF_BEAT_SCHEDULE
@@ -225,7 +226,8 @@ LETTERS_LEASE_SECONDS: int = env.int("LETTERS_LEASE_SECONDS", default=300)
 # The queue letter rendering goes to, so PDFs can have workers of their own.
 LETTERS_QUEUE: str = env("LETTERS_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {**REGISTERS_BEAT_SCHEDULE, **REPORTING_BEAT_SCHEDULE, **ABSENCE_BEAT_SCHEDULE,
-                        **STAFF_BEAT_SCHEDULE, **LETTERS_BEAT_SCHEDULE, **INTERVENTIONS_BEAT_SCHEDULE}
+                        **STAFF_BEAT_SCHEDULE, **LETTERS_BEAT_SCHEDULE, **INTERVENTIONS_BEAT_SCHEDULE,
+                        **PENALTIES_BEAT_SCHEDULE}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

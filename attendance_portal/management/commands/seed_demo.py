@@ -28,6 +28,9 @@ class Command(BaseCommand):
             with scope(school=school):
                 calculation_run(school=school, full=True, on=day - dt.timedelta(days=1))
         demo_cases(schools=list(School.objects.filter(trust__slug=TRUST_SLUG)), on=day - dt.timedelta(days=1))
+        from penalties.demo import demo_penalties
+
+        demo_penalties(schools=list(School.objects.filter(trust__slug=TRUST_SLUG)), on=day - dt.timedelta(days=1))
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=2026)
