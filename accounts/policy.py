@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.db.models import CharField, Value
+from django.db.models.functions import Concat
 
 from attendance_portal.models import Membership
 from attendance_portal.roles import Role
@@ -17,22 +19,32 @@ MFA_ROLES = frozenset({Role.HEADTEACHER, Role.SENIOR_ATTENDANCE_CHAMPION, Role.A
 
 
 def _roles(user: Any) -> frozenset[str]:
+    """The roles the account holds in schools and trusts, and in local authorities (as `la:<role>`)."""
     cached = user.__dict__.get("_account_roles")
     if cached is None:
-        cached = frozenset(Membership.objects.filter(user_id=user.pk).values_list("role", flat=True))
+        from penalties.models import LAOfficer
+
+        la_roles = LAOfficer.objects.filter(user_id=user.pk).annotate(
+            named=Concat(Value("la:"), "role", output_field=CharField())).values_list("named", flat=True)
+        cached = frozenset(Membership.objects.filter(user_id=user.pk).values_list("role", flat=True)
+                           .union(la_roles))  # one statement
         user.__dict__["_account_roles"] = cached
     return cached
 
 
 def is_staff_account(user: Any) -> bool:
-    """Platform staff, or anyone holding a role in a school or trust: never a parent-flow account."""
+    """Platform staff, or anyone holding a role in a school, trust or local authority: never a parent-flow account."""
     if not user.is_authenticated:
         return False
     return bool(user.is_staff or user.is_superuser or _roles(user))
 
 
 def mfa_required(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_staff or user.is_superuser or _roles(user) & MFA_ROLES))
+    """Platform staff, the roles above, and every local-authority officer (they read referrals with pupils'
+    and parents' details from many schools)."""
+    roles = _roles(user) if user.is_authenticated else frozenset()
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser or roles & MFA_ROLES
+                                           or any(role.startswith("la:") for role in roles)))
 
 
 def session_limits(user: Any) -> tuple[dt.timedelta, dt.timedelta]:

@@ -42,6 +42,19 @@ def test_required_roles_cannot_reach_a_page_before_setting_up(world, role):
     assert api.status_code == 403
 
 
+def test_local_authority_officers_need_it_and_are_never_parent_accounts(world):
+    from accounts.policy import is_staff_account
+    from penalties.models import LAOfficer, LocalAuthority
+
+    la = LocalAuthority.objects.create(code="essex", name="Essex", nti_weeks=6)
+    officer = f.UserFactory(username="pn@essex")
+    LAOfficer.objects.create(local_authority=la, user=officer, role=LAOfficer.Role.PENALTY)
+    client, _ = sign_in(officer.username)
+    response = client.get(reverse("la:inbox", args=[la.code]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:mfa_setup"))
+    assert is_staff_account(officer)
+
+
 def test_platform_staff_need_it_for_the_admin(world):
     f.UserFactory(username="root", is_staff=True, is_superuser=True)
     client = Client()
