@@ -1,4 +1,4 @@
-"""The governors' dashboard link in the school navigation, for roles that may see it."""
+"""The reporting links in the school navigation (governors' dashboard, census return), for roles that may see them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from attendance_portal.permissions import PERMISSIONS
 
@@ -17,6 +17,12 @@ register = template.Library()
 def reporting_nav(context: Any) -> str:
     school = context.get("current_school")
     roles = context.get("current_roles") or frozenset()
-    if school is None or not roles & PERMISSIONS["view_dashboard"]:
+    if school is None:
         return ""
-    return format_html('<a href="{}">Governors\' dashboard</a>', reverse("governors:dashboard", args=[school.slug]))
+    links = []
+    if roles & PERMISSIONS["view_dashboard"]:
+        links.append(format_html('<a href="{}">Governors\' dashboard</a>',
+                                 reverse("governors:dashboard", args=[school.slug])))
+    if roles & PERMISSIONS["export_census"]:
+        links.append(format_html('<a href="{}">Census return</a>', reverse("reporting:census", args=[school.slug])))
+    return format_html_join("", "{}", ((link,) for link in links))
