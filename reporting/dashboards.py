@@ -57,7 +57,7 @@ BANDS: dict[str, tuple[str, str]] = {
             f"{persistent_sql('x.absent', 'x.poss')} AND NOT {severe_sql('x.absent', 'x.poss')}"),
     "sa": ("50% or less (severe absence)", severe_sql("x.absent", "x.poss")),
 }
-# Cohorts: label and SQL over the per-enrolment relation x (the pupil's flags). Sex is not recorded on the pupil yet.
+# Cohorts: label and SQL over the per-enrolment relation x (the pupil's flags and sex).
 COHORTS: dict[str, tuple[str, str]] = {
     "sen_support": ("SEN support", "x.sen = 'K'"),
     "ehcp": ("Education, health and care plan", "x.sen = 'E'"),
@@ -66,6 +66,8 @@ COHORTS: dict[str, tuple[str, str]] = {
     "looked_after": ("Looked-after children", "x.looked_after"),
     "child_in_need": ("Children in need", "x.child_in_need"),
     "social_worker": ("Pupils with a social worker", "x.has_social_worker"),
+    "female": ("Female pupils", "x.sex = 'F'"),
+    "male": ("Male pupils", "x.sex = 'M'"),
 }
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 COUNT_COLUMNS = ("pupils", "pa", "sa", "poss", "absent", "authorised", "unauthorised", "late",
@@ -235,7 +237,7 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
     sql = f"""
         WITH b AS MATERIALIZED (
             SELECT s.start = %(y)s AS cur, p.year_group, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need,
-                   p.has_social_worker, {_per_enrolment_sql(this_or_last)},
+                   p.has_social_worker, p.sex, {_per_enrolment_sql(this_or_last)},
                    {POSSIBLE_BITS} AS pb, {ABSENT_BITS} AS ab
               FROM {TABLE} s {pupils_join}
              WHERE s.school_id = %(school)s AND s.start IN (%(y)s, %(ly)s)),
@@ -388,7 +390,8 @@ def _trust_sql() -> str:
         WITH pr AS (SELECT * FROM unnest(%(p_school)s::bigint[], %(p_start)s::date[], %(p_cur)s::bool[],
                                          %(p_mask)s::varbit[]) AS pr(school_id, start, cur, mask)),
         x AS MATERIALIZED (
-            SELECT s.school_id, pr.cur, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need, p.has_social_worker,
+            SELECT s.school_id, pr.cur, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need,
+                   p.has_social_worker, p.sex,
                    {_per_enrolment_sql('pr.mask')}
               FROM pr JOIN {TABLE} s ON s.school_id = pr.school_id AND s.start = pr.start
               JOIN registers_enrolment e ON e.id = s.enrolment_id AND e.school_id = s.school_id

@@ -24,7 +24,8 @@ from tests.reporting.test_dashboards import TODAY, governed  # noqa: F401 - the 
 ON = TODAY.date()
 FLAGS = {"sen_support": lambda p: p.sen == "K", "ehcp": lambda p: p.sen == "E", "fsm": lambda p: p.fsm,
          "eal": lambda p: p.eal, "looked_after": lambda p: p.looked_after,
-         "child_in_need": lambda p: p.child_in_need, "social_worker": lambda p: p.has_social_worker}
+         "child_in_need": lambda p: p.child_in_need, "social_worker": lambda p: p.has_social_worker,
+         "female": lambda p: p.sex == "F", "male": lambda p: p.sex == "M"}
 
 
 def _reference(school: School, start: dt.date, end: dt.date) -> dict[str, tuple[int, ...]]:
