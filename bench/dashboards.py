@@ -93,7 +93,7 @@ def run(args: list[str]) -> None:
         started = time.perf_counter()
         school_ids = _load(options.pupils)
         with connection.cursor() as cursor:  # the statistics bench's pupils have no sex recorded
-            cursor.execute("UPDATE registers_pupil SET sex = CASE WHEN id %% 2 = 0 THEN 'F' ELSE 'M' END")
+            cursor.execute("UPDATE registers_pupil SET sex = CASE WHEN id % 2 = 0 THEN 'F' ELSE 'M' END")
         with scopes_disabled():
             schools = list(School.objects.filter(pk__in=school_ids))
             for n, school in enumerate(schools):
