@@ -112,14 +112,13 @@ class Counts:
                    bands={b: int(row.get(f"band_{b}") or 0) for b in BANDS},
                    reasons={r: int(row.get(f"reason_{r}") or 0) for r in REASONS})
 
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(*(getattr(self, c) + getattr(other, c) for c in COUNT_COLUMNS[:8]),
-                      bands={b: self.bands.get(b, 0) + other.bands.get(b, 0) for b in BANDS},
-                      reasons={r: self.reasons.get(r, 0) + other.reasons.get(r, 0) for r in REASONS})
-
     @classmethod
     def total(cls, parts: Iterable[Counts]) -> Counts:
-        return sum(parts, cls())
+        """The sum of groups with no pupil in two of them (schools of a trust): every count adds up."""
+        found = list(parts)
+        return cls(*(sum(getattr(c, column) for c in found) for column in COUNT_COLUMNS[:8]),
+                   bands={b: sum(c.bands.get(b, 0) for c in found) for b in BANDS},
+                   reasons={r: sum(c.reasons.get(r, 0) for c in found) for r in REASONS})
 
     def rate(self, sessions: int) -> float | None:
         return round(100 * sessions / self.poss, 2) if self.poss else None
