@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "authorise_penalty": frozenset({HEAD}),
     "manage_staff": frozenset({HEAD}),
     "view_access_log": frozenset({HEAD}),
+    "export_census": frozenset({HEAD}),
     "reset_mfa": frozenset({HEAD}),
 }
 

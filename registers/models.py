@@ -163,6 +163,10 @@ class RegistrationGroup(SchoolOwned):
 
 
 class Pupil(SchoolOwned):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+
     class SEN(models.TextChoices):
         NONE = "N", "No special educational need"
         SUPPORT = "K", "SEN support"
@@ -172,6 +176,9 @@ class Pupil(SchoolOwned):
     forename = models.CharField(max_length=100)
     surname = models.CharField(max_length=100)
     date_of_birth = models.DateField()
+    # A database default too: bulk loaders that write pupils in SQL need not know the column.
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, db_default="",
+                           help_text="As the school census records it.")
     year_group = models.CharField(max_length=3, choices=YEAR_GROUP_CHOICES)
     registration_group = models.ForeignKey(
         RegistrationGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="pupils"

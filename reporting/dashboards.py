@@ -11,6 +11,7 @@ module is raw counts; `reporting.dashboard_tables` passes every figure through `
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db import connection
 
 from attendance_portal.models import School
 
+from . import dashboard_cache
 from .calendar import SchoolCalendar, Year, calendars_for
 from .figures import persistent_sql, severe_sql
 from .forecasts import (
@@ -55,7 +57,7 @@ BANDS: dict[str, tuple[str, str]] = {
             f"{persistent_sql('x.absent', 'x.poss')} AND NOT {severe_sql('x.absent', 'x.poss')}"),
     "sa": ("50% or less (severe absence)", severe_sql("x.absent", "x.poss")),
 }
-# Cohorts: label and SQL over the per-enrolment relation x (the pupil's flags). Sex is not recorded on the pupil yet.
+# Cohorts: label and SQL over the per-enrolment relation x (the pupil's flags and sex).
 COHORTS: dict[str, tuple[str, str]] = {
     "sen_support": ("SEN support", "x.sen = 'K'"),
     "ehcp": ("Education, health and care plan", "x.sen = 'E'"),
@@ -64,6 +66,8 @@ COHORTS: dict[str, tuple[str, str]] = {
     "looked_after": ("Looked-after children", "x.looked_after"),
     "child_in_need": ("Children in need", "x.child_in_need"),
     "social_worker": ("Pupils with a social worker", "x.has_social_worker"),
+    "female": ("Female pupils", "x.sex = 'F'"),
+    "male": ("Male pupils", "x.sex = 'M'"),
 }
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 COUNT_COLUMNS = ("pupils", "pa", "sa", "poss", "absent", "authorised", "unauthorised", "late",
@@ -107,6 +111,14 @@ class Counts:
         return cls(*(int(row.get(c) or 0) for c in COUNT_COLUMNS[:8]),
                    bands={b: int(row.get(f"band_{b}") or 0) for b in BANDS},
                    reasons={r: int(row.get(f"reason_{r}") or 0) for r in REASONS})
+
+    @classmethod
+    def total(cls, parts: Iterable[Counts]) -> Counts:
+        """The sum of groups with no pupil in two of them (schools of a trust): every count adds up."""
+        found = list(parts)
+        return cls(*(sum(getattr(c, column) for c in found) for column in COUNT_COLUMNS[:8]),
+                   bands={b: sum(c.bands.get(b, 0) for c in found) for b in BANDS},
+                   reasons={r: sum(c.reasons.get(r, 0) for c in found) for r in REASONS})
 
     def rate(self, sessions: int) -> float | None:
         return round(100 * sessions / self.poss, 2) if self.poss else None
@@ -172,18 +184,15 @@ def _school_weeks(calendar: SchoolCalendar, year: Year, up_to: dt.date) -> list[
 
 
 def _day_masks(year: Year, start: dt.date, end: dt.date) -> list[tuple[int, str, str]]:
-    """(weekday, AM/PM, mask of those sessions in [start, end]) for Monday to Friday."""
-    found = []
-    for weekday in range(5):
-        for session in ("AM", "PM"):
-            bits = ["0"] * year.slots
-            day = max(start, year.start)
-            while day <= min(end, year.end):
-                if day.weekday() == weekday:
-                    bits[year.slot(day, session)] = "1"
-                day += dt.timedelta(days=1)
-            found.append((weekday, session, "".join(bits)))
-    return found
+    """(weekday, AM/PM, mask of those sessions in [start, end]) for Monday to Friday, in one pass over the days."""
+    bits = {(weekday, session): ["0"] * year.slots for weekday in range(5) for session in ("AM", "PM")}
+    day = max(start, year.start)
+    while day <= min(end, year.end):
+        if day.weekday() < 5:
+            for session in ("AM", "PM"):
+                bits[(day.weekday(), session)][year.slot(day, session)] = "1"
+        day += dt.timedelta(days=1)
+    return [(weekday, session, "".join(found)) for (weekday, session), found in bits.items()]
 
 
 NO_YEAR = dt.date(1900, 1, 1)
@@ -227,7 +236,7 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
     sql = f"""
         WITH b AS MATERIALIZED (
             SELECT s.start = %(y)s AS cur, p.year_group, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need,
-                   p.has_social_worker, {_per_enrolment_sql(this_or_last)},
+                   p.has_social_worker, p.sex, {_per_enrolment_sql(this_or_last)},
                    {POSSIBLE_BITS} AS pb, {ABSENT_BITS} AS ab
               FROM {TABLE} s {pupils_join}
              WHERE s.school_id = %(school)s AND s.start IN (%(y)s, %(ly)s)),
@@ -258,9 +267,14 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
             'last_pa', (SELECT json_build_object('pupils', count(*), 'pa', count(*) FILTER (
                                    WHERE {persistent_sql('bit_count(b.ab)', 'bit_count(b.pb)')}))
                           FROM b WHERE NOT b.cur AND bit_count(b.pb) > 0))"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        data = cursor.fetchone()[0]  # psycopg2 decodes json
+
+    def compute(_ids: list[int]) -> dict[int, dict[str, Any]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {school.pk: cursor.fetchone()[0]}  # psycopg2 decodes json
+
+    data = dashboard_cache.per_school(kind="school", statement=sql, params={school.pk: params},
+                                      compute=compute)[school.pk]
     return _school_result(school, period, data, weeks_now, weeks_last, window)
 
 
@@ -332,9 +346,11 @@ class TrustDashboard:
 
 
 def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
-    """Every school's year to date and the same dates last year, the trust's cohorts, in one statement."""
+    """Every school's year to date and the same dates last year, and its cohorts: kept figures for schools
+    whose marks and pupils have not changed, one statement for all the others. The trust's totals are
+    the schools' counts added up (every count is of enrolments or sessions, so sums are exact)."""
     calendars = calendars_for(schools=schools)
-    periods: list[tuple[int, dt.date, bool, str]] = []
+    periods: dict[int, list[tuple[dt.date, bool, str]]] = {}
     spans: dict[int, tuple[dt.date, dt.date]] = {}
     for school in schools:
         calendar = calendars[school.pk]
@@ -343,44 +359,63 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
             continue
         end = min(on, year.end)
         spans[school.pk] = (year.start, end)
-        periods.append((school.pk, year.start, True, year.range_mask(year.start, end) or year.zero))
+        periods[school.pk] = [(year.start, True, year.range_mask(year.start, end) or year.zero)]
         before = [y for y in calendar.years if y.end < year.start]
         if before:
             last = before[-1]
             last_end = min(last.end, last.start + (end - year.start))
-            periods.append((school.pk, last.start, False, last.range_mask(last.start, last_end) or last.zero))
-    cohort_sets = ", ".join(f"(x.cur, ({where})), (x.cur, x.school_id, ({where}))" for _, where in COHORTS.values())
-    cohort_label = " ".join(
-        f"WHEN GROUPING(({where})) = 0 THEN CASE WHEN ({where}) THEN CASE WHEN GROUPING(x.school_id) = 0 "
-        f"THEN 'school:' || x.school_id || ':{key}' ELSE '{key}' END END" for key, (_, where) in COHORTS.items())
-    sql = f"""
+            periods[school.pk].append((last.start, False, last.range_mask(last.start, last_end) or last.zero))
+    found = dashboard_cache.per_school(kind="trust", statement=TRUST_SQL, params=periods,
+                                       compute=lambda ids: _trust_compute(ids, periods))
+    now: dict[str, Counts] = {}
+    last: dict[str, Counts] = {}
+    for school_id, rows in found.items():
+        for row in rows:
+            grp = f"school:{school_id}" if row["grp"] == "all" else f"school:{school_id}:{row['grp']}"
+            (now if row["cur"] else last)[grp] = Counts.from_row(row)
+    rows = [SchoolRow(s, *spans.get(s.pk, (None, None)), now.get(f"school:{s.pk}", Counts()),
+                      last.get(f"school:{s.pk}", Counts())) for s in schools]
+    school_cohorts = {(s.pk, k): now.get(f"school:{s.pk}:{k}", Counts()) for s in schools for k in COHORTS}
+    return TrustDashboard(rows, Counts.total(r.now for r in rows), Counts.total(r.last for r in rows),
+                          {k: Counts.total(school_cohorts[(s.pk, k)] for s in schools) for k in COHORTS},
+                          school_cohorts)
+
+
+def _trust_sql() -> str:
+    cohort_sets = ", ".join(f"(x.school_id, x.cur, ({where}))" for _, where in COHORTS.values())
+    cohort_label = " ".join(f"WHEN GROUPING(({where})) = 0 THEN CASE WHEN ({where}) THEN '{key}' END"
+                            for key, (_, where) in COHORTS.items())
+    return f"""
         WITH pr AS (SELECT * FROM unnest(%(p_school)s::bigint[], %(p_start)s::date[], %(p_cur)s::bool[],
                                          %(p_mask)s::varbit[]) AS pr(school_id, start, cur, mask)),
         x AS MATERIALIZED (
-            SELECT s.school_id, pr.cur, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need, p.has_social_worker,
+            SELECT s.school_id, pr.cur, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need,
+                   p.has_social_worker, p.sex,
                    {_per_enrolment_sql('pr.mask')}
               FROM pr JOIN {TABLE} s ON s.school_id = pr.school_id AND s.start = pr.start
               JOIN registers_enrolment e ON e.id = s.enrolment_id AND e.school_id = s.school_id
               JOIN registers_pupil p ON p.id = e.pupil_id AND p.school_id = s.school_id
              WHERE s.school_id = ANY(%(schools)s)),
         g AS (
-            SELECT x.cur, CASE {cohort_label} WHEN GROUPING(x.school_id) = 0 THEN 'school:' || x.school_id
-                               ELSE 'all' END AS grp, {_aggregates_sql()}
+            SELECT x.school_id, x.cur, CASE {cohort_label} ELSE 'all' END AS grp, {_aggregates_sql()}
               FROM x WHERE x.poss > 0
-             GROUP BY GROUPING SETS ((x.cur), (x.cur, x.school_id), {cohort_sets}))
+             GROUP BY GROUPING SETS ((x.school_id, x.cur), {cohort_sets}))
         SELECT coalesce(json_agg(g), '[]'::json) FROM g WHERE g.grp IS NOT NULL"""
-    params = {"p_school": [p[0] for p in periods], "p_start": [p[1] for p in periods],
-              "p_cur": [p[2] for p in periods], "p_mask": [p[3] for p in periods],
-              "schools": [s.pk for s in schools]}
+
+
+TRUST_SQL = _trust_sql()
+
+
+def _trust_compute(school_ids: list[int], periods: dict[int, list[tuple[dt.date, bool, str]]]) \
+        -> dict[int, list[dict[str, Any]]]:
+    """The figures of these schools (each school's groups as rows), in one statement."""
+    chosen = [(school_id, *p) for school_id in school_ids for p in periods[school_id]]
+    params = {"p_school": [p[0] for p in chosen], "p_start": [p[1] for p in chosen],
+              "p_cur": [p[2] for p in chosen], "p_mask": [p[3] for p in chosen], "schools": school_ids}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(TRUST_SQL, params)
         data = cursor.fetchone()[0]
-    now: dict[str, Counts] = {}
-    last: dict[str, Counts] = {}
+    found: dict[int, list[dict[str, Any]]] = {school_id: [] for school_id in school_ids}
     for row in data:
-        (now if row["cur"] else last)[row["grp"]] = Counts.from_row(row)
-    rows = [SchoolRow(s, *spans.get(s.pk, (None, None)), now.get(f"school:{s.pk}", Counts()),
-                      last.get(f"school:{s.pk}", Counts())) for s in schools]
-    school_cohorts = {(s.pk, k): now.get(f"school:{s.pk}:{k}", Counts()) for s in schools for k in COHORTS}
-    return TrustDashboard(rows, now.get("all", Counts()), last.get("all", Counts()),
-                          {k: now.get(k, Counts()) for k in COHORTS}, school_cohorts)
+        found[row["school_id"]].append(row)
+    return found

@@ -20,6 +20,7 @@ A zero is shown: "none" is not a small number of pupils.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,7 +161,25 @@ def suppressed_cells(table: Table, threshold: int, *, hidden_elsewhere: frozense
     """The cells to hide: primary, then secondary until no hidden cell can be worked out.
 
     Cells another table has already published (`shown_elsewhere`) are never chosen to hide, and cells it
-    has hidden stay hidden, so figures that appear on two pages are the same on both."""
+    has hidden stay hidden, so figures that appear on two pages are the same on both.
+
+    The answer depends on nothing but its arguments, so it is remembered: a trust's page discloses one
+    table per school, and the same figures come back on every request until they change."""
+    return set(_suppressed(tuple(table.values.items()), tuple(table.sums), frozenset(table.printed),
+                           frozenset(table.totals), threshold, frozenset(hidden_elsewhere),
+                           frozenset(shown_elsewhere)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _suppressed(values: tuple[tuple[str, int], ...], sums: tuple[tuple[str, tuple[str, ...]], ...],
+                printed: frozenset[str], totals: frozenset[str], threshold: int, hidden_elsewhere: frozenset[str],
+                shown_elsewhere: frozenset[str]) -> frozenset[str]:
+    table = Table(dict(values), list(sums), set(printed), set(totals))
+    return frozenset(_suppress(table, threshold, hidden_elsewhere, shown_elsewhere))
+
+
+def _suppress(table: Table, threshold: int, hidden_elsewhere: frozenset[str],
+              shown_elsewhere: frozenset[str]) -> set[str]:
     hidden = {key for key, value in table.values.items() if primary(value, threshold)} | set(hidden_elsewhere)
     hidden &= set(table.values)
     if not hidden:

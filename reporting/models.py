@@ -238,3 +238,26 @@ class GovernorReport(SchoolOwned):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SummaryChange(models.Model):
+    """One row each time what a school's dashboards count may have changed: a statement writing marks,
+    one changing pupils (their year group and cohort flags), a full rebuild of the summaries. Written by
+    triggers (`reporting.dashboard_cache`), never by hand; a school's version is (count, highest id) of its
+    rows, so a writer that took a lower id but committed later still changes it. The nightly run keeps
+    only the last day's rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    school = models.ForeignKey(
+        "attendance_portal.School", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+        db_index=False,
+    )
+    at = models.DateTimeField(db_default=models.functions.Now())
+
+    objects = ScopedManager(school="school")
+
+    class Meta:
+        indexes = [models.Index(fields=["school", "id"], name="summarychange_school_id")]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} #{self.id}"

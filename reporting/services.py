@@ -20,6 +20,7 @@ from registers.models import SchoolPolicy
 from registers.selectors import policies_for
 
 from .calendar import SchoolCalendar, calendars_for
+from .dashboard_cache import changes_prune
 from .models import CalculationRun
 from .signal_rules import Found, Previous, Signal, policy_key, signals_found
 from .summaries import summaries_rebuild
@@ -119,10 +120,12 @@ def _calculate(runs: list[CalculationRun]) -> None:
 
 def _summaries(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar]) -> None:
     """Each full run's school rebuilt. An incremental run has nothing to do here: the summaries are
-    kept as the marks are written (`reporting.summaries`)."""
+    kept as the marks are written (`reporting.summaries`). The dashboards' record of changes is trimmed
+    to the last day."""
     for run in runs:
         if run.mode == CalculationRun.Mode.FULL:
             run.rows_changed += summaries_rebuild(school=run.school, calendar=calendars[run.school_id])
+        changes_prune(school_id=run.school_id)
 
 
 def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], last: dict[int, CalculationRun],

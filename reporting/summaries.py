@@ -26,6 +26,7 @@ from attendance_portal.models import School
 from registers import codes
 
 from .calendar import SchoolCalendar, Year
+from .dashboard_cache import summaries_changed
 from .models import CATEGORY_FIELDS
 
 TABLE = "reporting_attendancesummary"
@@ -132,6 +133,8 @@ def summaries_rebuild(*, school: School, calendar: SchoolCalendar) -> int:
              WHERE ({current}) IS DISTINCT FROM ({incoming})""")
         written = cursor.rowcount
         _analyze_after_first_build(cursor, written)
+    if removed + written:
+        summaries_changed(school_id=school.pk)  # the dashboards' kept figures are stale
     return removed + written
 
 

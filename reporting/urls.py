@@ -1,3 +1,11 @@
+"""School reporting pages: /s/<school>/reporting/…"""
+
+from django.urls import path
+
+from . import census_views
 
 app_name = "reporting"
-urlpatterns: list = []
+urlpatterns = [
+    path("census/", census_views.census_page, name="census"),
+    path("census/attendance.csv", census_views.census_csv, name="census_csv"),
+]

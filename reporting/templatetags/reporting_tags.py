@@ -1,4 +1,4 @@
-"""The governors' dashboard link in the school navigation, for roles that may see it."""
+"""The reporting links in the school navigation (governors' dashboard, census return), for roles that may see them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from attendance_portal.permissions import PERMISSIONS
 
@@ -17,6 +18,41 @@ register = template.Library()
 def reporting_nav(context: Any) -> str:
     school = context.get("current_school")
     roles = context.get("current_roles") or frozenset()
-    if school is None or not roles & PERMISSIONS["view_dashboard"]:
+    if school is None:
         return ""
-    return format_html('<a href="{}">Governors\' dashboard</a>', reverse("governors:dashboard", args=[school.slug]))
+    links = []
+    if roles & PERMISSIONS["view_dashboard"]:
+        links.append(format_html('<a href="{}">Governors\' dashboard</a>',
+                                 reverse("governors:dashboard", args=[school.slug])))
+    if roles & PERMISSIONS["export_census"]:
+        links.append(format_html('<a href="{}">Census return</a>', reverse("reporting:census", args=[school.slug])))
+    return format_html_join("", "{}", ((link,) for link in links))
+
+
+def _cells(cells: Any) -> str:
+    return format_html_join("", '<td class="num{}">{}</td>', ((" hidden-figure" if c.hidden else "", c) for c in cells))
+
+
+def _row(row: Any, total: bool) -> str:
+    label = format_html('<a href="{}">{}</a>', row.link, row.label) if row.link else row.label
+    return format_html('<tr{}><th scope="row">{}</th>\n    {}</tr>\n', mark_safe(' class="total"') if total else "",
+                       label, _cells(row.cells))
+
+
+@register.simple_tag
+def dash_table(table: Any, first_header: str = "Group", rows: Any = None, total: Any = None) -> str:
+    """A disclosed table with its caption and note. Built in Python: a trust's page has a thousand cells,
+    and the template engine spent more on them than the figures cost. `rows` (sorted) and `total` replace
+    the table's own rows when given."""
+    body = rows or table.rows
+    last = len(body) - 1
+    parts = [_row(row, n == last and not rows and table.has_total) for n, row in enumerate(body)]
+    if rows and total:
+        parts.append(_row(total, True))
+    headers = format_html_join("", '<th scope="col" class="num">{}</th>', ((h,) for h in table.headers))
+    note = format_html('<details class="how"><summary>How is this calculated?</summary><p>{}</p></details>',
+                       table.note) if table.note else ""
+    return format_html(
+        '<div class="table-wrap">\n<table class="data dash">\n  <caption>{}</caption>\n  <thead><tr><th scope="col">'
+        '{}</th>{}</tr></thead>\n  <tbody>\n  {}  </tbody>\n</table>\n</div>\n{}', table.title, first_header,
+        headers, mark_safe("".join(parts)), note)  # noqa: S308 - each part is escaped by format_html

@@ -31,6 +31,7 @@ EXPECTED = {
     "manage_staff":           [N, N, N, N, Y, N, N],
     "view_access_log":        [N, N, N, N, Y, N, N],
     "reset_mfa":              [N, N, N, N, Y, N, N],
+    "export_census":          [N, N, N, N, Y, N, N],
 }
 
 

@@ -100,3 +100,24 @@ def test_a_governor_of_another_school_gets_404(page, live_server, data):
     assert response.status == 404
     response = page.goto(f"{live_server.url}/t/{data.trust_b.slug}/dashboard/")
     assert response.status == 404
+
+
+@time_machine.travel(dt.datetime(2025, 12, 1, 12, tzinfo=dt.UTC), tick=True)
+def test_the_headteacher_checks_and_downloads_the_census_return(page, live_server, data):
+    from tests.reporting.helpers import enrol, record, school_sessions
+
+    with scopes_disabled():
+        record(enrol(data.school, upn="Z999999999999"), school_sessions(data.school, dt.date(2025, 9, 3), count=4), "X")
+    _sign_in(page, live_server, data.users[Role.HEADTEACHER.value].username)
+    page.goto(f"{live_server.url}/s/{data.school.slug}/")
+    page.click("nav >> text=Census return")
+    page.check("input[value=autumn]")
+    page.fill("input[name=year]", "2025")
+    page.click("button:has-text('Check the return')")
+    checks = page.inner_text("section:has(h2#checks)")
+    assert "Validation queries (1)" in checks and "Z999999999999 has no possible sessions" in checks
+    _shots(page, "census-return")
+    with page.expect_download() as download:
+        page.click("text=Download the return (CSV)")
+    text = Path(download.value.path()).read_text()
+    assert text.startswith("period,upn,possible_sessions") and "Z999999999999" not in text

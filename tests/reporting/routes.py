@@ -21,6 +21,8 @@ ROUTES: list[Route] = [
     Route("governors:csv"),
     Route("governors:reports"),
     Route("governors:report_pdf", make=_report),
+    Route("reporting:census"),
+    Route("reporting:census_csv"),
     Route("trust_dashboard:index", kind="trust"),
     Route("trust_dashboard:csv", kind="trust", extra={}),
     Route("trust_dashboard:school", kind="trust", extra={"school": "alder"}),
