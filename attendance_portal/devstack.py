@@ -359,7 +359,7 @@ def cmd_faults(pytest_args: list[str]) -> int:
 def cmd_backup(command: str, argv: list[str]) -> int:
     from . import backup
 
-    with services(redis_needed=False) as extra:
+    with services(redis_needed=command != "backup") as extra:  # the check loads Django settings, which need it
         env = _child_env(extra, "attendance_portal.settings.local")
         if command == "backup":
             return backup.backup(env, argv[0] if argv else None, BASE_DIR)
