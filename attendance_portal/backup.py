@@ -54,18 +54,11 @@ def backup(env: dict[str, str], target: str | None, base: Path) -> int:
 
 def restore_check(env: dict[str, str], source: str, base: Path) -> int:
     """Restore `source` into `<db>_restore_check` (made afresh), then compare it with the live database."""
-    import psycopg2
+    from .devstack import database_beside
 
     owner = _owner(env)
-    parsed = urlparse(owner)
-    name = f"{parsed.path.lstrip('/')}_restore_check"
-    conn = psycopg2.connect(owner)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    restored_owner = parsed._replace(path=f"/{name}").geturl()
+    restored_owner = database_beside(owner, "restore_check", fresh=True)
+    name = urlparse(restored_owner).path.lstrip("/")
     subprocess.run([_tool("pg_restore"), "--exit-on-error", "--no-owner", "--dbname", restored_owner, source],
                    check=True)
     print(f"restored {source} into {name}")

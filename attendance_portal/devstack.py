@@ -304,15 +304,18 @@ def cmd_test(pytest_args: list[str]) -> int:
             return 130
 
 
-def _bench_database(url: str) -> str:
-    """The benchmark database next to the configured one (created if missing), so demo data stays clean."""
+def database_beside(url: str, suffix: str, *, fresh: bool = False) -> str:
+    """The URL of `<name>_<suffix>` on the same server, for the same role, created if missing (dropped and
+    created again when `fresh`): the benchmarks', the load test's and the restore check's own databases."""
     import psycopg2
 
     parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or DB_NAME}_bench"
+    name = f"{parsed.path.lstrip('/') or DB_NAME}_{suffix}"
     conn = psycopg2.connect(url, connect_timeout=5)
     conn.autocommit = True
     with conn.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
@@ -326,7 +329,7 @@ def cmd_bench(argv: list[str]) -> int:
         # foreign-key checks), which needs a superuser: the embedded one, or the configured URL as it is.
         privileged = extra.pop(SUPERUSER_URL, None) or extra["DATABASE_URL"]
         extra["DATABASE_OWNER_URL"] = ""  # the benchmarks' database is migrated by the role that made it
-        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or _bench_database(privileged)
+        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or database_beside(privileged, "bench")
         print(f"benchmarks use their own database ({urlparse(extra['DATABASE_URL']).path.lstrip('/')})", flush=True)
         child = subprocess.Popen([sys.executable, "-m", "bench", *argv], cwd=BASE_DIR,
                                  env=_child_env(extra, "attendance_portal.settings.local"))

@@ -22,26 +22,11 @@ import time
 import urllib.request
 from urllib.parse import urlparse
 
-from attendance_portal.devstack import BASE_DIR, _free_port, _stop
+from attendance_portal.devstack import BASE_DIR, _free_port, _stop, database_beside
 
 from . import report
 
 OUT = BASE_DIR / "var" / "loadtest"
-
-
-def _database_fresh(owner_url: str) -> str:
-    """Drop and create `<name>_loadtest` as the owner; return its URL (the same server and role)."""
-    import psycopg2
-
-    parsed = urlparse(owner_url)
-    name = f"{parsed.path.lstrip('/')}_loadtest"
-    conn = psycopg2.connect(owner_url, connect_timeout=5)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return parsed._replace(path=f"/{name}").geturl()
 
 
 def _on(url: str, database: str) -> str:
@@ -105,7 +90,7 @@ def main(argv: list[str]) -> int:
     for stale in ("ledger.jsonl", "access.log", "locust_stats.csv"):
         (OUT / stale).unlink(missing_ok=True)
     owner = os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"]
-    owner = _database_fresh(owner)
+    owner = database_beside(owner, "loadtest", fresh=True)
     database = urlparse(owner).path.lstrip("/")
     app_url = _on(os.environ["DATABASE_URL"], database)
     base_env = {**os.environ, "DATABASE_URL": app_url, "DATABASE_OWNER_URL": owner, "PYTHONUNBUFFERED": "1",
