@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
     access = OUT / "access.log"
     processes = {
         "web": ["-m", "gunicorn", "attendance_portal.wsgi:application", "-b", f"127.0.0.1:{port}",
-                "-w", str(args.web_workers), "--access-logfile", str(access),
+                "-w", str(args.web_workers), "--timeout", "120", "--access-logfile", str(access),
                 "--access-logformat", '%(m)s %(U)s %(s)s %(D)s', "--log-level", "warning"],
         "worker": ["-m", "celery", "-A", "attendance_portal", "worker", "-l", "WARNING", "-c", "1",
                    "-n", "loadtest@%h", "--without-gossip", "--without-mingle"],
