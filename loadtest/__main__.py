@@ -63,6 +63,7 @@ class Sampler(threading.Thread):
         conn.autocommit = True
         with conn.cursor() as cursor:
             while not self.stop.is_set():
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view of the activity each time
                 cursor.execute("SELECT state, query FROM pg_stat_activity WHERE datname = %s AND pid <> "
                                "pg_backend_pid()", [self.database])
                 rows = cursor.fetchall()

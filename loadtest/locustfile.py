@@ -156,9 +156,11 @@ class Parent(Person):
         slug = school["school"]
         ahead = REPORTED.get(slug, 0) + 1
         REPORTED[slug] = ahead
-        day = DAY + dt.timedelta(days=ahead)
-        while day.weekday() >= 5:
+        day = DAY
+        for _ in range(ahead):  # the school day `ahead` after today: two parents never report the same day
             day += dt.timedelta(days=1)
+            while day.weekday() >= 5:
+                day += dt.timedelta(days=1)
         self.signed_in(slug)
         page = self.client.get("/parent/report/", name="parent: open report")
         data = {"csrfmiddlewaretoken": self.token_from(page.text or ""), "child": school["child"],
