@@ -279,6 +279,15 @@ def _stop(children: object) -> None:
             child.wait()
 
 
+def _wait(child: subprocess.Popen[bytes]) -> int:
+    """The child's exit status; Ctrl-C stops it in order (exit 130)."""
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        _stop([child])
+        return 130
+
+
 def _chromium() -> str | None:
     for candidate in (os.environ.get("CHROMIUM"), "/usr/lib/chromium/chromium", "/usr/bin/chromium"):
         if candidate and Path(candidate).exists():
@@ -297,11 +306,7 @@ def cmd_test(pytest_args: list[str]) -> int:
         if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
             args = ["-n", os.environ.get("TEST_WORKERS", "2"), *args]
         child = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=BASE_DIR, env=env)
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
 
 
 def database_beside(url: str, suffix: str, *, fresh: bool = False) -> str:
@@ -333,11 +338,7 @@ def cmd_bench(argv: list[str]) -> int:
         print(f"benchmarks use their own database ({urlparse(extra['DATABASE_URL']).path.lstrip('/')})", flush=True)
         child = subprocess.Popen([sys.executable, "-m", "bench", *argv], cwd=BASE_DIR,
                                  env=_child_env(extra, "attendance_portal.settings.local"))
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
 
 
 def cmd_module(module: str, argv: list[str]) -> int:
@@ -345,11 +346,7 @@ def cmd_module(module: str, argv: list[str]) -> int:
     with services() as extra:
         child = subprocess.Popen([sys.executable, "-m", module, *argv], cwd=BASE_DIR,
                                  env=_child_env(extra, "attendance_portal.settings.loadtest"))
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
 
 
 def cmd_faults(pytest_args: list[str]) -> int:
@@ -376,11 +373,7 @@ def cmd_exec(argv: list[str], settings: str) -> int:
         raise StackError("exec needs a command, e.g. exec -- python manage.py shell")
     with services() as extra:
         child = subprocess.Popen(argv, cwd=BASE_DIR, env=_child_env(extra, settings))
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
 
 
 def main(argv: list[str] | None = None) -> int:
