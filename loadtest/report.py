@@ -87,8 +87,11 @@ def nightly_run(env: dict[str, str], owner: str, timeout: float = 900) -> dict[s
     import psycopg2
 
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "celery", "-A", "attendance_portal", "call", "reporting.stats_nightly"],
-                   cwd=BASE_DIR, env=env, check=True, capture_output=True)
+    sent = subprocess.run([sys.executable, "-m", "celery", "-A", "attendance_portal", "call",
+                           "reporting.stats_nightly"], cwd=BASE_DIR, env=env, check=False, capture_output=True,
+                          text=True)
+    if sent.returncode != 0:
+        raise SystemExit(f"could not send the nightly statistics task: {(sent.stderr or sent.stdout).strip()[-800:]}")
     counts: dict[str, int] = {}
     with psycopg2.connect(owner) as conn:
         conn.autocommit = True
