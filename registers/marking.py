@@ -153,25 +153,33 @@ def register_build(*, school: School, group: RegistrationGroup, day: dt.date, se
                    allowed: frozenset[str] | None = None) -> Register:
     """Every pupil of the group on the admission register that day, with their mark. Five queries."""
     pupils = list(pupils_enrolled(school=school, day=day).filter(registration_group=group))
-    marks = {
-        m.pupil_id: m
-        for m in Mark.objects.filter(school=school, date=day, session=session, pupil_id__in=[p.pk for p in pupils])
-    }
     times = SessionTimes.objects.filter(school=school, year_group=group.year_group).first()
     closed = session_closures(school=school, start=day, end=day).get((day, session), "")
-    rows = []
-    for p in pupils:
-        mark = marks.get(p.pk)
-        rows.append(RegisterRow(
-            pupil=p, mark=mark, code=mark.code if mark else "",
-            minutes="" if mark is None or mark.minutes_late is None else str(mark.minutes_late),
-            note=mark.note if mark else "",
-        ))
+    rows = [RegisterRow(pupil=p, mark=None) for p in pupils]
+    _rows_marks_set(school=school, day=day, session=session, rows=rows)
     close = times.window(session)[1] if times else dt.time(23, 59)
     ahead = day > local_today()
     return Register(group=group, day=day, session=session, rows=rows, times=times, closed_reason=closed,
                     valid_codes=register_codes(day=day, session=session, allowed=allowed, ahead=ahead),
                     closes_at=at_london(day, close), ahead=ahead, allowed=allowed)
+
+
+def _rows_marks_set(*, school: School, day: dt.date, session: str, rows: list[RegisterRow]) -> None:
+    """Each row's saved mark as stored now, and the form showing it. One query."""
+    marks = {m.pupil_id: m for m in Mark.objects.filter(school=school, date=day, session=session,
+                                                         pupil_id__in=[r.pupil.pk for r in rows])}
+    for row in rows:
+        mark = row.mark = marks.get(row.pupil.pk)
+        row.code = mark.code if mark else ""
+        row.minutes = "" if mark is None or mark.minutes_late is None else str(mark.minutes_late)
+        row.note = mark.note if mark else ""
+        row.error, row.conflict, row.locked = "", None, False
+
+
+def register_marks_refresh(*, school: School, register: Register) -> None:
+    """After a save: the register's marks as stored now, in one query. The pupils, times and codes of a
+    register do not change in the time it takes to save it, so they are not read again."""
+    _rows_marks_set(school=school, day=register.day, session=register.session, rows=register.rows)
 
 
 def _may_correct(register: Register, mark: Mark | None, user: User) -> bool:

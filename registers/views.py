@@ -34,6 +34,7 @@ from .marking import (
     pupils_enrolled,
     register_build,
     register_lock_rows,
+    register_marks_refresh,
     register_parse_form,
     register_save,
     register_statuses,
@@ -136,6 +137,14 @@ def _render_register(request: SchoolRequest, register: Register, *, status: int 
     return render(request, template, context, status=status)
 
 
+def _refresh(request: SchoolRequest, reg: Register) -> Register:
+    """The register after a save: its marks read again (one query), the rows this person may not change
+    locked again; the rest of it is as built for the save."""
+    register_marks_refresh(school=request.school, register=reg)
+    register_lock_rows(register=reg, user=request.user, may_amend=can(request.user, "amend_mark", request.school))
+    return reg
+
+
 def _build(request: SchoolRequest, group: RegistrationGroup, date: dt.date, session: str) -> Register:
     """The register as this person sees it: the codes their role enters, and the rows they may change."""
     from staff.selectors import codes_allowed
@@ -177,7 +186,7 @@ def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.d
     saved = (result.written if result else 0)
     summary = f"Register saved: {saved} mark{'s' if saved != 1 else ''} recorded or changed."
     if result and result.conflicts:
-        reg = _build(request, group, date, session)
+        reg = _refresh(request, reg)
         for conflict in result.conflicts:
             row = reg.row_for(conflict.entry.pupil_id)
             if row is not None:
@@ -186,7 +195,7 @@ def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.d
                   "changed by someone else while you were marking: their current value is shown; check and save again.")
         return _render_register(request, reg, status=200, notice=notice, outcome=outcome)
     if request.htmx:
-        reg = _build(request, group, date, session)
+        reg = _refresh(request, reg)
         return _render_register(request, reg, notice=summary + (" The register is complete." if reg.complete else ""))
     messages.success(request, summary)
     return redirect(request.get_full_path())

@@ -1,4 +1,5 @@
-"""Exactly once: a batch of 200 letters on a real Celery worker process that is killed mid-batch, several times.
+"""Exactly once: a batch of letters on a real Celery worker process that is killed mid-batch, several times
+(200 letters and 4 kills in the suite; 500 letters and 10 kills under `make faults`).
 
 The worker is started as `celery worker` in its own process group and killed with SIGKILL (no warm shutdown,
 prefetched and running tasks die with it); the beat sweeper's job is done by calling the sweeper here every
@@ -25,12 +26,13 @@ from django_scopes import scope, scopes_disabled
 from letters import services
 from letters.demo import families_bulk_create
 from letters.models import Letter, LetterBatch, LetterSend, LetterTemplate
+from tests.faults import say, scale
 from tests.workers import worker_kill, worker_start
 
 from .helpers import pdf_pages
 
-LETTERS = 200
-KILLS = 4
+LETTERS = scale(200, 500)
+KILLS = scale(4, 10)
 LEASE = 3
 ONE_PAGE = """{{ pupil.forename }} has attended {{ figures.attendance_percent }}% of sessions this year.
 
@@ -73,7 +75,7 @@ def test_killed_workers_still_send_every_letter_exactly_once(world, tmp_path, se
     kills_at: list[int] = []
     started = time.monotonic()
     try:
-        while time.monotonic() - started < 300:
+        while time.monotonic() - started < scale(300, 900):
             time.sleep(0.5)
             with scopes_disabled():
                 settled = Letter.objects.filter(batch=batch, status=Letter.Status.SENT).count()
@@ -129,3 +131,6 @@ def test_killed_workers_still_send_every_letter_exactly_once(world, tmp_path, se
     assert batch.print_letters == no_email + bounced
     (Path(django_settings.BASE_DIR) / "var" / "letters-exactly-once.txt").write_text(
         f"{LETTERS} letters, kills when {kills_at} were sent, done in {elapsed:.1f}s\n")
+    say(f"worker SIGKILLed {KILLS} times during a batch of {LETTERS} letters (when {kills_at} were sent); "
+        f"{len(letters)} letters made once each, {len(files) - 1} PDFs, {len(sends)} sends, {len(messages)} e-mails "
+        f"with distinct ids, done in {elapsed:.0f}s: nothing lost, nothing twice")
