@@ -9,7 +9,8 @@ The setting is session-wide and only sent when the scope has changed since the l
 connection: one extra round trip when a request enters its school's scope and one when it leaves.
 It goes through the driver's cursor directly, so it is not one of the statements Django records (the
 query-count assertions count the application's own statements). A rollback may undo a change made
-inside the transaction, so after one the next statement sends it again.
+inside the transaction, so after one the next statement sends it again. Because the setting belongs to the
+session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
 """
 
 from __future__ import annotations

@@ -79,6 +79,32 @@ def test_mark_all_unmarked_present_then_save(page: Page, live_server, setup):
     assert sorted(c for c, _ in codes(world.school).values()) == ["N", "\\", "\\", "\\", "\\"]
 
 
+def test_a_save_the_service_cannot_take_keeps_the_marks_on_the_page_and_says_so(page: Page, live_server, setup):
+    world, group, pupils = setup
+    sign_in(page, live_server, world.users["class_teacher"])
+    url = register_url(live_server, world.school, group, session="PM")
+    page.goto(url)
+    page.keyboard.press("n")
+    page.get_by_role("button", name=re.compile("Mark all unmarked present")).click()
+
+    def busy(route):  # the database restarting: the service answers 503 "try again"
+        if route.request.method == "POST":
+            route.fulfill(status=503, body="Try again in a moment", content_type="text/html")
+        else:
+            route.continue_()
+
+    page.route(url, busy)
+    page.get_by_role("button", name="Save register").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    expect(page.locator(f"#code_{pupils[4].pk}")).to_have_value("\\")  # still there to save again
+    assert codes(world.school) == {}
+    page.unroute(url)
+    page.get_by_role("button", name="Save register").click()
+    expect(page.locator("#register-notice")).to_contain_text("complete")
+    expect(page.locator("#js-problem")).to_have_count(0)
+    assert len(codes(world.school)) == 5
+
+
 def test_sign_in_late_arrivals_before_and_after_close(page: Page, live_server, setup):
     world, _group, pupils = setup
     sign_in(page, live_server, world.users["office_staff"])
