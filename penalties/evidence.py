@@ -2,7 +2,6 @@
 made from that data (one PDF, and a ZIP of the same data as CSV). No writes to the database here."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import re
@@ -14,7 +13,7 @@ from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
 
 from absence.models import LeaveRequest
-from attendance_portal.csvsafe import cell_safe
+from attendance_portal import csvsafe
 from interventions.models import AttendanceContract, CaseEvent, EventKind, Meeting, SupportRecord
 from letters.models import Letter, LetterSend
 from letters.rendering import LocalOnlyFetcher
@@ -131,18 +130,18 @@ def pack_files(data: dict[str, Any], stem: str) -> tuple[bytes, bytes]:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for section, columns in CSV_SECTIONS.items():
             text = io.StringIO()
-            writer = csv.writer(text)
+            writer = csvsafe.writer(text)
             writer.writerow(columns)
-            writer.writerows([cell_safe(row.get(c, "")) for c in columns] for row in data.get(section) or [])
+            writer.writerows([row.get(c, "") for c in columns] for row in data.get(section) or [])
             archive.writestr(f"{stem}_{section}.csv", text.getvalue())
         summary = io.StringIO()
-        writer_ = csv.writer(summary)
+        writer_ = csvsafe.writer(summary)
         writer_.writerow(["item", "value"])
         for key in ("local_authority",):
             writer_.writerow([key, data[key]])
         for key, value in {**data["pupil"], **{f"decision_{k}": v for k, v in data["consideration"].items()
                                                if k != "context"}}.items():
-            writer_.writerow([key, cell_safe(value)])
+            writer_.writerow([key, value])
         archive.writestr(f"{stem}_summary.csv", summary.getvalue())
     return pdf, out.getvalue()
 

@@ -40,8 +40,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._scope_state = state
             self._scope_value = rls.setting_for(state)
         if self._scope_value != self._scope_sent:
-            with self.wrap_database_errors:
-                context["cursor"].cursor.execute(rls.SET_SQL, [self._scope_value])
+            # A cursor of its own: the statement's may be a named (server-side) cursor, which runs only once.
+            with self.wrap_database_errors, self.connection.cursor() as cursor:
+                cursor.execute(rls.SET_SQL, [self._scope_value])
             self._scope_sent = self._scope_value
         return execute(sql, params, many, context)
 
