@@ -98,8 +98,8 @@ def trust_casework_table(figures: Sequence[Figure], *, schools: Sequence[tuple[i
     columns: list[tuple[str, str]] = []
     for group, (_title, header, _note) in GROUPS.items():
         mine = [f for f in figures if f.group == group]
-        for f in mine:
-            headers.append(f.label)
+        for f in mine:  # "Cases: <stage>", "Letters: <kind>": a stage and a letter may share a name
+            headers.append(f"{header}: {f.label}" if group in TOTALLED else f.label)
             columns.append((group, f.key))
         if group in TOTALLED:
             headers.append(f"All {header.lower()}")
