@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from attendance_portal.models import School, User
 from registers import codes as code_table
 from registers.models import Enrolment, Mark, Pupil, PupilContact
 from reporting.calendar import SchoolCalendar, calendar_for
+from reporting.casework import Figure
 from reporting.figures import Figures
 from reporting.models import AttendanceSignal, SignalKind
 from reporting.selectors import figures_by_enrolment as figures_for
@@ -494,3 +496,61 @@ def ladder_preview(*, school: School, entry_kinds: Iterable[str], below_percent:
     letters = dict(would_open) if letter else {}
     return Preview(dict(sorted(would_open.items())), dict(sorted(would_close.items())), dict(sorted(letters.items())),
                    sum(would_open.values()), sum(would_close.values()))
+
+
+# ---------------------------------------------------------------- casework in aggregate (governors, trusts)
+
+
+def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The period as local times: from the start of `start` to the start of the day after `end`."""
+    zone = timezone.get_current_timezone()
+    return (dt.datetime.combine(start, dt.time.min, zone),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone))
+
+
+CASEWORK_SQL = """
+    SELECT 'stage' AS fig, c.school_id, coalesce(st.name, '') AS key, coalesce(min(st.position), 0) AS pos,
+           count(*) AS n
+      FROM interventions_case c
+      LEFT JOIN interventions_ladderstage st ON st.id = c.stage_id AND st.school_id = c.school_id
+     WHERE c.school_id = ANY(%(schools)s) AND c.opened_on <= %(end)s
+       AND (c.closed_on IS NULL OR c.closed_on >= %(start)s)
+     GROUP BY c.school_id, st.name
+    UNION ALL
+    SELECT 'meeting', m.school_id, '', 0, count(*)
+      FROM interventions_meeting m
+     WHERE m.school_id = ANY(%(schools)s) AND m.status = 'held' AND m."when" >= %(from)s AND m."when" < %(to)s
+     GROUP BY m.school_id
+    UNION ALL
+    SELECT 'contract', k.school_id, k.kind, 0, count(*)
+      FROM interventions_attendancecontract k
+     WHERE k.school_id = ANY(%(schools)s) AND k.status <> 'draft' AND k.start BETWEEN %(start)s AND %(end)s
+     GROUP BY k.school_id, k.kind"""
+
+
+def casework_counts(*, school_ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
+    """Cases by stage, meetings held and contracts and plans started in the period, counted per school in
+    one statement over all `school_ids` (for the governors' and trust dashboards; counts only)."""
+    since, until = _day_bounds(start, end)
+    with connection.cursor() as cursor:
+        cursor.execute(CASEWORK_SQL, {"schools": school_ids, "start": start, "end": end, "from": since,
+                                      "to": until})
+        rows = cursor.fetchall()
+    stages: dict[str, dict[int, int]] = {}
+    order: dict[str, int] = {}
+    meetings: dict[int, int] = {}
+    contracts: dict[str, dict[int, int]] = {"contract": {}, "action_plan": {}}
+    for fig, school_id, key, pos, n in rows:
+        if fig == "stage":
+            label = key or "Not on a stage yet"
+            stages.setdefault(label, {})[school_id] = stages.get(label, {}).get(school_id, 0) + n
+            order[label] = min(order.get(label, pos), pos)
+        elif fig == "meeting":
+            meetings[school_id] = n
+        else:
+            contracts.setdefault(key, {})[school_id] = n
+    found = [Figure("stages", label, label, stages[label]) for label in sorted(stages, key=lambda k: (order[k], k))]
+    found.append(Figure("actions", "meetings", "Meetings held", meetings))
+    found.append(Figure("actions", "contracts", "Attendance contracts started", contracts.get("contract", {})))
+    found.append(Figure("actions", "action_plans", "Attendance action plans started", contracts.get("action_plan", {})))
+    return found

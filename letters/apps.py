@@ -9,3 +9,9 @@ class LettersConfig(AppConfig):
     def ready(self) -> None:
         # WeasyPrint logs every step at INFO; a batch of letters would flood the worker log.
         logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+        # The dashboards (reporting, a lower layer) read letters sent through this registration.
+        from reporting.casework import reader_register
+
+        from .selectors import letters_sent_counts
+
+        reader_register("letters", letters_sent_counts)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from attendance_portal.models import School, User
 from registers.models import Pupil
+from reporting.casework import Figure
 
-from .models import Letter, LetterBatch, LetterTemplate
+from .models import Letter, LetterBatch, LetterKind, LetterTemplate
 
 
 def template_for(*, school: School, kind: str, language: str = "en") -> LetterTemplate | None:
@@ -218,3 +220,21 @@ def candidates(*, school: School, pupil_ids: list[int] | None, on: dt.date, belo
                                recipients=recipients.get(pk, 0), flags=flags))
     return sorted(found, key=lambda c: (c.attendance_percent if c.attendance_percent is not None else 101,
                                         c.pupil.surname, c.pupil.forename))
+
+
+def letters_sent_counts(*, school_ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
+    """Letters sent in the period by kind, per school, in one statement over all `school_ids` (for the
+    governors' and trust dashboards: counts only)."""
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone)
+    rows = (Letter.objects.filter(school_id__in=school_ids, status=Letter.Status.SENT, sent_at__gte=since,
+                                  sent_at__lt=until)
+            .values_list("school_id", "kind").annotate(n=Count("id")).order_by())
+    by_kind: dict[str, dict[int, int]] = {}
+    for school_id, kind, n in rows:
+        by_kind.setdefault(kind, {})[school_id] = n
+    labels = dict(LetterKind.choices)
+    order = list(labels)
+    return [Figure("letters", kind, labels.get(kind, kind), by_kind[kind])
+            for kind in sorted(by_kind, key=lambda k: order.index(k) if k in order else len(order))]

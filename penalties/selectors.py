@@ -6,7 +6,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
+
+from reporting.casework import Figure
 
 from .models import NationalFramework, NoticeKind, NoticeStatus, PenaltyNotice
 
@@ -98,3 +102,35 @@ def amount_due(notice: PenaltyNotice, day: dt.date) -> tuple[int, str] | None:
     if notice.lower_pence is not None and notice.lower_due_on is not None and day <= notice.lower_due_on:
         return notice.lower_pence, f"the lower amount, due by {notice.lower_due_on:%-d %B %Y}"
     return notice.full_pence, f"the full amount, due by {notice.full_due_on:%-d %B %Y}"
+
+
+PENALTY_COUNTS_SQL = """
+    SELECT 'notices_to_improve', n.school_id, count(*) FROM penalties_noticetoimprove n
+     WHERE n.school_id = ANY(%(schools)s) AND n.issued_on BETWEEN %(start)s AND %(end)s GROUP BY n.school_id
+    UNION ALL
+    SELECT 'referrals', r.school_id, count(*) FROM penalties_referral r
+     WHERE r.school_id = ANY(%(schools)s) AND r.submitted_at >= %(from)s AND r.submitted_at < %(to)s
+     GROUP BY r.school_id
+    UNION ALL
+    SELECT 'penalty_notices', p.school_id, count(*) FROM penalties_penaltynotice p
+     WHERE p.school_id = ANY(%(schools)s) AND p.issued_on BETWEEN %(start)s AND %(end)s GROUP BY p.school_id"""
+
+PENALTY_FIGURES = {"notices_to_improve": "Notices to improve issued",
+                   "referrals": "Referred to the local authority for a penalty notice",
+                   "penalty_notices": "Penalty notices issued"}
+
+
+def penalty_counts(*, school_ids: list[int], start: dt.date, end: dt.date) -> list[Figure]:
+    """Notices to improve issued, referrals submitted to the local authority and penalty notices issued from
+    them in the period, per school, in one statement over all `school_ids` (counts only)."""
+    zone = timezone.get_current_timezone()
+    params = {"schools": school_ids, "start": start, "end": end,
+              "from": dt.datetime.combine(start, dt.time.min, zone),
+              "to": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone)}
+    with connection.cursor() as cursor:
+        cursor.execute(PENALTY_COUNTS_SQL, params)
+        rows = cursor.fetchall()
+    counts: dict[str, dict[int, int]] = {key: {} for key in PENALTY_FIGURES}
+    for key, school_id, n in rows:
+        counts[key][school_id] = n
+    return [Figure("actions", key, label, counts[key]) for key, label in PENALTY_FIGURES.items()]

@@ -24,6 +24,7 @@ from registers.models import YEAR_GROUP_CHOICES
 from . import disclosure
 from .benchmarks import Benchmark, benchmarks_for
 from .calendar import calendar_for
+from .casework import casework_figures, casework_tables, trust_casework_table
 from .charts import Chart, governor_charts
 from .dashboard_tables import (
     NOTES,
@@ -102,7 +103,15 @@ def governor_dashboard(request: SchoolRequest, school_slug: str) -> HttpResponse
     return render(request, "reporting/governors.html", {
         "page": page, "kinds": KINDS, "chosen": request.GET, "notes": NOTES, "method": METHOD,
         "query": request.GET.urlencode(), "reports": GovernorReport.objects.filter(school=school)[:3],
+        "casework": _casework(page),
     })
+
+
+def _casework(page: GovernorPage) -> list[DisplayTable]:
+    """The casework tables of the governors' page: counts from the casework apps' registered readers,
+    composed here because reporting does not import them."""
+    figures = casework_figures(school_ids=[page.school.pk], start=page.period.start, end=page.period.end)
+    return casework_tables(figures, school_id=page.school.pk, threshold=page.threshold)
 
 
 def _csv_response(table: DisplayTable, filename: str) -> HttpResponse:
@@ -120,6 +129,8 @@ def governor_dashboard_csv(request: SchoolRequest, school_slug: str) -> HttpResp
     except PeriodError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     found = next((t for t in page.tables.all() if t.key == table), None)
+    if found is None and table.startswith("casework_"):
+        found = next((t for t in _casework(page) if t.key == table), None)
     if found is None:
         raise Http404("No such table")
     return _csv_response(found, f"{school.slug}-{page.period.start}-{page.period.end}")
@@ -174,7 +185,12 @@ def _trust_tables(request: TrustRequest) -> tuple[list[DisplayTable], Any]:
     schools_table = trust_schools_table(
         dash, threshold=threshold, benchmarks=marks,
         link=lambda pk: reverse("trust_dashboard:school", args=[trust.slug, by_id[pk].slug]))
-    return [schools_table, trust_cohorts_table(dash, threshold=threshold)], dash
+    # Casework from the earliest school's year start to today, one statement per casework app for all schools.
+    today = timezone.localdate()
+    start = min((r.period_from for r in dash.rows if r.period_from), default=today)
+    figures = casework_figures(school_ids=[s.pk for s in schools], start=start, end=today)
+    casework = trust_casework_table(figures, schools=[(s.pk, s.name) for s in schools], threshold=threshold)
+    return [schools_table, trust_cohorts_table(dash, threshold=threshold), casework], dash
 
 
 SORTS = {"name": "School", "attendance": "Attendance", "unauthorised": "Unauthorised absence",
@@ -190,8 +206,8 @@ def trust_dashboard_view(request: TrustRequest, trust_slug: str) -> HttpResponse
     rows = sorted(schools.rows[:-1], key=lambda r: r.sort[sort], reverse=request.GET.get("desc") == "1")
     return render(request, "reporting/trust.html", {
         "trust": request.trust, "schools": schools, "rows": rows, "total": schools.rows[-1],
-        "cohorts": tables[1], "sort": sort, "sorts": SORTS, "desc": request.GET.get("desc") == "1",
-        "notes": NOTES, "dash": dash,
+        "cohorts": tables[1], "casework": tables[2], "sort": sort, "sorts": SORTS,
+        "desc": request.GET.get("desc") == "1", "notes": NOTES, "dash": dash,
     })
 
 
