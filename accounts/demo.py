@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from django.db.models import Q
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from attendance_portal.models import User
 
-from .policy import MFA_ROLES
+from .policy import mfa_required
 
 DEMO_KEY = b"attendance-demo-2026"  # 20 bytes, published with the demo password
 
@@ -31,11 +30,9 @@ def demo_code() -> str:
 
 def demo_devices_ensure(usernames: list[str]) -> int:
     """Give the demo accounts that need two-step sign-in the demo authenticator (once)."""
-    needing = User.objects.filter(username__in=usernames).filter(
-        Q(is_staff=True) | Q(memberships__role__in=MFA_ROLES)).distinct()
     made = 0
-    for user in needing:
-        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    for user in User.objects.filter(username__in=usernames):
+        if mfa_required(user) and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_KEY.hex(), confirmed=True)
             made += 1
     return made

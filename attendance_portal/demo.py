@@ -217,7 +217,9 @@ def demo_logins() -> list[tuple[str, str, str]]:
         for role, (prefix, _) in STAFF.items():
             rows.append((f"{prefix}.{spec.slug}", role.label, f"/s/{spec.slug}/"))
     rows.append(("parent.demo", "Parent (two children, two schools)", "/parent/"))
-    return rows
+    from penalties.demo import demo_la_logins
+
+    return rows + demo_la_logins()
 
 
 @transaction.atomic

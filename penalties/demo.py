@@ -11,6 +11,7 @@ from contextlib import suppress
 from django.core.exceptions import ValidationError
 from django_scopes import scope
 
+from accounts.demo import demo_devices_ensure
 from attendance_portal.demo import DEMO_PASSWORD
 from attendance_portal.models import Membership, School, User
 from attendance_portal.roles import Role
@@ -68,6 +69,7 @@ def demo_penalties(*, schools: list[School], on: dt.date) -> None:
                 school = School.objects.get(pk=by_slug[slug].pk)
                 with scope(school=school):
                     _school_referrals(school=school, officer=officer, on=on)
+    demo_devices_ensure([username for username, _, _ in demo_la_logins()])
     thameside = School.objects.filter(slug="thameside").first()
     if thameside is not None:
         with scope(school=thameside):

@@ -52,7 +52,7 @@ def test_demo_data_is_deterministic_and_complete():
         assert (y9.am_open, y9.am_close) == (dt.time(8, 30), dt.time(8, 45))
         assert (y7.pm_open, y7.pm_close) == (dt.time(14, 0), dt.time(14, 15))
         assert not Mark.objects.filter(date__gt=TODAY).exists()
-    assert len(demo_logins()) == 4 * 6 + 3
+    assert len(demo_logins()) == 4 * 6 + 3 + 2  # and an officer in each of the two local authorities
 
 
 @pytest.mark.django_db
@@ -64,6 +64,10 @@ def test_seed_command_is_idempotent_with_if_empty(capsys):
     with scopes_disabled():
         assert Mark.objects.count() == before
     assert "already loaded" in capsys.readouterr().out
+    # The local authorities' officers need two-step sign-in, so they get the demo authenticator too.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    assert TOTPDevice.objects.filter(user__username="la.essex", confirmed=True).count() == 1
 
 
 @pytest.mark.django_db
