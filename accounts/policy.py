@@ -39,12 +39,16 @@ def is_staff_account(user: Any) -> bool:
     return bool(user.is_staff or user.is_superuser or _roles(user))
 
 
+def holds_la_role(user: Any) -> bool:
+    """Whether the account is an officer of a local authority (read with its other roles, once a request)."""
+    return bool(user.is_authenticated and any(role.startswith("la:") for role in _roles(user)))
+
+
 def mfa_required(user: Any) -> bool:
     """Platform staff, the roles above, and every local-authority officer (they read referrals with pupils'
     and parents' details from many schools)."""
-    roles = _roles(user) if user.is_authenticated else frozenset()
-    return bool(user.is_authenticated and (user.is_staff or user.is_superuser or roles & MFA_ROLES
-                                           or any(role.startswith("la:") for role in roles)))
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser or _roles(user) & MFA_ROLES
+                                           or holds_la_role(user)))
 
 
 def session_limits(user: Any) -> tuple[dt.timedelta, dt.timedelta]:

@@ -32,7 +32,22 @@ def user_places(user: User) -> list[Place]:
             schools.setdefault(school.pk, (school, set()))[1].update(trust_ids[school.trust_id])
     places = [Place("trust", t.name, t.slug, tuple(sorted(r))) for t, r in trusts.values()]
     places += [Place("school", s.name, s.slug, tuple(sorted(r))) for s, r in schools.values()]
-    return sorted(places, key=lambda p: (p.kind != "trust", p.name))
+    places += _la_places(user)
+    return sorted(places, key=lambda p: ({"la": 0, "trust": 1}.get(p.kind, 2), p.name))
+
+
+def _la_places(user: User) -> list[Place]:
+    """The local authorities whose workspace the user works in (`penalties`), as places to switch to."""
+    from accounts.policy import holds_la_role
+    from penalties.models import LAOfficer
+
+    if not holds_la_role(user):  # known already from the roles read at sign-in checks: no query for most people
+        return []
+    found: dict[str, tuple[str, set[str]]] = {}
+    for officer in LAOfficer.objects.filter(user=user).select_related("local_authority"):
+        la = officer.local_authority
+        found.setdefault(la.code, (la.name, set()))[1].add(officer.get_role_display())
+    return [Place("la", name, code, tuple(sorted(roles))) for code, (name, roles) in found.items()]
 
 
 def user_is_parent(user: User) -> bool:

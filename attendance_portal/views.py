@@ -25,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
     is_parent = user_is_parent(request.user)
     if len(places) == 1 and not is_parent:
         only = places[0]
-        return redirect("school_home" if only.kind == "school" else "trust_home", only.slug)
+        return redirect(PLACE_HOME[only.kind], only.slug)
     if not places and is_parent:
         return redirect("parent:home")
     is_platform_admin = request.user.is_active and request.user.is_staff
@@ -36,17 +36,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
+PLACE_HOME = {"school": "school_home", "trust": "trust_home", "la": "la:inbox"}  # where each kind of place opens
 
 
 @login_required
 @require_GET
 def switch(request: HttpRequest) -> HttpResponse:
-    """The school switcher posts a place as 'school:slug' or 'trust:slug'."""
+    """The school switcher posts a place as 'school:slug', 'trust:slug' or 'la:code'."""
     kind, _, slug = request.GET.get("to", "").partition(":")
-    if kind in ("school", "trust") and slug:
+    if kind in PLACE_HOME and slug:
         if not SLUG.match(slug):
             return bad_request(request, "Choose a school or trust from the list.")
-        return redirect("school_home" if kind == "school" else "trust_home", slug)
+        return redirect(PLACE_HOME[kind], slug)
     if kind == "parent":
         return redirect("parent:home")
     return redirect("home")

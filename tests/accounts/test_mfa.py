@@ -55,6 +55,20 @@ def test_local_authority_officers_need_it_and_are_never_parent_accounts(world):
     assert is_staff_account(officer)
 
 
+def test_a_local_authority_officer_lands_on_the_workspace_and_can_switch_to_it(world, client_as):
+    from penalties.models import LAOfficer, LocalAuthority
+
+    la = LocalAuthority.objects.create(code="essex", name="Essex", nti_weeks=6)
+    LAOfficer.objects.create(local_authority=la, user=world.users["headteacher"], role=LAOfficer.Role.PENALTY)
+    officer = f.UserFactory(username="pn@essex")
+    LAOfficer.objects.create(local_authority=la, user=officer, role=LAOfficer.Role.PENALTY)
+    assert client_as(officer).get(reverse("home")).url == reverse("la:inbox", args=["essex"])
+    head = client_as(world.users["headteacher"])  # a head who is also an LA officer has both places
+    page = head.get(reverse("home")).content.decode()
+    assert reverse("la:inbox", args=["essex"]) in page and "Local authority" in page
+    assert head.get(reverse("switch"), {"to": "la:essex"}).url == reverse("la:inbox", args=["essex"])
+
+
 def test_platform_staff_need_it_for_the_admin(world):
     f.UserFactory(username="root", is_staff=True, is_superuser=True)
     client = Client()
