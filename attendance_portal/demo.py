@@ -92,8 +92,9 @@ class DemoSchool:
 PRIMARY = ["R", "1", "2", "3", "4", "5", "6"]
 
 SCHOOLS = [
-    # After the primary whose policy predates 2024: short AM window, punctuality letters.
-    DemoSchool("meadowbrook", "Meadowbrook Primary School", "140101", "primary", "North Northamptonshire", 940,
+    # After the primary whose policy predates 2024: short AM window, punctuality letters. The demo trust's
+    # schools sit in two local authorities (Hertfordshire and Essex), each with its penalty-notice officer.
+    DemoSchool("meadowbrook", "Meadowbrook Primary School", "140101", "primary", "Hertfordshire", 919,
                PRIMARY, 1, 36, {"*": Times(("08:45", "08:55"), ("13:00", "13:10"))},
                {"absence_report_cutoff": dt.time(9, 0), "medical_evidence_after_days": 5}, [0, 40]),
     # After the Hertfordshire primary: register 08:55–09:10, letters below 95 %.
@@ -103,7 +104,7 @@ SCHOOLS = [
     # After the Sandwell primary: 09:00 register, > 3 lates in 3 weeks, 2 weeks' notice for leave.
     # Its policy has no window for L (dfe-rules U8) and gives 13:10 or 13:15 for PM (U7): this demo opens the
     # AM register at 08:45 so L exists, and closes PM at 13:15. A real school sets its own times.
-    DemoSchool("moorfield", "Moorfield Primary School", "140103", "primary", "Sandwell", 333,
+    DemoSchool("moorfield", "Moorfield Primary School", "140103", "primary", "Essex", 881,
                PRIMARY, 1, 36, {"*": Times(("08:45", "09:00"), ("13:05", "13:15"))},
                {"absence_report_cutoff": dt.time(9, 30), "leave_notice_days": 14, "punctuality_lates": 3,
                 "punctuality_weeks": 3}, [0, 25]),

@@ -23,11 +23,13 @@ from . import services
 from .models import Consideration, LAOfficer, LocalAuthority
 
 # code -> (name, the demo schools in its area, its code-of-conduct settings)
-AREAS: dict[str, tuple[str, tuple[str, ...], dict[str, object]]] = {
-    "essex": ("Essex", ("thameside", "moorfield"),
+# Each area's code of conduct; which demo schools are in it is the schools' own `local_authority`
+# (attendance_portal.demo.SCHOOLS).
+AREAS: dict[str, tuple[str, dict[str, object]]] = {
+    "essex": ("Essex",
               {"nti_weeks": 6, "nti_weeks_fixed": True, "referral_deadline_school_days": 10,
                "certificate_period": LocalAuthority.CertificatePeriod.LAST_SESSIONS, "certificate_sessions": 60}),
-    "herts": ("Hertfordshire", ("millbrook", "meadowbrook"),
+    "herts": ("Hertfordshire",
               {"nti_weeks": 4, "referral_deadline_school_days": 15,
                "certificate_period": LocalAuthority.CertificatePeriod.THIS_AND_LAST_YEAR}),
 }
@@ -39,7 +41,7 @@ CONSIDERED = {"support": Consideration.Support.NOT_ENGAGED,
 
 
 def demo_la_logins() -> list[tuple[str, str, str]]:
-    return [(f"la.{code}", f"{name} penalty-notice officer", f"/la/{code}/") for code, (name, _, _) in AREAS.items()]
+    return [(f"la.{code}", f"{name} penalty-notice officer", f"/la/{code}/") for code, (name, _) in AREAS.items()]
 
 
 def _user(username: str, first: str, last: str) -> User:
@@ -58,15 +60,12 @@ def _member(school: School, role: Role) -> User | None:
 
 
 def demo_penalties(*, schools: list[School], on: dt.date) -> None:
-    by_slug = {s.slug: s for s in schools}
-    for code, (name, slugs, settings) in AREAS.items():
+    for code, (name, settings) in AREAS.items():
         la, _ = LocalAuthority.objects.update_or_create(code=code, defaults={"name": name, **settings})
-        School.objects.filter(slug__in=slugs).update(local_authority=name)
         officer = _user(f"la.{code}", "Alex" if code == "essex" else "Sam", f"{name} PN team")
         LAOfficer.objects.get_or_create(local_authority=la, user=officer, role=LAOfficer.Role.PENALTY)
-        for slug in slugs:
-            if slug in by_slug:
-                school = School.objects.get(pk=by_slug[slug].pk)
+        for school in schools:
+            if school.local_authority == name:
                 with scope(school=school):
                     _school_referrals(school=school, officer=officer, on=on)
     demo_devices_ensure([username for username, _, _ in demo_la_logins()])
