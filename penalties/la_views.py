@@ -25,7 +25,7 @@ from .models import EvidencePack, PenaltyNotice, Referral
 from .pack import PACK_ITEMS
 from .selectors import amount_due, ledger_for, parent_key_make
 from .services import ALTERNATIVES
-from .views import show_form_errors, show_refusal
+from .views import attempt, show_form_errors, show_refusal
 from .workspace import LARequest, la_view
 
 
@@ -88,11 +88,8 @@ def _answer(request: LARequest, referral_id: int, act: Callable[[Referral, dict[
     form = form_class(request.POST) if form_class else None
     if form is not None:
         form.is_valid()  # an empty reason is the service's refusal, with its own message
-    try:
-        act(found, form.cleaned_data if form is not None else {})
-        messages.success(request, done.format(school=found.school.name))
-    except ValidationError as error:
-        show_refusal(request, error)
+    attempt(request, lambda: act(found, form.cleaned_data if form is not None else {}),
+            done.format(school=found.school.name))
     return _to_referral(request, found)
 
 
@@ -126,15 +123,16 @@ def issue(request: LARequest, la_code: str, referral_id: int) -> HttpResponse:
     if not form.is_valid():
         show_form_errors(request, form)
         return _to_referral(request, found)
-    try:
-        notice = services.referral_notice_issue(referral=found, by=request.user, **form.cleaned_data)
-        lower = f"{notice.framework.pounds(notice.lower_pence)} by {notice.lower_due_on:%-d %B %Y}, " \
-            if notice.lower_pence else ""
-        messages.success(request, f"Notice {notice.number} issued to {notice.parent_name}: {lower}"
-                                  f"{notice.framework.pounds(notice.full_pence)} by {notice.full_due_on:%-d %B %Y}.")
-    except ValidationError as error:
-        show_refusal(request, error)
+    attempt(request, lambda: services.referral_notice_issue(referral=found, by=request.user, **form.cleaned_data),
+            _issued)
     return _to_referral(request, found)
+
+
+def _issued(notice: PenaltyNotice) -> str:
+    pounds = notice.framework.pounds
+    lower = f"{pounds(notice.lower_pence)} by {notice.lower_due_on:%-d %B %Y}, " if notice.lower_pence else ""
+    return (f"Notice {notice.number} issued to {notice.parent_name}: {lower}"
+            f"{pounds(notice.full_pence)} by {notice.full_due_on:%-d %B %Y}.")
 
 
 def _notice(request: LARequest, notice_id: int) -> PenaltyNotice:

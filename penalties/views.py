@@ -3,6 +3,7 @@ to improve, the referral and the head's authorisation. The middleware has opened
 lookup is filtered by `request.school`, so another school's case is a 404. Writes go through the services."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -37,6 +38,18 @@ def _to_case(request: SchoolRequest, case: Case) -> HttpResponse:
 
 def show_refusal(request: HttpRequest, error: Exception) -> None:
     messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+
+
+def attempt(request: HttpRequest, call: Callable[[], Any], done: str | Callable[[Any], str],
+            refusals: tuple[type[Exception], ...] = (ValidationError,)) -> None:
+    """Call a service: say `done` (or `done(result)`) when it worked, or the service's refusal when it did not.
+    The one shape of every penalty action, at the school and at the local authority."""
+    try:
+        result = call()
+    except refusals as error:
+        show_refusal(request, error)
+        return
+    messages.success(request, done(result) if callable(done) else done)
 
 
 def show_form_errors(request: HttpRequest, form: Any) -> None:
@@ -84,11 +97,8 @@ def consider(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResp
     if not form.is_valid():
         show_form_errors(request, form)
         return _to_case(request, case)
-    try:
-        found = services.penalty_consider(case=case, by=request.user, **form.cleaned_data)
-        messages.success(request, f"Consideration recorded: {found.get_decision_display().lower()}.")
-    except ValidationError as error:
-        show_refusal(request, error)
+    attempt(request, lambda: services.penalty_consider(case=case, by=request.user, **form.cleaned_data),
+            lambda found: f"Consideration recorded: {found.get_decision_display().lower()}.")
     return _to_case(request, case)
 
 
@@ -101,14 +111,10 @@ def notice_to_improve(request: SchoolRequest, school_slug: str, consideration_id
     if not form.is_valid():
         show_form_errors(request, form)
     else:
-        try:
-            nti = services.notice_to_improve_issue(consideration=consideration, by=request.user,
-                                                   weeks=form.cleaned_data["weeks"],
-                                                   allowed_sessions=form.cleaned_data["allowed_sessions"])
-            messages.success(request, f"Notice to improve given: a letter to each parent; the period ends "
-                                      f"{nti.ends_on:%-d %B %Y}.")
-        except ValidationError as error:
-            show_refusal(request, error)
+        attempt(request, lambda: services.notice_to_improve_issue(
+            consideration=consideration, by=request.user, weeks=form.cleaned_data["weeks"],
+            allowed_sessions=form.cleaned_data["allowed_sessions"]),
+            lambda nti: f"Notice to improve given: a letter to each parent; the period ends {nti.ends_on:%-d %B %Y}.")
     return _to_case(request, consideration.case)
 
 
@@ -116,11 +122,8 @@ def notice_to_improve(request: SchoolRequest, school_slug: str, consideration_id
 @require_POST
 def refer(request: SchoolRequest, school_slug: str, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    try:
-        services.referral_make(case=case, by=request.user)
-        messages.success(request, "Referral prepared: it now needs the headteacher's authorisation.")
-    except ValidationError as error:
-        show_refusal(request, error)
+    attempt(request, lambda: services.referral_make(case=case, by=request.user),
+            "Referral prepared: it now needs the headteacher's authorisation.")
     return _to_case(request, case)
 
 
@@ -134,11 +137,8 @@ def _referral(request: SchoolRequest, referral_id: int) -> Referral:
 @require_POST
 def authorise(request: SchoolRequest, school_slug: str, referral_id: int) -> HttpResponse:
     referral = _referral(request, referral_id)
-    try:
-        services.referral_authorise(referral=referral, by=request.user)
-        messages.success(request, "Referral authorised.")
-    except (ValidationError, PermissionDenied) as error:
-        show_refusal(request, error)
+    attempt(request, lambda: services.referral_authorise(referral=referral, by=request.user), "Referral authorised.",
+            refusals=(ValidationError, PermissionDenied))
     return _to_case(request, referral.case)
 
 
@@ -148,12 +148,9 @@ def submit(request: SchoolRequest, school_slug: str, referral_id: int) -> HttpRe
     referral = _referral(request, referral_id)
     form = SubmitForm(request.POST)
     form.is_valid()
-    try:
-        services.referral_submit(referral=referral, by=request.user,
-                                 incomplete_reason=form.cleaned_data.get("incomplete_reason", ""))
-        messages.success(request, f"Referral submitted to {referral.local_authority.name}.")
-    except ValidationError as error:
-        show_refusal(request, error)
+    attempt(request, lambda: services.referral_submit(
+        referral=referral, by=request.user, incomplete_reason=form.cleaned_data.get("incomplete_reason", "")),
+        f"Referral submitted to {referral.local_authority.name}.")
     return _to_case(request, referral.case)
 
 
@@ -169,12 +166,10 @@ def delegate(request: SchoolRequest, school_slug: str) -> HttpResponse:
         if user is None:
             messages.error(request, "Choose a member of this school's staff.")
         else:
-            try:
-                services.head_delegate_set(school=request.school, user=user.user,
-                                           position=form.cleaned_data["position"], by=request.user)
-                messages.success(request, f"{user.user.display_name()} may now authorise referrals.")
-            except (ValidationError, PermissionDenied) as error:
-                show_refusal(request, error)
+            attempt(request, lambda: services.head_delegate_set(
+                school=request.school, user=user.user, position=form.cleaned_data["position"], by=request.user),
+                f"{user.user.display_name()} may now authorise referrals.",
+                refusals=(ValidationError, PermissionDenied))
     if back.isdigit():
         return redirect("penalties:case", request.school.slug, int(back))
     return redirect("interventions:queue", request.school.slug)
