@@ -45,6 +45,9 @@ def seeded(world) -> list[Case]:
         for n, case in enumerate(cases):
             case.stage = first if n < 7 else second
             case.save()
+            # Names no page would print by chance (a generated surname can be a word such as "Case").
+            case.pupil.forename, case.pupil.surname = f"Zorbeline{n}", f"Quennardy{n}"
+            case.pupil.save(update_fields=["forename", "surname"])
         for n in range(6):
             Meeting.objects.create(school=school, case=cases[n], meeting_type="Attendance meeting",
                                    when=dt.datetime(2025, 10, 6 + n, 10, tzinfo=dt.UTC), place="Room 1",
