@@ -7,24 +7,28 @@ register is a legal record), so bench schools stay behind and can be ignored.
     python -m bench registers                 both figures
     python -m bench registers --marks=20000   a smaller import
     python -m bench registers --saves=20      fewer register saves
+    python -m bench registers --profile=open  where the time of opening the page goes (or =save)
 """
 
 from __future__ import annotations
 
+import cProfile
 import datetime as dt
 import io
 import json
 import math
+import pstats
 import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from django.core.management import call_command
 from django.db import connection, reset_queries
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django_scopes import scope
 
 from attendance_portal.models import Membership, School, User
@@ -40,7 +44,6 @@ from registers.models import (
     SessionTimes,
     Term,
 )
-from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
 
 YEAR_START = dt.date(2025, 9, 1)
@@ -114,62 +117,79 @@ def _register_school() -> tuple[School, RegistrationGroup, list[Pupil], User]:
     return school, group, pupils, user
 
 
-def _bench_register_save(saves: int) -> None:
+def _post_data(pupils: list[Pupil]) -> dict[str, str]:
+    """A register as a teacher sends it: mostly present, a few late (with minutes) and a few absent."""
+    data = {"reason": ""}
+    for i, p in enumerate(pupils):
+        code = "L" if i % 10 == 3 else ("N" if i % 15 == 7 else "/")
+        data[f"code_{p.pk}"] = code
+        data[f"minutes_{p.pk}"] = "7" if code == "L" else ""
+        data[f"note_{p.pk}"] = ""
+        data[f"version_{p.pk}"] = ""
+    return data
+
+
+def _timed(client: Client, method: str, url: str, *, profile: cProfile.Profile | None = None,
+           **kwargs: Any) -> tuple[float, int, int]:
+    """One request through the whole stack: milliseconds, SQL statements, bytes of response."""
+    connection.force_debug_cursor = True
+    reset_queries()
+    started = time.perf_counter()
+    if profile is not None:
+        profile.enable()
+    response = getattr(client, method)(url, **kwargs)
+    if profile is not None:
+        profile.disable()
+    elapsed = (time.perf_counter() - started) * 1000
+    statements = len(connection.queries)
+    connection.force_debug_cursor = False
+    if response.status_code not in (200, 302):
+        raise SystemExit(f"{method.upper()} {url} failed with HTTP {response.status_code}")
+    return elapsed, statements, len(response.content)
+
+
+def _report(label: str, runs: list[tuple[float, int, int]]) -> None:
+    timings = [r[0] for r in runs]
+    queries = [r[1] for r in runs]
+    sizes = [r[2] for r in runs]
+    print(f"{label}: median {statistics.median(timings):.0f} ms, p95 {_percentile(timings, 95):.0f} ms "
+          f"over {len(runs)}; SQL {min(queries)}–{max(queries)}; response {statistics.median(sizes) / 1024:.1f} KB")
+
+
+def _bench_register_save(saves: int, *, profile: str = "") -> None:
+    """Three requests of the 08:50 peak, in-process through middleware and view: a teacher opens the
+    register, saves it as the page does (htmx: the answer updates the open page), and the same save as a
+    plain form (no JavaScript: a redirect). Each save is a fresh day, so all 30 marks are new."""
+    from accounts.demo import client_signed_in
+
     school, group, pupils, user = _register_school()
-    days = _school_days()[:saves]
-    try:
-        reverse("registers:register", kwargs={"school_slug": school.slug, "group_id": group.pk,
-                                              "date": days[0].isoformat(), "session": "AM"})
-        through_view = True
-    except NoReverseMatch:
-        through_view = False
-
-    timings: list[float] = []
-    queries: list[int] = []
-    if through_view:
-        from accounts.demo import client_signed_in
-
-        client = Client(HTTP_HOST="localhost")
-        client_signed_in(client, user)
-        for day in days:
-            url = reverse("registers:register", kwargs={"school_slug": school.slug, "group_id": group.pk,
-                                                       "date": day.isoformat(), "session": "AM"})
-            data = {"reason": ""}
-            for i, p in enumerate(pupils):
-                code = "L" if i % 10 == 3 else ("N" if i % 15 == 7 else "/")
-                data[f"code_{p.pk}"] = code
-                data[f"minutes_{p.pk}"] = "7" if code == "L" else ""
-                data[f"note_{p.pk}"] = ""
-                data[f"version_{p.pk}"] = ""
-            connection.force_debug_cursor = True
-            reset_queries()
-            started = time.perf_counter()
-            response = client.post(url, data)
-            timings.append((time.perf_counter() - started) * 1000)
-            queries.append(len(connection.queries))
-            connection.force_debug_cursor = False
-            if response.status_code not in (200, 302):
-                raise SystemExit(f"register save failed with HTTP {response.status_code} on {url}")
-        with scope(school=school):
-            saved = Mark.objects.filter(school=school).count()
-        if saved != CLASS_SIZE * len(days):
-            raise SystemExit(f"expected {CLASS_SIZE * len(days)} marks after the saves, found {saved}")
-        what = "POST to registers:register (middleware + view + marks_save, in-process Client)"
-    else:
-        with scope(school=school):
-            for day in days:
-                entries = [MarkEntry(p.pk, day, "AM", "/") for p in pupils]
-                started = time.perf_counter()
-                marks_save(school=school, entries=entries, by=user)
-                timings.append((time.perf_counter() - started) * 1000)
-        what = "marks_save directly (the register view registers:register is not available)"
-
-    print(f"register save ({CLASS_SIZE} pupils): median {statistics.median(timings):.0f} ms, "
-          f"p95 {_percentile(timings, 95):.0f} ms over {len(timings)} saves")
-    print(f"  measured: {what}")
-    if queries:
-        print(f"  SQL queries per save: {min(queries)}–{max(queries)}")
-    print(f"  bench school: {school.slug}")
+    days = _school_days()[: 2 * saves]
+    client = Client(HTTP_HOST="localhost")
+    client_signed_in(client, user)
+    profiler = cProfile.Profile() if profile else None  # --profile=open or --profile=save
+    opened, htmx, plain = [], [], []
+    for n, day in enumerate(days):
+        url = reverse("registers:register", kwargs={"school_slug": school.slug, "group_id": group.pk,
+                                                   "date": day.isoformat(), "session": "AM"})
+        opened.append(_timed(client, "get", url, profile=profiler if profile == "open" else None))
+        if n < saves:
+            htmx.append(_timed(client, "post", url, data=_post_data(pupils), HTTP_HX_REQUEST="true",
+                               profile=profiler if profile == "save" else None))
+        else:
+            plain.append(_timed(client, "post", url, data=_post_data(pupils)))
+    with scope(school=school):
+        saved = Mark.objects.filter(school=school).count()
+    if saved != CLASS_SIZE * len(days):
+        raise SystemExit(f"expected {CLASS_SIZE * len(days)} marks after the saves, found {saved}")
+    print(f"register ({CLASS_SIZE} pupils), in-process Client through middleware and view:")
+    _report("  open the register page", opened)
+    _report("  save as the page does (htmx)", htmx)
+    _report("  save as a plain form (redirect)", plain)
+    print(f"  every mark saved is stored: {saved} marks; bench school: {school.slug}")
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
 
 
 # --------------------------------------------------------------------------- (b) import rate
@@ -246,5 +266,6 @@ def _bench_import(marks: int) -> None:
 def run(args: list[str]) -> None:
     saves = _option(args, "saves", 50)
     marks = _option(args, "marks", 100_000)
-    _bench_register_save(saves)
+    profile = next((a.split("=", 1)[1] for a in args if a.startswith("--profile=")), "")
+    _bench_register_save(saves, profile=profile)
     _bench_import(marks)

@@ -141,6 +141,29 @@ class Register:
         return None
 
 
+def register_page_state(register: Register) -> dict[int, tuple[bool, bool]]:
+    """What a save can change about a row beyond its mark: whether it is locked, whether it is pre-filled."""
+    return {row.pupil.pk: (row.locked, row.prefilled) for row in register.rows}
+
+
+def register_shows_stored(*, register: Register, before: dict[int, tuple[bool, bool]],
+                          submitted: RegisterInput, data: dict[str, str]) -> bool:
+    """After a save and `register_marks_refresh`: does the page that sent `data` already show every mark as
+    stored? Then only versions, counts and links need updating; otherwise the register must be drawn again
+    (someone else marked a row meanwhile, a row locked or stopped being pre-filled, a value was tidied)."""
+    for row in register.rows:
+        pid = row.pupil.pk
+        if before.get(pid) != (row.locked, row.prefilled):
+            return False
+        if row.locked:
+            # A locked row sends no fields, only the version it showed.
+            if (data.get(f"version_{pid}") or "") != row.version:
+                return False
+        elif submitted.typed.get(pid, ("", "", "")) != (row.code, row.minutes, row.note):
+            return False
+    return True
+
+
 def register_codes(*, day: dt.date, session: str, allowed: frozenset[str] | None, ahead: bool) -> list[codes.Code]:
     """The codes offered in a register: valid that day, fitting the session, allowed for the person, and
     (before the day) only those that may be entered ahead."""

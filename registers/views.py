@@ -35,8 +35,10 @@ from .marking import (
     register_build,
     register_lock_rows,
     register_marks_refresh,
+    register_page_state,
     register_parse_form,
     register_save,
+    register_shows_stored,
     register_statuses,
 )
 from .models import AcademicYear, Mark, Pupil, RegistrationGroup
@@ -137,6 +139,18 @@ def _render_register(request: SchoolRequest, register: Register, *, status: int 
     return render(request, template, context, status=status)
 
 
+def _render_saved(request: SchoolRequest, register: Register, *, notice: str) -> HttpResponse:
+    """The answer to a save the open page already shows: the notice, the count, each row's new version and
+    links, swapped in out of band (a few KB instead of redrawing some 100 KB of register). register.js
+    then marks the rows as saved."""
+    response = render(request, "registers/_register_saved.html", {
+        "register": register, "notice": notice, "may_amend": can(request.user, "amend_mark", request.school),
+    })
+    response["HX-Reswap"] = "none"
+    response["HX-Trigger-After-Settle"] = "register-saved"
+    return response
+
+
 def _refresh(request: SchoolRequest, reg: Register) -> Register:
     """The register after a save: its marks read again (one query), the rows this person may not change
     locked again; the rest of it is as built for the save."""
@@ -164,8 +178,9 @@ def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.d
     if request.method != "POST":
         return _render_register(request, reg)
 
-    submitted = register_parse_form(register=reg, data=request.POST,
-                                    fill_present=request.POST.get("fill") == "present")
+    fill_present = request.POST.get("fill") == "present"
+    before = register_page_state(reg)
+    submitted = register_parse_form(register=reg, data=request.POST, fill_present=fill_present)
     outcome = RegisterOutcome(errors=dict(submitted.errors))
     if not outcome.errors:
         outcome = register_save(
@@ -196,7 +211,11 @@ def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.d
         return _render_register(request, reg, status=200, notice=notice, outcome=outcome)
     if request.htmx:
         reg = _refresh(request, reg)
-        return _render_register(request, reg, notice=summary + (" The register is complete." if reg.complete else ""))
+        notice = summary + (" The register is complete." if reg.complete else "")
+        if not fill_present and register_shows_stored(register=reg, before=before, submitted=submitted,
+                                                      data=request.POST):
+            return _render_saved(request, reg, notice=notice)
+        return _render_register(request, reg, notice=notice)
     messages.success(request, summary)
     return redirect(request.get_full_path())
 

@@ -137,4 +137,24 @@
     var reg = document.getElementById("register");
     if (reg) { focusStart(reg); }
   });
+
+  // A save the page already showed: the server sent back only the notice, the count and each row's new
+  // version and links (registers.views._render_saved). What is on screen is now what is stored.
+  document.body.addEventListener("register-saved", function () {
+    var reg = document.getElementById("register");
+    if (!reg) { return; }
+    Array.prototype.forEach.call(reg.querySelectorAll("tbody tr"), function (row) {
+      var select = row.querySelector("select.code");
+      if (!select) { return; }
+      row.dataset.saved = select.value;
+      row.classList.remove("changed", "has-error", "has-conflict");
+      row.classList.toggle("unmarked", select.value === "");
+      select.removeAttribute("aria-invalid");
+      select.removeAttribute("aria-describedby");
+    });
+    var reason = reg.querySelector("#reason");
+    if (reason) { reason.value = ""; }
+    announce(reg, "");
+    focusStart(reg);
+  });
 })();

@@ -67,6 +67,40 @@ def test_mark_a_full_register_by_keyboard(page: Page, live_server, setup):
         pupils[0].pk: "/", pupils[1].pk: "/", pupils[2].pk: "L", pupils[3].pk: "N", pupils[4].pk: "/"}
 
 
+def test_a_saved_register_can_be_corrected_and_saved_again_without_reloading(page: Page, live_server, setup):
+    """After a save the page keeps its rows and takes the new versions, so a correction saved straight
+    afterwards is an ordinary save, not a conflict with oneself."""
+    world, group, pupils = setup
+    sign_in(page, live_server, world.users["office_staff"])
+    page.goto(register_url(live_server, world.school, group))
+    for p in pupils[:4]:
+        page.locator(f"#code_{p.pk}").select_option("/")
+    page.locator("#reason").fill("not needed for new marks")
+    page.get_by_role("button", name="Save register").click()
+    expect(page.locator("#register-notice")).to_contain_text("Register saved: 4 marks")
+    expect(page.locator("#register-notice")).to_be_focused()
+    expect(page.locator("#register .progress")).to_contain_text("4 of 5 pupils")
+    row = page.locator(f"#row-{pupils[0].pk}")
+    expect(row).to_have_attribute("data-saved", "/")
+    expect(row).not_to_have_class(re.compile(r"\bchanged\b"))
+    expect(page.locator(f"#row-{pupils[4].pk}")).to_have_class(re.compile(r"\bunmarked\b"))
+    expect(page.locator(f"#msg_{pupils[0].pk}")).to_contain_text("Amend")
+    expect(page.locator("#reason")).to_have_value("")
+    with scope(school=world.school):
+        stored = Mark.objects.get(school=world.school, pupil=pupils[0])
+    expect(page.locator(f"#version_{pupils[0].pk}")).to_have_value(str(stored.version))
+
+    page.locator(f"#code_{pupils[0].pk}").select_option("N")
+    page.locator(f"#code_{pupils[4].pk}").select_option("/")
+    page.locator("#reason").fill("Marked present by mistake")
+    page.get_by_role("button", name="Save register").click()
+    expect(page.locator("#register-notice")).to_contain_text("Register saved: 2 marks")
+    expect(page.locator("#register .progress")).to_contain_text("Complete")
+    expect(page.locator(f"#msg_{pupils[0].pk}")).not_to_contain_text("someone else")
+    assert codes(world.school)[pupils[0].pk] == ("N", None)
+    assert codes(world.school)[pupils[4].pk] == ("/", None)
+
+
 def test_mark_all_unmarked_present_then_save(page: Page, live_server, setup):
     world, group, pupils = setup
     sign_in(page, live_server, world.users["class_teacher"])

@@ -80,14 +80,60 @@ def test_afternoon_present_code_and_fill_button_without_javascript(klass, client
     assert {saved[p.pk].code for p in klass.pupils[1:]} == {"\\"}
 
 
-def test_htmx_post_returns_the_register_fragment(klass, client_as):
-    response = client_as(klass.teacher).post(url(klass), form(klass.pupils), HTTP_HX_REQUEST="true")
+def test_htmx_save_the_page_already_shows_gets_only_the_changed_parts(klass, client_as):
+    """The open page shows what was saved: the answer is the notice, the count and each row's new version
+    and links, swapped in by id; the register is not drawn again."""
+    response = client_as(klass.office).post(url(klass), form(klass.pupils), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
+    assert response["HX-Reswap"] == "none"
+    assert response["HX-Trigger-After-Settle"] == "register-saved"
     html = response.content.decode()
+    assert "<select" not in html and "<html" not in html
+    assert "Register saved: 5 marks recorded or changed. The register is complete." in html
+    assert '<div id="register-status" hx-swap-oob="true">' in html
+    assert "5</span> of 5 pupils" in html
+    saved = marks(klass)
+    assert len(saved) == 5
+    for p in klass.pupils:
+        # The next save must send the stored version, or it would be refused as someone else's change.
+        assert (f'<input type="hidden" id="version_{p.pk}" name="version_{p.pk}" '
+                f'value="{saved[p.pk].version}" hx-swap-oob="true">') in html
+        assert f'<template><td class="row-msg" id="msg_{p.pk}" hx-swap-oob="true">' in html
+    assert html.count(">Amend</a>") == 5  # the office may amend the marks it has just saved
+    assert len(response.content) < 8_000
+
+
+def test_htmx_save_of_a_register_changed_meanwhile_draws_it_again(klass, client_as):
+    """A row left blank on this page was marked by someone else while it was open: the page must show that
+    mark, so the whole register comes back."""
+    data = form(klass.pupils)
+    data[f"code_{klass.pupils[4].pk}"] = ""
+    with scope(school=klass.school):
+        marks_save(school=klass.school, entries=[MarkEntry(klass.pupils[4].pk, MONDAY, "AM", "N")], by=klass.office)
+    response = client_as(klass.teacher).post(url(klass), data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "HX-Reswap" not in response
     assert html.lstrip().startswith('<div id="register"')
-    assert "<html" not in html
-    assert "The register is complete" in html
-    assert len(marks(klass)) == 5
+    assert "Register saved: 4 marks" in html and "The register is complete" in html
+    assert '<option value="N" selected>' in html
+
+
+def test_htmx_fill_present_without_javascript_draws_the_register_again(klass, client_as):
+    data = form(klass.pupils, code="", fill="present")
+    response = client_as(klass.teacher).post(url(klass, session="PM"), data, HTTP_HX_REQUEST="true")
+    assert "HX-Reswap" not in response
+    assert response.content.decode().lstrip().startswith('<div id="register"')
+    assert {m.code for m in marks(klass).values()} == {"\\"}
+
+
+def test_htmx_save_with_a_tidied_value_draws_the_register_again(klass, client_as):
+    data = form(klass.pupils)
+    data[f"code_{klass.pupils[0].pk}"] = "L"
+    data[f"minutes_{klass.pupils[0].pk}"] = "07"  # stored as 7: the page must show what was stored
+    response = client_as(klass.teacher).post(url(klass), data, HTTP_HX_REQUEST="true")
+    assert "HX-Reswap" not in response
+    pk = klass.pupils[0].pk
+    assert f'id="minutes_{pk}" name="minutes_{pk}" value="7"' in response.content.decode()
 
 
 def test_repeat_submission_changes_nothing(klass, client_as):
