@@ -43,6 +43,7 @@ DB_NAME = "attendance"
 OWNER_ROLE = "attendance_owner"
 APP_ROLE = "attendance_app"
 SUPERUSER_URL = "_SUPERUSER_URL"  # kept out of the children's environment; only `bench` uses it
+EMBEDDED_PGDATA = "EMBEDDED_PGDATA"  # where the embedded server keeps its data, for the restart fault scenario
 
 
 class StackError(Exception):
@@ -177,6 +178,8 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
         env["DATABASE_URL"] = f"postgres://{APP_ROLE}@/{DB_NAME}?host={socket_dir}"
         env["DATABASE_OWNER_URL"] = f"postgres://{OWNER_ROLE}@/{DB_NAME}?host={socket_dir}"
         env[SUPERUSER_URL] = f"postgres://postgres@/{DB_NAME}?host={socket_dir}"
+        # The fault scenarios restart this server for real (tests/faults/test_database_restart.py).
+        env[EMBEDDED_PGDATA] = str(VAR / "pgdata")
         print(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s (data in var/pgdata)", flush=True)
 
     if redis_needed:
