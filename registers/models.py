@@ -10,6 +10,7 @@ one `registers.services.marks_save` sets) is refused by the database.
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar, Self
 
 import pghistory
 from django.conf import settings
@@ -297,7 +298,7 @@ class PupilContact(SchoolOwned):
 class MarkEventBase(pghistory.models.Event):
     """Base for the append-only audit rows: scoped like the marks they copy."""
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")
 
     class Meta:
         abstract = True
