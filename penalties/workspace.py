@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,12 +19,16 @@ from django_scopes import scope, scopes_disabled
 
 from .models import LAOfficer, LocalAuthority, Referral
 
+if TYPE_CHECKING:
+    from attendance_portal.models import User
+
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
 class LARequest(HttpRequest):
     """A request under /la/<la_code>/: a signed-in officer of `local_authority` (typing only)."""
 
+    user: User
     local_authority: LocalAuthority
     la_roles: frozenset[str]
 
@@ -51,7 +55,7 @@ def referring_school_ids(la: LocalAuthority) -> list[int]:
 @contextmanager
 def la_scope(request: HttpRequest, la_code: str, view: Callable[..., Any]) -> Iterator[None]:
     la = LocalAuthority.objects.filter(code=la_code).first()
-    roles = frozenset(LAOfficer.objects.filter(local_authority=la, user_id=request.user.pk)
+    roles = frozenset(LAOfficer.objects.filter(local_authority=la, user_id=request.user.pk)  # type: ignore[misc]  # an anonymous pk (None) matches no officer
                       .values_list("role", flat=True)) if la is not None else frozenset()
     if la is None or not roles:
         raise Http404("No such local authority")
