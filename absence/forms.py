@@ -24,7 +24,7 @@ class ChildChoiceMixin:
     """The child list holds only the parent's own children; any other id is a form error."""
 
     def __init__(self, *args: Any, children: list[Pupil], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self.children = {c.pk: c for c in children}
         self.fields["child"].widget.choices = [  # type: ignore[attr-defined]
             ("", "Choose a child"),
@@ -104,7 +104,7 @@ class ContactAttemptForm(forms.Form):
 
     def __init__(self, *args: Any, contacts: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        self.fields["contact"].choices = [("", "Choose who"),
+        self.fields["contact"].choices = [("", "Choose who"),  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
                                           *[(c.pk, f"{c.guardian} ({c.relationship})") for c in contacts]]
         # With contacts on record, the attempt names one of them.
         self.fields["contact"].required = bool(contacts)
@@ -117,7 +117,7 @@ class ResolveForm(forms.Form):
 
     def __init__(self, *args: Any, keys: list[tuple[dt.date, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        self.fields["keys"].choices = [(f"{d.isoformat()}:{s}", f"{d:%a %d %b} {s}") for d, s in keys]
+        self.fields["keys"].choices = [(f"{d.isoformat()}:{s}", f"{d:%a %d %b} {s}") for d, s in keys]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
     def clean_keys(self) -> list[tuple[dt.date, str]]:
         out = []

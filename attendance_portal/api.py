@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .models import User
 
 
-class SignedInRequest(Request):
+class SignedInAPIRequest(Request):
     """The request an API handler sees: IsAuthenticated, every API view's permission, has refused anonymous
     callers before any handler runs, so `user` is a `User` (typing only; DRF passes its own `Request`)."""
 
@@ -36,7 +36,7 @@ class SchoolAPIView(generics.GenericAPIView):
     # Built from the two names above: the same declaration `@requires` keeps on a web view.
     required: ClassVar[Requirement] = Requirement(read=Need(("view_pupils",)), write=Need(("manage_school",)))
     school: School
-    request: SignedInRequest
+    request: SignedInAPIRequest
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

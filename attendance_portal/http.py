@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from .roles import Role
 
 
+class SignedInRequest(HttpRequest):
+    """A request to a `@login_required` view: `user` is a `User`, never the anonymous one."""
+
+    user: User
+
+
 class SchoolRequest(HttpRequest):
     """A request under /s/<school_slug>/: a signed-in member of `school`, with every role they hold there.
 

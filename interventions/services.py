@@ -481,7 +481,7 @@ def _letters_send(*, action: Action, by: User) -> list[int]:
 
 def stage_letter_propose(*, case: Case, by: User | None, kind: str = Action.Kind.LETTER) -> Action:
     """Propose what the case's stage offers: its letter, its notice to improve or its referral."""
-    offered = {Action.Kind.LETTER: case.stage.letter, Action.Kind.NOTICE: case.stage.notice,
+    offered: dict[str, str] = {Action.Kind.LETTER: case.stage.letter, Action.Kind.NOTICE: case.stage.notice,
                Action.Kind.REFERRAL: case.stage.referral} if case.stage else {}
     if not offered.get(kind):
         raise ValidationError("This stage does not offer that.")

@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from attendance_portal.api import SchoolAPIView, SignedInRequest
+from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 
 from . import selectors, services
 from .models import Letter, LetterBatch, LetterKind, LetterSend
@@ -126,7 +126,7 @@ class BatchList(mixins.ListModelMixin, SchoolAPIView):
         return self.list(request, *args, **kwargs)
 
     @extend_schema(request=BatchIn, responses={201: BatchOut})
-    def post(self, request: SignedInRequest, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         data = BatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance_portal.api import SignedInRequest
+from attendance_portal.api import SignedInAPIRequest
 
 from . import services
 from .case_selectors import la_referral_get
@@ -102,7 +102,7 @@ class NoticeIssue(LAAPIView):
                    summary="Issue a penalty notice on an accepted referral",
                    description="Priced from the framework in force on the issue date; refused with a 400 naming "
                                "the 2-in-3-years rule when the parent already has two notices for the child.")
-    def post(self, request: SignedInRequest, la_code: str) -> Response:
+    def post(self, request: SignedInAPIRequest, la_code: str) -> Response:
         data = NoticeIn(data=request.data)
         data.is_valid(raise_exception=True)
         given = data.validated_data
@@ -121,7 +121,7 @@ class NoticeIssue(LAAPIView):
         return Response(NoticeOut(notice).data, status=status.HTTP_201_CREATED)
 
 
-def _notice_change(view: LAAPIView, request: SignedInRequest, pk: int, given: serializers.Serializer,
+def _notice_change(view: LAAPIView, request: SignedInAPIRequest, pk: int, given: serializers.Serializer,
                    change: Any) -> Response:
     """Validate, change one of the LA's notices through its service, close the case once all are settled."""
     given.is_valid(raise_exception=True)
@@ -138,7 +138,7 @@ def _notice_change(view: LAAPIView, request: SignedInRequest, pk: int, given: se
 class NoticePayment(LAAPIView):
     @extend_schema(request=PaymentIn, responses={200: NoticeOut, 400: Refusal, 404: Refusal},
                    summary="Record a payment of a notice (the amount due on the day paid)")
-    def post(self, request: SignedInRequest, la_code: str, pk: int) -> Response:
+    def post(self, request: SignedInAPIRequest, la_code: str, pk: int) -> Response:
         return _notice_change(self, request, pk, PaymentIn(data=request.data), lambda notice, data:
                               services.penalty_notice_pay(notice=notice, paid_on=data["paid_on"],
                                                           amount_pence=data["amount_pence"], by=request.user))
@@ -147,7 +147,7 @@ class NoticePayment(LAAPIView):
 class NoticeWithdrawal(LAAPIView):
     @extend_schema(request=WithdrawalIn, responses={200: NoticeOut, 400: Refusal, 404: Refusal},
                    summary="Withdraw an unpaid notice, with the reason")
-    def post(self, request: SignedInRequest, la_code: str, pk: int) -> Response:
+    def post(self, request: SignedInAPIRequest, la_code: str, pk: int) -> Response:
         return _notice_change(self, request, pk, WithdrawalIn(data=request.data), lambda notice, data:
                               services.penalty_notice_withdraw(notice=notice, reason=data["reason"],
                                                                withdrawn_on=data.get("withdrawn_on"), by=request.user))

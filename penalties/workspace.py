@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django_scopes import scope, scopes_disabled
 
 from .models import LAOfficer, LocalAuthority, Referral
@@ -22,7 +23,7 @@ from .models import LAOfficer, LocalAuthority, Referral
 if TYPE_CHECKING:
     from attendance_portal.models import User
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 
 class LARequest(HttpRequest):
@@ -36,7 +37,7 @@ class LARequest(HttpRequest):
 def la_view(view: V) -> V:
     """Declare a view as a local authority page (every officer role of the LA may use it)."""
     @functools.wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "local_authority", None) is None:
             raise ImproperlyConfigured(f"{view.__qualname__} is a local authority page outside /la/<la_code>/")
         return view(request, *args, **kwargs)

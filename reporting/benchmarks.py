@@ -86,7 +86,7 @@ def figures_parse(*, text: str, source: str) -> list[DfePublishedFigure]:
             raise ImportFileError(f"line {line}: the same place, phase and period appears twice")
         seen.add(key)
         reasons = {c: _number(row[c], c, line, int) for c in row if c.startswith("reason_")}
-        found.append(DfePublishedFigure(**values, reasons=reasons, source=source))  # type: ignore[arg-type]
+        found.append(DfePublishedFigure(**values, reasons=reasons, source=source))
     if not found:
         raise ImportFileError("line 2: the file has a header but no figures")
     return found

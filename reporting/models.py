@@ -25,7 +25,7 @@ class BitStringField(models.Field):
 
     description = "Bit string"
 
-    def db_type(self, connection) -> str:  # type: ignore[no-untyped-def]
+    def db_type(self, connection) -> str:
         return "bit varying"
 
 

@@ -138,7 +138,7 @@ def summaries_rebuild(*, school: School, calendar: SchoolCalendar) -> int:
     return removed + written
 
 
-def _analyze_after_first_build(cursor, written: int) -> None:  # type: ignore[no-untyped-def]
+def _analyze_after_first_build(cursor, written: int) -> None:
     """The table's first rows get statistics at once, so the planner does not take it for empty until
     autovacuum comes. Later builds need none: every read of the table is a range of its primary key
     (school, enrolment, year), planned the same whatever the row counts."""

@@ -29,7 +29,7 @@ class RolesMixin(forms.Form):
 
     def __init__(self, *args: Any, school: School | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = _role_choices(trust=school is None)
+        self.fields["roles"].choices = _role_choices(trust=school is None)  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
         if school is None:
             del self.fields["groups"]
         else:
@@ -81,4 +81,4 @@ class RoleCodesForm(forms.Form):
 
     def __init__(self, *args: Any, code_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["codes"].choices = code_choices
+        self.fields["codes"].choices = code_choices  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field

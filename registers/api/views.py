@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from accesslog.models import AccessKind
 from accesslog.services import access_record
-from attendance_portal.api import SchoolAPIView, SignedInRequest
+from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 from attendance_portal.permissions import can
 from registers.marking import local_today, mark_events, register_build, register_save, register_statuses
 from registers.models import Enrolment, Mark, Pupil, RegistrationGroup
@@ -100,7 +100,7 @@ class PupilList(ListModelMixin, SchoolAPIView):
         description="sen, fsm, eal, looked_after, child_in_need and has_social_worker appear only for roles "
                     "with the view_sensitive permission.",
     )
-    def get(self, request: SignedInRequest, *args: Any, **kwargs: Any) -> Response:
+    def get(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         response = self.list(request, *args, **kwargs)
         if self.get_serializer_class() is s.PupilSensitiveSerializer:
             shown = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
@@ -120,7 +120,7 @@ class PupilDetail(RetrieveModelMixin, SchoolAPIView):
         return Pupil.objects.filter(school=self.school)
 
     @extend_schema(responses=s.PupilSensitiveSerializer)
-    def get(self, request: SignedInRequest, *args: Any, **kwargs: Any) -> Response:
+    def get(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         pupil = self.get_object()
         serializer_class = self.get_serializer_class()  # type: ignore[misc]  # PupilList's: reads only school, request
         if serializer_class is s.PupilSensitiveSerializer:
@@ -225,7 +225,7 @@ class RegisterDetail(SchoolAPIView):
                     "(null if there was none). A row whose version is out of date is a conflict, never an "
                     "overwrite. Changing a saved code or minutes late needs `reason` and the amend_mark permission.",
     )
-    def post(self, request: SignedInRequest, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         body = s.RegisterWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         register = self._register(kwargs)
