@@ -198,8 +198,8 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        for server in reversed(keep):
-            shutdown = getattr(server, "cleanup", None) or getattr(server, "_cleanup", None)
+        for kept in reversed(keep):
+            shutdown = getattr(kept, "cleanup", None) or getattr(kept, "_cleanup", None)
             with contextlib.suppress(Exception):
                 if shutdown is not None:
                     shutdown()

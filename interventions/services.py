@@ -141,10 +141,10 @@ def cases_sync(*, school: School, on: dt.date | None = None) -> SyncResult:
 def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolment_ids: list[int], kinds: list[str],
            result: SyncResult) -> None:
     active: dict[tuple[int, str], AttendanceSignal] = {}
-    for signal in AttendanceSignal.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds,
-                                                  active=True).order_by("since"):
-        if (signal.enrolment_id, signal.kind) in pairs:
-            active[(signal.enrolment_id, signal.kind)] = signal  # the latest start wins
+    for row in AttendanceSignal.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds,
+                                               active=True).order_by("since"):
+        if (row.enrolment_id, row.kind) in pairs:
+            active[(row.enrolment_id, row.kind)] = row  # the latest start wins
     concerns = {(c.enrolment_id, c.kind): c for c in
                 Concern.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds)}
     cases = {c.enrolment_id: c for c in Case.objects.filter(school=school, enrolment_id__in=enrolment_ids)
@@ -152,7 +152,7 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
     enrolments = {e.pk: e for e in
                   Enrolment.objects.filter(school=school, pk__in=enrolment_ids).select_related("pupil")}
     ladder = ladder_for(school=school, day=on)
-    first_stage = (ladder_stages(ladder=ladder) or [None])[0]
+    first_stage = next(iter(ladder_stages(ladder=ladder)), None)
     opening = opening_kinds(ladder=ladder)
     now = timezone.now()
     new_concerns, changed_concerns, events, clocks = [], [], [], []
@@ -329,7 +329,7 @@ def case_open(*, school: School, enrolment: Enrolment, by: User, reason: str, on
     if Case.objects.filter(school=school, enrolment=enrolment).exclude(status=Case.Status.CLOSED).exists():
         raise ValidationError("This pupil already has an open case.")
     ladder = ladder_for(school=school, day=on)
-    stage = (ladder_stages(ladder=ladder) or [None])[0]
+    stage = next(iter(ladder_stages(ladder=ladder)), None)
     case = _open(school=school, enrolment=enrolment, stage=stage, on=on, by=by, reason=reason.strip())
     if case is None:
         raise ValidationError("This pupil already has an open case.")
@@ -770,7 +770,7 @@ def pupil_context_save(*, case: Case, by: User, why: str, **flags: bool) -> Pupi
         raise ValidationError("Say how you know (for example: the SENCo's note of 3 March).")
     _require_open(case)
     context, _ = PupilContext.objects.get_or_create(school_id=case.school_id, pupil_id=case.pupil_id)
-    changes = [f"{PupilContext._meta.get_field(name).verbose_name.lower()}: {'yes' if flags[name] else 'no'}"
+    changes = [f"{PupilContext._meta.get_field(name).verbose_name.lower()}: {'yes' if flags[name] else 'no'}"  # type: ignore[union-attr]  # a model's own field, never a relation
                for name in CONTEXT_FIELDS if getattr(context, name) != flags[name]]
     if not changes:
         raise ValidationError("Nothing has changed.")

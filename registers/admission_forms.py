@@ -64,7 +64,7 @@ class PupilForm(forms.Form):
                 label="SEN status", choices=Pupil.SEN.choices, required=False, initial=Pupil.SEN.NONE,
                 error_messages={"invalid_choice": "Choose an SEN status."})
             for name in COHORT_FIELDS[1:]:
-                self.fields[name] = forms.BooleanField(label=Pupil._meta.get_field(name).verbose_name.capitalize(),
+                self.fields[name] = forms.BooleanField(label=Pupil._meta.get_field(name).verbose_name.capitalize(),  # type: ignore[union-attr]  # a model's own field, never a relation
                                                        required=False)
         self.sensitive = sensitive
 

@@ -394,7 +394,7 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
             found.stored[(e, kind, since)] = (pk, sessions, fingerprint)
             if walk_from is not None:
                 found.kept[(e, kind)] = (Signal(school_id, e, kind, since, sessions, fingerprint,
-                                                lambda school_id=school_id, e=e, kind=kind, since=since:
+                                                lambda school_id=school_id, e=e, kind=kind, since=since:  # type: ignore[misc]  # default arguments bind this iteration's values
                                                 _stored_evidence(school_id, e, kind, since)), walk_from)
             continue
         for n, name in enumerate(kinds):
@@ -666,7 +666,7 @@ def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[t
             parts += [text.rstrip("0") for text in sliced]
             count += _or(sliced).count("1")
         found.append(Signal(school_id, enrolment_id, window.kind, since, count, _fingerprint("|".join(parts)),
-                            lambda rows=rows, started=started, start=start: {
+                            lambda rows=rows, started=started, start=start: {  # type: ignore[misc]  # default arguments bind this iteration's values
                                 "from": start.isoformat(),
                                 "sessions": _listed(_hits(started, window.categories, rows))}))
     return found
