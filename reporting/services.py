@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -131,7 +132,7 @@ def _summaries(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar])
 def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], last: dict[int, CalculationRun],
              policies: dict[int, SchoolPolicy]) -> None:
     """The signals of each group of schools with the same day, calendar and policy, computed and stored."""
-    groups: dict[tuple[object, ...], list[CalculationRun]] = {}
+    groups: dict[tuple[Any, ...], list[CalculationRun]] = {}
     for run in runs:
         key = (run.on, calendars[run.school_id], policy_key(policies[run.school_id]), run.school.state_funded)
         groups.setdefault(key, []).append(run)

@@ -412,9 +412,9 @@ def _bits(params: dict[str, Any], on: dt.date,
     """The year rows (up to `on`) of the enrolments that need their sessions found: for each, the bit
     strings (as text) of the categories its rules count, and of all marked sessions for the runs."""
     wanted: dict[str, set[int]] = {}
-    for window, enrolments in needed.items():
+    for window, members in needed.items():
         for name in (*window.categories, *(("marked",) if window.kind in CONTINUOUS else ())):
-            wanted.setdefault(name, set()).update(e for _, e in enrolments)
+            wanted.setdefault(name, set()).update(e for _, e in members)
     if not any(wanted.values()):
         return {}
     names = sorted(wanted)
