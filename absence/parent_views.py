@@ -80,8 +80,8 @@ def parent_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def child(request: HttpRequest, pupil_id: int) -> HttpResponse:
-    found = selectors.parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
+def child(request: SignedInRequest, pupil_id: int) -> HttpResponse:
+    found = selectors.parent_child_get(user=request.user, pupil_id=pupil_id)
     school = found.school
     with scope(school=school):
         context = {

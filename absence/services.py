@@ -215,7 +215,7 @@ def absence_report_create(
 def _about(item: FamilyRequest) -> dict[str, object]:
     """What every message about a report or request may say, in words a family uses."""
     context: dict[str, object] = {
-        "school": item.school.name, "child": item.pupil.forename, "reference": item.reference,  # type: ignore[attr-defined]
+        "school": item.school.name, "child": item.pupil.forename, "reference": item.reference,  # type: ignore[attr-defined]  # each concrete request declares its own pupil
         "first": item.first_date, "last": item.last_date, "sessions": item.get_sessions_display().lower(),
     }
     if isinstance(item, AbsenceReport):

@@ -748,8 +748,8 @@ def clock_done(*, clock: StatutoryClock, by: User, note: str) -> StatutoryClock:
     if not done:
         raise ValidationError("This task is already recorded as done.")
     clock.refresh_from_db()
-    if clock.case_id:
-        event_add(case=clock.case, kind=EventKind.CLOCK, by=by, title=f"Done: {clock.get_kind_display()}",  # type: ignore[arg-type]
+    if clock.case is not None:
+        event_add(case=clock.case, kind=EventKind.CLOCK, by=by, title=f"Done: {clock.get_kind_display()}",
                   why=note.strip())
     return clock
 

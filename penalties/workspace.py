@@ -63,6 +63,6 @@ def la_scope(request: HttpRequest, la_code: str, view: Callable[..., Any]) -> It
     if not getattr(view, "la_page", False):
         raise ImproperlyConfigured(f"{view} is routed under /la/ but is not declared with @la_view")
     request.local_authority = la  # type: ignore[attr-defined]  # typed as LARequest in views
-    request.la_roles = roles  # type: ignore[attr-defined]
+    request.la_roles = roles  # type: ignore[attr-defined]  # typed as LARequest in views
     with scope(school=referring_school_ids(la)):
         yield

@@ -393,9 +393,9 @@ def _json_decoder() -> json.JSONDecoder:
         found.line = text.count("\n", 0, end) + 1
         return found, after
 
-    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]  # the pure-Python decoder's hook, which typeshed leaves out
     # The C scanner ignores parse_object; the pure-Python one honours it (school.json is small).
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]  # the pure-Python scanner, which typeshed leaves out
     return decoder
 
 
@@ -413,7 +413,7 @@ class _JsonReader:
         unknown = sorted(set(value) - keys)
         if unknown:
             self.problem(value, f"Unknown key(s) in {what}: {', '.join(unknown)}. Allowed: {', '.join(sorted(keys))}.")
-        return value  # type: ignore[return-value]
+        return value  # type: ignore[return-value]  # a _LineDict: the decoder makes every object one
 
     def text(self, obj: dict[str, Any], key: str, what: str, *, max_length: int, required: bool = True) -> str:
         value = obj.get(key, "")
@@ -661,8 +661,8 @@ def _parse_pupils(data: bytes, problems: _Problems, *, write_sensitive: bool) ->
             else:
                 extra[PUPIL_FLAG_COLUMNS[column]] = value == "Y"
         if ok and not refused:
-            out.append(_PupilRow(line, upn, row["forename"], row["surname"], dates["date_of_birth"],  # type: ignore[arg-type]
-                                 year_group, row["registration_group"], admission, leaving, extra))  # type: ignore[arg-type]
+            out.append(_PupilRow(line, upn, row["forename"], row["surname"], dates["date_of_birth"],  # type: ignore[arg-type]  # ok: both dates parsed
+                                 year_group, row["registration_group"], admission, leaving, extra))  # type: ignore[arg-type]  # ok: both dates parsed
         else:
             rejected.add(upn)
     return out, rejected
@@ -712,7 +712,7 @@ def _parse_marks(data: bytes, problems: _Problems) -> list[_MarkRow]:
             else:
                 minutes = int(late)
         if ok:
-            out.append(_MarkRow(line, upn, day, session, code, minutes))  # type: ignore[arg-type]
+            out.append(_MarkRow(line, upn, day, session, code, minutes))  # type: ignore[arg-type]  # ok: the date parsed
     return out
 
 
@@ -829,7 +829,7 @@ def _load_existing(school: School, plan: _Plan) -> None:
 
 def _check_new_closures(school: School, plan: _Plan, problems: _Problems) -> None:
     """A new closure must not fall on a session that already holds marks (marks are never deleted)."""
-    new = [c for year in plan.school_file.years for c in year.closures  # type: ignore[union-attr]
+    new = [c for year in plan.school_file.years for c in year.closures  # type: ignore[union-attr]  # new closures are checked only for a plan with a school file
            if (c.date, c.session) not in plan.closures]
     if not new:
         return

@@ -204,7 +204,7 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
     pupils."""
     year, last = period.year, period.last_year
     mask = year.range_mask(period.start, period.end) or year.zero
-    last_mask = (last.range_mask(period.last_start, period.last_end)  # type: ignore[arg-type]
+    last_mask = (last.range_mask(period.last_start, period.last_end)  # type: ignore[arg-type]  # a period with a last year has its last dates
                  if last else None) or "0"
     weeks_now = _school_weeks(calendar, year, period.end)
     weeks_last = _school_weeks(calendar, last, last.end)[:len(weeks_now)] if last else []
@@ -308,7 +308,7 @@ def _school_result(school: School, period: Period, data: dict[str, Any], weeks_n
         year_groups=dict(sorted(split(now, "year:").items(), key=lambda kv: year_key(kv[0]))),
         last_year_groups=split(last, "year:"),
         cohorts={k: now.get(k, Counts()) for k in COHORTS}, last_cohorts={k: last.get(k, Counts()) for k in COHORTS},
-        weeks=weeks, days=days, forecast=forecast, year_cohorts=year_cohorts)  # type: ignore[arg-type]
+        weeks=weeks, days=days, forecast=forecast, year_cohorts=year_cohorts)  # type: ignore[arg-type]  # keys are (year group, cohort) pairs
 
 
 def _year_sort(year_group: str) -> tuple[int, str]:

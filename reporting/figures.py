@@ -150,7 +150,7 @@ def range_figures_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date) ->
     parts = []
     params: dict[str, Any] = {}
     for i, year in enumerate(calendar.years_overlapping(start, end)):
-        first, last = year.span(start, end)  # type: ignore[misc]
+        first, last = year.span(start, end)  # type: ignore[misc]  # the year overlaps [start, end], so its span is set
         whole = first == 0 and last == year.slots - 1
         params |= {f"year_{i}": year.start, f"mask_{i}": year.mask(first, last), f"first_{i}": first,
                    f"last_{i}": last}

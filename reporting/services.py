@@ -138,7 +138,7 @@ def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], l
         groups.setdefault(key, []).append(run)
     for (on, calendar, _, _), members in groups.items():
         # Signals still active from the last run keep their start when nothing they rest on has changed.
-        previous = {run.school_id: Previous(on=last[run.school_id].on, watermark=last[run.school_id].watermark)  # type: ignore[arg-type]
+        previous = {run.school_id: Previous(on=last[run.school_id].on, watermark=last[run.school_id].watermark)  # type: ignore[arg-type]  # an incremental run follows a finished one, which has a watermark
                     for run in members if run.mode == CalculationRun.Mode.INCREMENTAL
                     and last[run.school_id].signals_key == policy_key(policies[run.school_id])}
         found = signals_found(schools=[run.school for run in members], calendar=calendar, on=on,

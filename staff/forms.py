@@ -34,7 +34,7 @@ class RolesMixin(forms.Form):
             del self.fields["groups"]
         else:
             # Only this school's groups: another school's id is "not one of the choices".
-            self.fields["groups"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]
+            self.fields["groups"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field
 
     def group_ids(self) -> list[int]:
         return [g.pk for g in self.cleaned_data.get("groups") or []]

@@ -49,7 +49,7 @@ def _place(school: School | None, trust: Trust | None) -> dict[str, Any]:
 
 def _index(request: SignedInRequest, *, school: School | None, trust: Trust | None, form: InviteForm | None = None,
            status: int = 200) -> HttpResponse:
-    members = selectors.staff_list(school=school) if school else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]
+    members = selectors.staff_list(school=school) if school else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]  # no school: a trust page, so trust is set
     return render(request, "staff/index.html", {
         "place": school or trust, "is_trust": school is None, "members": members,
         "invitations": selectors.invitations_open(school=school, trust=trust),
@@ -78,7 +78,7 @@ def _invite(request: SignedInRequest, *, school: School | None, trust: Trust | N
 
 def _member(request: SignedInRequest, *, user_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
     found = (selectors.staff_member(school=school, user_id=user_id) if school is not None
-             else next((m for m in selectors.trust_staff_list(trust=trust) if m.user.pk == user_id), None))  # type: ignore[arg-type]
+             else next((m for m in selectors.trust_staff_list(trust=trust) if m.user.pk == user_id), None))  # type: ignore[arg-type]  # no school: a trust page, so trust is set
     if found is None:
         raise Http404("No such member of staff")
     may_delegate = school is not None and can(request.user, "manage_staff", school)
@@ -109,7 +109,7 @@ def _member(request: SignedInRequest, *, user_id: int, school: School | None, tr
 
 
 def _deactivate(request: SignedInRequest, *, user_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
-    members = selectors.staff_list(school=school) if school is not None else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]
+    members = selectors.staff_list(school=school) if school is not None else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]  # no school: a trust page, so trust is set
     found = next((m for m in members if m.user.pk == user_id), None)
     if found is None:
         raise Http404("No such member of staff")
