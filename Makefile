@@ -44,8 +44,10 @@ backup: $(STAMP)
 restore-check: $(STAMP)
 	$(PY) -m attendance_portal.devstack restore-check $(FILE)
 
+## Ruff, then mypy with django-stubs over the application packages (settings need URLs; nothing connects).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	DATABASE_URL=postgres://x@localhost:1/x REDIS_URL=redis://localhost:1/0 $(VENV)/bin/mypy
 
 ## Debian's chromium for the browser tests (needs root and apt).
 browser-deps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -24,15 +25,15 @@ class ChildChoiceMixin:
     """The child list holds only the parent's own children; any other id is a form error."""
 
     def __init__(self, *args: Any, children: list[Pupil], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self.children = {c.pk: c for c in children}
-        self.fields["child"].widget.choices = [  # type: ignore[attr-defined]
+        self.fields["child"].widget.choices = [  # type: ignore[attr-defined]  # a mixin for forms.Form
             ("", "Choose a child"),
             *[(c.pk, f"{c.forename} {c.surname} ({c.school.name})") for c in children],
         ]
 
     def clean_child(self) -> Pupil:
-        raw = self.cleaned_data.get("child")  # type: ignore[attr-defined]
+        raw = self.cleaned_data.get("child")  # type: ignore[attr-defined]  # a mixin for forms.Form
         try:
             child = self.children.get(int(raw))
         except (TypeError, ValueError):
@@ -46,10 +47,10 @@ class DateRangeMixin:
     """`first_date` … `last_date`, the last not before the first."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}  # type: ignore[misc]
+        data = super().clean() or {}  # type: ignore[misc]  # a mixin for forms.Form
         first, last = data.get("first_date"), data.get("last_date")
         if first and last and last < first:
-            self.add_error("last_date", "The last day cannot be before the first day.")  # type: ignore[attr-defined]
+            self.add_error("last_date", "The last day cannot be before the first day.")  # type: ignore[attr-defined]  # a mixin for forms.Form
         return data
 
 
@@ -102,9 +103,9 @@ class ContactAttemptForm(forms.Form):
                                 error_messages={"required": "Choose the outcome of the contact."})
     note = forms.CharField(label="Note", required=False, max_length=500)
 
-    def __init__(self, *args: Any, contacts: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, *args: Any, contacts: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].choices = [("", "Choose who"),
+        self.fields["contact"].choices = [("", "Choose who"),  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
                                           *[(c.pk, f"{c.guardian} ({c.relationship})") for c in contacts]]
         # With contacts on record, the attempt names one of them.
         self.fields["contact"].required = bool(contacts)
@@ -115,9 +116,9 @@ class ResolveForm(forms.Form):
     code = forms.ChoiceField(label="Code", choices=resolution_choices())
     reason = forms.CharField(label="Reason", max_length=300)
 
-    def __init__(self, *args: Any, keys: list[tuple[dt.date, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, *args: Any, keys: Sequence[tuple[dt.date, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["keys"].choices = [(f"{d.isoformat()}:{s}", f"{d:%a %d %b} {s}") for d, s in keys]
+        self.fields["keys"].choices = [(f"{d.isoformat()}:{s}", f"{d:%a %d %b} {s}") for d, s in keys]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
     def clean_keys(self) -> list[tuple[dt.date, str]]:
         out = []

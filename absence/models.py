@@ -8,6 +8,7 @@ Marks are never written from here directly: accepting a report or deciding a req
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -64,7 +65,7 @@ class FamilyRequest(SchoolOwned):
     def __str__(self) -> str:
         return self.reference
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.reference:
             self.reference = new_reference(self.REFERENCE_PREFIX)
         super().save(*args, **kwargs)

@@ -90,7 +90,7 @@ def backoff(attempts: int) -> int:
 
 def _render(name: str, context: dict[str, Any]) -> str:
     # Plain text: the engine's own template, rendered without HTML escaping.
-    template = get_template(f"{TEMPLATE_DIR}/{name}").template  # type: ignore[attr-defined]
+    template = get_template(f"{TEMPLATE_DIR}/{name}").template  # type: ignore[attr-defined]  # the Django engine's template wraps a django.template.Template
     text = template.render(Context(context, autoescape=False))
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope
 
+from attendance_portal.http import SignedInRequest
 from registers.models import Pupil
 from registers.selectors import policy_for
 
@@ -79,8 +80,8 @@ def parent_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def child(request: HttpRequest, pupil_id: int) -> HttpResponse:
-    found = selectors.parent_child_get(user=request.user, pupil_id=pupil_id)  # type: ignore[arg-type]
+def child(request: SignedInRequest, pupil_id: int) -> HttpResponse:
+    found = selectors.parent_child_get(user=request.user, pupil_id=pupil_id)
     school = found.school
     with scope(school=school):
         context = {
@@ -96,7 +97,7 @@ def child(request: HttpRequest, pupil_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report_new(request: HttpRequest) -> HttpResponse:
+def report_new(request: SignedInRequest) -> HttpResponse:
     children = children_of(request.user)
     if not children:
         raise Http404("No children linked")
@@ -112,7 +113,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
             with scope(school=pupil.school):
                 try:
                     report = services.absence_report_create(
-                        pupil=pupil, by=request.user,  # type: ignore[arg-type]
+                        pupil=pupil, by=request.user,
                         guardian=selectors.parent_guardian_for(user=request.user, pupil=pupil),
                         first_date=form.cleaned_data["first_date"], last_date=form.cleaned_data["last_date"],
                         sessions=form.cleaned_data["sessions"], category=form.cleaned_data["category"],
@@ -168,7 +169,7 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def leave_new(request: HttpRequest) -> HttpResponse:
+def leave_new(request: SignedInRequest) -> HttpResponse:
     children = children_of(request.user)
     if not children:
         raise Http404("No children linked")
@@ -182,7 +183,7 @@ def leave_new(request: HttpRequest) -> HttpResponse:
             with scope(school=pupil.school):
                 try:
                     item = services.leave_request_create(
-                        pupil=pupil, by=request.user,  # type: ignore[arg-type]
+                        pupil=pupil, by=request.user,
                         guardian=selectors.parent_guardian_for(user=request.user, pupil=pupil),
                         first_date=form.cleaned_data["first_date"], last_date=form.cleaned_data["last_date"],
                         sessions=form.cleaned_data["sessions"], circumstance=form.cleaned_data["circumstance"],

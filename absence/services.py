@@ -51,7 +51,7 @@ EVIDENCE_SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
 }
-REPORT_CODES = {
+REPORT_CODES: dict[str, str] = {
     AbsenceReport.Category.ILLNESS: codes.ILLNESS,
     AbsenceReport.Category.APPOINTMENT: codes.MEDICAL_APPOINTMENT,
     AbsenceReport.Category.RELIGIOUS: codes.RELIGIOUS_OBSERVANCE,
@@ -215,7 +215,7 @@ def absence_report_create(
 def _about(item: FamilyRequest) -> dict[str, object]:
     """What every message about a report or request may say, in words a family uses."""
     context: dict[str, object] = {
-        "school": item.school.name, "child": item.pupil.forename, "reference": item.reference,  # type: ignore[attr-defined]
+        "school": item.school.name, "child": item.pupil.forename, "reference": item.reference,  # type: ignore[attr-defined]  # each concrete request declares its own pupil
         "first": item.first_date, "last": item.last_date, "sessions": item.get_sessions_display().lower(),
     }
     if isinstance(item, AbsenceReport):
@@ -230,7 +230,7 @@ def _lock_pending(item: _Request, *, done_message: str) -> _Request:
     """The row locked for this decision; refused if someone else decided it first."""
     model = type(item)
     locked = model.objects.select_for_update().filter(school=item.school, pk=item.pk).first()
-    if locked is None or locked.status != model.Status.PENDING:
+    if locked is None or locked.status != model.Status.PENDING:  # type: ignore[attr-defined]  # each concrete request declares its own status and Status
         raise AbsenceError(done_message)
     return locked
 
@@ -269,12 +269,12 @@ def absence_report_accept(*, report: AbsenceReport, by: User, code: str = "") ->
 
 def _record_decision(item: FamilyRequest, *, status: str, by: User, **fields: object) -> None:
     """Store who decided a report or request, when, and the decision's own fields."""
-    item.status = status
+    item.status = status  # type: ignore[attr-defined]  # each concrete request declares its own status
     item.decided_by = by
     item.decided_at = timezone.now()
     for name, value in fields.items():
         setattr(item, name, value)
-    item.save(update_fields=["status", "decided_by", "decided_at", *fields])
+    item.save(update_fields=["status", "decided_by", "decided_at", *fields])  # type: ignore[misc]  # each concrete request declares its own status
 
 
 @transaction.atomic

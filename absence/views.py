@@ -297,7 +297,7 @@ def leave_detail(request: SchoolRequest, school_slug: str, request_id: int) -> H
 
 @requires(any_of=(FOLLOW_UP, DECIDE))
 @require_GET
-def leave_evidence(request: SchoolRequest, school_slug: str, request_id: int) -> HttpResponse:
+def leave_evidence(request: SchoolRequest, school_slug: str, request_id: int) -> FileResponse:
     item = get_object_or_404(LeaveRequest, pk=request_id, school=request.school)
     if not item.evidence:
         raise Http404("No evidence")
@@ -305,7 +305,7 @@ def leave_evidence(request: SchoolRequest, school_slug: str, request_id: int) ->
                   pupil=item.pupil, what=f"Evidence for leave request {item.reference}", path=request.get_full_path())
     # Served as a download with the type found from its content, never rendered inline from a parent's file.
     return FileResponse(item.evidence.open("rb"), as_attachment=True, content_type=item.evidence_type,
-                        filename=f"{item.reference}-evidence{item.evidence.name[-4:]}")
+                        filename=f"{item.reference}-evidence{(item.evidence.name or '')[-4:]}")
 
 
 @requires(DECIDE)

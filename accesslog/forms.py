@@ -21,7 +21,7 @@ class AccessLogFilterForm(forms.Form):
     def __init__(self, *args: Any, school: School, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         people = [(p.pk, p.display_name()) for p in access_log_people(school=school)]
-        self.fields["user"].choices = [("", "Everyone"), *people]
+        self.fields["user"].choices = [("", "Everyone"), *people]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

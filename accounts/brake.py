@@ -106,7 +106,7 @@ class BrakeBackend:
 
     def authenticate(self, request: HttpRequest | None, username: str | None = None, **kwargs: Any) -> None:
         if request is not None and wait_seconds(request, username or ""):
-            request._brake_refused = True  # type: ignore[attr-defined]
+            request._brake_refused = True  # type: ignore[attr-defined]  # read back by the login view for this request only
             raise PermissionDenied("Too many failed attempts")
         return None
 

@@ -149,8 +149,8 @@ def _redeem(*, token: str, user: User, new_account: bool) -> tuple[Invitation, s
     if invitation.kind == Invitation.Kind.PARENT:
         guardian = invitation.guardian
         with scope(school=invitation.school):  # the invitation names the school and the guardian
-            guardian.user = user
-            guardian.save(update_fields=["user"])
+            guardian.user = user  # type: ignore[union-attr]  # a parent invitation names its guardian (invitation_parent_has_guardian)
+            guardian.save(update_fields=["user"])  # type: ignore[union-attr]  # a parent invitation names its guardian (invitation_parent_has_guardian)
         account_event(kind=AccountEvent.Kind.GUARDIAN_LINKED, actor=user, subject=user, school=invitation.school,
                       guardian=guardian, invitation=invitation, detail=f"{guardian} linked to {user.username}")
     else:

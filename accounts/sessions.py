@@ -57,13 +57,13 @@ def _record_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwarg
 @receiver(pre_save, sender=User)
 def _note_deactivation(sender: Any, instance: User, **kwargs: Any) -> None:
     if instance.pk and not instance.is_active:
-        instance._was_active = User.objects.filter(pk=instance.pk, is_active=True).exists()  # type: ignore[attr-defined]
+        instance._was_active = User.objects.filter(pk=instance.pk, is_active=True).exists()  # type: ignore[attr-defined]  # carried on the instance from pre_save to post_save
 
 
 @receiver(post_save, sender=User)
 def _end_sessions_on_deactivation(sender: Any, instance: User, **kwargs: Any) -> None:
     if getattr(instance, "_was_active", False):
-        instance._was_active = False  # type: ignore[attr-defined]
+        instance._was_active = False  # type: ignore[attr-defined]  # carried on the instance from pre_save to post_save
         sessions_end(user=instance, reason="account deactivated")
 
 

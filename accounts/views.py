@@ -73,7 +73,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     if (response := _signed_in(request)) is not None:
         return response
     nxt = mfa.safe_next(request)
-    if request.user.is_verified():
+    if request.user.is_verified():  # type: ignore[union-attr]  # OTPMiddleware adds is_verified to request.user
         return redirect(nxt)
     if mfa.confirmed_device(request.user) is None:
         return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': nxt})}")
@@ -94,7 +94,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     nxt = mfa.safe_next(request)
     if mfa.confirmed_device(request.user) is not None:
         # Set up already: a new authenticator needs a reset by the headteacher, never a stolen password.
-        return redirect(nxt if request.user.is_verified() else
+        return redirect(nxt if request.user.is_verified() else  # type: ignore[union-attr]  # OTPMiddleware adds is_verified to request.user
                         f"{reverse('accounts:mfa_verify')}?{urlencode({'next': nxt})}")
     device = mfa.pending_device(request.user)
     form = CodeForm(request.POST or None)

@@ -7,16 +7,26 @@ is a 404, like one that does not exist. Subclasses provide `scoped_queryset()`; 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.db.models import QuerySet
+from django.http.response import HttpResponseBase
 from django_scopes import scope
 from rest_framework import exceptions, generics
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from .models import School
 from .permissions import Need, Requirement, roles_for
+
+if TYPE_CHECKING:
+    from .models import User
+
+
+class SignedInAPIRequest(Request):
+    """The request an API handler sees: IsAuthenticated, every API view's permission, has refused anonymous
+    callers before any handler runs, so `user` is a `User` (typing only; DRF passes its own `Request`)."""
+
+    user: User
 
 
 class SchoolAPIView(generics.GenericAPIView):
@@ -26,6 +36,7 @@ class SchoolAPIView(generics.GenericAPIView):
     # Built from the two names above: the same declaration `@requires` keeps on a web view.
     required: ClassVar[Requirement] = Requirement(read=Need(("view_pupils",)), write=Need(("manage_school",)))
     school: School
+    request: SignedInAPIRequest
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -33,7 +44,7 @@ class SchoolAPIView(generics.GenericAPIView):
             raise TypeError(f"{cls.__name__} must override scoped_queryset(), not get_queryset()")
         cls.required = Requirement(read=Need((cls.read_permission,)), write=Need((cls.write_permission,)))
 
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         found = School.objects.select_related("trust").filter(slug=kwargs.get("school_slug")).first()
         self.school_or_none = found
         with scope(school=found if found is not None else []):
@@ -42,10 +53,11 @@ class SchoolAPIView(generics.GenericAPIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         school = self.school_or_none
-        if school is None or not roles_for(request.user, school):
+        user = cast("User", request.user)  # super().initial ran IsAuthenticated
+        if school is None or not roles_for(user, school):
             raise exceptions.NotFound("No such school.")
         self.school = school
-        if not self.required.allows(request.user, school, request.method or "GET"):
+        if not self.required.allows(user, school, request.method or "GET"):
             raise exceptions.PermissionDenied(self.required.message)
 
     def scoped_queryset(self) -> QuerySet[Any]:
@@ -54,5 +66,5 @@ class SchoolAPIView(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet[Any]:  # the one definition; subclasses implement scoped_queryset()
         if getattr(self, "swagger_fake_view", False) or not hasattr(self, "school"):
             # Schema generation runs without a request school; an empty queryset is enough to read types.
-            return self.get_serializer_class().Meta.model._base_manager.none()
+            return self.get_serializer_class().Meta.model._base_manager.none()  # type: ignore[attr-defined]  # a ModelSerializer
         return self.scoped_queryset()

@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -29,7 +32,7 @@ def cell_safe(value: Any) -> Any:
 class SafeWriter:
     """`csv.writer` whose every cell goes through `cell_safe`."""
 
-    def __init__(self, out: TextIO, **kwargs: Any) -> None:
+    def __init__(self, out: SupportsWrite[str], **kwargs: Any) -> None:
         self._writer = csv.writer(out, **kwargs)
 
     def writerow(self, row: Iterable[Any]) -> Any:
@@ -40,5 +43,5 @@ class SafeWriter:
             self.writerow(row)
 
 
-def writer(out: TextIO, **kwargs: Any) -> SafeWriter:
+def writer(out: SupportsWrite[str], **kwargs: Any) -> SafeWriter:
     return SafeWriter(out, **kwargs)

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -201,8 +201,8 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        for server in reversed(keep):
-            shutdown = getattr(server, "cleanup", None) or getattr(server, "_cleanup", None)
+        for kept in reversed(keep):
+            shutdown = getattr(kept, "cleanup", None) or getattr(kept, "_cleanup", None)
             with contextlib.suppress(Exception):
                 if shutdown is not None:
                     shutdown()
@@ -268,8 +268,8 @@ def _stop_on_signals() -> list[int]:
     return received
 
 
-def _stop(children: object) -> None:
-    running = [c for c in children if c.poll() is None]  # type: ignore[attr-defined]
+def _stop(children: Iterable[subprocess.Popen[bytes]]) -> None:
+    running = [c for c in children if c.poll() is None]
     for child in running:
         with contextlib.suppress(ProcessLookupError):
             child.send_signal(signal.SIGTERM)

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from .roles import Role
 
 
-class SchoolRequest(HttpRequest):
+class SignedInRequest(HttpRequest):
+    """A request to a `@login_required` view: `user` is a `User`, never the anonymous one."""
+
+    user: User
+
+
+class SchoolRequest(SignedInRequest):
     """A request under /s/<school_slug>/: a signed-in member of `school`, with every role they hold there.
 
     A person can hold several roles in one school (a teacher who also works in the office, a trust
@@ -30,7 +36,7 @@ class SchoolRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-class TrustRequest(HttpRequest):
+class TrustRequest(SignedInRequest):
     """A request under /t/<trust_slug>/: a signed-in trust officer or trustee of `trust`."""
 
     user: User

@@ -36,7 +36,7 @@ class TenantScopeMiddleware:
             match = resolve(request.path_info)
         except Resolver404:
             return self.get_response(request)
-        if getattr(match.func, "cls", None) is not None and hasattr(match.func.cls, "api_school_scoped"):
+        if hasattr(getattr(match.func, "cls", None), "api_school_scoped"):
             return self.get_response(request)
 
         if match.route.startswith(PARENT_PREFIX) and request.user.is_authenticated:

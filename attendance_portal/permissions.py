@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import rules
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from .roles import Role
 
 if TYPE_CHECKING:
     from .models import School, User
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 CT = Role.CLASS_TEACHER
 OFFICE = Role.OFFICE_STAFF
@@ -164,7 +165,7 @@ def requires(*actions: str, any_of: Iterable[str] = (), write: Iterable[str] = (
 
     def decorate(view: V) -> V:
         @functools.wraps(view)
-        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             school = getattr(request, "school", None)
             if school is None:
                 # Only TenantScopeMiddleware sets the school, and only under /s/<school_slug>/.

@@ -71,7 +71,7 @@ def school_owned_tables() -> list[str]:
         if not hasattr(manager, "with_scopes_disabled") or model._meta.proxy:
             continue
         try:
-            column = model._meta.get_field("school").column
+            column = model._meta.get_field("school").column  # type: ignore[union-attr]  # a model's own school field is a ForeignKey
         except Exception:
             raise TypeError(f"{model.__name__} is scoped but has no school column of its own") from None
         if column != "school_id":

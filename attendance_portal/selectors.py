@@ -29,7 +29,7 @@ def user_places(user: User) -> list[Place]:
             trust_ids.setdefault(m.trust.pk, set()).add(m.get_role_display())
     if trust_ids:
         for school in School.objects.filter(trust_id__in=trust_ids):
-            schools.setdefault(school.pk, (school, set()))[1].update(trust_ids[school.trust_id])
+            schools.setdefault(school.pk, (school, set()))[1].update(trust_ids[school.trust_id])  # type: ignore[index]  # filtered on trust_id__in, so set
     places = [Place("trust", t.name, t.slug, tuple(sorted(r))) for t, r in trusts.values()]
     places += [Place("school", s.name, s.slug, tuple(sorted(r))) for s, r in schools.values()]
     places += _la_places(user)

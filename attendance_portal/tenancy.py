@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from celery import Task
 from django.db import models
@@ -22,7 +22,7 @@ __all__ = ["SchoolOwned", "SchoolTask", "school_scope", "schools_fan_out", "scop
 class SchoolOwned(models.Model):
     school = models.ForeignKey("attendance_portal.School", on_delete=models.PROTECT, related_name="+")
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")
 
     class Meta:
         abstract = True

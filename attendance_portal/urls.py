@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from accesslog.api import AccessLogList
 
@@ -8,7 +8,7 @@ from .admin import platform_admin
 from .api_docs import DocsView, SchemaView
 from .auth import LoginView
 
-school_patterns = [
+school_patterns: list[URLPattern | URLResolver] = [
     path("", views.school_home, name="school_home"),
     path("registers/", include("registers.urls")),
     path("absence/", include("absence.urls")),
@@ -21,7 +21,7 @@ school_patterns = [
     path("penalties/", include("penalties.urls")),
 ]
 
-api_school_patterns = [
+api_school_patterns: list[URLPattern | URLResolver] = [
     path("", include("registers.api.urls")),
     path("", include("absence.api.urls")),
     path("access-log/", AccessLogList.as_view(), name="access-log"),

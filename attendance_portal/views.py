@@ -14,13 +14,13 @@ from reporting.selectors import school_headline, trust_school_headlines
 from staff.pages import school_home_staff
 
 from .badinput import bad_request
-from .http import SchoolRequest, TrustRequest
+from .http import SchoolRequest, SignedInRequest, TrustRequest
 from .permissions import PERMISSIONS, requires
 from .selectors import user_is_parent, user_places
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     places = user_places(request.user)
     is_parent = user_is_parent(request.user)
     if len(places) == 1 and not is_parent:

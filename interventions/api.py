@@ -14,7 +14,7 @@ from rest_framework import exceptions, mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from attendance_portal.api import SchoolAPIView
+from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 
 from . import services
 from .models import AttendanceContract, Case, CaseEvent, Meeting
@@ -135,12 +135,12 @@ class CaseEventList(mixins.ListModelMixin, _CaseWork):
         return self.list(request, *args, **kwargs)
 
     @extend_schema(request=CaseNoteIn, responses={201: CaseEventOut})
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         case = self._case()
         data = CaseNoteIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            event = services.case_note(case=case, kind=data.validated_data["kind"], by=request.user,  # type: ignore[arg-type]
+            event = services.case_note(case=case, kind=data.validated_data["kind"], by=request.user,
                                        text=data.validated_data["text"])
         except ValidationError as error:
             raise serializers.ValidationError({"detail": error.messages}) from error

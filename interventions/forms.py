@@ -65,7 +65,7 @@ class BulkForm(forms.Form):
 
     def __init__(self, *args: Any, case_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cases"].choices = [(i, str(i)) for i in case_ids]  # type: ignore[attr-defined]
+        self.fields["cases"].choices = [(i, str(i)) for i in case_ids]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
 
 class BulkApproveForm(forms.Form):
@@ -74,7 +74,7 @@ class BulkApproveForm(forms.Form):
 
     def __init__(self, *args: Any, action_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["actions"].choices = [(i, str(i)) for i in action_ids]  # type: ignore[attr-defined]
+        self.fields["actions"].choices = [(i, str(i)) for i in action_ids]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
 
 class MeetingRearrangeForm(forms.Form):

@@ -141,10 +141,10 @@ def cases_sync(*, school: School, on: dt.date | None = None) -> SyncResult:
 def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolment_ids: list[int], kinds: list[str],
            result: SyncResult) -> None:
     active: dict[tuple[int, str], AttendanceSignal] = {}
-    for signal in AttendanceSignal.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds,
-                                                  active=True).order_by("since"):
-        if (signal.enrolment_id, signal.kind) in pairs:
-            active[(signal.enrolment_id, signal.kind)] = signal  # the latest start wins
+    for row in AttendanceSignal.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds,
+                                               active=True).order_by("since"):
+        if (row.enrolment_id, row.kind) in pairs:
+            active[(row.enrolment_id, row.kind)] = row  # the latest start wins
     concerns = {(c.enrolment_id, c.kind): c for c in
                 Concern.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds)}
     cases = {c.enrolment_id: c for c in Case.objects.filter(school=school, enrolment_id__in=enrolment_ids)
@@ -152,7 +152,7 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
     enrolments = {e.pk: e for e in
                   Enrolment.objects.filter(school=school, pk__in=enrolment_ids).select_related("pupil")}
     ladder = ladder_for(school=school, day=on)
-    first_stage = (ladder_stages(ladder=ladder) or [None])[0]
+    first_stage = next(iter(ladder_stages(ladder=ladder)), None)
     opening = opening_kinds(ladder=ladder)
     now = timezone.now()
     new_concerns, changed_concerns, events, clocks = [], [], [], []
@@ -329,7 +329,7 @@ def case_open(*, school: School, enrolment: Enrolment, by: User, reason: str, on
     if Case.objects.filter(school=school, enrolment=enrolment).exclude(status=Case.Status.CLOSED).exists():
         raise ValidationError("This pupil already has an open case.")
     ladder = ladder_for(school=school, day=on)
-    stage = (ladder_stages(ladder=ladder) or [None])[0]
+    stage = next(iter(ladder_stages(ladder=ladder)), None)
     case = _open(school=school, enrolment=enrolment, stage=stage, on=on, by=by, reason=reason.strip())
     if case is None:
         raise ValidationError("This pupil already has an open case.")
@@ -481,7 +481,7 @@ def _letters_send(*, action: Action, by: User) -> list[int]:
 
 def stage_letter_propose(*, case: Case, by: User | None, kind: str = Action.Kind.LETTER) -> Action:
     """Propose what the case's stage offers: its letter, its notice to improve or its referral."""
-    offered = {Action.Kind.LETTER: case.stage.letter, Action.Kind.NOTICE: case.stage.notice,
+    offered: dict[str, str] = {Action.Kind.LETTER: case.stage.letter, Action.Kind.NOTICE: case.stage.notice,
                Action.Kind.REFERRAL: case.stage.referral} if case.stage else {}
     if not offered.get(kind):
         raise ValidationError("This stage does not offer that.")
@@ -748,8 +748,8 @@ def clock_done(*, clock: StatutoryClock, by: User, note: str) -> StatutoryClock:
     if not done:
         raise ValidationError("This task is already recorded as done.")
     clock.refresh_from_db()
-    if clock.case_id:
-        event_add(case=clock.case, kind=EventKind.CLOCK, by=by, title=f"Done: {clock.get_kind_display()}",  # type: ignore[arg-type]
+    if clock.case is not None:
+        event_add(case=clock.case, kind=EventKind.CLOCK, by=by, title=f"Done: {clock.get_kind_display()}",
                   why=note.strip())
     return clock
 
@@ -770,7 +770,7 @@ def pupil_context_save(*, case: Case, by: User, why: str, **flags: bool) -> Pupi
         raise ValidationError("Say how you know (for example: the SENCo's note of 3 March).")
     _require_open(case)
     context, _ = PupilContext.objects.get_or_create(school_id=case.school_id, pupil_id=case.pupil_id)
-    changes = [f"{PupilContext._meta.get_field(name).verbose_name.lower()}: {'yes' if flags[name] else 'no'}"
+    changes = [f"{PupilContext._meta.get_field(name).verbose_name.lower()}: {'yes' if flags[name] else 'no'}"  # type: ignore[union-attr]  # a model's own field, never a relation
                for name in CONTEXT_FIELDS if getattr(context, name) != flags[name]]
     if not changes:
         raise ValidationError("Nothing has changed.")

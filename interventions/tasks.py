@@ -8,6 +8,7 @@ for any school that still has some. A redelivered sync finds the rows already co
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from celery import shared_task
@@ -42,7 +43,7 @@ def cases_sweep() -> int:
         cursor.execute("SELECT DISTINCT school_id FROM interventions_signalchange")
         schools = [row[0] for row in cursor.fetchall()]
     for school_id in schools:
-        transaction.on_commit(lambda s=school_id: cases_sync_school.delay(school_id=s))
+        transaction.on_commit(functools.partial(cases_sync_school.delay, school_id=school_id))
     return len(schools)
 
 

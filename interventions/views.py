@@ -427,7 +427,7 @@ def clock_done(request: SchoolRequest, school_slug: str, clock_id: int) -> HttpR
             messages.success(request, "Recorded as done.")
         except ValidationError as error:
             _fail(request, error)
-    return _to_case(clock.case) if clock.case_id else redirect("interventions:queue", school_slug)
+    return _to_case(clock.case) if clock.case is not None else redirect("interventions:queue", school_slug)
 
 
 # ---------------------------------------------------------------- the ladder and its preview

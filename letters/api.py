@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from attendance_portal.api import SchoolAPIView
+from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 
 from . import selectors, services
 from .models import Letter, LetterBatch, LetterKind, LetterSend
@@ -52,7 +52,7 @@ class BatchOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def _progress(self, obj: LetterBatch) -> selectors.BatchProgress:
-        cache = self.context.setdefault("progress", {})
+        cache = self.context.setdefault("progress", {})  # type: ignore[attr-defined]  # DRF passes a dict
         if obj.pk not in cache:
             cache[obj.pk] = selectors.batch_progress(batch=obj)
         return cache[obj.pk]
@@ -126,7 +126,7 @@ class BatchList(mixins.ListModelMixin, SchoolAPIView):
         return self.list(request, *args, **kwargs)
 
     @extend_schema(request=BatchIn, responses={201: BatchOut})
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         data = BatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:

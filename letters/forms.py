@@ -31,7 +31,7 @@ class PickForm(KindForm):
 
     def __init__(self, *args: Any, pupil_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pupils"].choices = [(pk, pk) for pk in pupil_ids]
+        self.fields["pupils"].choices = [(pk, pk) for pk in pupil_ids]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
 
 class LogFilterForm(forms.Form):
@@ -47,7 +47,7 @@ class LogFilterForm(forms.Form):
 
     def __init__(self, *args: Any, approvers: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["approver"].choices = [("", "Anyone"), *approvers]
+        self.fields["approver"].choices = [("", "Anyone"), *approvers]  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -139,7 +139,7 @@ def address_lines(text: str) -> list[str]:
 class Shared:
     """What every letter of one request shares: read once."""
 
-    school: dict[str, str]
+    school: dict[str, Any]
     letter_date: dt.date
     period: Period | None
     calendar: SchoolCalendar

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse
 from django.views.decorators.http import require_GET
+
+from attendance_portal.http import SignedInRequest
 
 from . import selectors
 from .views import _pdf
@@ -12,6 +14,6 @@ from .views import _pdf
 
 @login_required
 @require_GET
-def letter_pdf(request: HttpRequest, letter_id: int) -> FileResponse:
-    letter = selectors.parent_letter_get(user=request.user, letter_id=letter_id)  # type: ignore[arg-type]
+def letter_pdf(request: SignedInRequest, letter_id: int) -> FileResponse:
+    letter = selectors.parent_letter_get(user=request.user, letter_id=letter_id)
     return _pdf(letter.pdf, f"letter-{letter.pk}.pdf")

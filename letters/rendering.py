@@ -86,7 +86,7 @@ def pdf_render(*, subject: str, body: str, data: Mapping[str, Any], reply_slip: 
     return RenderedPdf(content=content, sha256=hashlib.sha256(content).hexdigest(), pages=len(document.pages))
 
 
-def pdfs_merge(paths: Sequence[Path]) -> bytes:
+def pdfs_merge(paths: Sequence[str | Path]) -> bytes:
     """One print file from several PDFs, in the order given (pypdf)."""
     from pypdf import PdfWriter
 

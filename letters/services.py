@@ -390,7 +390,7 @@ def letter_regenerate(*, letter: Letter, by: User,
         marks = Mark.objects.filter(school_id=letter.school_id, pupil_id=letter.pupil_id,
                                     date__in={d for d, _ in keys}).values_list("date", "session", "code")
         current = {(d, s): c for d, s, c in marks}
-        sessions = [(d, s, current[(d, s)]) for d, s in keys if (d, s) in current]
+        sessions: list[Sequence[Any]] = [(d, s, current[(d, s)]) for d, s in keys if (d, s) in current]
     else:
         sessions = list(sessions_now(letter))
     Letter.objects.filter(pk=letter.pk, status=Letter.Status.STALE).update(status=Letter.Status.CANCELLED)

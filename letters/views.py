@@ -73,7 +73,7 @@ def log_csv(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school
     form, where = _log_filter(request, school)
     if form.is_bound and not form.is_valid():
-        return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors), status=400,
+        return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors), status=400,  # type: ignore[misc]  # an ErrorList yields its messages as strings
                             content_type="text/plain; charset=utf-8")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="letters-{school.slug}-{timezone.localdate()}.csv"'
@@ -102,7 +102,7 @@ def letter_detail(request: SchoolRequest, school_slug: str, letter_id: int) -> H
 
 @requires(SEND)
 @require_GET
-def letter_pdf(request: SchoolRequest, school_slug: str, letter_id: int) -> HttpResponse:
+def letter_pdf(request: SchoolRequest, school_slug: str, letter_id: int) -> FileResponse:
     school = request.school
     letter = selectors.letter_get(school=school, letter_id=letter_id)
     return _pdf(letter.pdf, f"letter-{letter.pk}.pdf")
@@ -304,7 +304,7 @@ def batch_approve(request: SchoolRequest, school_slug: str) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, error)  # type: ignore[arg-type]  # an ErrorList yields its messages as strings
         return redirect("letters:batch_new", school_slug)
     try:
         batch = services.batch_approve(school=school, kind=form.cleaned_data["kind"],
@@ -344,7 +344,7 @@ def batch_progress(request: SchoolRequest, school_slug: str, batch_id: int) -> H
 
 @requires(SEND)
 @require_GET
-def batch_print(request: SchoolRequest, school_slug: str, batch_id: int) -> HttpResponse:
+def batch_print(request: SchoolRequest, school_slug: str, batch_id: int) -> FileResponse:
     school = request.school
     batch = _batch(school, batch_id)
     return _pdf(batch.print_file, f"print-{batch.pk}.pdf")

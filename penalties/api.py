@@ -10,12 +10,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http.response import HttpResponseBase
 from django_scopes import scope
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from attendance_portal.api import SignedInAPIRequest
 
 from . import services
 from .case_selectors import la_referral_get
@@ -30,7 +33,7 @@ class LAAPIView(APIView):
     api_school_scoped = True  # the web middleware leaves API views to their own base class
     la: LocalAuthority
 
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.la_or_none = LocalAuthority.objects.filter(code=kwargs.get("la_code")).first()
         ids = referring_school_ids(self.la_or_none) if self.la_or_none is not None else []
         with scope(school=ids):
@@ -39,7 +42,7 @@ class LAAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         la = self.la_or_none
-        if la is None or not LAOfficer.objects.filter(local_authority=la, user_id=request.user.pk).exists():
+        if la is None or not LAOfficer.objects.filter(local_authority=la, user_id=request.user.pk).exists():  # type: ignore[misc]  # IsAuthenticated ran: pk is set
             raise exceptions.NotFound("No such local authority.")
         self.la = la
 
@@ -74,7 +77,7 @@ class NoticeOut(serializers.ModelSerializer):
 
 class NoticeIn(serializers.Serializer):
     referral = serializers.IntegerField(help_text="An accepted referral made to this local authority.")
-    parent = serializers.IntegerField(help_text="The guardian id of a parent named in the referral.")
+    parent = serializers.IntegerField(help_text="The guardian id of a parent named in the referral.")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
     issued_on = serializers.DateField()
     number = serializers.CharField(max_length=40, required=False,
                                    help_text="The notice's number; by default the LA's code, the referral and parent.")
@@ -99,7 +102,7 @@ class NoticeIssue(LAAPIView):
                    summary="Issue a penalty notice on an accepted referral",
                    description="Priced from the framework in force on the issue date; refused with a 400 naming "
                                "the 2-in-3-years rule when the parent already has two notices for the child.")
-    def post(self, request: Request, la_code: str) -> Response:
+    def post(self, request: SignedInAPIRequest, la_code: str) -> Response:
         data = NoticeIn(data=request.data)
         data.is_valid(raise_exception=True)
         given = data.validated_data
@@ -118,7 +121,7 @@ class NoticeIssue(LAAPIView):
         return Response(NoticeOut(notice).data, status=status.HTTP_201_CREATED)
 
 
-def _notice_change(view: LAAPIView, request: Request, pk: int, given: serializers.Serializer,
+def _notice_change(view: LAAPIView, request: SignedInAPIRequest, pk: int, given: serializers.Serializer,
                    change: Any) -> Response:
     """Validate, change one of the LA's notices through its service, close the case once all are settled."""
     given.is_valid(raise_exception=True)
@@ -135,7 +138,7 @@ def _notice_change(view: LAAPIView, request: Request, pk: int, given: serializer
 class NoticePayment(LAAPIView):
     @extend_schema(request=PaymentIn, responses={200: NoticeOut, 400: Refusal, 404: Refusal},
                    summary="Record a payment of a notice (the amount due on the day paid)")
-    def post(self, request: Request, la_code: str, pk: int) -> Response:
+    def post(self, request: SignedInAPIRequest, la_code: str, pk: int) -> Response:
         return _notice_change(self, request, pk, PaymentIn(data=request.data), lambda notice, data:
                               services.penalty_notice_pay(notice=notice, paid_on=data["paid_on"],
                                                           amount_pence=data["amount_pence"], by=request.user))
@@ -144,7 +147,7 @@ class NoticePayment(LAAPIView):
 class NoticeWithdrawal(LAAPIView):
     @extend_schema(request=WithdrawalIn, responses={200: NoticeOut, 400: Refusal, 404: Refusal},
                    summary="Withdraw an unpaid notice, with the reason")
-    def post(self, request: Request, la_code: str, pk: int) -> Response:
+    def post(self, request: SignedInAPIRequest, la_code: str, pk: int) -> Response:
         return _notice_change(self, request, pk, WithdrawalIn(data=request.data), lambda notice, data:
                               services.penalty_notice_withdraw(notice=notice, reason=data["reason"],
                                                                withdrawn_on=data.get("withdrawn_on"), by=request.user))

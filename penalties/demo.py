@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import suppress
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django_scopes import scope
@@ -34,7 +35,7 @@ AREAS: dict[str, tuple[str, dict[str, object]]] = {
                "certificate_period": LocalAuthority.CertificatePeriod.THIS_AND_LAST_YEAR}),
 }
 
-CONSIDERED = {"support": Consideration.Support.NOT_ENGAGED,
+CONSIDERED: dict[str, Any] = {"support": Consideration.Support.NOT_ENGAGED,
               "other_step_better": "The attendance contract was not kept; a further meeting was declined.",
               "equality": "No protected characteristic bears on the absence; the SENCo was asked.",
               "reasons": "Support offered since September has not been taken up."}

@@ -62,7 +62,7 @@ def pack_data(*, referral: Referral) -> dict[str, Any]:
     amended = {m.pk: [(e.code, e.pgh_created_at.isoformat()) for e in m.events.order_by("pgh_id")]
                for m in marks if m.version > 1}
     letters = Letter.objects.filter(school=school, pupil=pupil).select_related("guardian").order_by("created_at")
-    sends = {}
+    sends: dict[int, list[str]] = {}
     for send in LetterSend.objects.filter(school=school, letter__in=letters):
         sends.setdefault(send.letter_id, []).append(f"{send.get_channel_display()} {send.sent_at:%Y-%m-%d}")
     person = lambda user: user.get_full_name() or user.username if user else ""  # noqa: E731

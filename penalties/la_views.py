@@ -188,7 +188,7 @@ def prosecute(request: LARequest, la_code: str, notice_id: int) -> HttpResponse:
 
 @la_view
 @require_GET
-def pack_file(request: LARequest, la_code: str, referral_id: int, pack_id: int, kind: str) -> HttpResponse:
+def pack_file(request: LARequest, la_code: str, referral_id: int, pack_id: int, kind: str) -> FileResponse:
     """The PDF or the ZIP of a built evidence pack, under its safe file name."""
     found = _referral(request, referral_id)
     pack = get_object_or_404(EvidencePack, school_id=found.school_id, referral=found, pk=pack_id,

@@ -5,6 +5,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -124,7 +125,7 @@ def penalty_counts(*, school_ids: list[int], start: dt.date, end: dt.date) -> li
     """Notices to improve issued, referrals submitted to the local authority and penalty notices issued from
     them in the period, per school, in one statement over all `school_ids` (counts only)."""
     zone = timezone.get_current_timezone()
-    params = {"schools": school_ids, "start": start, "end": end,
+    params: dict[str, Any] = {"schools": school_ids, "start": start, "end": end,
               "from": dt.datetime.combine(start, dt.time.min, zone),
               "to": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone)}
     with connection.cursor() as cursor:

@@ -313,7 +313,7 @@ def notice_to_improve_issue(*, consideration: Consideration, by: User, weeks: in
     framework = framework_on(on, NoticeKind.ATTENDANCE)
     low = framework.notice_to_improve_min_weeks if framework else None
     high = framework.notice_to_improve_max_weeks if framework else None
-    if low is None or high is None:
+    if framework is None or low is None or high is None:
         raise ValidationError(f"No framework in force on {on:%-d %B %Y} provides for notices to improve.")
     if la.nti_weeks_fixed or weeks is None:
         if weeks is not None and weeks != la.nti_weeks:
@@ -543,7 +543,7 @@ def referral_case_settle(*, notice: PenaltyNotice, by: User) -> bool:
     """Close the referral's case once every notice issued on it is paid or withdrawn. True if it closed."""
     if notice.referral_id is None:
         return False
-    referral = Referral.objects.select_related("case").get(school_id=notice.school_id, pk=notice.referral_id)
+    referral = Referral.objects.select_related("case").get(school_id=notice.school_id, pk=notice.referral_id)  # type: ignore[misc]  # a notice issued on a referral carries the referral's school
     notices = PenaltyNotice.objects.filter(referral=referral)
     if notices.filter(status__in=[NoticeStatus.ISSUED]).exists() or not referral.case.is_open:
         return False

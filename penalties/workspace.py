@@ -11,20 +11,25 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django_scopes import scope, scopes_disabled
 
 from .models import LAOfficer, LocalAuthority, Referral
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+if TYPE_CHECKING:
+    from attendance_portal.models import User
+
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 
 class LARequest(HttpRequest):
     """A request under /la/<la_code>/: a signed-in officer of `local_authority` (typing only)."""
 
+    user: User
     local_authority: LocalAuthority
     la_roles: frozenset[str]
 
@@ -32,7 +37,7 @@ class LARequest(HttpRequest):
 def la_view(view: V) -> V:
     """Declare a view as a local authority page (every officer role of the LA may use it)."""
     @functools.wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "local_authority", None) is None:
             raise ImproperlyConfigured(f"{view.__qualname__} is a local authority page outside /la/<la_code>/")
         return view(request, *args, **kwargs)
@@ -51,13 +56,13 @@ def referring_school_ids(la: LocalAuthority) -> list[int]:
 @contextmanager
 def la_scope(request: HttpRequest, la_code: str, view: Callable[..., Any]) -> Iterator[None]:
     la = LocalAuthority.objects.filter(code=la_code).first()
-    roles = frozenset(LAOfficer.objects.filter(local_authority=la, user_id=request.user.pk)
+    roles = frozenset(LAOfficer.objects.filter(local_authority=la, user_id=request.user.pk)  # type: ignore[misc]  # an anonymous pk (None) matches no officer
                       .values_list("role", flat=True)) if la is not None else frozenset()
     if la is None or not roles:
         raise Http404("No such local authority")
     if not getattr(view, "la_page", False):
         raise ImproperlyConfigured(f"{view} is routed under /la/ but is not declared with @la_view")
     request.local_authority = la  # type: ignore[attr-defined]  # typed as LARequest in views
-    request.la_roles = roles  # type: ignore[attr-defined]
+    request.la_roles = roles  # type: ignore[attr-defined]  # typed as LARequest in views
     with scope(school=referring_school_ids(la)):
         yield

@@ -147,9 +147,9 @@ def _check_pupil(errors: _Errors, *, school: School, pupil: Pupil | None, upn: s
         expected = expected_year_group(date_of_birth, age_day)
         # A year either side is common (a summer-born child starting a year later); more is a typing slip.
         if expected is not None and abs(YEAR_GROUPS.index(year_group) - YEAR_GROUPS.index(expected)) > 1:
-            label = dict(YEAR_GROUP_CHOICES)
+            names = dict(YEAR_GROUP_CHOICES)
             errors.add("year_group", f"A child born on {date_of_birth:%d %B %Y} would usually be in "
-                                     f"{label[expected]}, not {label[year_group]}. Check the date of birth and the "
+                                     f"{names[expected]}, not {names[year_group]}. Check the date of birth and the "
                                      "year group, or tick 'Taught outside their age group' if this is right.")
     if registration_group is not None and registration_group.school_id != school.pk:
         # The form only offers this school's groups; this guards any other caller.

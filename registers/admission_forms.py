@@ -44,7 +44,7 @@ class PupilForm(forms.Form):
     def __init__(self, *args: Any, school: School, adding: bool, sensitive: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only this school's groups: another school's id posted here is an invalid choice.
-        self.fields["registration_group"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]
+        self.fields["registration_group"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field
         self.fields["out_of_year"] = forms.BooleanField(
             label="Taught outside their age group", required=False,
             help_text="Tick only when the pupil is deliberately in a year group other than their age's.")
@@ -64,7 +64,7 @@ class PupilForm(forms.Form):
                 label="SEN status", choices=Pupil.SEN.choices, required=False, initial=Pupil.SEN.NONE,
                 error_messages={"invalid_choice": "Choose an SEN status."})
             for name in COHORT_FIELDS[1:]:
-                self.fields[name] = forms.BooleanField(label=Pupil._meta.get_field(name).verbose_name.capitalize(),
+                self.fields[name] = forms.BooleanField(label=Pupil._meta.get_field(name).verbose_name.capitalize(),  # type: ignore[union-attr]  # a model's own field, never a relation
                                                        required=False)
         self.sensitive = sensitive
 
@@ -134,4 +134,4 @@ class RegisterFilterForm(forms.Form):
 
     def __init__(self, *args: Any, school: School, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["group"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]
+        self.fields["group"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from attendance_portal import csvsafe
 from attendance_portal.models import School
@@ -11,8 +11,11 @@ from attendance_portal.models import School
 from .imports import MARK_COLUMNS
 from .models import Mark
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
-def marks_export_csv(*, school: School, start: dt.date, end: dt.date, out: TextIO) -> int:
+
+def marks_export_csv(*, school: School, start: dt.date, end: dt.date, out: SupportsWrite[str]) -> int:
     """Write the school's marks from start to end as marks.csv, sorted by upn, date, session.
 
     The output loads back with `load_school` unchanged. Streams from a server-side cursor, so a

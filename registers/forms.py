@@ -34,8 +34,8 @@ class LateArrivalForm(forms.Form):
     def __init__(self, *args: Any, school: School, pupils: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The scoped manager keeps the choices inside this school: another school's id is "not in the list".
-        self.fields["pupil"].queryset = pupils if pupils is not None else Pupil.objects.filter(school=school)
-        self.fields["pupil"].label_from_instance = lambda p: (
+        self.fields["pupil"].queryset = pupils if pupils is not None else Pupil.objects.filter(school=school)  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field
+        self.fields["pupil"].label_from_instance = lambda p: (  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field
             f"{p.surname}, {p.forename} — {p.registration_group or 'no group'}"
         )
 
@@ -75,14 +75,14 @@ class AmendForm(forms.Form):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.has_mark = has_mark
-        self.fields["code"].choices = [("", "— choose —")] + [
+        self.fields["code"].choices = [("", "— choose —")] + [  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
             (c.code, f"{c.code} — {c.meaning}")
             for c in register_codes(day=day, session=session, allowed=None, ahead=ahead)]
         self.fields["reason"].required = has_mark
         self.fields["reason"].error_messages["required"] = "Give the reason for changing this mark."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("code"):
             problem = minutes_late_problem(data["code"], data.get("minutes_late"))
             if problem:

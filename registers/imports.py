@@ -377,7 +377,7 @@ def _csv_rows(
 # --------------------------------------------------------------------------- school.json
 
 
-class _LineDict(dict):  # type: ignore[type-arg]
+class _LineDict(dict):
     """A JSON object that remembers the line it started on, so problems can name it."""
 
     line = 1
@@ -388,14 +388,14 @@ def _json_decoder() -> json.JSONDecoder:
 
     def parse_object(s_and_end: tuple[str, int], *args: Any, **kwargs: Any) -> tuple[_LineDict, int]:
         text, end = s_and_end
-        obj, after = json.decoder.JSONObject(s_and_end, *args, **kwargs)
+        obj, after = json.decoder.JSONObject(s_and_end, *args, **kwargs)  # type: ignore[attr-defined]  # the pure-Python object parser, which typeshed leaves out
         found = _LineDict(obj)
         found.line = text.count("\n", 0, end) + 1
         return found, after
 
-    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]  # the pure-Python decoder's hook, which typeshed leaves out
     # The C scanner ignores parse_object; the pure-Python one honours it (school.json is small).
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]  # the pure-Python scanner, which typeshed leaves out
     return decoder
 
 
@@ -413,7 +413,7 @@ class _JsonReader:
         unknown = sorted(set(value) - keys)
         if unknown:
             self.problem(value, f"Unknown key(s) in {what}: {', '.join(unknown)}. Allowed: {', '.join(sorted(keys))}.")
-        return value  # type: ignore[return-value]
+        return value  # type: ignore[return-value]  # a _LineDict: the decoder makes every object one
 
     def text(self, obj: dict[str, Any], key: str, what: str, *, max_length: int, required: bool = True) -> str:
         value = obj.get(key, "")
@@ -518,11 +518,11 @@ def _parse_school_json(data: bytes, problems: _Problems) -> _SchoolFile | None:
             if None in windows[0] or None in windows[1]:
                 continue
             (am_open, am_close), (pm_open, pm_close) = windows
-            errors = session_times_errors(am_open, am_close, pm_open, pm_close)
+            errors = session_times_errors(am_open, am_close, pm_open, pm_close)  # type: ignore[arg-type]  # no None: windows with one were skipped above
             for message in errors:
                 r.problem(e, f"Year group {label}: {message}")
             if not errors:
-                times.append(_TimesSpec(e.line, label, am_open, am_close, pm_open, pm_close))
+                times.append(_TimesSpec(e.line, label, am_open, am_close, pm_open, pm_close))  # type: ignore[arg-type]  # no None: windows with one were skipped above
 
     years: list[_YearSpec] = []
     for entry in r.items(top, "academic_years", "the file"):
@@ -582,9 +582,9 @@ def _parse_school_json(data: bytes, problems: _Problems) -> _SchoolFile | None:
         if start and end:
             years.append(year)
     ordered_years = sorted(years, key=lambda item: item.start)
-    for before, after in itertools.pairwise(ordered_years):
-        if after.start <= before.end:
-            problems.add(SCHOOL_JSON, after.line, f"Academic year {after.name} overlaps academic year {before.name}.")
+    for earlier, later in itertools.pairwise(ordered_years):
+        if later.start <= earlier.end:
+            problems.add(SCHOOL_JSON, later.line, f"Academic year {later.name} overlaps academic year {earlier.name}.")
     return _SchoolFile(trust, school, times, years)
 
 
@@ -661,8 +661,8 @@ def _parse_pupils(data: bytes, problems: _Problems, *, write_sensitive: bool) ->
             else:
                 extra[PUPIL_FLAG_COLUMNS[column]] = value == "Y"
         if ok and not refused:
-            out.append(_PupilRow(line, upn, row["forename"], row["surname"], dates["date_of_birth"],  # type: ignore[arg-type]
-                                 year_group, row["registration_group"], admission, leaving, extra))  # type: ignore[arg-type]
+            out.append(_PupilRow(line, upn, row["forename"], row["surname"], dates["date_of_birth"],  # type: ignore[arg-type]  # ok: both dates parsed
+                                 year_group, row["registration_group"], admission, leaving, extra))  # type: ignore[arg-type]  # ok: both dates parsed
         else:
             rejected.add(upn)
     return out, rejected
@@ -712,7 +712,7 @@ def _parse_marks(data: bytes, problems: _Problems) -> list[_MarkRow]:
             else:
                 minutes = int(late)
         if ok:
-            out.append(_MarkRow(line, upn, day, session, code, minutes))  # type: ignore[arg-type]
+            out.append(_MarkRow(line, upn, day, session, code, minutes))  # type: ignore[arg-type]  # ok: the date parsed
     return out
 
 
@@ -829,7 +829,7 @@ def _load_existing(school: School, plan: _Plan) -> None:
 
 def _check_new_closures(school: School, plan: _Plan, problems: _Problems) -> None:
     """A new closure must not fall on a session that already holds marks (marks are never deleted)."""
-    new = [c for year in plan.school_file.years for c in year.closures  # type: ignore[union-attr]
+    new = [c for year in plan.school_file.years for c in year.closures  # type: ignore[union-attr]  # new closures are checked only for a plan with a school file
            if (c.date, c.session) not in plan.closures]
     if not new:
         return
@@ -923,7 +923,7 @@ def _write_school(spec: _SchoolFile, school: School | None, summary_counts: dict
     s = spec.school
     if s is None:  # pragma: no cover - the parse step requires a school block for the command
         raise ImportRejected([ImportProblem(SCHOOL_JSON, 1, 'The file needs a "school" block.')], 1)
-    values = {"name": s.name, "urn": s.urn, "phase": s.phase, "local_authority": s.local_authority}
+    values: dict[str, Any] = {"name": s.name, "urn": s.urn, "phase": s.phase, "local_authority": s.local_authority}
     if trust is not None:
         values["trust"] = trust
     if school is None:
@@ -941,11 +941,12 @@ def _write_calendar(school: School, plan: _Plan, summary: ImportSummary) -> None
     sf = plan.school_file
     if sf is None:
         return
-    for t in sf.times:
-        values = {"am_open": t.am_open, "am_close": t.am_close, "pm_open": t.pm_open, "pm_close": t.pm_close}
-        found = plan.times.get(t.year_group)
+    for times in sf.times:
+        values = {"am_open": times.am_open, "am_close": times.am_close, "pm_open": times.pm_open,
+                  "pm_close": times.pm_close}
+        found = plan.times.get(times.year_group)
         if found is None:
-            SessionTimes.objects.create(school=school, year_group=t.year_group, **values)
+            SessionTimes.objects.create(school=school, year_group=times.year_group, **values)
             summary.add("calendar_created")
         elif any(getattr(found, k) != v for k, v in values.items()):
             SessionTimes.objects.filter(pk=found.pk, school=school).update(**values)
@@ -1027,7 +1028,8 @@ def _write_pupils(school: School, plan: _Plan, summary: ImportSummary) -> dict[s
     summary.add("pupils_updated", details_changed)
     summary.add("characteristics_updated", characteristics_changed)
 
-    new_enrolments, changed = [], []
+    new_enrolments: list[Enrolment] = []
+    left: list[Enrolment] = []
     for row in plan.pupils:
         pupil = plan.pupils_by_upn[row.upn]
         same = [en for en in plan.enrolments.get(pupil.pk, []) if en.admission_date == row.admission]
@@ -1036,12 +1038,12 @@ def _write_pupils(school: School, plan: _Plan, summary: ImportSummary) -> dict[s
                                             leaving_date=row.leaving))
         elif same[0].leaving_date != row.leaving:
             same[0].leaving_date = row.leaving
-            changed.append(same[0])
+            left.append(same[0])
     Enrolment.objects.bulk_create(new_enrolments, batch_size=2000)
-    if changed:
-        Enrolment.objects.bulk_update(changed, ["leaving_date"], batch_size=2000)
+    if left:
+        Enrolment.objects.bulk_update(left, ["leaving_date"], batch_size=2000)
     summary.add("enrolments_created", len(new_enrolments))
-    summary.add("enrolments_updated", len(changed))
+    summary.add("enrolments_updated", len(left))
     return {upn: p.pk for upn, p in plan.pupils_by_upn.items()}
 
 

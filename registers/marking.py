@@ -325,9 +325,9 @@ def _untouched_stale(register: Register, entries: list[MarkEntry]) -> set[int]:
     ).values_list("pgh_obj_id", "version", "code", "minutes_late", "note")
     out = set()
     for obj_id, version, code, minutes, note in shown:
-        e = stale.get((obj_id, version))
-        if e is not None and (e.code, e.minutes_late, e.note) == (code, minutes, note):
-            out.add(e.pupil_id)
+        entry = stale.get((obj_id, version))
+        if entry is not None and (entry.code, entry.minutes_late, entry.note) == (code, minutes, note):
+            out.add(entry.pupil_id)
     return out
 
 
@@ -369,9 +369,9 @@ def register_save(
                 continue
         # A note change on a saved mark is an amendment like any other.
         changed = mark is not None and not mark_unchanged(mark, e)
-        if changed and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:
+        if changed and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:  # type: ignore[union-attr]  # changed means a saved mark
             corrections += 1
-        elif changed and e.expected_version == mark.version:
+        elif changed and e.expected_version == mark.version:  # type: ignore[union-attr]  # changed means a saved mark
             if not may_amend:
                 out.errors[e.pupil_id] = "Your role cannot change a saved mark. Ask the office to amend it."
                 continue

@@ -10,6 +10,7 @@ one `registers.services.marks_save` sets) is refused by the database.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import pghistory
 from django.conf import settings
@@ -207,7 +208,7 @@ class Pupil(SchoolOwned):
     def group_and_year(self) -> str:
         """'5B · Year 5', or just 'Year 5' when the group is named after the year."""
         year = self.get_year_group_display()
-        group = self.registration_group.name if self.registration_group_id else ""
+        group = self.registration_group.name if self.registration_group is not None else ""
         return year if not group or group == year else f"{group} · {year}"
 
 
@@ -297,7 +298,7 @@ class PupilContact(SchoolOwned):
 class MarkEventBase(pghistory.models.Event):
     """Base for the append-only audit rows: scoped like the marks they copy."""
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")  # type: ignore[assignment]  # pghistory types its own as unknown
 
     class Meta:
         abstract = True
@@ -360,6 +361,26 @@ class Mark(SchoolOwned):
 
     def __str__(self) -> str:
         return f"{self.pupil_id} {self.date} {self.session} {self.code}"
+
+
+if TYPE_CHECKING:
+    class MarkEvent(MarkEventBase):
+        """The event model `pghistory.track` makes above, with the fields it copies, for the type checker only."""
+
+        pgh_obj: Mark
+        pgh_obj_id: int
+        pgh_context: dict[str, Any] | None  # ContextJSONField: the context is stored on the row
+        pupil: Pupil
+        pupil_id: int
+        enrolment: Enrolment
+        enrolment_id: int
+        date: dt.date
+        session: str
+        code: str
+        minutes_late: int | None
+        note: str
+        version: int
+        recorded_by_id: int | None
 
 
 class ImportBatch(SchoolOwned):

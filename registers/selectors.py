@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django_scopes import scopes_disabled
 
-from attendance_portal.models import School
+from attendance_portal.models import School, User
 
 from . import codes
 from .models import AcademicYear, Closure, Guardian, Mark, MarkEvent, SchoolPolicy, Term
@@ -21,7 +21,7 @@ def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
     return found
 
 
-def guardian_school_ids(*, user: object) -> list[int]:
+def guardian_school_ids(*, user: User) -> list[int]:
     """The schools where this account is linked to a guardian record: the scope of the parent portal.
 
     The one read across schools for a parent, who is no school's member: their own links name the schools.

@@ -218,7 +218,8 @@ def marks_save(
         for entry in lost:
             cur = now.get(entry.key)
             result.conflicts.append(
-                MarkConflict(entry, cur and cur.code, cur and cur.minutes_late, cur and cur.version)
+                MarkConflict(entry, cur.code if cur else None, cur.minutes_late if cur else None,
+                             cur.version if cur else None)
             )
     return result
 

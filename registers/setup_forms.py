@@ -64,7 +64,7 @@ class AcademicYearForm(forms.ModelForm):
         self.fields["name"].required = False
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if not (start and end):
             return data
@@ -121,7 +121,7 @@ class TermForm(forms.ModelForm):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if not (start and end):
             return data
@@ -172,7 +172,7 @@ class ClosureForm(forms.Form):
         self.school = school
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         day, which = data.get("date"), data.get("session")
         if not (day and which):
             return data
@@ -228,7 +228,7 @@ class SessionTimesRowForm(forms.Form):
             self.fields[name].error_messages["invalid"] = "Give the time as HH:MM, e.g. 08:45."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         values = [data.get(f) for f in self.FIELDS]
@@ -240,7 +240,7 @@ class SessionTimesRowForm(forms.Form):
             self.add_error(None, f"{self.label}: give all four times (morning open and close, afternoon open and "
                                  "close), or leave all four empty.")
             return data
-        for message in session_times_errors(*values):
+        for message in session_times_errors(*values):  # type: ignore[arg-type]  # all four are set: checked above
             self.add_error(None, f"{self.label}: {message}")
         return data
 
@@ -250,7 +250,7 @@ class SessionTimesRowForm(forms.Form):
             return None
         if self.existing is not None and all(getattr(self.existing, f) == v for f, v in values.items()):
             return None
-        return values  # type: ignore[return-value]
+        return values  # type: ignore[return-value]  # no value is None: checked above
 
 
 def school_year_groups(*, school: School, existing: Any = ()) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -203,9 +203,9 @@ def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.d
     if result and result.conflicts:
         reg = _refresh(request, reg)
         for conflict in result.conflicts:
-            row = reg.row_for(conflict.entry.pupil_id)
-            if row is not None:
-                row.conflict = conflict
+            conflicted = reg.row_for(conflict.entry.pupil_id)
+            if conflicted is not None:
+                conflicted.conflict = conflict
         notice = (f"{summary} {len(result.conflicts)} pupil{'s were' if len(result.conflicts) != 1 else ' was'} "
                   "changed by someone else while you were marking: their current value is shown; check and save again.")
         return _render_register(request, reg, status=200, notice=notice, outcome=outcome)
@@ -228,7 +228,7 @@ def late_arrival(request: SchoolRequest, school_slug: str) -> HttpResponse:
     school = request.school
     now = local_now()
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()
-    matches = None
+    matches: QuerySet[Pupil] | list[Pupil] | None = None
     if query:
         words = query.split()
         found = pupils_enrolled(school=school, day=now.date()).select_related("registration_group")
@@ -262,7 +262,7 @@ def late_arrival(request: SchoolRequest, school_slug: str) -> HttpResponse:
         matches = list(matches)
         if len(matches) == 1 and not form.is_bound:
             form.initial["pupil"] = matches[0].pk  # one match: ready to sign in with one key press
-        form.fields["pupil"].queryset = Pupil.objects.filter(pk__in=[p.pk for p in matches])
+        form.fields["pupil"].queryset = Pupil.objects.filter(pk__in=[p.pk for p in matches])  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field
     return render(request, "registers/late.html", {"form": form, "query": query, "matches": matches,
                                                    "now": now}, status=status)
 

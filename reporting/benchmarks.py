@@ -28,7 +28,8 @@ FLOAT_COLUMNS = ("enrolments", "attendance_perc", "overall_absence_perc", "autho
 REQUIRED = (*TEXT_COLUMNS, *INTEGER_COLUMNS, *FLOAT_COLUMNS, "pa_perc")
 LEVELS = {choice.value for choice in DfePublishedFigure.Level}
 # The school's phase as DfE publishes it; phases DfE does not publish apart are compared with the total.
-DFE_PHASE = {School.Phase.PRIMARY: "Primary", School.Phase.SECONDARY: "Secondary", School.Phase.SPECIAL: "Special"}
+DFE_PHASE: dict[str, str] = {School.Phase.PRIMARY: "Primary", School.Phase.SECONDARY: "Secondary",
+                             School.Phase.SPECIAL: "Special"}
 
 
 # DfE's symbols for a figure that is not given: c suppressed, x unavailable, z not applicable, u low reliability.
@@ -78,7 +79,7 @@ def figures_parse(*, text: str, source: str) -> list[DfePublishedFigure]:
         values |= {c: _number(row[c], c, line, int) for c in INTEGER_COLUMNS}
         values |= {c: _number(row[c], c, line, float) for c in FLOAT_COLUMNS}
         values["pa_perc"] = _number(row["pa_perc"], "pa_perc", line, float)
-        if values["possible_sessions"] and (values["overall_absence"] or 0) > values["possible_sessions"]:  # type: ignore[operator]
+        if values["possible_sessions"] and (values["overall_absence"] or 0) > values["possible_sessions"]:  # type: ignore[operator]  # both are numbers once parsed
             raise ImportFileError(f"line {line}: overall_absence is more than possible_sessions")
         key = tuple(str(values[c]) for c in ("time_period", "time_identifier", "geographic_level", "region_code",
                                              "new_la_code", "education_phase"))
@@ -86,7 +87,7 @@ def figures_parse(*, text: str, source: str) -> list[DfePublishedFigure]:
             raise ImportFileError(f"line {line}: the same place, phase and period appears twice")
         seen.add(key)
         reasons = {c: _number(row[c], c, line, int) for c in row if c.startswith("reason_")}
-        found.append(DfePublishedFigure(**values, reasons=reasons, source=source))  # type: ignore[arg-type]
+        found.append(DfePublishedFigure(**values, reasons=reasons, source=source))
     if not found:
         raise ImportFileError("line 2: the file has a header but no figures")
     return found
@@ -123,7 +124,7 @@ class Benchmark:
 
 
 def dfe_phase(school: School) -> str:
-    return DFE_PHASE.get(school.phase, "Total")  # type: ignore[call-overload]
+    return DFE_PHASE.get(school.phase, "Total")
 
 
 def benchmarks_for(*, schools: list[School]) -> dict[int, list[Benchmark]]:

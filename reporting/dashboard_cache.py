@@ -14,7 +14,7 @@ What is kept is raw counts (before `reporting.disclosure`), so a trust's thresho
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -58,7 +58,7 @@ def _key(kind: str, school_id: int, version: tuple[int, int], statement: str, pa
     return f"dashboard:{kind}:{school_id}:{version[0]}:{version[1]}:{digest}"
 
 
-def per_school(*, kind: str, statement: str, params: dict[int, object],
+def per_school(*, kind: str, statement: str, params: Mapping[int, object],
                compute: Callable[[list[int]], dict[int, T]]) -> dict[int, T]:
     """Each school's figures for its `params`: kept ones from the cache, the others from `compute`
     (called once, with every school missing). `statement` is the SQL that computes them, so a change to

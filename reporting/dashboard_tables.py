@@ -183,7 +183,7 @@ TREND_WORDS = {"up": "↑ up", "down": "↓ down", "level": "→ level", "none":
 
 
 def trust_schools_table(dash: TrustDashboard, *, threshold: int, link: Callable[[int], str],
-                        benchmarks: Mapping[int, list]) -> DisplayTable:  # type: ignore[type-arg]
+                        benchmarks: Mapping[int, list]) -> DisplayTable:
     groups = {str(r.school.pk): r.now for r in dash.rows if r.now.pupils}
     disc = d.disclose(d.pupils_table({k: _pupil_counts(v) for k, v in groups.items()}, _pupil_counts(dash.whole),
                                      partition=True), threshold=threshold)

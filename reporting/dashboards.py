@@ -108,7 +108,7 @@ class Counts:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Counts:
-        return cls(*(int(row.get(c) or 0) for c in COUNT_COLUMNS[:8]),
+        return cls(*(int(row.get(c) or 0) for c in COUNT_COLUMNS[:8]),  # type: ignore[misc,arg-type]  # the eight counts fill the eight int fields in order
                    bands={b: int(row.get(f"band_{b}") or 0) for b in BANDS},
                    reasons={r: int(row.get(f"reason_{r}") or 0) for r in REASONS})
 
@@ -116,7 +116,7 @@ class Counts:
     def total(cls, parts: Iterable[Counts]) -> Counts:
         """The sum of groups with no pupil in two of them (schools of a trust): every count adds up."""
         found = list(parts)
-        return cls(*(sum(getattr(c, column) for c in found) for column in COUNT_COLUMNS[:8]),
+        return cls(*(sum(getattr(c, column) for c in found) for column in COUNT_COLUMNS[:8]),  # type: ignore[misc]  # the eight counts fill the eight int fields in order
                    bands={b: sum(c.bands.get(b, 0) for c in found) for b in BANDS},
                    reasons={r: sum(c.reasons.get(r, 0) for c in found) for r in REASONS})
 
@@ -204,7 +204,7 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
     pupils."""
     year, last = period.year, period.last_year
     mask = year.range_mask(period.start, period.end) or year.zero
-    last_mask = (last.range_mask(period.last_start, period.last_end)  # type: ignore[arg-type]
+    last_mask = (last.range_mask(period.last_start, period.last_end)  # type: ignore[arg-type]  # a period with a last year has its last dates
                  if last else None) or "0"
     weeks_now = _school_weeks(calendar, year, period.end)
     weeks_last = _school_weeks(calendar, last, last.end)[:len(weeks_now)] if last else []
@@ -217,7 +217,7 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
     cohort_label = " ".join(
         f"WHEN GROUPING(({where})) = 0 THEN CASE WHEN ({where}) THEN CASE WHEN GROUPING(x.year_group) = 0 "
         f"THEN 'year:' || x.year_group || '|{key}' ELSE '{key}' END END" for key, (_, where) in COHORTS.items())
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "school": school.pk, "y": year.start, "ly": last.start if last else NO_YEAR, "m": mask, "lm": last_mask,
         "w_cur": [w[0] for w in week_rows], "w_n": [w[1] for w in week_rows],
         "w_first": [w[2] + 1 for w in week_rows], "w_len": [w[3] for w in week_rows],
@@ -308,7 +308,7 @@ def _school_result(school: School, period: Period, data: dict[str, Any], weeks_n
         year_groups=dict(sorted(split(now, "year:").items(), key=lambda kv: year_key(kv[0]))),
         last_year_groups=split(last, "year:"),
         cohorts={k: now.get(k, Counts()) for k in COHORTS}, last_cohorts={k: last.get(k, Counts()) for k in COHORTS},
-        weeks=weeks, days=days, forecast=forecast, year_cohorts=year_cohorts)  # type: ignore[arg-type]
+        weeks=weeks, days=days, forecast=forecast, year_cohorts=year_cohorts)  # type: ignore[arg-type]  # keys are (year group, cohort) pairs
 
 
 def _year_sort(year_group: str) -> tuple[int, str]:
@@ -362,18 +362,19 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
         periods[school.pk] = [(year.start, True, year.range_mask(year.start, end) or year.zero)]
         before = [y for y in calendar.years if y.end < year.start]
         if before:
-            last = before[-1]
-            last_end = min(last.end, last.start + (end - year.start))
-            periods[school.pk].append((last.start, False, last.range_mask(last.start, last_end) or last.zero))
+            previous = before[-1]
+            last_end = min(previous.end, previous.start + (end - year.start))
+            periods[school.pk].append((previous.start, False,
+                                       previous.range_mask(previous.start, last_end) or previous.zero))
     found = dashboard_cache.per_school(kind="trust", statement=TRUST_SQL, params=periods,
                                        compute=lambda ids: _trust_compute(ids, periods))
     now: dict[str, Counts] = {}
     last: dict[str, Counts] = {}
-    for school_id, rows in found.items():
-        for row in rows:
+    for school_id, school_rows in found.items():
+        for row in school_rows:
             grp = f"school:{school_id}" if row["grp"] == "all" else f"school:{school_id}:{row['grp']}"
             (now if row["cur"] else last)[grp] = Counts.from_row(row)
-    rows = [SchoolRow(s, *spans.get(s.pk, (None, None)), now.get(f"school:{s.pk}", Counts()),
+    rows = [SchoolRow(s, *spans.get(s.pk, (None, None)), now.get(f"school:{s.pk}", Counts()),  # type: ignore[call-arg]  # the span is two dates, or two Nones
                       last.get(f"school:{s.pk}", Counts())) for s in schools]
     school_cohorts = {(s.pk, k): now.get(f"school:{s.pk}:{k}", Counts()) for s in schools for k in COHORTS}
     return TrustDashboard(rows, Counts.total(r.now for r in rows), Counts.total(r.last for r in rows),
@@ -410,7 +411,7 @@ def _trust_compute(school_ids: list[int], periods: dict[int, list[tuple[dt.date,
         -> dict[int, list[dict[str, Any]]]:
     """The figures of these schools (each school's groups as rows), in one statement."""
     chosen = [(school_id, *p) for school_id in school_ids for p in periods[school_id]]
-    params = {"p_school": [p[0] for p in chosen], "p_start": [p[1] for p in chosen],
+    params: dict[str, Any] = {"p_school": [p[0] for p in chosen], "p_start": [p[1] for p in chosen],
               "p_cur": [p[2] for p in chosen], "p_mask": [p[3] for p in chosen], "schools": school_ids}
     with connection.cursor() as cursor:
         cursor.execute(TRUST_SQL, params)

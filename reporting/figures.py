@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
+from typing import Any
 
 from .calendar import SchoolCalendar
 from .models import CATEGORY_FIELDS, FIGURE_FIELDS
@@ -144,12 +145,12 @@ def figures_from_counts_sql() -> str:
     return ", ".join(columns)
 
 
-def range_figures_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> tuple[str, dict[str, object]]:
+def range_figures_sql(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> tuple[str, dict[str, Any]]:
     """SQL giving (enrolment_id, figures…) for [start, end]; needs %(school)s among its parameters."""
     parts = []
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     for i, year in enumerate(calendar.years_overlapping(start, end)):
-        first, last = year.span(start, end)  # type: ignore[misc]
+        first, last = year.span(start, end)  # type: ignore[misc]  # the year overlaps [start, end], so its span is set
         whole = first == 0 and last == year.slots - 1
         params |= {f"year_{i}": year.start, f"mask_{i}": year.mask(first, last), f"first_{i}": first,
                    f"last_{i}": last}

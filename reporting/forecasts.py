@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -113,7 +114,7 @@ def aggregate_sql(*, source: str = "") -> str:
           FROM ({rows}) x WHERE x.poss > 0"""
 
 
-def window_params(window: Window) -> dict[str, object]:
+def window_params(window: Window) -> dict[str, Any]:
     return {"f_year": window.year_start, "f_to_date": window.to_date, "f_recent": window.recent,
             "f_remaining": window.remaining}
 

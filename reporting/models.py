@@ -11,6 +11,8 @@ the cost of a rebuild) and uses the natural key as its primary key.
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_scopes import ScopedManager
@@ -23,7 +25,7 @@ class BitStringField(models.Field):
 
     description = "Bit string"
 
-    def db_type(self, connection) -> str:  # type: ignore[no-untyped-def]
+    def db_type(self, connection) -> str:
         return "bit varying"
 
 
@@ -51,7 +53,7 @@ class AttendanceSummary(models.Model):
     not_possible = BitStringField(help_text="D X Q Y Y1–Y7 Z #")
     minutes_late = models.JSONField(default=dict, help_text="Minutes late by session slot.")
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.start}"
@@ -254,7 +256,7 @@ class SummaryChange(models.Model):
     )
     at = models.DateTimeField(db_default=models.functions.Now())
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")
 
     class Meta:
         indexes = [models.Index(fields=["school", "id"], name="summarychange_school_id")]

@@ -98,7 +98,7 @@ def period_choose(*, calendar: SchoolCalendar, terms: list[SeasonTerm], kind: st
             raise PeriodError("Give a first and a last day.")
         if end < start:
             raise PeriodError("The last day is before the first day.")
-        year = calendar.year_for(start)  # type: ignore[assignment]
+        year = calendar.year_for(start)
         if year is None or not (year.start <= start and end <= year.end):
             raise PeriodError("Choose dates inside one academic year.")
         label = f"{start:%-d %b %Y} to {end:%-d %b %Y}"

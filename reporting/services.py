@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -131,13 +132,13 @@ def _summaries(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar])
 def _signals(runs: list[CalculationRun], calendars: dict[int, SchoolCalendar], last: dict[int, CalculationRun],
              policies: dict[int, SchoolPolicy]) -> None:
     """The signals of each group of schools with the same day, calendar and policy, computed and stored."""
-    groups: dict[tuple[object, ...], list[CalculationRun]] = {}
+    groups: dict[tuple[Any, ...], list[CalculationRun]] = {}
     for run in runs:
         key = (run.on, calendars[run.school_id], policy_key(policies[run.school_id]), run.school.state_funded)
         groups.setdefault(key, []).append(run)
     for (on, calendar, _, _), members in groups.items():
         # Signals still active from the last run keep their start when nothing they rest on has changed.
-        previous = {run.school_id: Previous(on=last[run.school_id].on, watermark=last[run.school_id].watermark)  # type: ignore[arg-type]
+        previous = {run.school_id: Previous(on=last[run.school_id].on, watermark=last[run.school_id].watermark)  # type: ignore[arg-type]  # an incremental run follows a finished one, which has a watermark
                     for run in members if run.mode == CalculationRun.Mode.INCREMENTAL
                     and last[run.school_id].signals_key == policy_key(policies[run.school_id])}
         found = signals_found(schools=[run.school for run in members], calendar=calendar, on=on,

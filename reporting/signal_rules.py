@@ -118,8 +118,8 @@ def _union(categories: tuple[str, ...], alias: str = "s") -> str:
     return "(" + " | ".join(f"{alias}.{c}" for c in categories) + ")"
 
 
-ABSENCE_BITS = _union((*FIGURE_CATEGORIES["authorised"], *FIGURE_CATEGORIES["unauthorised"]))  # type: ignore[misc]
-ATTENDANCE_BITS = _union((*FIGURE_CATEGORIES["present"], *FIGURE_CATEGORIES["approved_educational_activity"]))  # type: ignore[misc]
+ABSENCE_BITS = _union((*FIGURE_CATEGORIES["authorised"], *FIGURE_CATEGORIES["unauthorised"]))  # type: ignore[misc]  # named categories are tuples, never None
+ATTENDANCE_BITS = _union((*FIGURE_CATEGORIES["present"], *FIGURE_CATEGORIES["approved_educational_activity"]))  # type: ignore[misc]  # named categories are tuples, never None
 MARKED_BITS = _union(CATEGORY_FIELDS)
 
 
@@ -204,7 +204,7 @@ def signals_found(*, schools: list[School], calendar: SchoolCalendar, on: dt.dat
     tallies = _tallies(calendar, params, windows, ytd=ytd, keep=keep)
     found: list[Signal] = []
     if ytd is not None:
-        found += _rate_signals(calendar, on, year, params, tallies.flagged, tallies.kept,  # type: ignore[arg-type]
+        found += _rate_signals(calendar, on, year, params, tallies.flagged, tallies.kept,  # type: ignore[arg-type]  # ytd is set only when year is
                                tallies.school_of)
     reached = tallies.reached
     bits = _bits(params, on, {w: reached[w.kind] for w in windows})
@@ -238,13 +238,13 @@ def _windows(calendar: SchoolCalendar, on: dt.date, policy: SchoolPolicy, *, sta
                              (K.CONTINUOUS_ABSENCE_20_DAYS, FIGURE_CATEGORIES["unauthorised_gno"])):
         window_from = _continuous_window_from(calendar, on, CONTINUOUS[kind])
         if window_from is not None:
-            found.append(Window(kind, categories, window_from[0], on, CONTINUOUS[kind],  # type: ignore[arg-type]
+            found.append(Window(kind, categories, window_from[0], on, CONTINUOUS[kind],  # type: ignore[arg-type]  # named categories are tuples, never None
                                 compulsory_only=True))
     # The national threshold in force on the day (penalties.NationalFramework): none before August 2024.
     framework = framework_on(on) if state_funded else None
     if framework is not None and framework.threshold_sessions and framework.window_school_weeks:
         penalty = calendar.recent_school_weeks(on, framework.window_school_weeks)
-        counted = tuple(c for c in FIGURE_CATEGORIES["unauthorised"]  # type: ignore[union-attr]
+        counted = tuple(c for c in FIGURE_CATEGORIES["unauthorised"]  # type: ignore[union-attr]  # named categories are tuples, never None
                         if policy.penalty_threshold_counts_n or c != "reason_not_established")
         if penalty:
             found.append(Window(K.PENALTY_THRESHOLD, counted, penalty[0], on, framework.threshold_sessions,
@@ -394,7 +394,7 @@ def _tallies(calendar: SchoolCalendar, params: dict[str, Any], windows: list[Win
             found.stored[(e, kind, since)] = (pk, sessions, fingerprint)
             if walk_from is not None:
                 found.kept[(e, kind)] = (Signal(school_id, e, kind, since, sessions, fingerprint,
-                                                lambda school_id=school_id, e=e, kind=kind, since=since:
+                                                lambda school_id=school_id, e=e, kind=kind, since=since:  # type: ignore[misc]  # default arguments bind this iteration's values
                                                 _stored_evidence(school_id, e, kind, since)), walk_from)
             continue
         for n, name in enumerate(kinds):
@@ -412,9 +412,9 @@ def _bits(params: dict[str, Any], on: dt.date,
     """The year rows (up to `on`) of the enrolments that need their sessions found: for each, the bit
     strings (as text) of the categories its rules count, and of all marked sessions for the runs."""
     wanted: dict[str, set[int]] = {}
-    for window, enrolments in needed.items():
+    for window, members in needed.items():
         for name in (*window.categories, *(("marked",) if window.kind in CONTINUOUS else ())):
-            wanted.setdefault(name, set()).update(e for _, e in enrolments)
+            wanted.setdefault(name, set()).update(e for _, e in members)
     if not any(wanted.values()):
         return {}
     names = sorted(wanted)
@@ -666,7 +666,7 @@ def _window_signals(calendar: SchoolCalendar, window: Window, enrolments: list[t
             parts += [text.rstrip("0") for text in sliced]
             count += _or(sliced).count("1")
         found.append(Signal(school_id, enrolment_id, window.kind, since, count, _fingerprint("|".join(parts)),
-                            lambda rows=rows, started=started, start=start: {
+                            lambda rows=rows, started=started, start=start: {  # type: ignore[misc]  # default arguments bind this iteration's values
                                 "from": start.isoformat(),
                                 "sessions": _listed(_hits(started, window.categories, rows))}))
     return found
@@ -694,7 +694,7 @@ def _held_since(calendar: SchoolCalendar, window: Window, rows: dict[dt.date, di
         return None
     failed = None
     for day in reversed(calendar.days[:bisect_left(calendar.days, on)]):
-        first = calendar.recent_school_weeks(day, window.weeks)[0]  # type: ignore[arg-type]
+        first = calendar.recent_school_weeks(day, window.weeks)[0]  # type: ignore[arg-type]  # called only for weekly windows, whose weeks is set
         if bisect_right(counted, day) - bisect_left(counted, first) < window.at_least:
             failed = day
             break
@@ -703,7 +703,7 @@ def _held_since(calendar: SchoolCalendar, window: Window, rows: dict[dt.date, di
 
 def _spans(calendar: SchoolCalendar, start: dt.date, end: dt.date) -> list[tuple[Year, int, int]]:
     """The days [start, end] as (year, first slot, last slot), one for each academic year they touch."""
-    return [(year, *year.span(start, end)) for year in calendar.years_overlapping(start, end)]  # type: ignore[misc]
+    return [(year, *year.span(start, end)) for year in calendar.years_overlapping(start, end)]  # type: ignore[misc]  # years_overlapping gives only years the span touches
 
 
 def _reached_on(spans: list[tuple[Year, int, int]], window: Window,
@@ -811,8 +811,8 @@ def _continuous(calendar: SchoolCalendar, on: dt.date, window: Window, candidate
         total += year.slots
     school = int("".join(calendar.school_mask(y, on) for y in years) or "0", 2)
     window_from = _continuous_window_from(calendar, on, window.at_least)
-    window_year = calendar.year_for(window_from[0])  # type: ignore[index]
-    first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr,misc]
+    window_year = calendar.year_for(window_from[0])  # type: ignore[index]  # a continuous window exists only once its start does (see _windows)
+    first_in_window = offsets[window_year.start] + window_year.slot(*window_from)  # type: ignore[union-attr,misc]  # a continuous window exists only once its start does (see _windows)
     by_offset = sorted((offsets[y.start], y) for y in years)
     found = []
     for school_id, enrolment_id in sorted(candidates):

@@ -20,6 +20,8 @@ marks. Every statement filters `school_id` (row-level security may sit underneat
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 
 from attendance_portal.models import School
@@ -89,7 +91,7 @@ def _minutes_sql(start: str) -> str:
 # marks with minutes late: an object aggregate over every mark costs as much as all the bits (measured).
 
 
-def _year_params(year: Year) -> dict[str, object]:
+def _year_params(year: Year) -> dict[str, Any]:
     return {"year_start": year.start, "year_end": year.end, "one": "1" + "0" * (year.slots - 1), "zero": year.zero}
 
 
@@ -138,7 +140,7 @@ def summaries_rebuild(*, school: School, calendar: SchoolCalendar) -> int:
     return removed + written
 
 
-def _analyze_after_first_build(cursor, written: int) -> None:  # type: ignore[no-untyped-def]
+def _analyze_after_first_build(cursor, written: int) -> None:
     """The table's first rows get statistics at once, so the planner does not take it for empty until
     autovacuum comes. Later builds need none: every read of the table is a range of its primary key
     (school, enrolment, year), planned the same whatever the row counts."""

@@ -10,6 +10,7 @@ task redelivered; the run is idempotent, so doing it again is harmless.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from celery import shared_task
 from django.conf import settings
@@ -82,7 +83,7 @@ def stats_nightly() -> int:
             for school in group:
                 with scope(school=school):
                     run_ids.append(CalculationRun.objects.create(school=school, on=yesterday).pk)
-            transaction.on_commit(lambda ids=run_ids: stats_batch.delay(run_ids=ids))
+            transaction.on_commit(functools.partial(stats_batch.delay, run_ids=run_ids))
         count += len(group)
     return count
 
@@ -99,7 +100,7 @@ def stats_sweep() -> int:
             .values_list("school_id", "pk")
         )
     for school_id, run_id in lost:
-        transaction.on_commit(lambda s=school_id, r=run_id: stats_school.delay(school_id=s, run_id=r))
+        transaction.on_commit(functools.partial(stats_school.delay, school_id=school_id, run_id=run_id))
     return len(lost)
 
 

@@ -57,7 +57,7 @@ def demo_school_day(*, rng: random.Random, school: School, today: dt.date) -> No
     _leave(rng, school, day, pupils)
 
 
-def _reports(rng: random.Random, school: School, day: dt.date, pupils: list) -> None:  # type: ignore[type-arg]
+def _reports(rng: random.Random, school: School, day: dt.date, pupils: list) -> None:
     """Three parents' reports for the office to accept: two for the day shown, one for the next school day."""
     after = school_day_step(school=school, day=day, step=1) or day
     for pupil, first, category, message in zip(
@@ -71,7 +71,7 @@ def _reports(rng: random.Random, school: School, day: dt.date, pupils: list) -> 
                                      category=category, message=message)
 
 
-def _leave(rng: random.Random, school: School, day: dt.date, pupils: list) -> None:  # type: ignore[type-arg]
+def _leave(rng: random.Random, school: School, day: dt.date, pupils: list) -> None:
     """Two leave requests waiting for the headteacher, a month ahead."""
     start = school_day_step(school=school, day=day + dt.timedelta(days=27), step=1) or day + dt.timedelta(days=28)
     for pupil, (circumstance, reason, days) in zip(rng.sample(pupils, min(2, len(pupils))), (

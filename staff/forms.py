@@ -29,12 +29,12 @@ class RolesMixin(forms.Form):
 
     def __init__(self, *args: Any, school: School | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = _role_choices(trust=school is None)
+        self.fields["roles"].choices = _role_choices(trust=school is None)  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field
         if school is None:
             del self.fields["groups"]
         else:
             # Only this school's groups: another school's id is "not one of the choices".
-            self.fields["groups"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]
+            self.fields["groups"].queryset = RegistrationGroup.objects.filter(school=school)  # type: ignore[attr-defined]  # a ModelChoiceField; form fields are typed as Field
 
     def group_ids(self) -> list[int]:
         return [g.pk for g in self.cleaned_data.get("groups") or []]
@@ -81,4 +81,4 @@ class RoleCodesForm(forms.Form):
 
     def __init__(self, *args: Any, code_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["codes"].choices = code_choices
+        self.fields["codes"].choices = code_choices  # type: ignore[attr-defined]  # a ChoiceField; form fields are typed as Field

@@ -7,6 +7,8 @@ its SHA-256 is, so a copy of the database cannot be used to accept an invitation
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -82,7 +84,7 @@ class StaffInvitation(models.Model):
                                       related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")
 
     class Meta:
         ordering = ["-created_at"]
@@ -127,7 +129,7 @@ class StaffChange(models.Model):
     action = models.CharField(max_length=30, choices=Action.choices)
     detail = models.CharField(max_length=500)
 
-    objects = ScopedManager(school="school")
+    objects: ClassVar[models.Manager[Self]] = ScopedManager(school="school")
 
     class Meta:
         ordering = ["-at", "-id"]

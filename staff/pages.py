@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-
+from attendance_portal.http import SchoolRequest
 from registers.marking import local_today
 
 from .selectors import groups_taught, may_manage_staff
 
 
-def school_home_staff(request: HttpRequest) -> dict[str, Any]:
+def school_home_staff(request: SchoolRequest) -> dict[str, Any]:
     """For the school home page: the groups this person takes today, and whether they manage staff."""
-    school = request.school  # type: ignore[attr-defined]
-    return {"my_groups": groups_taught(school=school, user=request.user),  # type: ignore[arg-type]
-            "may_manage_staff": may_manage_staff(user=request.user, school=school),  # type: ignore[arg-type]
+    school = request.school
+    return {"my_groups": groups_taught(school=school, user=request.user),
+            "may_manage_staff": may_manage_staff(user=request.user, school=school),
             "today": local_today()}

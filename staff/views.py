@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from attendance_portal.http import SchoolRequest
+from attendance_portal.http import SchoolRequest, SignedInRequest, TrustRequest
 from attendance_portal.models import School, Trust, User
 from attendance_portal.permissions import can, requires
 from attendance_portal.roles import Role
@@ -31,9 +31,9 @@ manages_staff = requires("manage_staff", also_allowed=selectors.is_staff_delegat
                          message="Only the headteacher, or someone they have asked, manages staff.")
 
 
-def _trust_manager(request: HttpRequest) -> Trust:
-    trust: Trust = request.trust  # type: ignore[attr-defined]
-    if not selectors.may_manage_trust_staff(user=request.user, trust=trust):  # type: ignore[arg-type]
+def _trust_manager(request: TrustRequest) -> Trust:
+    trust: Trust = request.trust
+    if not selectors.may_manage_trust_staff(user=request.user, trust=trust):
         raise PermissionDenied("Only the trust's attendance officers manage trust roles.")
     return trust
 
@@ -47,9 +47,9 @@ def _place(school: School | None, trust: Trust | None) -> dict[str, Any]:
     return {"school": school, "trust": trust} if school is not None else {"trust": trust}
 
 
-def _index(request: HttpRequest, *, school: School | None, trust: Trust | None, form: InviteForm | None = None,
+def _index(request: SignedInRequest, *, school: School | None, trust: Trust | None, form: InviteForm | None = None,
            status: int = 200) -> HttpResponse:
-    members = selectors.staff_list(school=school) if school else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]
+    members = selectors.staff_list(school=school) if school else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]  # no school: a trust page, so trust is set
     return render(request, "staff/index.html", {
         "place": school or trust, "is_trust": school is None, "members": members,
         "invitations": selectors.invitations_open(school=school, trust=trust),
@@ -58,12 +58,12 @@ def _index(request: HttpRequest, *, school: School | None, trust: Trust | None, 
     }, status=status)
 
 
-def _invite(request: HttpRequest, *, school: School | None, trust: Trust | None) -> HttpResponse:
+def _invite(request: SignedInRequest, *, school: School | None, trust: Trust | None) -> HttpResponse:
     form = InviteForm(request.POST, school=school)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.staff_invite(by=request.user, school=school, trust=trust, email=data["email"],  # type: ignore[arg-type]
+            services.staff_invite(by=request.user, school=school, trust=trust, email=data["email"],
                                   first_name=data["first_name"], last_name=data["last_name"],
                                   position=data["position"], roles=data["roles"], group_ids=form.group_ids(),
                                   base_url=request.build_absolute_uri("/"))
@@ -76,25 +76,25 @@ def _invite(request: HttpRequest, *, school: School | None, trust: Trust | None)
     return _index(request, school=school, trust=trust, form=form, status=400)
 
 
-def _member(request: HttpRequest, *, user_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
+def _member(request: SignedInRequest, *, user_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
     found = (selectors.staff_member(school=school, user_id=user_id) if school is not None
-             else next((m for m in selectors.trust_staff_list(trust=trust) if m.user.pk == user_id), None))  # type: ignore[arg-type]
+             else next((m for m in selectors.trust_staff_list(trust=trust) if m.user.pk == user_id), None))  # type: ignore[arg-type]  # no school: a trust page, so trust is set
     if found is None:
         raise Http404("No such member of staff")
-    may_delegate = school is not None and can(request.user, "manage_staff", school)  # type: ignore[arg-type]
+    may_delegate = school is not None and can(request.user, "manage_staff", school)
     initial = {"roles": found.roles, "groups": [g.pk for g in found.groups], "delegate": found.delegate}
     form = MemberForm(request.POST or None, school=school, may_delegate=may_delegate, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.staff_roles_set(by=request.user, user=found.user, roles=form.cleaned_data["roles"],  # type: ignore[arg-type]
+                services.staff_roles_set(by=request.user, user=found.user, roles=form.cleaned_data["roles"],
                                          school=school, trust=trust)
                 if school is not None:
-                    services.staff_groups_set(by=request.user, school=school, user=found.user,  # type: ignore[arg-type]
+                    services.staff_groups_set(by=request.user, school=school, user=found.user,
                                               group_ids=form.group_ids())
                     if may_delegate:
-                        services.staff_delegate_set(by=request.user, school=school, user=found.user,  # type: ignore[arg-type]
+                        services.staff_delegate_set(by=request.user, school=school, user=found.user,
                                                     delegate=form.cleaned_data["delegate"])
             except services.StaffError as exc:
                 _errors(form, exc)
@@ -108,13 +108,13 @@ def _member(request: HttpRequest, *, user_id: int, school: School | None, trust:
     }, status=status)
 
 
-def _deactivate(request: HttpRequest, *, user_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
-    members = selectors.staff_list(school=school) if school is not None else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]
+def _deactivate(request: SignedInRequest, *, user_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
+    members = selectors.staff_list(school=school) if school is not None else selectors.trust_staff_list(trust=trust)  # type: ignore[arg-type]  # no school: a trust page, so trust is set
     found = next((m for m in members if m.user.pk == user_id), None)
     if found is None:
         raise Http404("No such member of staff")
     try:
-        done = services.staff_deactivate(by=request.user, user=found.user, school=school, trust=trust)  # type: ignore[arg-type]
+        done = services.staff_deactivate(by=request.user, user=found.user, school=school, trust=trust)
     except services.StaffError as exc:
         messages.error(request, "; ".join(exc.messages))
         return redirect(request.path.rsplit("deactivate/", 1)[0])
@@ -124,10 +124,11 @@ def _deactivate(request: HttpRequest, *, user_id: int, school: School | None, tr
     return redirect(request.path.rsplit(f"{user_id}/deactivate/", 1)[0])
 
 
-def _revoke(request: HttpRequest, *, invitation_id: int, school: School | None, trust: Trust | None) -> HttpResponse:
+def _revoke(request: SignedInRequest, *, invitation_id: int, school: School | None,
+            trust: Trust | None) -> HttpResponse:
     invitation = selectors.invitation_get(invitation_id=invitation_id, school=school, trust=trust)
     try:
-        services.invitation_revoke(invitation=invitation, by=request.user)  # type: ignore[arg-type]
+        services.invitation_revoke(invitation=invitation, by=request.user)
         messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
     except services.StaffError as exc:
         messages.error(request, "; ".join(exc.messages))
@@ -197,27 +198,27 @@ def school_codes(request: SchoolRequest, school_slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def trust_index(request: HttpRequest, trust_slug: str) -> HttpResponse:
+def trust_index(request: TrustRequest, trust_slug: str) -> HttpResponse:
     return _index(request, school=None, trust=_trust_manager(request))
 
 
 @require_POST
-def trust_invite(request: HttpRequest, trust_slug: str) -> HttpResponse:
+def trust_invite(request: TrustRequest, trust_slug: str) -> HttpResponse:
     return _invite(request, school=None, trust=_trust_manager(request))
 
 
 @require_http_methods(["GET", "POST"])
-def trust_member(request: HttpRequest, trust_slug: str, user_id: int) -> HttpResponse:
+def trust_member(request: TrustRequest, trust_slug: str, user_id: int) -> HttpResponse:
     return _member(request, user_id=user_id, school=None, trust=_trust_manager(request))
 
 
 @require_POST
-def trust_deactivate(request: HttpRequest, trust_slug: str, user_id: int) -> HttpResponse:
+def trust_deactivate(request: TrustRequest, trust_slug: str, user_id: int) -> HttpResponse:
     return _deactivate(request, user_id=user_id, school=None, trust=_trust_manager(request))
 
 
 @require_POST
-def trust_revoke(request: HttpRequest, trust_slug: str, invitation_id: int) -> HttpResponse:
+def trust_revoke(request: TrustRequest, trust_slug: str, invitation_id: int) -> HttpResponse:
     return _revoke(request, invitation_id=invitation_id, school=None, trust=_trust_manager(request))
 
 

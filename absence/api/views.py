@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from attendance_portal.api import SchoolAPIView
+from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 from registers import codes
 from registers.models import Mark, Pupil
 
@@ -168,7 +168,7 @@ class ContactAttemptList(_Filtered, mixins.ListModelMixin, SchoolAPIView):
         return self.list(request, *args, **kwargs)
 
     @extend_schema(request=ContactAttemptIn, responses={201: ContactAttemptOut})
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         data = ContactAttemptIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -52,8 +52,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _rollback(self) -> None:
         self._scope_sent = None
-        super()._rollback()
+        super()._rollback()  # type: ignore[misc]  # private in Django's database wrapper; the stubs leave it out
 
     def _savepoint_rollback(self, sid: str) -> None:
-        super()._savepoint_rollback(sid)
+        super()._savepoint_rollback(sid)  # type: ignore[misc]  # private in Django's database wrapper; the stubs leave it out
         self._scope_sent = None

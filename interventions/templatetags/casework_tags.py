@@ -24,7 +24,7 @@ def case_flag(context: dict[str, Any], pupil: Any) -> str:
     stage = case_flags(school=school, pupil_ids=[pupil.pk]).get(pupil.pk)
     if stage is None:
         return ""
-    if can(request.user, "work_cases", school):  # type: ignore[union-attr]
+    if can(request.user, "work_cases", school):  # type: ignore[union-attr]  # the school came from the request, so it is set
         from interventions.models import Case
 
         case = Case.objects.filter(school=school, pupil=pupil).exclude(status=Case.Status.CLOSED).first()

@@ -9,7 +9,8 @@ from registers.services import MAX_MINUTES_LATE, MAX_NOTE
 
 
 class PupilSerializer(serializers.ModelSerializer):
-    registration_group = serializers.PrimaryKeyRelatedField(read_only=True)
+    registration_group: serializers.PrimaryKeyRelatedField[RegistrationGroup] = serializers.PrimaryKeyRelatedField(
+        read_only=True)
 
     class Meta:
         model = Pupil
@@ -25,7 +26,7 @@ class PupilSensitiveSerializer(PupilSerializer):
 
 
 class EnrolmentSerializer(serializers.ModelSerializer):
-    pupil = serializers.PrimaryKeyRelatedField(read_only=True)
+    pupil: serializers.PrimaryKeyRelatedField[Pupil] = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Enrolment
@@ -112,11 +113,11 @@ class RowErrorSerializer(serializers.Serializer):
 
 class RegisterErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
 
 
 class MarkSerializer(serializers.ModelSerializer):
-    pupil = serializers.PrimaryKeyRelatedField(read_only=True)
+    pupil: serializers.PrimaryKeyRelatedField[Pupil] = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Mark
@@ -127,7 +128,7 @@ class AmendmentSerializer(serializers.Serializer):
     """One entry of the append-only history: a mark as first recorded, or a later change to it."""
 
     event_id = serializers.IntegerField()
-    label = serializers.CharField(help_text="recorded or amended")
+    label = serializers.CharField(help_text="recorded or amended")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
     at = serializers.DateTimeField()
     pupil = serializers.IntegerField()
     date = serializers.DateField()
@@ -142,4 +143,4 @@ class AmendmentSerializer(serializers.Serializer):
     reason = serializers.CharField()
     name = serializers.CharField()
     position = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from accesslog.models import AccessKind
 from accesslog.services import access_record
-from attendance_portal.api import SchoolAPIView
+from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 from attendance_portal.permissions import can
 from registers.marking import local_today, mark_events, register_build, register_save, register_statuses
 from registers.models import Enrolment, Mark, Pupil, RegistrationGroup
@@ -100,11 +100,11 @@ class PupilList(ListModelMixin, SchoolAPIView):
         description="sen, fsm, eal, looked_after, child_in_need and has_social_worker appear only for roles "
                     "with the view_sensitive permission.",
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def get(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         response = self.list(request, *args, **kwargs)
         if self.get_serializer_class() is s.PupilSensitiveSerializer:
             shown = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
-            access_record(school=self.school, by=request.user, kind=AccessKind.SENSITIVE,  # type: ignore[arg-type]
+            access_record(school=self.school, by=request.user, kind=AccessKind.SENSITIVE,
                           what=f"Cohort characteristics of {len(shown)} pupil(s) in the API pupil list",
                           path=request.get_full_path())
         return response
@@ -120,11 +120,11 @@ class PupilDetail(RetrieveModelMixin, SchoolAPIView):
         return Pupil.objects.filter(school=self.school)
 
     @extend_schema(responses=s.PupilSensitiveSerializer)
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def get(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         pupil = self.get_object()
-        serializer_class = self.get_serializer_class()
+        serializer_class = self.get_serializer_class()  # type: ignore[misc]  # PupilList's: reads only school, request
         if serializer_class is s.PupilSensitiveSerializer:
-            access_record(school=self.school, by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,  # type: ignore[arg-type]
+            access_record(school=self.school, by=request.user, kind=AccessKind.SENSITIVE, pupil=pupil,
                           what="Cohort characteristics through the API", path=request.get_full_path())
         return Response(serializer_class(pupil, context=self.get_serializer_context()).data)
 
@@ -199,7 +199,7 @@ class RegisterDetail(SchoolAPIView):
 
         group = get_object_or_404(self.scoped_queryset(), pk=kwargs["group_id"])
         return register_build(school=self.school, group=group, day=kwargs["date"], session=kwargs["session"],
-                              allowed=codes_allowed(school=self.school, user=self.request.user))  # type: ignore[arg-type]
+                              allowed=codes_allowed(school=self.school, user=self.request.user))
 
     @extend_schema(responses=s.RegisterSerializer)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -225,7 +225,7 @@ class RegisterDetail(SchoolAPIView):
                     "(null if there was none). A row whose version is out of date is a conflict, never an "
                     "overwrite. Changing a saved code or minutes late needs `reason` and the amend_mark permission.",
     )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def post(self, request: SignedInAPIRequest, *args: Any, **kwargs: Any) -> Response:
         body = s.RegisterWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         register = self._register(kwargs)
