@@ -103,11 +103,11 @@ def governor_dashboard(request: SchoolRequest, school_slug: str) -> HttpResponse
     return render(request, "reporting/governors.html", {
         "page": page, "kinds": KINDS, "chosen": request.GET, "notes": NOTES, "method": METHOD,
         "query": request.GET.urlencode(), "reports": GovernorReport.objects.filter(school=school)[:3],
-        "casework": _casework(page),
+        "casework": governor_casework(page),
     })
 
 
-def _casework(page: GovernorPage) -> list[DisplayTable]:
+def governor_casework(page: GovernorPage) -> list[DisplayTable]:
     """The casework tables of the governors' page: counts from the casework apps' registered readers,
     composed here because reporting does not import them."""
     figures = casework_figures(school_ids=[page.school.pk], start=page.period.start, end=page.period.end)
@@ -130,7 +130,7 @@ def governor_dashboard_csv(request: SchoolRequest, school_slug: str) -> HttpResp
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     found = next((t for t in page.tables.all() if t.key == table), None)
     if found is None and table.startswith("casework_"):
-        found = next((t for t in _casework(page) if t.key == table), None)
+        found = next((t for t in governor_casework(page) if t.key == table), None)
     if found is None:
         raise Http404("No such table")
     return _csv_response(found, f"{school.slug}-{page.period.start}-{page.period.end}")
@@ -236,7 +236,8 @@ def trust_school(request: TrustRequest, trust_slug: str, school: str) -> HttpRes
         return render(request, "reporting/trust_school.html", {"trust": request.trust, "school": found,
                                                                "error": str(exc)})
     return render(request, "reporting/trust_school.html", {"trust": request.trust, "page": page,
-                                                           "school": found, "notes": NOTES, "method": METHOD})
+                                                           "school": found, "notes": NOTES, "method": METHOD,
+                                                           "casework": governor_casework(page)})
 
 
 def trust_year_group(request: TrustRequest, trust_slug: str, school: str, year_group: str) -> HttpResponse:

@@ -69,14 +69,15 @@ def governor_report_pdf(*, report: GovernorReport) -> bytes:
     from weasyprint import HTML
 
     from .dashboard_tables import NOTES
-    from .dashboard_views import governor_page
+    from .dashboard_views import governor_casework, governor_page
     from .forecasts import METHOD
 
     page = governor_page(school=report.school, kind="custom", start=report.period_from, end=report.period_to,
                          on=report.period_to)
     _progress(report, 40)
     html = render_to_string("reporting/report_pdf.html", {"page": page, "report": report, "notes": NOTES,
-                                                          "method": METHOD, "made": timezone.now()})
+                                                          "method": METHOD, "made": timezone.now(),
+                                                          "casework": governor_casework(page)})
     _progress(report, 60)
     return HTML(string=html).write_pdf()
 

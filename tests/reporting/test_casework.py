@@ -165,3 +165,37 @@ def test_the_trust_sees_each_schools_casework_in_a_constant_number_of_statements
     assert len(response.context["casework"].rows) == 5
     csv_text = client.get(reverse("trust_dashboard:csv", args=[world.trust_a.slug]) + "?table=casework")
     assert csv_text.content.decode().startswith("Group,")
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_termly_pdf_and_the_trusts_drill_down_carry_the_same_casework_and_no_pupil(world, seeded, client_as):
+    import io
+
+    from pypdf import PdfReader
+
+    from reporting.models import GovernorReport
+    from reporting.tasks import governor_report_build
+
+    cases = seeded
+    slug = world.school.slug
+    governor = client_as(world.users[Role.GOVERNOR.value])
+    governor.post(reverse("governors:reports", args=[slug]), {"period": "year_to_date"})
+    with scopes_disabled():
+        report = GovernorReport.objects.get(school=world.school)
+    assert governor_report_build.apply(kwargs={"school_id": world.school.pk, "report_id": report.pk}).get() is True
+    made = governor.get(reverse("governors:report_pdf", args=[slug, report.pk])).content
+    pdf = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(made)).pages)
+    drill = client_as(world.trust_officer).get(reverse("trust_dashboard:school", args=[world.trust_a.slug, slug]))
+    assert drill.status_code == 200
+    stages = {r.label: str(r.cells[0]) for r in next(t for t in drill.context["casework"]
+                                                     if t.key == "casework_stages").rows}
+    assert stages["All cases"] == "11"
+    html = drill.content.decode()
+    for text in (pdf, html):
+        assert "Casework in the period" in text and "Meetings held" in text
+        assert "fewer than 5" in text
+    assert "csv" not in html.split("Casework in the period")[1].split("</section>")[0].lower()
+    with scopes_disabled():
+        names = [x for c in cases for x in (c.pupil.forename, c.pupil.surname, c.pupil.upn)]
+    assert not [n for n in names if n in pdf or n in html]
