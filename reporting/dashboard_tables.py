@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from . import disclosure as d
 from .dashboards import BANDS, COHORTS, DAYS, REASONS, Counts, SchoolDashboard, TrustDashboard
+from .forecasts import METHOD as FORECAST_METHOD
+from .forecasts import SchoolForecast
 
 # How each figure is calculated: one sentence each, shown next to the figure.
 NOTES = {
@@ -178,7 +180,8 @@ def governor_tables(dash: SchoolDashboard, *, threshold: int,
 
 
 TRUST_HEADERS = ["Pupils", "Attendance", "Attendance same period last year", "Trend", "Unauthorised absence",
-                 "Persistent absence", "Severe absence", "National attendance (phase)", "LA attendance (phase)"]
+                 "Persistent absence", "Severe absence", "Projected persistent absence at year end",
+                 "National attendance (phase)", "LA attendance (phase)"]
 TREND_WORDS = {"up": "↑ up", "down": "↓ down", "level": "→ level", "none": "–"}
 
 
@@ -204,6 +207,8 @@ def trust_schools_table(dash: TrustDashboard, *, threshold: int, link: Callable[
             disc.rate(now.unauthorised_rate, pupils_key=n),
             disc.rate(now.pupil_rate(now.pa), pupils_key=n, count_key=f"pa:{key}"),
             disc.rate(now.pupil_rate(now.sa), pupils_key=n, count_key=f"sa:{key}"),
+            _projection_cell(dash.forecasts.get(r.school.pk), hidden=disc.rate(1.0, pupils_key=n).hidden,
+                             threshold=threshold),
             d.Cell(round(national.attendance_perc, 2) if national and national.attendance_perc else None,
                    percent=True),
             d.Cell(round(local.attendance_perc, 2) if local and local.attendance_perc else None, percent=True),
@@ -219,8 +224,11 @@ def trust_schools_table(dash: TrustDashboard, *, threshold: int, link: Callable[
         disc.rate(whole.unauthorised_rate, pupils_key=f"n:{d.WHOLE}"),
         disc.rate(whole.pupil_rate(whole.pa), pupils_key=f"n:{d.WHOLE}", count_key=f"pa:{d.WHOLE}"),
         disc.rate(whole.pupil_rate(whole.sa), pupils_key=f"n:{d.WHOLE}", count_key=f"sa:{d.WHOLE}"),
-        d.Cell(None), d.Cell(None)]))
-    return DisplayTable("schools", "Schools side by side, year to date", TRUST_HEADERS, rows, NOTES["attendance"])
+        d.Cell(None), d.Cell(None), d.Cell(None)]))
+    note = (f"{NOTES['attendance']} Projected persistent absence at year end: the share of pupils who would be "
+            f"persistently absent {FORECAST_METHOD[0].lower()}{FORECAST_METHOD[1:]} In brackets, the range from that "
+            "to the share persistently absent today.")
+    return DisplayTable("schools", "Schools side by side, year to date", TRUST_HEADERS, rows, note)
 
 
 @dataclass(frozen=True)
@@ -233,6 +241,17 @@ class TextCell(d.Cell):
     @property
     def csv(self) -> str:
         return self.text
+
+
+def _projection_cell(forecast: SchoolForecast | None, *, hidden: bool, threshold: int) -> d.Cell:
+    """A school's projected year-end PA rate with its range (forecasts.METHOD). Hidden with the school's other
+    rates, and when fewer than the threshold are projected persistently absent (there is no total of
+    projections to subtract it from)."""
+    if forecast is None or not forecast.pupils:
+        return d.Cell(None, threshold=threshold)
+    if hidden or 0 < forecast.pa_projected < threshold:
+        return d.Cell(None, True, threshold, percent=True)
+    return _text_cell(f"{forecast.projected_rate:.1f}% ({forecast.low:.1f}–{forecast.high:.1f}%)")
 
 
 def _text_cell(text: str) -> d.Cell:

@@ -30,6 +30,7 @@ from .forecasts import (
     aggregate_sql,
     bits_sql,
     forecast_window,
+    projected_persistent_sql,
     window_params,
 )
 from .periods import Period
@@ -343,6 +344,8 @@ class TrustDashboard:
     last_whole: Counts
     cohorts: dict[str, Counts]
     school_cohorts: dict[tuple[int, str], Counts]
+    # Each school's projected year-end PA (forecasts.METHOD); none for a school with no year set up.
+    forecasts: dict[int, SchoolForecast] = field(default_factory=dict)
 
 
 def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
@@ -350,7 +353,9 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
     whose marks and pupils have not changed, one statement for all the others. The trust's totals are
     the schools' counts added up (every count is of enrolments or sessions, so sums are exact)."""
     calendars = calendars_for(schools=schools)
-    periods: dict[int, list[tuple[dt.date, bool, str]]] = {}
+    # Per school: this year to date (with the forecast's recent weeks and sessions left) and the same dates
+    # last year.
+    periods: dict[int, list[tuple[dt.date, bool, str, str, int]]] = {}
     spans: dict[int, tuple[dt.date, dt.date]] = {}
     for school in schools:
         calendar = calendars[school.pk]
@@ -359,13 +364,16 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
             continue
         end = min(on, year.end)
         spans[school.pk] = (year.start, end)
-        periods[school.pk] = [(year.start, True, year.range_mask(year.start, end) or year.zero)]
+        window = forecast_window(calendar=calendar, on=on)
+        periods[school.pk] = [(year.start, True, year.range_mask(year.start, end) or year.zero,
+                               window.recent if window else year.zero, window.remaining if window else 0)]
         before = [y for y in calendar.years if y.end < year.start]
         if before:
             previous = before[-1]
             last_end = min(previous.end, previous.start + (end - year.start))
             periods[school.pk].append((previous.start, False,
-                                       previous.range_mask(previous.start, last_end) or previous.zero))
+                                       previous.range_mask(previous.start, last_end) or previous.zero,
+                                       previous.zero, 0))
     found = dashboard_cache.per_school(kind="trust", statement=TRUST_SQL, params=periods,
                                        compute=lambda ids: _trust_compute(ids, periods))
     now: dict[str, Counts] = {}
@@ -377,9 +385,12 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
     rows = [SchoolRow(s, *spans.get(s.pk, (None, None)), now.get(f"school:{s.pk}", Counts()),  # type: ignore[call-arg]  # the span is two dates, or two Nones
                       last.get(f"school:{s.pk}", Counts())) for s in schools]
     school_cohorts = {(s.pk, k): now.get(f"school:{s.pk}:{k}", Counts()) for s in schools for k in COHORTS}
+    forecasts = {school_id: SchoolForecast(int(row["pupils"]), int(row["pa"]), int(row["pa_projected"]), None)
+                 for school_id, school_rows in found.items() for row in school_rows
+                 if row["cur"] and row["grp"] == "all"}
     return TrustDashboard(rows, Counts.total(r.now for r in rows), Counts.total(r.last for r in rows),
                           {k: Counts.total(school_cohorts[(s.pk, k)] for s in schools) for k in COHORTS},
-                          school_cohorts)
+                          school_cohorts, forecasts)
 
 
 def _trust_sql() -> str:
@@ -388,17 +399,21 @@ def _trust_sql() -> str:
                             for key, (_, where) in COHORTS.items())
     return f"""
         WITH pr AS (SELECT * FROM unnest(%(p_school)s::bigint[], %(p_start)s::date[], %(p_cur)s::bool[],
-                                         %(p_mask)s::varbit[]) AS pr(school_id, start, cur, mask)),
+                                         %(p_mask)s::varbit[], %(p_recent)s::varbit[], %(p_remaining)s::int[])
+                                  AS pr(school_id, start, cur, mask, recent, remaining)),
         x AS MATERIALIZED (
             SELECT s.school_id, pr.cur, p.sen, p.fsm, p.eal, p.looked_after, p.child_in_need,
-                   p.has_social_worker, p.sex,
+                   p.has_social_worker, p.sex, pr.remaining,
+                   bit_count({POSSIBLE_BITS} & pr.recent) AS recent_poss,
+                   bit_count({ABSENT_BITS} & pr.recent) AS recent_absent,
                    {_per_enrolment_sql('pr.mask')}
               FROM pr JOIN {TABLE} s ON s.school_id = pr.school_id AND s.start = pr.start
               JOIN registers_enrolment e ON e.id = s.enrolment_id AND e.school_id = s.school_id
               JOIN registers_pupil p ON p.id = e.pupil_id AND p.school_id = s.school_id
              WHERE s.school_id = ANY(%(schools)s)),
         g AS (
-            SELECT x.school_id, x.cur, CASE {cohort_label} ELSE 'all' END AS grp, {_aggregates_sql()}
+            SELECT x.school_id, x.cur, CASE {cohort_label} ELSE 'all' END AS grp, {_aggregates_sql()},
+                   count(*) FILTER (WHERE {projected_persistent_sql('x.remaining')}) AS pa_projected
               FROM x WHERE x.poss > 0
              GROUP BY GROUPING SETS ((x.school_id, x.cur), {cohort_sets}))
         SELECT coalesce(json_agg(g), '[]'::json) FROM g WHERE g.grp IS NOT NULL"""
@@ -407,12 +422,13 @@ def _trust_sql() -> str:
 TRUST_SQL = _trust_sql()
 
 
-def _trust_compute(school_ids: list[int], periods: dict[int, list[tuple[dt.date, bool, str]]]) \
+def _trust_compute(school_ids: list[int], periods: dict[int, list[tuple[dt.date, bool, str, str, int]]]) \
         -> dict[int, list[dict[str, Any]]]:
     """The figures of these schools (each school's groups as rows), in one statement."""
     chosen = [(school_id, *p) for school_id in school_ids for p in periods[school_id]]
     params: dict[str, Any] = {"p_school": [p[0] for p in chosen], "p_start": [p[1] for p in chosen],
-              "p_cur": [p[2] for p in chosen], "p_mask": [p[3] for p in chosen], "schools": school_ids}
+              "p_cur": [p[2] for p in chosen], "p_mask": [p[3] for p in chosen],
+              "p_recent": [p[4] for p in chosen], "p_remaining": [p[5] for p in chosen], "schools": school_ids}
     with connection.cursor() as cursor:
         cursor.execute(TRUST_SQL, params)
         data = cursor.fetchone()[0]

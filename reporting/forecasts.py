@@ -101,16 +101,28 @@ def rate_sql(alias: str = "x") -> str:
 def aggregate_sql(*, source: str = "") -> str:
     """One row: pupils, PA today, PA projected at the year's end at the recent rate. `source` may name a
     relation of this year's rows that has the possible (pb) and absent (ab) bits already OR-ed."""
-    projected = f"(x.absent + %(f_remaining)s * {rate_sql()})"
     rows = per_enrolment_sql() if not source else f"""
         SELECT bit_count(pb & %(f_to_date)s::varbit) AS poss, bit_count(ab & %(f_to_date)s::varbit) AS absent,
                bit_count(pb & %(f_recent)s::varbit) AS recent_poss,
                bit_count(ab & %(f_recent)s::varbit) AS recent_absent
           FROM {source} WHERE {source}.cur"""
+    return _aggregate_sql(rows, remaining="%(f_remaining)s")
+
+
+def projected_persistent_sql(remaining: str, alias: str = "x") -> str:
+    """True for a row (poss, absent, recent_poss, recent_absent) projected persistently absent at the year's
+    end with `remaining` school sessions to come at its recent rate."""
+    projected = f"({alias}.absent + {remaining} * {rate_sql(alias)})"
+    return persistent_sql(projected, f"{alias}.poss + {remaining}")
+
+
+def _aggregate_sql(rows: str, *, remaining: str) -> str:
+    """Pupils, PA today and PA projected over `rows` (poss, absent, recent_poss, recent_absent per
+    enrolment), with `remaining` school sessions to come."""
     return f"""
         SELECT count(*) AS pupils,
                count(*) FILTER (WHERE {persistent_sql('x.absent', 'x.poss')}) AS pa_now,
-               count(*) FILTER (WHERE {persistent_sql(projected, 'x.poss + %(f_remaining)s')}) AS pa_projected
+               count(*) FILTER (WHERE {projected_persistent_sql(remaining)}) AS pa_projected
           FROM ({rows}) x WHERE x.poss > 0"""
 
 

@@ -297,3 +297,34 @@ def test_forecast_dates_a_pupil_becoming_persistently_absent(world):
     with scope(school=world.school):
         ordered = pupil_forecasts(school=world.school, on=dt.date(2025, 11, 28), calendar=calendar)
     assert ordered[0].enrolment_id == slipping.pk
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_trust_shows_each_schools_projected_year_end_pa_as_its_governors_see_it(world, governed, client_as):
+    """Every school's projection comes in the trust's one statement; each equals the school's own (the
+    governors' page), and a projection of fewer pupils than the threshold is hidden."""
+    from reporting.dashboard_views import governor_page
+    from reporting.dashboards import trust_dashboard
+
+    on = TODAY.date()
+    with scopes_disabled():
+        schools = [world.school, world.sister]
+        own = {s.pk: governor_page(school=s, kind="year_to_date", on=on).dash.forecast for s in schools}
+    with scopes_disabled(), CaptureQueriesContext(connection) as queries:
+        dash = trust_dashboard(schools=schools, on=on)
+    assert len(_summary_statements(queries.captured_queries)) == 1  # the projections come with the figures
+    for s in schools:
+        mine, theirs = dash.forecasts[s.pk], own[s.pk]
+        assert theirs is not None and mine.pupils == theirs.pupils > 0
+        assert (mine.pa_now, mine.pa_projected) == (theirs.pa_now, theirs.pa_projected)
+    response = client_as(world.trust_officer).get(reverse("trust_dashboard:index", args=[world.trust_a.slug]))
+    table = response.context["schools"]
+    column = table.headers.index("Projected persistent absence at year end")
+    cells = {r.label: r.cells[column] for r in table.rows}
+    alder = dash.forecasts[world.school.pk]
+    if alder.pa_projected >= 5:
+        assert str(cells[world.school.name]).startswith(f"{alder.projected_rate:.1f}% (")
+    else:
+        assert cells[world.school.name].hidden
+    assert "Projected persistent absence at year end" in response.content.decode()
