@@ -210,3 +210,22 @@ def test_the_setup_page_counts_groups_with_a_teacher(world, client_as, groups):
     link(world, groups["Elm 5"], "class_teacher")
     page = client_as(world.users["office_staff"]).get(reverse("registers:setup", args=[world.school.slug]))
     assert "1 of 3 groups has a teacher linked" in page.content.decode()
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_the_groups_api_names_each_groups_teachers(world, groups, client, db):
+    from rest_framework.test import APIClient
+
+    link(world, groups["Elm 5"], "class_teacher")
+    link(world, groups["Elm 5"], "headteacher")
+    api = APIClient()
+    api.force_authenticate(world.users["office_staff"])
+    rows = api.get(reverse("api:group-list", args=[world.school.slug])).json()["results"]
+    teachers = {row["name"]: sorted(t["name"] for t in row["teachers"]) for row in rows}
+    assert teachers == {"Ash 2": [], "Oak 10": [], "Elm 5": sorted(
+        [world.users["class_teacher"].display_name(), world.users["headteacher"].display_name()])}
+    client.force_login(f.UserFactory())  # the schema is for any signed-in user
+    schema = client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").json()
+    assert "teachers" in schema["components"]["schemas"]["RegistrationGroup"]["properties"]
