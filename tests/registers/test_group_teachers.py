@@ -152,6 +152,7 @@ def test_bad_teachers_are_refused_and_nothing_is_written(world, client_as, group
     assert response.status_code == 400
     page = response.content.decode()
     assert "Nothing was saved" in page and "Choose people from the list" in page
+    assert 'href="#id_teachers"' in page and '<fieldset id="id_teachers">' in page  # the summary leads to the boxes
     assert links(world, groups["Elm 5"]) == {world.users["class_teacher"].pk}
     assert changes(world) == 0
 
