@@ -18,8 +18,8 @@ from django.utils import timezone
 from attendance_portal.models import School, User
 
 from . import codes
-from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes, year_group_order
-from .selectors import academic_year_for, session_closures
+from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes
+from .selectors import academic_year_for, registration_groups, session_closures
 from .services import (
     MarkConflict,
     MarkEntry,
@@ -550,8 +550,7 @@ class RegisterStatus:
 def register_statuses(*, school: School, day: dt.date, now: dt.datetime | None = None) -> list[RegisterStatus]:
     """Every registration group × AM/PM for a day with its progress. Seven queries, whatever the size."""
     now = (now or timezone.now()).astimezone(LONDON)
-    groups = sorted(RegistrationGroup.objects.filter(school=school), key=lambda g: (year_group_order(g.year_group),
-                                                                                     g.name))
+    groups = registration_groups(school=school)
     enrolled = dict(
         pupils_enrolled(school=school, day=day).filter(registration_group__isnull=False)
         .values_list("registration_group").annotate(n=Count("id")).values_list("registration_group", "n")

@@ -10,7 +10,17 @@ from django_scopes import scopes_disabled
 from attendance_portal.models import School, User
 
 from . import codes
-from .models import AcademicYear, Closure, Guardian, Mark, MarkEvent, SchoolPolicy, Term
+from .models import (
+    AcademicYear,
+    Closure,
+    Guardian,
+    Mark,
+    MarkEvent,
+    RegistrationGroup,
+    SchoolPolicy,
+    Term,
+    year_group_order,
+)
 
 
 def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
@@ -19,6 +29,13 @@ def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
     if found is None:
         found = AcademicYear.objects.filter(school=school, start__lte=day).order_by("-start").first()
     return found
+
+
+def registration_groups(*, school: School) -> list[RegistrationGroup]:
+    """The school's groups in the order every page lists them: by year group (Reception before Year 1, Year 2
+    before Year 10), then by name."""
+    return sorted(RegistrationGroup.objects.filter(school=school),
+                  key=lambda g: (year_group_order(g.year_group), g.name))
 
 
 def guardian_school_ids(*, user: User) -> list[int]:

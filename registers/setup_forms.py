@@ -283,6 +283,24 @@ def session_times_save(*, school: School, rows: list[SessionTimesRowForm]) -> in
     return changed
 
 
+# --------------------------------------------------------------------------- registration groups' teachers
+
+
+class GroupTeachersForm(forms.Form):
+    """Who teaches one registration group: ticked from the people who take registers at the school."""
+
+    teachers = forms.TypedMultipleChoiceField(
+        label="Teachers", coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Leave every box empty if no one teaches this group yet.",
+        error_messages={"invalid_choice": "Choose people from the list: staff of this school who take registers."},
+    )
+
+    def __init__(self, *args: Any, people: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["teachers"].choices = [
+            (p.pk, f"{p.display_name()}{f' ({p.position})' if p.position else ''}") for p in people]
+
+
 # --------------------------------------------------------------------------- import upload
 
 

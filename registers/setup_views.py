@@ -1,4 +1,4 @@
-"""School set-up pages (calendar, closures, register times) and the onboarding upload. Thin views.
+"""School set-up pages (calendar, closures, register times, groups' teachers) and the onboarding upload. Thin views.
 
 The middleware has already opened the school's scope and turned non-members into 404s; each view
 checks the action ("manage_school" or "import_data") and answers 403 to a member without it.
@@ -18,12 +18,13 @@ from attendance_portal.http import SchoolRequest
 from attendance_portal.permissions import can, requires
 
 from .imports import import_batch_create, import_batch_progress
-from .models import AcademicYear, Closure, ImportBatch, SessionTimes, Term
-from .selectors import calendar_years, closures_from, import_batches_recent
+from .models import AcademicYear, Closure, ImportBatch, RegistrationGroup, SessionTimes, Term
+from .selectors import calendar_years, closures_from, import_batches_recent, registration_groups
 from .setup_forms import (
     MAX_UPLOAD_BYTES,
     AcademicYearForm,
     ClosureForm,
+    GroupTeachersForm,
     ImportUploadForm,
     TermForm,
     closure_create,
@@ -42,6 +43,8 @@ def _school(request: SchoolRequest) -> Any:
 @requires("manage_school")
 @require_http_methods(["GET"])
 def setup_home(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    from staff.selectors import group_teachers
+
     school = _school(request)
     set_times = SessionTimes.objects.filter(school=school).count()
     year_groups = len(school_year_groups(school=school,
@@ -51,6 +54,8 @@ def setup_home(request: SchoolRequest, school_slug: str) -> HttpResponse:
         "years": calendar_years(school=school),
         "upcoming": closures_from(school=school, day=today())[:5],
         "times_set": set_times, "year_groups": year_groups,
+        "groups_total": RegistrationGroup.objects.filter(school=school).count(),
+        "groups_taught": len(group_teachers(school=school)),
         "may_import": can(request.user, "import_data", school),
     })
 
@@ -174,6 +179,52 @@ def session_times(request: SchoolRequest, school_slug: str) -> HttpResponse:
         return render(request, "registers/setup/session_times.html", {"rows": rows, "problems": problems},
                       status=400)
     return render(request, "registers/setup/session_times.html", {"rows": rows, "problems": []})
+
+
+# --------------------------------------------------------------------------- registration groups' teachers
+# The links are staff's (`staff.models.GroupTeacher`, also set from a person's staff page); the office sets
+# them here from the group's side.
+
+
+@requires("manage_school")
+@require_http_methods(["GET"])
+def groups(request: SchoolRequest, school_slug: str) -> HttpResponse:
+    from staff.selectors import group_teachers
+
+    school = _school(request)
+    teachers = group_teachers(school=school)
+    rows = [(group, teachers.get(group.pk, [])) for group in registration_groups(school=school)]
+    return render(request, "registers/setup/groups.html", {"rows": rows})
+
+
+@requires("manage_school")
+@require_http_methods(["GET", "POST"])
+def group_teachers_edit(request: SchoolRequest, school_slug: str, group_id: int) -> HttpResponse:
+    from staff.selectors import group_teachers, register_takers
+    from staff.services import StaffError, group_teachers_set
+
+    school = _school(request)
+    group = get_object_or_404(RegistrationGroup.objects.filter(school=school), pk=group_id)
+    current = group_teachers(school=school).get(group.pk, [])
+    takers = register_takers(school=school)
+    people = takers + [u for u in current if u not in takers]  # someone linked who no longer takes registers
+    # An empty POST (every box cleared) is still a submitted form.
+    form = GroupTeachersForm(request.POST if request.method == "POST" else None, people=people,
+                             initial={"teachers": [u.pk for u in current]})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                group_teachers_set(by=request.user, school=school, group=group,
+                                   user_ids=form.cleaned_data["teachers"])
+            except StaffError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                messages.success(request, f"Teachers of {group.name} saved.")
+                return redirect("registers:groups", school.slug)
+        status = 400
+    return render(request, "registers/setup/group_teachers.html", {"group": group, "form": form}, status=status)
 
 
 # --------------------------------------------------------------------------- import

@@ -1,4 +1,4 @@
-"""School set-up (calendar, closures, register times) and the onboarding import upload."""
+"""School set-up (calendar, closures, register times, groups' teachers) and the onboarding import upload."""
 
 from django.urls import URLPattern, path
 
@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern] = [
     path("setup/closures/", v.closures, name="closures"),
     path("setup/closures/<int:closure_id>/delete/", v.closure_delete_view, name="closure_delete"),
     path("setup/register-times/", v.session_times, name="session_times"),
+    path("setup/groups/", v.groups, name="groups"),
+    path("setup/groups/<int:group_id>/", v.group_teachers_edit, name="group_teachers"),
     path("import/", v.import_upload, name="import"),
     path("import/<int:batch_id>/", v.import_status, name="import_status"),
 ]

@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from attendance_portal.http import SchoolRequest
 from attendance_portal.models import School
-from attendance_portal.permissions import can, requires
+from attendance_portal.permissions import can, requires, roles_for
+from attendance_portal.roles import Role
 
 from . import codes
 from .forms import AmendForm, ClosureForm, LateArrivalForm
@@ -24,6 +25,7 @@ from .marking import (
     LateArrivalError,
     Register,
     RegisterOutcome,
+    RegisterStatus,
     at_london,
     closure_plan,
     closure_problem,
@@ -90,13 +92,27 @@ def _closed_day(school: School, day: dt.date, statuses: list[Any]) -> dict[str, 
     return {"closed_reason": statuses[0].closed_reason, "next_school_day": upcoming[0][0] if upcoming else None}
 
 
+def _own_groups_first(request: SchoolRequest, statuses: list[RegisterStatus]) -> dict[str, Any]:
+    """The groups the viewer teaches first ("own"), every other group after them ("others"): a teacher may still
+    open any group's register, to cover. Someone who teaches no group (the office) has one list of them all."""
+    from staff.selectors import group_teachers
+
+    teachers = group_teachers(school=request.school)
+    for status in statuses:
+        status.teachers = teachers.get(status.group.pk, [])  # type: ignore[attr-defined]  # shown beside the group
+    mine = {group_id for group_id, people in teachers.items() if any(p.pk == request.user.pk for p in people)}
+    own = [s for s in statuses if s.group.pk in mine]
+    return {"own": own, "others": [s for s in statuses if s.group.pk not in mine],
+            "unlinked_teacher": not own and Role.CLASS_TEACHER in roles_for(request.user, request.school)}
+
+
 @requires("mark_register")
 def register_index(request: SchoolRequest, school_slug: str) -> HttpResponse:
     day, problem = _day_from(request)
     statuses = register_statuses(school=request.school, day=day)
     return render(request, "registers/index.html", {
         "day": day, "problem": problem, "statuses": statuses, **_closed_day(request.school, day, statuses),
-        **_neighbours(request.school, day),
+        **_own_groups_first(request, statuses), **_neighbours(request.school, day),
         "day_note": "" if request.GET.get("date") else _day_note(day),
         "today": local_today(), "may_board": can(request.user, "view_register_board", request.school),
     })
@@ -110,7 +126,7 @@ def register_board(request: SchoolRequest, school_slug: str) -> HttpResponse:
     context = {
         "day": day, "problem": problem, "statuses": statuses, "now": now, **_neighbours(request.school, day),
         "day_note": "" if request.GET.get("date") else _day_note(day),
-        **_closed_day(request.school, day, statuses),
+        **_closed_day(request.school, day, statuses), **_own_groups_first(request, statuses),
         "incomplete": sum(1 for s in statuses if s.state in ("not_started", "in_progress")),
         "overdue": sum(1 for s in statuses if s.overdue),
         "may_close": can(request.user, "manage_school", request.school),

@@ -15,8 +15,7 @@ from attendance_portal.models import Membership, School
 from attendance_portal.roles import Role
 from registers import codes
 from registers.marking import pupils_enrolled
-from registers.models import RegistrationGroup, year_group_order
-from registers.selectors import school_day_latest, school_day_step, school_sessions
+from registers.selectors import registration_groups, school_day_latest, school_day_step, school_sessions
 from registers.services import MarkEntry, marks_save
 
 from .models import GroupTeacher
@@ -32,8 +31,7 @@ def demo_marks_until(*, school: School, today: dt.date) -> dt.date:
 
 def demo_school_day(*, rng: random.Random, school: School, today: dt.date) -> None:
     day = school_day_latest(school=school, day=today)
-    groups = sorted(RegistrationGroup.objects.filter(school=school), key=lambda g: (year_group_order(g.year_group),
-                                                                                     g.name))
+    groups = registration_groups(school=school)
     teacher = Membership.objects.filter(school=school, role=Role.CLASS_TEACHER).select_related("user").first()
     if teacher is not None and groups:
         GroupTeacher.objects.get_or_create(school=school, group=groups[0], user=teacher.user)

@@ -9,7 +9,7 @@ from django.http import Http404
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import Membership, School, Trust, User
-from attendance_portal.permissions import can, roles_for
+from attendance_portal.permissions import PERMISSIONS, can, roles_for
 from attendance_portal.roles import TRUST_ROLES, Role
 from registers import codes
 from registers.models import RegistrationGroup
@@ -118,3 +118,19 @@ def staff_changes(*, school: School | None = None, trust: Trust | None = None, l
 
 def groups_taught(*, school: School, user: User) -> list[RegistrationGroup]:
     return [link.group for link in GroupTeacher.objects.filter(school=school, user_id=user.pk).select_related("group")]
+
+
+def group_teachers(*, school: School) -> dict[int, list[User]]:
+    """Each registration group's teachers (id → people, by surname); a group without any is absent. One query."""
+    out: dict[int, list[User]] = {}
+    for link in (GroupTeacher.objects.filter(school=school).select_related("user")
+                 .order_by("user__last_name", "user__first_name", "user__username")):
+        out.setdefault(link.group_id, []).append(link.user)
+    return out
+
+
+def register_takers(*, school: School) -> list[User]:
+    """People with a role in this school that takes registers: who may be linked to a group. One query."""
+    return list(User.objects.filter(memberships__school=school,
+                                    memberships__role__in=sorted(PERMISSIONS["mark_register"]))
+                .distinct().order_by("last_name", "first_name", "username"))

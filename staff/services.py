@@ -34,7 +34,7 @@ from registers import codes
 from registers.models import RegistrationGroup
 
 from .models import GroupTeacher, RoleCodes, StaffChange, StaffDelegate, StaffInvitation
-from .selectors import SCHOOL_ROLES, role_codes_default
+from .selectors import SCHOOL_ROLES, register_takers, role_codes_default
 
 # An unsent invitation whose send was claimed this long ago is claimed again by the sweeper.
 SEND_RETRY_AFTER = dt.timedelta(minutes=10)
@@ -294,6 +294,30 @@ def staff_groups_set(*, by: User, school: School, user: User, group_ids: list[in
     after = ", ".join(sorted(g.name for g in groups)) or "none"
     _audit(by=by, school=school, subject=user, action=StaffChange.Action.GROUPS_CHANGED,
            detail=f"Registration groups changed from {before} to {after}")
+
+
+@transaction.atomic
+def group_teachers_set(*, by: User, school: School, group: RegistrationGroup, user_ids: list[int]) -> None:
+    """Make exactly these people the group's teachers: the same links `staff_groups_set` makes from the
+    person's side. Each person added must take registers here; one already linked may stay or go."""
+    if group.school_id != school.pk:
+        raise StaffError("Choose a registration group of this school.")
+    current = {link.user_id: link for link in GroupTeacher.objects.filter(school=school, group=group)
+               .select_related("user")}
+    takers = {u.pk: u for u in register_takers(school=school)}
+    wanted = set(user_ids)
+    if wanted - set(takers) - set(current):
+        raise StaffError("Choose staff of this school who take registers.")
+    if wanted == set(current):
+        return
+    for user_id in set(current) - wanted:
+        current[user_id].delete()
+        _audit(by=by, school=school, subject=current[user_id].user, action=StaffChange.Action.GROUPS_CHANGED,
+               detail=f"No longer a teacher of {group.name}")
+    for user_id in wanted - set(current):
+        GroupTeacher.objects.create(school=school, group=group, user_id=user_id)
+        _audit(by=by, school=school, subject=takers[user_id], action=StaffChange.Action.GROUPS_CHANGED,
+               detail=f"Now a teacher of {group.name}")
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registers.models import Enrolment, Mark, Pupil, RegistrationGroup
@@ -33,10 +34,22 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         fields = ["id", "pupil", "admission_date", "leaving_date", "deletion_ground", "registration_type"]
 
 
+class GroupTeacherSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(source="display_name")
+
+
 class RegistrationGroupSerializer(serializers.ModelSerializer):
+    teachers = serializers.SerializerMethodField(help_text="The staff who take this group's register.")
+
     class Meta:
         model = RegistrationGroup
-        fields = ["id", "name", "year_group"]
+        fields = ["id", "name", "year_group", "teachers"]
+
+    @extend_schema_field(GroupTeacherSerializer(many=True))
+    def get_teachers(self, group: RegistrationGroup) -> list[dict[str, object]]:
+        people = self.context["group_teachers"].get(group.pk, [])  # read once for the page by the view
+        return GroupTeacherSerializer(people, many=True).data  # type: ignore[return-value]  # a ReturnList
 
 
 class RegisterStatusSerializer(serializers.Serializer):

@@ -156,6 +156,11 @@ class GroupList(ListModelMixin, SchoolAPIView):
     def scoped_queryset(self) -> QuerySet[RegistrationGroup]:
         return RegistrationGroup.objects.filter(school=self.school)
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        from staff.selectors import group_teachers
+
+        return {**super().get_serializer_context(), "group_teachers": group_teachers(school=self.school)}
+
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)
 

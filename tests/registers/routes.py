@@ -16,6 +16,10 @@ def _group(school: School) -> dict[str, Any]:
     return {"group_id": group.pk, "date": DAY, "session": "AM"}
 
 
+def _group_only(school: School) -> dict[str, Any]:
+    return {"group_id": f.RegistrationGroupFactory(school=school).pk}
+
+
 def _pupil(school: School) -> dict[str, Any]:
     return {"pupil_id": f.EnrolmentFactory(pupil__school=school).pupil.pk}
 
@@ -42,6 +46,8 @@ ROUTES: list[Route] = [
     Route("registers:register", make=_group),
     Route("registers:pupil_history", make=_pupil),
     Route("registers:amend", make=_amend),
+    Route("registers:groups"),
+    Route("registers:group_teachers", make=_group_only),
     Route("api:pupil-list", api=True),
     Route("api:pupil-detail", make=_pk, api=True),
     Route("api:enrolment-list", api=True),
