@@ -73,6 +73,7 @@ def referral(request: LARequest, la_code: str, referral_id: int) -> HttpResponse
                                               guardian_id=parent["guardian_id"]).select_related("guardian").first()
         key = parent_key_make(contact.guardian.forename, contact.guardian.surname) if contact else ""
         parents.append({**parent, "ledger": ledger_for(found.pupil.upn, key, today) if key else None,
+                        "address": ", ".join(contact.guardian.address_lines) if contact else "",
                         "form": IssueForm(auto_id=f"issue-{parent['guardian_id']}-%s",
                                           initial={"guardian_id": parent["guardian_id"]})})
     have = pack_found(referral=found)

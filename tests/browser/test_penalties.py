@@ -98,6 +98,7 @@ def test_threshold_to_notice_paid_and_case_closed(page: Page, live_server, world
         shot(page, "la-inbox")
         page.get_by_role("link", name="Robin Ashby").click()
         expect(page.get_by_role("link", name=f"{pack.file_stem}.pdf")).to_be_visible()
+        expect(page.locator("article[id^='parent-']").first).to_contain_text("Towncester, RB1 4DX")
         shot(page, "la-referral")
         page.get_by_role("button", name="Accept the referral").click()
         parent = page.locator("article[id^='parent-']").first
