@@ -57,6 +57,8 @@ SURNAMES = [
     "Jackson", "Wood", "Harris", "Edwards", "Turner", "Martin", "Cooper", "Hill", "Ward", "Hughes", "Moore",
     "Khan", "Begum", "Ali", "Okafor", "Nowak", "Kowalski", "Murphy", "O'Brien", "Singh", "Ahmed", "Lewis",
 ]
+STREETS = ["Mill Lane", "Church Street", "Station Road", "Victoria Road", "The Green", "Orchard Close",
+           "Park Avenue", "School Lane", "Meadow Way", "Brook Street"]
 STAFF = {
     Role.CLASS_TEACHER: ("teacher", "Class teacher"),
     Role.OFFICE_STAFF: ("office", "Office manager"),
@@ -315,7 +317,8 @@ def _seed_school(
         # The demo parent has one child here and one at the next school.
         pupil = pupils[rng.randrange(len(pupils))][0]
         guardian = Guardian.objects.create(school=school, forename="Jordan", surname="Hale",
-                                           email=parent.email, phone="07700 900123", user=parent)
+                                           email=parent.email, phone="07700 900123", user=parent,
+                                           address="14 Orchard Close\nRiverbend", postcode="RB2 5HL")
         PupilContact.objects.create(school=school, pupil=pupil, guardian=guardian, relationship="Parent",
                                     priority=0)
     # Every school has one child missing for weeks: the 10- and 20-day rules have someone to show.
@@ -326,17 +329,29 @@ def _seed_school(
     return (school.name, len(pupils), marks, persistent, Mark.objects.filter(school=school, code="N").count())
 
 
+def demo_address(rng: random.Random, town: str) -> tuple[str, str]:
+    """An invented address in `town`: its lines and an RB postcode (an area letter pair no real postcode uses)."""
+    postcode = f"RB{rng.randrange(1, 9)} {rng.randrange(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}"
+    return f"{rng.randrange(1, 120)} {rng.choice(STREETS)}\n{town}", postcode
+
+
 def _add_contacts(rng: random.Random, school: School, pupils: list[Pupil]) -> None:
     links: list[tuple[Pupil, Guardian, str, int]] = []
+    # Addresses from a generator of their own, so the rest of the demo draws the same numbers as before.
+    places = random.Random(f"addresses-{school.slug}")
+    town = school.local_authority or "Riverbend"
     for pupil in pupils:
+        home = demo_address(places, town)
         for priority, relationship in enumerate(rng.sample(["Mother", "Father", "Grandparent", "Carer"], 2), 1):
             if priority == 2 and rng.random() < 0.3:
                 break
             surname = pupil.surname if relationship != "Grandparent" else rng.choice(SURNAMES)
+            address, postcode = home if relationship != "Grandparent" else demo_address(places, town)
             guardian = Guardian(
                 school=school, forename=rng.choice(FORENAMES), surname=surname,
                 phone=f"07700 9{rng.randrange(10000, 99999)}",
                 email=f"{surname.lower().replace(chr(39), '')}.{rng.randrange(1000)}@example.org.uk",
+                address=address, postcode=postcode,
             )
             links.append((pupil, guardian, relationship, priority))
     Guardian.objects.bulk_create([g for _, g, _, _ in links])

@@ -1,4 +1,4 @@
-"""Demo data for letters: each demo school's letterhead, its default letters and its parents' addresses."""
+"""Demo data for letters: each demo school's letterhead, its default letters and its parents' letter settings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from registers.models import Enrolment, Guardian, Pupil, PupilContact
 from .defaults import templates_install_defaults
 from .models import Letterhead, RecipientDetails
 
-STREETS = ["Mill Lane", "Church Street", "Station Road", "Victoria Road", "The Green", "Orchard Close",
-           "Park Avenue", "School Lane", "Meadow Way", "Brook Street"]
-
 
 def letters_demo_seed(*, school: School, seed: int = 2026) -> None:
     """Run inside the school's scope, after its parents exist."""
@@ -29,15 +26,10 @@ def letters_demo_seed(*, school: School, seed: int = 2026) -> None:
         headteacher=head.get_full_name() if head else "", attendance_lead=lead.get_full_name() if lead else "",
         attendance_lead_role="Senior attendance champion")
     templates_install_defaults(school=school)
-    details = []
-    for guardian in Guardian.objects.filter(school=school).order_by("pk"):
-        postcode = f"RB{rng.randrange(1, 9)} {rng.randrange(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}"
-        details.append(RecipientDetails(
-            school=school, guardian=guardian,
-            address=f"{rng.randrange(1, 120)} {rng.choice(STREETS)}\n{town}\n{postcode}",
-            # A few old e-mail addresses, so some letters go by post.
-            email_current=rng.random() > 0.15))
-    RecipientDetails.objects.bulk_create(details)
+    # A few old e-mail addresses, so some letters go by post (to the guardian's invented address).
+    RecipientDetails.objects.bulk_create([
+        RecipientDetails(school=school, guardian=guardian, email_current=rng.random() > 0.15)
+        for guardian in Guardian.objects.filter(school=school).order_by("pk")])
 
 
 def families_bulk_create(*, school: School, count: int, email: Callable[[int], str], upn_prefix: str) -> list[Pupil]:
@@ -51,10 +43,9 @@ def families_bulk_create(*, school: School, count: int, email: Callable[[int], s
     Enrolment.objects.bulk_create([Enrolment(school=school, pupil=p, admission_date=dt.date(2025, 9, 1))
                                    for p in pupils])
     guardians = Guardian.objects.bulk_create([
-        Guardian(school=school, forename="Parent", surname=f"Family{n:03d}", email=email(n)) for n in range(count)])
+        Guardian(school=school, forename="Parent", surname=f"Family{n:03d}", email=email(n),
+                 address=f"{n} High Street\nTowncester", postcode="AB1 2CD") for n in range(count)])
     PupilContact.objects.bulk_create([PupilContact(school=school, pupil=p, guardian=g, relationship="Parent")
                                       for p, g in zip(pupils, guardians, strict=True)])
-    RecipientDetails.objects.bulk_create([
-        RecipientDetails(school=school, guardian=g, address=f"{n} High Street\nTowncester\nAB1 2CD")
-        for n, g in enumerate(guardians)])
+    RecipientDetails.objects.bulk_create([RecipientDetails(school=school, guardian=g) for g in guardians])
     return pupils

@@ -161,12 +161,12 @@ def recipient_details(*, school: School, guardian_ids: Iterable[int]) -> dict[in
     return {d.guardian_id: d for d in found}
 
 
-def merge_data_build(*, shared: Shared, pupil: Pupil, guardian: Guardian | None, details: RecipientDetails | None,
+def merge_data_build(*, shared: Shared, pupil: Pupil, guardian: Guardian | None,
                      figures: Figures | None, sessions: list[SessionRef], extra: Mapping[str, Any],
                      officer: User) -> dict[str, Any]:
     """One recipient's frozen merge data (JSON)."""
     name = f"{guardian.forename} {guardian.surname}".strip() if guardian else ""
-    address = address_lines(details.address) if details else []
+    address = guardian.address_lines if guardian else []
     period = shared.period
     data: dict[str, Any] = {
         "school": shared.school,

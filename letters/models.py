@@ -69,10 +69,10 @@ class Letterhead(SchoolOwned):
 
 
 class RecipientDetails(SchoolOwned):
-    """A parent's postal address, language and whether their e-mail address is known to be current."""
+    """A parent's language for letters and whether their e-mail address is known to be current (the postal
+    address is the guardian's own, kept with their other contact details)."""
 
     guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE, related_name="+")
-    address = models.TextField(blank=True, help_text="One line per line of the address, postcode last.")
     language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
     email_current = models.BooleanField(
         default=True, help_text="Off when e-mail to this address has bounced or the parent says it is old."

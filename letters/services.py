@@ -165,7 +165,7 @@ def letters_create(*, school: School, kind: str, items: Sequence[LetterItem], by
     for order, (item, guardian, sessions, extra) in enumerate(ordered, start=1):
         detail = details.get(guardian.pk)
         template = templates[detail.language if detail else "en"]
-        data = merge.merge_data_build(shared=shared, pupil=item.pupil, guardian=guardian, details=detail,
+        data = merge.merge_data_build(shared=shared, pupil=item.pupil, guardian=guardian,
                                       figures=figures.get(item.pupil.pk), sessions=sessions, extra=extra,
                                       officer=approved_by)
         letters.append(Letter(

@@ -224,10 +224,9 @@ def template_preview(request: SchoolRequest, school_slug: str) -> HttpResponse:
     figures = merge.pupil_figures(school=school, pupil_ids=[pupil.pk], period=shared.period, calendar=shared.calendar)
     start = shared.period.start if shared.period else on
     sessions = selectors.absence_sessions(school=school, pupil_ids=[pupil.pk], start=start, end=on)[pupil.pk]
-    details = merge.recipient_details(school=school, guardian_ids=[guardian.pk] if guardian else [])
     merge_data = merge.merge_data_build(
-        shared=shared, pupil=pupil, guardian=guardian, details=details.get(guardian.pk) if guardian else None,
-        figures=figures.get(pupil.pk), sessions=sessions, extra={}, officer=request.user)
+        shared=shared, pupil=pupil, guardian=guardian, figures=figures.get(pupil.pk), sessions=sessions, extra={},
+        officer=request.user)
     try:
         context["html"] = letter_html(subject=data["subject"], body=data["body"], data=merge_data,
                                       reply_slip=data["reply_slip"], page=False)

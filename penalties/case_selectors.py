@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django_scopes import scope
 
 from absence.models import LeaveRequest
@@ -26,7 +26,7 @@ from interventions.models import (
 from interventions.selectors import Context
 from letters.models import Letter
 from registers import codes as code_table
-from registers.models import Mark
+from registers.models import Guardian, Mark, PupilContact
 from reporting.calendar import calendar_for
 from reporting.models import SignalKind
 
@@ -74,6 +74,29 @@ def considerations_for(*, school: School, case: Case) -> list[Consideration]:
     return list(Consideration.objects.filter(school=school, case=case).select_related("decided_by"))
 
 
+@dataclass(frozen=True)
+class ReferredParent:
+    name: str  # as referred
+    relationship: str
+    guardian: Guardian | None  # None once the school removed the contact
+
+    @property
+    def has_address(self) -> bool:
+        return self.guardian is not None and self.guardian.has_postal_address
+
+
+def referral_parents(*, referral: Referral) -> list[ReferredParent]:
+    """The parents named in the referral (those with parental responsibility), with their records as they are
+    now: the address the evidence pack prints is the one held when it is frozen."""
+    ids = [p["guardian_id"] for p in referral.parents]
+    contacts = {c.guardian_id: c for c in PupilContact.objects.filter(
+        school_id=referral.school_id, pupil_id=referral.pupil_id, guardian_id__in=ids).select_related("guardian")}
+    return [ReferredParent(name=p["name"], relationship=contacts[p["guardian_id"]].relationship
+                           if p["guardian_id"] in contacts else "",
+                           guardian=contacts[p["guardian_id"]].guardian if p["guardian_id"] in contacts else None)
+            for p in referral.parents]
+
+
 def pack_found(*, referral: Referral) -> dict[str, bool]:
     """For each item a pack can hold, whether the school's records have it for this referral."""
     school, case = referral.school, referral.case
@@ -82,7 +105,7 @@ def pack_found(*, referral: Referral) -> dict[str, bool]:
     nti = referral.notice_to_improve
     holiday = consideration.term_time_holiday
     return {
-        "parents": bool(referral.parents),
+        "parents": bool(referral.parents) and all(p.has_address for p in referral_parents(referral=referral)),
         "certificate": Mark.objects.filter(school=school, enrolment_id=case.enrolment_id).exists(),
         "signals": bool(consideration.sessions),
         "letters": Letter.objects.filter(school=school, pupil_id=referral.pupil_id).exists(),
@@ -101,10 +124,20 @@ def pack_found(*, referral: Referral) -> dict[str, bool]:
 
 
 def pack_missing(*, referral: Referral) -> list[str]:
-    """What the local authority's list asks for and the school's records do not have, by name."""
+    """What the local authority's list asks for and the school's records do not have, by name; a parent
+    without a postal address is named, so the school knows whose address to add."""
     wanted = referral.local_authority.pack_items or DEFAULT_PACK
     found = pack_found(referral=referral)
-    return [PACK_ITEMS[key] for key in wanted if key in PACK_ITEMS and not found[key]]
+    missing = []
+    for key in wanted:
+        if key not in PACK_ITEMS or found[key]:
+            continue
+        if key == "parents" and referral.parents:
+            missing += [f"the postal address of {p.name} (with parental responsibility)"
+                        for p in referral_parents(referral=referral) if not p.has_address]
+        else:
+            missing.append(PACK_ITEMS[key])
+    return missing
 
 
 # ---------------------------------------------------------------- the local authority's workspace
@@ -114,6 +147,26 @@ def la_referrals(*, la: LocalAuthority) -> QuerySet[Referral]:
     """The referrals made to this LA by schools in its area (the caller has opened their scope)."""
     return Referral.objects.filter(local_authority=la, school__in=area_schools(la)).exclude(
         status__in=[Referral.Status.DRAFT, Referral.Status.AUTHORISED]).select_related("school", "pupil")
+
+
+def la_nti_considerations(*, la: LocalAuthority) -> QuerySet[Consideration]:
+    """The decisions on a notice to improve at the LA's schools that the LA gives (or gave) the notice for:
+    every one addressed to it while its code of conduct says the LA gives them, and any it gave before."""
+    found = Consideration.objects.filter(local_authority=la, school__in=area_schools(la),
+                                         decision=Consideration.Decision.NOTICE_TO_IMPROVE)
+    if la.nti_issued_by != LocalAuthority.NoticeIssuer.LA:
+        found = found.filter(Exists(NoticeToImprove.objects.filter(
+            consideration=OuterRef("pk"), issuer=LocalAuthority.NoticeIssuer.LA)))
+    return found.select_related("school", "pupil", "case", "decided_by")
+
+
+def la_nti_waiting(*, la: LocalAuthority) -> list[Consideration]:
+    """Those still waiting for the LA's notice: no notice given on them, the case open, and no later
+    consideration on the case that decided otherwise."""
+    waiting = la_nti_considerations(la=la).exclude(case__status=Case.Status.CLOSED).exclude(
+        Exists(NoticeToImprove.objects.filter(consideration=OuterRef("pk")))).exclude(
+        Exists(Consideration.objects.filter(case=OuterRef("case"), decided_at__gt=OuterRef("decided_at"))))
+    return list(waiting.order_by("decided_at"))
 
 
 def la_referral_get(*, la: LocalAuthority, referral_id: int) -> Referral:

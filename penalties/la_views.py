@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,9 +19,17 @@ from django.views.decorators.http import require_GET, require_POST
 from registers.models import PupilContact
 
 from . import services
-from .case_selectors import la_overdue, la_referral_get, la_referrals, pack_found, threshold_across_settings
-from .forms import DeclineForm, IssueForm, PayForm, ProsecuteForm, ReturnForm, WithdrawForm
-from .models import EvidencePack, PenaltyNotice, Referral
+from .case_selectors import (
+    la_nti_considerations,
+    la_nti_waiting,
+    la_overdue,
+    la_referral_get,
+    la_referrals,
+    pack_found,
+    threshold_across_settings,
+)
+from .forms import DeclineForm, IssueForm, NoticeToImproveForm, PayForm, ProsecuteForm, ReturnForm, WithdrawForm
+from .models import Consideration, EvidencePack, NoticeToImprove, PenaltyNotice, Referral
 from .pack import PACK_ITEMS
 from .selectors import amount_due, ledger_for, parent_key_make
 from .services import ALTERNATIVES
@@ -46,7 +54,7 @@ def inbox(request: LARequest, la_code: str) -> HttpResponse:
     la = request.local_authority
     referrals = list(la_referrals(la=la).order_by("-submitted_at"))
     return render(request, "penalties/la_inbox.html", {
-        "la": la, "overdue": list(la_overdue(la=la)),
+        "la": la, "overdue": list(la_overdue(la=la)), "nti_waiting": la_nti_waiting(la=la),
         "waiting": [r for r in referrals if r.status == Referral.Status.SUBMITTED],
         "others": [r for r in referrals if r.status != Referral.Status.SUBMITTED],
     })
@@ -65,6 +73,7 @@ def referral(request: LARequest, la_code: str, referral_id: int) -> HttpResponse
                                               guardian_id=parent["guardian_id"]).select_related("guardian").first()
         key = parent_key_make(contact.guardian.forename, contact.guardian.surname) if contact else ""
         parents.append({**parent, "ledger": ledger_for(found.pupil.upn, key, today) if key else None,
+                        "address": ", ".join(contact.guardian.address_lines) if contact else "",
                         "form": IssueForm(auto_id=f"issue-{parent['guardian_id']}-%s",
                                           initial={"guardian_id": parent["guardian_id"]})})
     have = pack_found(referral=found)
@@ -79,6 +88,46 @@ def referral(request: LARequest, la_code: str, referral_id: int) -> HttpResponse
         "pay_form": PayForm(auto_id="pay-%s"), "withdraw_form": WithdrawForm(auto_id="withdraw-%s"),
         "prosecute_form": ProsecuteForm(auto_id="prosecute-%s"),
     })
+
+
+def _consideration(request: LARequest, consideration_id: int) -> Consideration:
+    try:
+        return la_nti_considerations(la=request.local_authority).get(pk=consideration_id)
+    except Consideration.DoesNotExist as error:
+        raise Http404("No such decision") from error
+
+
+@la_view
+@require_GET
+def consideration(request: LARequest, la_code: str, consideration_id: int) -> HttpResponse:
+    """A school's decision on a notice to improve that the LA gives: what the school decided and why, the
+    parents it goes to, and the notice (once given) or the form to give it."""
+    la = request.local_authority
+    found = _consideration(request, consideration_id)
+    notice = NoticeToImprove.objects.filter(school_id=found.school_id, consideration=found).first()
+    parents = PupilContact.objects.filter(school_id=found.school_id, pupil_id=found.pupil_id,
+                                          parental_responsibility=True).select_related("guardian")
+    return render(request, "penalties/la_consideration.html", {
+        "la": la, "c": found, "notice": notice, "parents": parents,
+        "waiting": notice is None and found in la_nti_waiting(la=la),
+        "form": NoticeToImproveForm(auto_id="nti-%s"),
+    })
+
+
+@la_view
+@require_POST
+def notice_to_improve(request: LARequest, la_code: str, consideration_id: int) -> HttpResponse:
+    found = _consideration(request, consideration_id)
+    form = NoticeToImproveForm(request.POST)
+    if not form.is_valid():
+        show_form_errors(request, form)
+    else:
+        attempt(request, lambda: services.notice_to_improve_issue(
+            consideration=found, by=request.user, for_la=request.local_authority, weeks=form.cleaned_data["weeks"],
+            allowed_sessions=form.cleaned_data["allowed_sessions"]),
+            lambda nti: f"Notice to improve given: a letter to each parent; the period ends {nti.ends_on:%-d %B %Y}.",
+            refusals=(ValidationError, PermissionDenied))
+    return redirect("la:consideration", request.local_authority.code, found.pk)
 
 
 def _answer(request: LARequest, referral_id: int, act: Callable[[Referral, dict[str, str]], Referral],

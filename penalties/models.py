@@ -290,6 +290,10 @@ class NoticeToImprove(SchoolOwned):
     checked_on = models.DateField(null=True, blank=True)
     outcome_on = models.DateField(null=True, blank=True)
     letter_ids = models.JSONField(default=list, blank=True)
+    # Who gave it: the school, or the local authority where its code of conduct says the LA gives them
+    # (then `approved_by` is the LA's officer).
+    issuer = models.CharField(max_length=8, choices=LocalAuthority.NoticeIssuer.choices,
+                              default=LocalAuthority.NoticeIssuer.SCHOOL)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

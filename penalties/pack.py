@@ -6,10 +6,10 @@ these labels what is missing.
 from __future__ import annotations
 
 PACK_ITEMS: dict[str, str] = {
-    "parents": "every parent with parental responsibility (names)",
+    "parents": "every parent with parental responsibility (names and postal addresses)",
     "certificate": "the register certificate for the local authority's period",
     "signals": "the threshold sessions (the signal)",
-    "letters": "the letters sent to the parents",
+    "letters": "the letters sent to the parents (copies)",
     "meetings": "meetings held or offered, with minutes",
     "contacts": "the phone calls and home visits",
     "plan": "an attendance contract or action plan",

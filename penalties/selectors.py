@@ -26,9 +26,10 @@ def parent_key_make(forename: str, surname: str) -> str:
     """The key that matches one parent across schools: forename and surname folded to plain lower-case
     letters and digits ("Mary-Jane O'Néill" and "mary jane oneill" are one key).
 
-    Guardian rows hold no address, so the key cannot include a postcode: two different parents with the
-    same name and a child with the same UPN would share a ledger, which for one child is rare enough to
-    accept and is checked by the officer issuing the notice.
+    The key leaves out the address: a parent who moves house is still the same parent for the limit, and a
+    new school may not hold the old address. So two different parents with the same name and a child with
+    the same UPN would share a ledger, which for one child is rare enough to accept and is checked by the
+    officer issuing the notice (the evidence pack gives each parent's address).
     """
     def fold(part: str) -> str:
         plain = unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode()

@@ -37,6 +37,7 @@ from .models import (
     Consideration,
     EvidencePack,
     HeadDelegate,
+    LAOfficer,
     LocalAuthority,
     NationalFramework,
     NoticeKind,
@@ -298,18 +299,30 @@ def penalty_consider(
 
 
 def notice_to_improve_issue(*, consideration: Consideration, by: User, weeks: int | None = None,
-                            allowed_sessions: int | None = None, on: dt.date | None = None) -> NoticeToImprove:
+                            allowed_sessions: int | None = None, on: dt.date | None = None,
+                            for_la: LocalAuthority | None = None) -> NoticeToImprove:
     """Give a notice to improve: a letter to each parent with parental responsibility, an improvement period
     in school weeks (the LA's, inside the framework's range) and the number of unauthorised sessions that
-    still counts as sufficient improvement."""
+    still counts as sufficient improvement.
+
+    Given by the school, or, where the LA's code of conduct says the LA gives them, by an officer of that
+    LA (`for_la`) for a pupil at one of its schools; either way it is the same notice on the school's case,
+    with who gave it recorded."""
     on = on or timezone.localdate()
     case = consideration.case
     _require_open(case)
     if consideration.decision != Consideration.Decision.NOTICE_TO_IMPROVE:
         raise ValidationError("The consideration did not decide on a notice to improve.")
     la = consideration.local_authority
-    if la.nti_issued_by != LocalAuthority.NoticeIssuer.SCHOOL:
-        raise ValidationError(f"{la.name} gives notices to improve itself: refer the case to it instead.")
+    issuer = LocalAuthority.NoticeIssuer.SCHOOL if for_la is None else LocalAuthority.NoticeIssuer.LA
+    if for_la is not None and (for_la.pk != la.pk or case.school.local_authority != la.name
+                               or not LAOfficer.objects.filter(local_authority=la, user=by).exists()):
+        raise PermissionDenied("Only an officer of the pupil's school's local authority can give its notice.")
+    if la.nti_issued_by != issuer:
+        if issuer == LocalAuthority.NoticeIssuer.SCHOOL:
+            raise ValidationError(f"{la.name} gives notices to improve itself: its officers give this one from "
+                                  "the local authority's workspace, where the consideration is waiting.")
+        raise ValidationError(f"{la.name}'s schools give their own notices to improve: the school gives this one.")
     framework = framework_on(on, NoticeKind.ATTENDANCE)
     low = framework.notice_to_improve_min_weeks if framework else None
     high = framework.notice_to_improve_max_weeks if framework else None
@@ -330,7 +343,7 @@ def notice_to_improve_issue(*, consideration: Consideration, by: User, weeks: in
             notice = NoticeToImprove.objects.create(
                 school_id=case.school_id, case=case, pupil_id=case.pupil_id, enrolment_id=case.enrolment_id,
                 consideration=consideration, local_authority=la, issued_on=on, weeks=weeks, ends_on=ends_on,
-                allowed_sessions=allowed, approved_by=by)
+                allowed_sessions=allowed, approved_by=by, issuer=issuer)
             try:
                 letters = letter_request(
                     school=case.school, pupil=case.pupil, kind=LetterKind.NOTICE_TO_IMPROVE, by=by, approved_by=by,
@@ -342,8 +355,9 @@ def notice_to_improve_issue(*, consideration: Consideration, by: User, weeks: in
             StatutoryClock.objects.get_or_create(
                 school_id=case.school_id, enrolment_id=case.enrolment_id, kind=ClockKind.NOTICE_PERIOD, since=on,
                 defaults={"pupil_id": case.pupil_id, "case": case, "due": ends_on})
+            given_by = f" given by {la.name}" if for_la is not None else ""
             event_add(case=case, kind=EventKind.NOTICE, by=by, approved_by=by, status="sent to the letters",
-                      title=f"Notice to improve: {weeks} school weeks, to {ends_on:%-d %B %Y}",
+                      title=f"Notice to improve{given_by}: {weeks} school weeks, to {ends_on:%-d %B %Y}",
                       why=f"Sufficient improvement: no more than {allowed} unauthorised sessions in the period.",
                       detail={"notice_to_improve_id": notice.pk, "letter_ids": notice.letter_ids})
     except IntegrityError as error:

@@ -65,7 +65,8 @@ def case_penalty(request: SchoolRequest, school_slug: str, case_id: int) -> Http
     school = request.school
     case = _case(request, case_id)
     considerations = list(Consideration.objects.filter(school=school, case=case).select_related("decided_by"))
-    notices = list(NoticeToImprove.objects.filter(school=school, case=case).select_related("approved_by"))
+    notices = list(NoticeToImprove.objects.filter(school=school, case=case)
+                   .select_related("approved_by", "local_authority"))
     referral = Referral.objects.filter(school=school, case=case).select_related(
         "authorised_by", "local_authority").first()
     latest = considerations[0] if considerations else None

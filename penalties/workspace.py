@@ -1,10 +1,11 @@
 """The local authority as a tenant: who may enter `/la/<la-code>/` and what scope their requests run in.
 
 An officer of the LA (an `LAOfficer` row) gets in; anyone else, school staff included, gets a 404 exactly
-like an LA that does not exist. An LA's pages read referrals made to it, and through them the referring
-schools' rows: the request runs in a school scope over the schools of the LA's area that have referred to
-it, and nothing else. A school row outside that scope fails closed like anywhere else. Every LA view
-declares itself with `@la_view`; one that does not is refused by the middleware.
+like an LA that does not exist. An LA's pages read referrals made to it (and the decisions on a notice to
+improve it is asked to give), and through them those schools' rows: the request runs in a school scope over
+the schools of the LA's area that have referred to it or asked it, and nothing else. A school row outside
+that scope fails closed like anywhere else. Every LA view declares itself with `@la_view`; one that does
+not is refused by the middleware.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django_scopes import scope, scopes_disabled
 
-from .models import LAOfficer, LocalAuthority, Referral
+from .models import Consideration, LAOfficer, LocalAuthority, Referral
 
 if TYPE_CHECKING:
     from attendance_portal.models import User
@@ -47,10 +48,14 @@ def la_view(view: V) -> V:
 
 
 def referring_school_ids(la: LocalAuthority) -> list[int]:
-    """The schools of the LA's area with a referral made to it: the only school rows its pages may reach."""
+    """The schools of the LA's area with a referral made to it, or a decision on a notice to improve addressed
+    to it (which the LA gives where its code of conduct says so): the only school rows its pages may reach."""
     with scopes_disabled():  # listing which schools to open, by the LA's own key
-        return sorted(set(Referral.objects.filter(local_authority=la, school__local_authority=la.name)
-                          .values_list("school_id", flat=True)))
+        referred = Referral.objects.filter(local_authority=la, school__local_authority=la.name)
+        asked = Consideration.objects.filter(local_authority=la, school__local_authority=la.name,
+                                             decision=Consideration.Decision.NOTICE_TO_IMPROVE)
+        return sorted(set(referred.values_list("school_id", flat=True)) | set(asked.values_list("school_id",
+                                                                                                flat=True)))
 
 
 @contextmanager

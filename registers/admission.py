@@ -43,6 +43,8 @@ MAX_PRIORITY = 9
 # A deletion at the end of the school's final year needs no deletion return unless the LA asks (R10).
 NO_DELETION_RETURN = {DeletionGround.END_OF_SCHOOL}
 PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-]+$")
+# A UK postcode: outward code (area, district) and inward code (sector, unit), e.g. RB1 4DX or SW1A 1AA.
+POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 
 
 class AdmissionError(Exception):
@@ -318,6 +320,29 @@ def leaving_reminders(*, pupil: Pupil, deletion_ground: str) -> list[str]:
 # --------------------------------------------------------------------------- contacts
 
 
+def postcode_normal(text: str) -> str | None:
+    """A postcode as the Royal Mail writes it (capitals, one space before the last three characters), or None
+    if `text` is not a UK postcode."""
+    found = POSTCODE.match(re.sub(r"\s+", "", text).upper())
+    return f"{found[1]} {found[2]}" if found else None
+
+
+def _check_address(errors: _Errors, *, address: str, postcode: str) -> None:
+    lines = [line for line in address.splitlines() if line.strip()]
+    if postcode.strip() and postcode_normal(postcode) is None:
+        errors.add("postcode", "Give a UK postcode, for example RB1 4DX.")
+    elif lines and not postcode.strip():
+        errors.add("postcode", "Give the postcode with the address.")
+    elif postcode.strip() and not lines:
+        errors.add("address", "Give the house and street with the postcode.")
+    if len(lines) > 6 or any(len(line.strip()) > 100 for line in lines):
+        errors.add("address", "An address has at most 6 lines of up to 100 characters.")
+
+
+def _address(address: str) -> str:
+    return "\n".join(line.strip() for line in address.splitlines() if line.strip())
+
+
 def _check_contact(errors: _Errors, *, forename: str, surname: str, relationship: str, phone: str, email: str,
                    priority: int) -> None:
     if not forename.strip():
@@ -350,15 +375,17 @@ def _check_contact(errors: _Errors, *, forename: str, surname: str, relationship
 @transaction.atomic
 def contact_add(*, school: School, pupil: Pupil, forename: str, surname: str, relationship: str,
                 parental_responsibility: bool, lives_with_pupil: bool, phone: str = "", email: str = "",
-                priority: int = 1) -> PupilContact:
+                priority: int = 1, address: str = "", postcode: str = "") -> PupilContact:
     errors = _Errors()
     if pupil.school_id != school.pk:
         errors.add("", "This pupil is not on this school's register.")
     _check_contact(errors, forename=forename, surname=surname, relationship=relationship, phone=phone, email=email,
                    priority=priority)
+    _check_address(errors, address=address, postcode=postcode)
     errors.raise_any()
     guardian = Guardian.objects.create(school=school, forename=forename.strip(), surname=surname.strip(),
-                                       phone=phone.strip(), email=email.strip())
+                                       phone=phone.strip(), email=email.strip(), address=_address(address),
+                                       postcode=postcode_normal(postcode) or "")
     return PupilContact.objects.create(school=school, pupil=pupil, guardian=guardian,
                                        relationship=relationship.strip(),
                                        parental_responsibility=parental_responsibility,
@@ -368,7 +395,7 @@ def contact_add(*, school: School, pupil: Pupil, forename: str, surname: str, re
 @transaction.atomic
 def contact_update(*, school: School, contact: PupilContact, forename: str, surname: str, relationship: str,
                    parental_responsibility: bool, lives_with_pupil: bool, phone: str = "", email: str = "",
-                   priority: int = 1, by: User | None = None) -> PupilContact:
+                   priority: int = 1, address: str = "", postcode: str = "", by: User | None = None) -> PupilContact:
     """Change a contact. The person (Guardian) may be a contact for siblings too; they see the change.
 
     A new email address cancels the contact's pending parent-portal invitations; an account already
@@ -379,12 +406,14 @@ def contact_update(*, school: School, contact: PupilContact, forename: str, surn
         errors.add("", "This contact is not in this school.")
     _check_contact(errors, forename=forename, surname=surname, relationship=relationship, phone=phone, email=email,
                    priority=priority)
+    _check_address(errors, address=address, postcode=postcode)
     errors.raise_any()
     guardian = contact.guardian
     if guardian.email.strip().lower() != email.strip().lower():
         guardian_invitations_cancel(guardian=guardian, by=by, reason="The contact's email address was changed.")
     guardian.forename, guardian.surname = forename.strip(), surname.strip()
     guardian.phone, guardian.email = phone.strip(), email.strip()
+    guardian.address, guardian.postcode = _address(address), postcode_normal(postcode) or ""
     guardian.save()
     contact.relationship, contact.priority = relationship.strip(), priority
     contact.parental_responsibility, contact.lives_with_pupil = parental_responsibility, lives_with_pupil

@@ -116,6 +116,11 @@ class ContactForm(forms.Form):
     phone = forms.CharField(max_length=40, required=False)
     email = forms.CharField(max_length=254, required=False, label="Email",
                             widget=forms.EmailInput())
+    address = forms.CharField(required=False, label="Postal address",
+                              help_text="House and street, then town, one per line.",
+                              widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}))
+    postcode = forms.CharField(max_length=10, required=False,
+                               widget=forms.TextInput(attrs={"autocomplete": "postal-code"}))
     priority = forms.IntegerField(min_value=1, max_value=MAX_PRIORITY, initial=1,
                                   help_text="1 is called first.",
                                   error_messages={"required": "Give a priority from 1 to 9.",

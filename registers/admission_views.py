@@ -240,6 +240,7 @@ def contact_edit(request: SchoolRequest, school_slug: str, contact_id: int) -> H
     g = contact.guardian
     form = ContactForm(request.POST or None, initial={
         "forename": g.forename, "surname": g.surname, "phone": g.phone, "email": g.email,
+        "address": g.address, "postcode": g.postcode,
         "relationship": contact.relationship, "parental_responsibility": contact.parental_responsibility,
         "lives_with_pupil": contact.lives_with_pupil, "priority": contact.priority})
 

@@ -52,6 +52,25 @@ class Code:
     def is_absence(self) -> bool:
         return self.absence_type != AbsenceType.NONE
 
+    @property
+    def how_counted(self) -> str:
+        """How the code counts in attendance figures, in plain words (printed beside a register for readers
+        outside the school, such as a local authority or a court)."""
+        if not self.possible_session:
+            counted = "Not a possible session: counted neither as attendance nor as absence"
+        elif self.counts_as_attendance:
+            counted = ("Counts as attendance" if self.category == Category.PRESENT
+                       else "Counts as attendance at an approved educational activity away from the school")
+        elif self.absence_type == AbsenceType.AUTHORISED:
+            counted = "Authorised absence"
+        else:
+            counted = "Unauthorised absence"
+        if self.penalty_threshold:
+            counted += "; counts toward the penalty-notice threshold"
+        if self.valid_to is not None:
+            counted += f"; in use until {self.valid_to:%-d %B %Y}"
+        return counted
+
 
 _2024 = dt.date(2024, 8, 19)
 _A, _U, _0 = AbsenceType.AUTHORISED, AbsenceType.UNAUTHORISED, AbsenceType.NONE

@@ -271,6 +271,9 @@ class Guardian(SchoolOwned):
     surname = models.CharField(max_length=100)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
+    # The postal address, for letters sent by post and the penalty-notice evidence pack.
+    address = models.TextField(blank=True, help_text="House, street and town, one per line; the postcode apart.")
+    postcode = models.CharField(max_length=8, blank=True, help_text="As the Royal Mail writes it, e.g. RB1 4DX.")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="guardianships"
     )
@@ -280,6 +283,16 @@ class Guardian(SchoolOwned):
 
     def __str__(self) -> str:
         return f"{self.forename} {self.surname}"
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address as printed on an envelope: its lines, then the postcode; empty if none is held."""
+        lines = [line.strip() for line in self.address.splitlines() if line.strip()]
+        return [*lines, self.postcode] if lines and self.postcode else lines
+
+    @property
+    def has_postal_address(self) -> bool:
+        return bool(self.address.strip() and self.postcode)
 
 
 class PupilContact(SchoolOwned):

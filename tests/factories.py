@@ -177,6 +177,8 @@ class GuardianFactory(DjangoModelFactory[Guardian]):
     surname = factory.Faker("last_name")
     phone = "01632 960000"
     email = factory.Sequence(lambda n: f"parent{n}@example.org")
+    address = factory.Sequence(lambda n: f"{n + 1} Mill Lane\nTowncester")
+    postcode = "RB1 4DX"
 
 
 class PupilContactFactory(DjangoModelFactory[PupilContact]):

@@ -49,6 +49,10 @@ BAD_CONTACT = [
     ("priority", "10", "Priority is a whole number from 1 to 9."),
     ("priority", "first", "Priority is a whole number from 1 to 9."),
     ("priority", "", "Give a priority from 1 to 9."),
+    ("postcode", "12345", "Give a UK postcode, for example RB1 4DX."),
+    ("address", "1 Mill Lane", "Give the postcode with the address."),
+    ("postcode", "RB1 4DX", "Give the house and street with the postcode."),
+    ("address", "\n".join(["a line"] * 7), "An address has at most 6 lines"),
 ]
 
 
@@ -60,6 +64,33 @@ def test_add_contact_refuses_bad_input(adm, world, client_as, field, value, mess
     assert response.status_code == 400
     assert message in text(response)
     assert counts(adm.school) == before
+
+
+def test_a_contacts_postal_address_is_kept_with_the_postcode_as_the_royal_mail_writes_it(adm, world, client_as):
+    client = client_as(world.users["office_staff"])
+    response = client.post(adm.url("contact_add", pupil_id=adm.pupil.pk),
+                           {**GOOD, "address": " 12 Mill Lane \r\n\r\nTowncester ", "postcode": "rb14dx"})
+    assert response.status_code == 302
+    with scope(school=adm.school):
+        guardian = PupilContact.objects.select_related("guardian").get(pupil=adm.pupil).guardian
+    assert (guardian.address, guardian.postcode) == ("12 Mill Lane\nTowncester", "RB1 4DX")
+    assert guardian.address_lines == ["12 Mill Lane", "Towncester", "RB1 4DX"] and guardian.has_postal_address
+    assert "12 Mill Lane, Towncester, RB1 4DX" in text(client.get(adm.url("pupil", pupil_id=adm.pupil.pk)))
+
+
+def test_a_bad_postcode_on_a_change_keeps_the_old_address(adm, world, client_as, contact):
+    with scopes_disabled():
+        contact.guardian.address, contact.guardian.postcode = "3 Church Street\nTowncester", "RB2 5HL"
+        contact.guardian.save()
+    client = client_as(world.users["headteacher"])
+    url = adm.url("contact_edit", contact_id=contact.pk)
+    page = text(client.get(url))
+    assert "3 Church Street" in page and 'value="RB2 5HL"' in page
+    response = client.post(url, {**GOOD, "address": "9 Station Road", "postcode": "RB2"})
+    assert response.status_code == 400 and "Give a UK postcode" in text(response)
+    with scope(school=adm.school):
+        guardian = Guardian.objects.get(pk=contact.guardian_id)
+    assert (guardian.address, guardian.postcode) == ("3 Church Street\nTowncester", "RB2 5HL")
 
 
 def test_a_contact_needs_a_phone_or_an_email(adm, world, client_as):

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from registers.models import Enrolment, Pupil
 from registers.upn import upn_make
 from tests import factories as f
+from tests.browser.test_casework import shot
 from tests.conftest import signed_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -62,3 +63,22 @@ def test_add_a_pupil_then_record_them_leaving(page: Page, live_server, world):
     page.goto(live_server.url + reverse("registers:admission", kwargs={"school_slug": world.school.slug}))
     page.get_by_label("Show").select_option("left")
     expect(page.locator("#register-table")).to_contain_text("Franklin, Rosalind")
+
+
+def test_add_a_contact_with_a_postal_address(page: Page, live_server, world):
+    pupil = f.EnrolmentFactory(pupil__school=world.school, pupil__forename="Ada", pupil__surname="Lovelace").pupil
+    sign_in(page, live_server, world.users["office_staff"])
+    page.goto(live_server.url + reverse("registers:contact_add", args=[world.school.slug, pupil.pk]))
+    page.get_by_label("Forename").fill("Anne")
+    page.get_by_label("Surname").fill("Byron")
+    page.get_by_label("Relationship").fill("Mother")
+    page.get_by_label("Phone").fill("01632 960123")
+    page.get_by_label("Postal address").fill("12 Mill Lane\nTowncester")
+    page.get_by_label("Postcode").fill("rb1")
+    page.get_by_role("button", name="Save contact").click()
+    expect(page.locator(".error")).to_contain_text("Give a UK postcode, for example RB1 4DX.")
+    shot(page, "contact-bad-postcode")
+    page.get_by_label("Postcode").fill("rb14dx")
+    page.get_by_role("button", name="Save contact").click()
+    expect(page.locator("body")).to_contain_text("12 Mill Lane, Towncester, RB1 4DX")
+    shot(page, "pupil-contact-address")

@@ -98,6 +98,7 @@ def test_threshold_to_notice_paid_and_case_closed(page: Page, live_server, world
         shot(page, "la-inbox")
         page.get_by_role("link", name="Robin Ashby").click()
         expect(page.get_by_role("link", name=f"{pack.file_stem}.pdf")).to_be_visible()
+        expect(page.locator("article[id^='parent-']").first).to_contain_text("Towncester, RB1 4DX")
         shot(page, "la-referral")
         page.get_by_role("button", name="Accept the referral").click()
         parent = page.locator("article[id^='parent-']").first
@@ -113,3 +114,56 @@ def test_threshold_to_notice_paid_and_case_closed(page: Page, live_server, world
     with scopes_disabled():
         assert PenaltyNotice.objects.get(number="ESX-0001").status == "paid"
         assert Case.objects.get(pk=case.pk).outcome == "referred"
+
+
+def test_the_local_authority_gives_the_notice_to_improve(page: Page, live_server, world):
+    """Where the LA gives notices to improve, the school's decision waits in its workspace; the LA's officer
+    gives the notice there and the school sees it on the case."""
+    school = world.school
+    officer = world.users["attendance_officer"]
+    with scopes_disabled():
+        add_calendar(school)
+        ladder_for_tests(school)
+        letters_ready(school)
+        enrolment = absent_pupil(school, upn="J936200120001", forename="Robin", surname="Ashby")
+        essex = LocalAuthority.objects.create(code="essex", name="Essex", nti_issued_by="la")
+        la_officer = f.UserFactory(username="pn@essex", first_name="Pat", last_name="Nolan")
+        LAOfficer.objects.create(local_authority=essex, user=la_officer, role=LAOfficer.Role.ATTENDANCE)
+    run_night(school, NIGHT)
+    sync(school, NIGHT)
+    case = open_case(school, enrolment)
+    case_url = live_server.url + reverse("penalties:case", args=[school.slug, case.pk])
+
+    with time_machine.travel(at(NIGHT, 14, 0), tick=True):
+        sign_in(page, live_server, officer)
+        page.goto(case_url)
+        form = page.locator("form[action$='/consider/']")
+        form.get_by_label("Notice to improve", exact=True).check()
+        form.get_by_label("Support so far").select_option("not_worked")
+        form.get_by_label("Would another step change").fill("An attendance contract was agreed and not kept.")
+        form.get_by_label("Equality Act duties").fill("No disability or other protected need bears on it.")
+        form.get_by_label("Reasons for the decision").fill("Absence went on after two meetings and the contract.")
+        form.get_by_role("button", name="Record the decision").click()
+        expect(page.locator("#h-give").locator("..")).to_contain_text("Essex gives notices to improve itself")
+        expect(page.get_by_role("button", name="Give the notice to improve")).to_have_count(0)
+        shot(page, "school-waits-for-la-nti")
+
+        sign_in(page, live_server, la_officer)
+        page.goto(live_server.url + reverse("la:inbox", args=["essex"]))
+        expect(page.locator("#h-nti").locator("..")).to_contain_text(school.name)
+        shot(page, "la-inbox-nti")
+        page.locator("#h-nti").locator("..").get_by_role("link", name="Robin Ashby").click()
+        expect(page.locator("#h-decision").locator("..")).to_contain_text("Absence went on after two meetings")
+        shot(page, "la-consideration")
+        page.get_by_label("Improvement period (school weeks)").fill("9")
+        page.get_by_role("button", name="Give the notice to improve").click()
+        expect(page.locator("body")).to_contain_text("The improvement period must be 3 to 6 school weeks.")
+        page.get_by_label("Improvement period (school weeks)").fill("6")
+        page.get_by_role("button", name="Give the notice to improve").click()
+        expect(page.locator("#h-notice").locator("..")).to_contain_text("by Essex: in its improvement period")
+        shot(page, "la-nti-given")
+
+        sign_in(page, live_server, officer)
+        page.goto(case_url)
+        expect(page.locator("#h-nti").locator("..")).to_contain_text("Given by Essex (Pat Nolan)")
+        shot(page, "school-sees-la-nti")

@@ -70,10 +70,10 @@ def make_family(school: School, i: int, *, parents: int = 1, email: bool = True,
     for n in range(parents):
         user = f.UserFactory(username=f"parent{i}-{n}@example.org") if portal else None
         guardian = f.GuardianFactory(school=school, forename=f"Parent{n}", surname=f"Okafor{i}",
-                                     email=f"parent{i}-{n}@example.org" if email else "", user=user)
+                                     email=f"parent{i}-{n}@example.org" if email else "", user=user,
+                                     address=f"{i} Mill Lane\nKettering", postcode=f"NN16 {n}AB")
         f.PupilContactFactory(school=school, pupil=pupil, guardian=guardian, priority=n + 1)
-        RecipientDetails.objects.create(school=school, guardian=guardian,
-                                        address=f"{i} Mill Lane\nKettering\nNN16 {n}AB")
+        RecipientDetails.objects.create(school=school, guardian=guardian)
         fam.parents.append(guardian)
         if user:
             fam.users.append(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django_scopes import scopes_disabled
 
+from penalties.models import LocalAuthority
 from tests.interventions.factories import make_case
 from tests.routes import Route
 
@@ -28,6 +29,13 @@ def _issue_data(school):
     with scopes_disabled():  # the walks ask for the data outside the objects' scope
         referral = make_referral(school, "accepted")
     return {"referral": referral.pk, "parent": referral.parents[0]["guardian_id"], "issued_on": "2025-01-06"}
+
+
+def _la_nti(school):
+    """A decision on a notice to improve at a school whose LA gives notices to improve itself."""
+    consideration = make_consideration(school, "notice_to_improve")
+    LocalAuthority.objects.filter(pk=consideration.local_authority_id).update(nti_issued_by="la")
+    return {"consideration_id": consideration.pk}
 
 
 CONSIDERED = {"decision": "support_first", "support": "not_yet", "other_step_better": "x", "equality": "y",
@@ -57,6 +65,8 @@ ROUTES: list[Route] = [
     Route("la_api:notice-withdrawal", kind="la", method="post", api=True,
           make=lambda s: {"pk": make_notice(s).pk}, data=lambda s: {"reason": "x"}),
     Route("la:pack_file", kind="la", make=lambda s: _built_pack(s)),
+    Route("la:consideration", kind="la", make=_la_nti),
+    Route("la:notice_to_improve", kind="la", method="post", make=_la_nti, data=lambda s: {"weeks": "6"}),
     Route("la:pay", kind="la", method="post", make=lambda s: {"notice_id": make_notice(s).pk},
           data=lambda s: {"paid_on": "2025-01-06", "amount": "80"}),
     Route("la:withdraw", kind="la", method="post", make=lambda s: {"notice_id": make_notice(s).pk},
