@@ -297,8 +297,9 @@ class GroupTeachersForm(forms.Form):
 
     def __init__(self, *args: Any, people: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["teachers"].choices = [
-            (p.pk, f"{p.display_name()}{f' ({p.position})' if p.position else ''}") for p in people]
+        field = self.fields["teachers"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)  # noqa: S101 - declared just above
+        field.choices = [(p.pk, f"{p.display_name()}{f' ({p.position})' if p.position else ''}") for p in people]
 
 
 # --------------------------------------------------------------------------- import upload
