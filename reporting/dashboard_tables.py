@@ -6,7 +6,7 @@ same way everywhere. Every table is disclosed on its own, with the whole school 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import disclosure as d
@@ -53,6 +53,15 @@ class DisplayTable:
     rows: list[Row]
     note: str = ""
     has_total: bool = True  # the last row is the total
+    # How a table of pupils was suppressed (this period, last year), for the tables drawn after it.
+    suppressed: tuple[d.Disclosed, d.Disclosed] | None = field(default=None, repr=False)
+
+    @property
+    def disclosed(self) -> tuple[d.Disclosed, d.Disclosed]:
+        """How this table of pupils was suppressed; only `groups_table` tables have it."""
+        if self.suppressed is None:
+            raise ValueError(f"the {self.key} table is not a table of pupils")
+        return self.suppressed
 
     def csv(self) -> str:
         return d.csv_document(["Group", *self.headers],
@@ -90,18 +99,23 @@ def _group_cells(disc: d.Disclosed, last: d.Disclosed | None, key: str, c: Count
 
 def groups_table(*, key: str, title: str, groups: Mapping[str, Counts], last_groups: Mapping[str, Counts],
                  whole: Counts, last_whole: Counts, whole_label: str, partition: bool, threshold: int,
-                 label: Callable[[str], str], link: Callable[[str], str] | None = None) -> DisplayTable:
-    """Groups next to the whole: year groups (a partition) or cohorts (each a part of the whole)."""
+                 label: Callable[[str], str], link: Callable[[str], str] | None = None,
+                 shown_before: Sequence[tuple[d.Disclosed, d.Disclosed]] = ()) -> DisplayTable:
+    """Groups next to the whole: year groups (a partition) or cohorts (each a part of the whole).
+
+    `shown_before` are the (this period, last year) disclosures of tables already on the same page: the
+    figures they share (the whole school's) read the same here, and this table is protected knowing them."""
     shown = {k: v for k, v in groups.items() if v.pupils}
     disc = d.disclose(d.pupils_table({k: _pupil_counts(v) for k, v in shown.items()}, _pupil_counts(whole),
-                                     partition=partition), threshold=threshold)
+                                     partition=partition), threshold=threshold, fixed=[b[0] for b in shown_before])
     last_shown = {k: last_groups.get(k, Counts()) for k in shown}
     last = d.disclose(d.pupils_table({k: _pupil_counts(v) for k, v in last_shown.items()},
-                                     _pupil_counts(last_whole), partition=partition), threshold=threshold)
+                                     _pupil_counts(last_whole), partition=partition), threshold=threshold,
+                      fixed=[b[1] for b in shown_before])
     rows = [Row(label(k), _group_cells(disc, last, k, v, last_groups.get(k)), link(k) if link else "")
             for k, v in shown.items()]
     rows.append(Row(whole_label, _group_cells(disc, last, d.WHOLE, whole, last_whole)))
-    return DisplayTable(key, title, GROUP_HEADERS, rows, NOTES["pupils"])
+    return DisplayTable(key, title, GROUP_HEADERS, rows, NOTES["pupils"], suppressed=(disc, last))
 
 
 def counts_display(*, key: str, title: str, parts: Mapping[str, int], total: int, labels: Mapping[str, str],
@@ -149,10 +163,11 @@ def governor_tables(dash: SchoolDashboard, *, threshold: int,
     year_groups = groups_table(key="year_groups", title="By year group", groups=dash.year_groups,
                                last_groups=dash.last_year_groups, whole=whole, last_whole=last,
                                whole_label=whole_label, partition=True, threshold=threshold, label=year_label,
-                               link=year_link)
+                               link=year_link, shown_before=[headline.disclosed])
     cohorts = groups_table(key="cohorts", title="By group of pupils", groups=dash.cohorts,
                            last_groups=dash.last_cohorts, whole=whole, last_whole=last, whole_label=whole_label,
-                           partition=False, threshold=threshold, label=lambda k: COHORTS[k][0])
+                           partition=False, threshold=threshold, label=lambda k: COHORTS[k][0],
+                           shown_before=[headline.disclosed, year_groups.disclosed])
     bands = counts_display(key="bands", title="Pupils by attendance band", parts=whole.bands, total=whole.pupils,
                            labels={k: v[0] for k, v in BANDS.items()}, threshold=threshold,
                            rate_of=lambda _k, n: whole.pupil_rate(n), header="Pupils", whole_pupils=whole.pupils,
@@ -294,8 +309,8 @@ def year_cohorts_table(dash: SchoolDashboard, tables: GovernorTables, *, year_gr
     years = {k: _pupil_counts(v) for k, v in dash.year_groups.items() if v.pupils}
     cohorts = {k: _pupil_counts(v) for k, v in dash.cohorts.items() if v.pupils}
     whole = _pupil_counts(dash.whole)
-    first = d.disclose(d.pupils_table(years, whole, partition=True), threshold=threshold)
-    second = d.disclose(d.pupils_table(cohorts, whole, partition=False), threshold=threshold)
+    # The year-group and cohort tables exactly as the school's page disclosed them.
+    first, second = tables.year_groups.disclosed[0], tables.cohorts.disclosed[0]
     cells = {(y, k): _pupil_counts(v) for (y, k), v in dash.year_cohorts.items() if k in cohorts}
     grid = d.disclose(d.cross_table(years, cohorts, cells, whole), threshold=threshold, fixed=[first, second])
     rows = []

@@ -197,8 +197,12 @@ def _suppress(table: Table, threshold: int, hidden_elsewhere: frozenset[str],
             key = min(found)
             near = [eq for eq in equations if key in eq]
         touching = [eq for eq in equations if any(k in hidden for k in eq)]
+        # Hide the cheapest partner not yet published: beside the exposed cell, else beside any hidden cell,
+        # else anywhere on this page. A published cell is known already, so hiding it protects nothing: it is
+        # chosen only when every other cell is hidden, to end the search.
         free = [k for eq in near for k in eq if k not in hidden and k not in shown_elsewhere] or \
             [k for eq in touching for k in eq if k not in hidden and k not in shown_elsewhere] or \
+            [k for k in table.values if k not in hidden and k not in shown_elsewhere] or \
             [k for eq in near for k in eq if k not in hidden]
         if not free:  # everything the hidden cells touch is hidden: nothing more to do
             return hidden

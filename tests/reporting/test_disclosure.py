@@ -222,7 +222,7 @@ def test_a_drill_down_grid_keeps_the_margins_other_pages_show_and_gives_nothing_
     cohorts = {c: counts([p for p in everyone if c in p[2]]) for c in cohort_names}
     cells = {(r, c): counts([p for p in pupils_of[r] if c in p[2]]) for r in names for c in cohort_names}
     first = disclose(pupils_table(rows, whole, partition=True), threshold=threshold)
-    second = disclose(pupils_table(cohorts, whole, partition=False), threshold=threshold)
+    second = disclose(pupils_table(cohorts, whole, partition=False), threshold=threshold, fixed=[first])
     grid = cross_table(rows, cohorts, cells, whole)
     third = disclose(grid, threshold=threshold, fixed=[first, second])
     for earlier in (first, second):
