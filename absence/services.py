@@ -25,8 +25,9 @@ from accounts.services import AccountError, invitation_create
 from accounts.tokens import invitation_mark
 from attendance_portal.models import School, User
 from registers import codes
+from registers.calendar import school_sessions
 from registers.models import Guardian, Mark, Pupil
-from registers.selectors import policy_for, school_sessions
+from registers.selectors import policy_for
 from registers.services import MarkEntry, MarkValidationError, SaveResult, marks_save
 
 from . import selectors

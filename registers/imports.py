@@ -49,6 +49,7 @@ from attendance_portal.planner import planner_statistics_refresh
 from attendance_portal.queueing import task_send
 
 from . import codes
+from .calendar import closure_covers, closure_reasons, session_closed
 from .models import (
     YEAR_GROUPS,
     AcademicYear,
@@ -93,8 +94,6 @@ _LOCK_NAMESPACE = 0x494D50  # "IMP"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
 _URN_RE = re.compile(r"^\d{6}$")
-_WEEKEND = "a weekend"
-_HOLIDAY = "outside term time"
 
 
 # --------------------------------------------------------------------------- problems
@@ -761,12 +760,7 @@ def _session_gaps(plan: _Plan) -> tuple[list[tuple[dt.date, dt.date]], dict[tupl
                 terms[(year.start, t.name.lower())] = (t.start, t.end)
             for c in year.closures:
                 closed[(c.date, c.session)] = c.reason
-    by_session: dict[tuple[dt.date, str], str] = {}
-    for (day, which), reason in closed.items():
-        for session in ("AM", "PM"):
-            if which in ("BOTH", session):
-                by_session[(day, session)] = reason
-    return sorted(terms.values()), by_session
+    return sorted(terms.values()), closure_reasons((day, which, reason) for (day, which), reason in closed.items())
 
 
 def _plan_checks(school: School | None, plan: _Plan, problems: _Problems) -> None:
@@ -836,7 +830,7 @@ def _check_new_closures(school: School, plan: _Plan, problems: _Problems) -> Non
     marked = set(Mark.objects.filter(school=school, date__in={c.date for c in new})
                  .values_list("date", "session").distinct())
     for c in new:
-        hit = [s for s in ("AM", "PM") if c.session in ("BOTH", s) and (c.date, s) in marked]
+        hit = [s for s in ("AM", "PM") if closure_covers(c.session, s) and (c.date, s) in marked]
         if hit:
             problems.add(SCHOOL_JSON, c.line, f"Marks are already recorded for {c.date} {'/'.join(hit)}, so it "
                                               "cannot become a closure.")
@@ -890,12 +884,7 @@ def _check_marks(plan: _Plan, problems: _Problems) -> None:
         day = m.date
         if day not in in_term:
             in_term[day] = any(s <= day <= e for s, e in terms)
-        if day.weekday() >= 5:
-            why = _WEEKEND
-        elif not in_term[day]:
-            why = _HOLIDAY
-        else:
-            why = closed.get((day, m.session), "")
+        why = session_closed(day, in_term=in_term[day], closure=closed.get((day, m.session), ""))
         if m.code == codes.CLOSURE:
             if not why:
                 add(MARKS_CSV, m.line, f"'#' marks a planned closure, but {day:%a %d %B %Y} {m.session} is a school "

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from attendance_portal.models import School
 
+from .calendar import session_closures
 from .imports import MARK_COLUMNS, PUPIL_COLUMNS
 from .models import (
     YEAR_GROUP_CHOICES,
@@ -30,7 +31,6 @@ from .models import (
     Term,
     session_times_errors,
 )
-from .selectors import session_closures
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # a large secondary's history is ~15 MB of marks.csv
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
-from .calendar import SchoolCalendar
+from registers.calendar import SchoolCalendar
+
 from .models import CATEGORY_FIELDS, FIGURE_FIELDS
 from .summaries import CATEGORIES_SQL, MARKS, TABLE
 

@@ -14,9 +14,9 @@ from absence.models import AbsenceReport, LeaveRequest
 from attendance_portal.models import Membership, School
 from attendance_portal.roles import Role
 from registers import codes
+from registers.calendar import school_day_latest, school_day_step, school_sessions
 from registers.marking import pupils_enrolled
 from registers.models import RegistrationGroup, year_group_order
-from registers.selectors import school_day_latest, school_day_step, school_sessions
 from registers.services import MarkEntry, marks_save
 
 from .models import GroupTeacher
