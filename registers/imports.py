@@ -49,7 +49,8 @@ from attendance_portal.planner import planner_statistics_refresh
 from attendance_portal.queueing import task_send
 
 from . import codes
-from .calendar import closure_covers, closure_reasons, session_closed
+from .calendar import closure_reasons, session_closed
+from .calendar_services import closure_sessions, marked_sessions, year_overlapping
 from .models import (
     YEAR_GROUPS,
     AcademicYear,
@@ -769,12 +770,12 @@ def _plan_checks(school: School | None, plan: _Plan, problems: _Problems) -> Non
     if school is not None:
         _load_existing(school, plan)
     if sf:
-        for year in sf.years:
-            for existing in plan.years.values():
-                if existing.start != year.start and existing.start <= year.end and year.start <= existing.end:
-                    problems.add(SCHOOL_JSON, year.line, f"Academic year {year.name} overlaps the school's existing "
-                                                         f"academic year {existing.name} ({existing.start} to "
-                                                         f"{existing.end}).")
+        for year in sf.years if school is not None else []:
+            existing = year_overlapping(school=school, start=year.start, end=year.end, keep=plan.years.get(year.start))
+            if existing:
+                problems.add(SCHOOL_JSON, year.line, f"Academic year {year.name} overlaps the school's existing "
+                                                     f"academic year {existing.name} ({existing.start} to "
+                                                     f"{existing.end}).")
         term_ranges, _ = _session_gaps(plan)
         ordered = sorted(term_ranges)
         for before, after in itertools.pairwise(ordered):
@@ -827,10 +828,9 @@ def _check_new_closures(school: School, plan: _Plan, problems: _Problems) -> Non
            if (c.date, c.session) not in plan.closures]
     if not new:
         return
-    marked = set(Mark.objects.filter(school=school, date__in={c.date for c in new})
-                 .values_list("date", "session").distinct())
+    marked = marked_sessions(school=school, sessions=[s for c in new for s in closure_sessions(c.date, c.session)])
     for c in new:
-        hit = [s for s in ("AM", "PM") if closure_covers(c.session, s) and (c.date, s) in marked]
+        hit = [s for day, s in closure_sessions(c.date, c.session) if (day, s) in marked]
         if hit:
             problems.add(SCHOOL_JSON, c.line, f"Marks are already recorded for {c.date} {'/'.join(hit)}, so it "
                                               "cannot become a closure.")

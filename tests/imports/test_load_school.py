@@ -376,6 +376,18 @@ def test_a_new_closure_on_a_session_with_marks_is_refused(tmp_path):
                    "Marks are already recorded for 2025-09-08 AM, so it cannot become a closure")
 
 
+def test_a_year_overlapping_an_existing_year_with_another_start_is_refused(tmp_path):
+    """The same rule as the set-up page: a school's academic years never overlap (a year with the same start
+    is the same year, updated)."""
+    load(write_files(tmp_path))
+    data = school_json()
+    data["academic_years"][1] = {"start": "2026-06-01", "end": "2027-05-31", "terms": [], "closures": []}
+    text = json.dumps(data, indent=2)
+    lines = rejected(write_files(tmp_path, school=text))
+    assert_problem(lines, "school.json", json_line(text, '"2026-06-01"'),
+                   "overlaps the school's existing academic year 2025/26 (2025-09-01 to 2026-08-31)")
+
+
 def test_an_admission_overlapping_an_existing_one_is_refused(tmp_path):
     load(write_files(tmp_path))
     cara = f"{CARA},Cara,Diaz,2014-01-01,6,6A,"
