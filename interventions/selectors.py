@@ -19,7 +19,7 @@ from django.utils import timezone
 from absence.models import LeaveRequest
 from attendance_portal.models import School, User
 from registers import codes as code_table
-from registers.calendar import SchoolCalendar, calendar_for
+from registers.calendar import SchoolCalendar, calendar_for, monday
 from registers.models import Enrolment, Mark, Pupil, PupilContact
 from reporting.casework import Figure
 from reporting.figures import Figures
@@ -436,8 +436,7 @@ def _grid(*, school: School, case: Case, calendar: SchoolCalendar,
     weeks: dict[dt.date, list[tuple[dt.date | None, str, str]]] = {}
     for day in calendar.days:
         if start <= day <= today:
-            monday = day - dt.timedelta(days=day.weekday())
-            week = weeks.setdefault(monday, [(None, "", "")] * 5)
+            week = weeks.setdefault(monday(day), [(None, "", "")] * 5)
             week[day.weekday()] = (day, marks.get((day, "AM"), ""), marks.get((day, "PM"), ""))
     return sorted(weeks.items())
 
