@@ -229,12 +229,15 @@ class SchoolCalendar:
 
     @cached_property
     def sessions(self) -> tuple[tuple[dt.date, str], ...]:
-        closures = dict.fromkeys(self.closures, "closed")
         found: set[tuple[dt.date, str]] = set()
-        for start, end in self.terms:
-            closed = closed_sessions(start=start, end=end, terms=((start, end),), closures=closures)
-            found |= {(start + dt.timedelta(days=n), s) for n in range((end - start).days + 1) for s in SESSIONS
-                      if (start + dt.timedelta(days=n), s) not in closed}
+        for start, end in self.terms:  # every day walked is inside this term
+            day = start
+            while day <= end:
+                for session in SESSIONS:
+                    closure = "closed" if (day, session) in self.closures else ""
+                    if not session_closed(day, in_term=True, closure=closure):
+                        found.add((day, session))
+                day += dt.timedelta(days=1)
         return tuple(sorted(found))
 
     @cached_property
