@@ -7,9 +7,6 @@ Marks are never written from here directly: accepting a report or deciding a req
 
 from __future__ import annotations
 
-import secrets
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -17,13 +14,6 @@ from django.utils import timezone
 
 from attendance_portal.tenancy import SchoolOwned
 from registers.models import Guardian, Pupil, PupilContact
-
-# Reference alphabet without look-alike characters, so a parent can read it out on the phone.
-_REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-def new_reference(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
 
 
 class Sessions(models.TextChoices):
@@ -38,7 +28,7 @@ class Sessions(models.TextChoices):
 class FamilyRequest(SchoolOwned):
     """What a parent's absence report and leave request share: a reference, dates and a decision."""
 
-    REFERENCE_PREFIX = ""
+    REFERENCE_PREFIX = ""  # a reference is given when the row is made (`absence.services.reference_new`)
 
     reference = models.CharField(max_length=12, default="")
     first_date = models.DateField()
@@ -64,11 +54,6 @@ class FamilyRequest(SchoolOwned):
 
     def __str__(self) -> str:
         return self.reference
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self.reference:
-            self.reference = new_reference(self.REFERENCE_PREFIX)
-        super().save(*args, **kwargs)
 
 
 class AbsenceReport(FamilyRequest):

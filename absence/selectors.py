@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from attendance_portal.models import School, User
 from registers import codes
+from registers.calendar import calendar_for, school_sessions, session_closures
 from registers.models import Mark, Pupil, PupilContact, SessionTimes
-from registers.selectors import policy_for, school_sessions, session_closures
-from reporting.calendar import calendar_for
+from registers.selectors import policy_for
 from reporting.figures import Figures
 from reporting.selectors import figures_by_pupil
 

@@ -25,8 +25,9 @@ from accounts.services import AccountError, invitation_create
 from accounts.tokens import invitation_mark
 from attendance_portal.models import School, User
 from registers import codes
+from registers.calendar import school_sessions
 from registers.models import Guardian, Mark, Pupil
-from registers.selectors import policy_for, school_sessions
+from registers.selectors import policy_for
 from registers.services import MarkEntry, MarkValidationError, SaveResult, marks_save
 
 from . import selectors
@@ -38,10 +39,11 @@ from .models import (
     MedicalEvidenceRequest,
     SentMessage,
     Sessions,
-    new_reference,
 )
 from .notifications import message_queue, parents_notify
 
+# Reference alphabet without look-alike characters, so a parent can read it out on the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CONTACT_BACKDATE_DAYS = 7  # how late a call may be logged; the entry also keeps when it was made
 MAX_REPORT_DAYS = 31  # a longer absence is a conversation with the school, not a form
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
@@ -88,6 +90,12 @@ def _covered_sessions(*, school: School, first: dt.date, last: dt.date, sessions
         when = f"{first:%A %d %B %Y}" if first == last else f"{first:%d %B} to {last:%d %B %Y}"
         raise AbsenceError(f"The school is closed on {when} ({why}). Please choose days when the school is open.")
     return found
+
+
+def reference_new(*, kind: type[FamilyRequest]) -> str:
+    """A new reference for a parent's report or request: the kind's letter and six characters a parent can
+    read out on the phone (the school's unique constraint catches the rare repeat)."""
+    return kind.REFERENCE_PREFIX + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
 def _first_school_day_from(*, school: School, day: dt.date) -> dt.date:
@@ -200,7 +208,8 @@ def absence_report_create(
         existing.save(update_fields=["first_date", "last_date", "sessions", "category", "message", "late"])
         return existing
     report = AbsenceReport.objects.create(
-        school=school, pupil=pupil, first_date=first_date, last_date=last_date, sessions=sessions,
+        school=school, pupil=pupil, reference=reference_new(kind=AbsenceReport), first_date=first_date,
+        last_date=last_date, sessions=sessions,
         category=category, message=message.strip()[:2000], reported_by=by, guardian=guardian, late=late,
     )
     to = (guardian.email if guardian and guardian.email else "") or by.email
@@ -315,7 +324,8 @@ def leave_request_create(
     _covered_sessions(school=school, first=first_date, last=last_date, sessions=sessions)
     kind = evidence_check(evidence) if evidence else ""
     request = LeaveRequest(
-        school=school, pupil=pupil, reference=new_reference("L"), first_date=first_date, last_date=last_date,
+        school=school, pupil=pupil, reference=reference_new(kind=LeaveRequest), first_date=first_date,
+        last_date=last_date,
         sessions=sessions, circumstance=circumstance, reason=reason.strip()[:3000], requested_by=by, guardian=guardian,
         evidence_type=kind,
     )

@@ -22,8 +22,9 @@ from accounts.selectors import invitation_pending_exists
 from attendance_portal.http import SchoolRequest
 from attendance_portal.permissions import can, requires
 from registers import codes
+from registers.calendar import school_day_latest
 from registers.models import Guardian, Pupil
-from registers.selectors import mark_history, school_day_latest
+from registers.selectors import mark_history
 
 from . import selectors, services
 from .forms import (

@@ -18,6 +18,7 @@ from django_scopes import scope
 from accounts.demo import demo_devices_ensure
 from interventions.demo import demo_ladder
 from letters.demo import letters_demo_seed
+from registers.calendar import school_sessions
 from registers.models import (
     AcademicYear,
     Closure,
@@ -31,7 +32,6 @@ from registers.models import (
     SessionTimes,
     Term,
 )
-from registers.selectors import school_sessions
 from registers.services import MarkEntry, marks_save
 from registers.upn import upn_make
 from reporting.demo import demo_benchmarks

@@ -84,7 +84,7 @@ def run(args: list[str]) -> None:
     from accounts.demo import client_signed_in
     from attendance_portal.models import Membership, School, Trust, User
     from attendance_portal.roles import Role
-    from reporting.calendar import calendar_for
+    from registers.calendar import calendar_for
     from reporting.summaries import summaries_rebuild
 
     options = _parse(args)

@@ -4,9 +4,8 @@ how far the evidence of an action reaches back, and the priority order of the qu
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
 
-from reporting.calendar import SchoolCalendar, monday
+from registers.calendar import SchoolCalendar
 from reporting.models import SignalKind
 
 from .models import ClockKind
@@ -37,15 +36,6 @@ KIND_PRIORITY: dict[str, int] = {
 ILLNESS_CODES = frozenset({"I", "M"})
 # An action's evidence: the pupil's absence and late sessions over this many school weeks before it.
 EVIDENCE_WEEKS = 10
-
-
-def school_weeks_after(calendar: SchoolCalendar, day: dt.date, weeks: int) -> dt.date:
-    """The Friday of the `weeks`-th school week after the week of `day` (holidays do not count)."""
-    mondays = calendar.week_mondays
-    at = bisect_right(mondays, monday(day))
-    if at + weeks - 1 < len(mondays):
-        return mondays[at + weeks - 1] + dt.timedelta(days=4)
-    return day + dt.timedelta(weeks=weeks)
 
 
 def evidence_start(calendar: SchoolCalendar, day: dt.date) -> dt.date:

@@ -19,8 +19,8 @@ from django.utils import timezone
 from absence.models import LeaveRequest
 from attendance_portal.models import School, User
 from registers import codes as code_table
+from registers.calendar import SchoolCalendar, calendar_for, monday
 from registers.models import Enrolment, Mark, Pupil, PupilContact
-from reporting.calendar import SchoolCalendar, calendar_for
 from reporting.casework import Figure
 from reporting.figures import Figures
 from reporting.models import AttendanceSignal, SignalKind
@@ -74,9 +74,21 @@ def figures_dict(figures: Figures | None) -> dict[str, Any]:
             "rate": figures.rate(figures.attendance)}
 
 
-def year_start(calendar: SchoolCalendar, day: dt.date) -> dt.date:
+def year_start(calendar: SchoolCalendar, day: dt.date) -> dt.date | None:
+    """The first day of the academic year containing `day`; None when the school has not set that year up
+    (then there are no year-to-date figures: last year's are not carried forward)."""
     year = calendar.year_for(day)
-    return year.start if year else day - dt.timedelta(days=365)
+    return year.start if year else None
+
+
+def figures_year_to_date(*, school: School, enrolment_ids: Sequence[int], on: dt.date,
+                         calendar: SchoolCalendar) -> dict[int, Figures]:
+    """Each enrolment's figures from the start of the academic year containing `on` up to `on`; none when
+    that year is not set up."""
+    start = year_start(calendar, on)
+    if start is None:
+        return {}
+    return figures_for(school=school, enrolment_ids=enrolment_ids, start=start, end=on, calendar=calendar)
 
 
 def sessions_snapshots(*, school: School, enrolment_ids: Sequence[int], start: dt.date,
@@ -149,8 +161,9 @@ def context_for(*, school: School, case: Case, ladder: Ladder | None = None, on:
     calendar = calendar_for(school=school)
     pupil = case.pupil
     absence_codes = code_table.AUTHORISED | code_table.UNAUTHORISED
+    start = year_start(calendar, on)
     marks = Mark.objects.filter(school=school, enrolment_id=case.enrolment_id,
-                                date__range=(year_start(calendar, on), on), code__in=absence_codes)
+                                date__range=(start, on), code__in=absence_codes) if start else Mark.objects.none()
     counts = dict.fromkeys(("I", "M"), 0)
     total = 0
     for code in marks.values_list("code", flat=True):
@@ -288,8 +301,7 @@ def queue_for(*, school: School, filters: Filters, user: User | None = None, tod
     shown = [r.enrolment_id for r in new_rows + due_cases + improved]
     if shown:
         calendar = calendar_for(school=school)
-        figures = figures_for(school=school, enrolment_ids=shown, start=year_start(calendar, today), end=today,
-                              calendar=calendar)
+        figures = figures_year_to_date(school=school, enrolment_ids=shown, on=today, calendar=calendar)
         for row in new_rows + due_cases + improved:
             row.figures = figures.get(row.enrolment_id)
     return Queue(new_rows, actions, due_cases, clocks, improved, open_cases.count(), today, limit)
@@ -331,8 +343,7 @@ def pupils_listed(*, school: School, which: str, filters: Filters, today: dt.dat
     cases = {c.enrolment_id: c for c in Case.objects.filter(school=school, enrolment_id__in=ids)
              .exclude(status=Case.Status.CLOSED).select_related("stage")}
     calendar = calendar_for(school=school)
-    figures = figures_for(school=school, enrolment_ids=ids, start=year_start(calendar, today), end=today,
-                          calendar=calendar)
+    figures = figures_year_to_date(school=school, enrolment_ids=ids, on=today, calendar=calendar)
     return [ListRow(s.enrolment.pupil, s.enrolment_id, s.since, cases.get(s.enrolment_id), figures.get(s.enrolment_id))
             for s in rows]
 
@@ -375,15 +386,14 @@ def case_get(*, school: School, case_id: int) -> Case:
 def case_view(*, school: School, case: Case, today: dt.date | None = None) -> CaseView:
     today = today or timezone.localdate()
     calendar = calendar_for(school=school)
-    start = year_start(calendar, today)
     events = list(CaseEvent.objects.filter(school=school, case=case).select_related("by", "approved_by"))
     actions = list(Action.objects.filter(school=school, case=case).select_related("approved_by", "proposed_by"))
     contracts = list(AttendanceContract.objects.filter(school=school, case=case))
     siblings = _siblings(school=school, pupil=case.pupil)
     sibling_enrolments = {e.pupil_id: e.pk for e in Enrolment.objects.filter(
         school=school, pupil__in=siblings, leaving_date__isnull=True)}
-    figures = figures_for(school=school, enrolment_ids=[case.enrolment_id, *sibling_enrolments.values()],
-                          start=start, end=today, calendar=calendar)
+    figures = figures_year_to_date(school=school, enrolment_ids=[case.enrolment_id, *sibling_enrolments.values()],
+                                   on=today, calendar=calendar)
     contract_figures = {}
     for contract in contracts:
         found = figures_for(school=school, enrolment_ids=[case.enrolment_id], start=contract.start,
@@ -426,8 +436,7 @@ def _grid(*, school: School, case: Case, calendar: SchoolCalendar,
     weeks: dict[dt.date, list[tuple[dt.date | None, str, str]]] = {}
     for day in calendar.days:
         if start <= day <= today:
-            monday = day - dt.timedelta(days=day.weekday())
-            week = weeks.setdefault(monday, [(None, "", "")] * 5)
+            week = weeks.setdefault(monday(day), [(None, "", "")] * 5)
             week[day.weekday()] = (day, marks.get((day, "AM"), ""), marks.get((day, "PM"), ""))
     return sorted(weeks.items())
 
@@ -476,8 +485,7 @@ def ladder_preview(*, school: School, entry_kinds: Iterable[str], below_percent:
         calendar = calendar_for(school=school)
         on_roll = dict(Enrolment.objects.filter(school=school, leaving_date__isnull=True)
                        .values_list("pk", "pupil__year_group"))
-        figures = figures_for(school=school, enrolment_ids=list(on_roll), start=year_start(calendar, today), end=today,
-                              calendar=calendar)
+        figures = figures_year_to_date(school=school, enrolment_ids=list(on_roll), on=today, calendar=calendar)
         for enrolment_id, found in figures.items():
             if found.possible and Decimal(100 * found.attendance) < below_percent * found.possible:
                 selected[enrolment_id] = on_roll[enrolment_id]

@@ -25,8 +25,8 @@ from attendance_portal.models import School, User
 from attendance_portal.roles import Role
 from letters.models import LetterKind
 from letters.services import letter_request
+from registers.calendar import calendar_for
 from registers.models import Enrolment, Pupil
-from reporting.calendar import calendar_for
 from reporting.models import AttendanceSignal, SignalKind
 
 from .models import (
@@ -45,17 +45,17 @@ from .models import (
     StatutoryClock,
     SupportRecord,
 )
-from .rules import CLOCK_FOR_KIND, SOCIAL_WORKER_KINDS, evidence_start, school_weeks_after
+from .rules import CLOCK_FOR_KIND, SOCIAL_WORKER_KINDS, evidence_start
 from .selectors import (
     context_for,
     figures_dict,
     figures_for,
+    figures_year_to_date,
     ladder_for,
     ladder_stages,
     opening_kinds,
     sessions_snapshot,
     sessions_snapshots,
-    year_start,
 )
 
 LOCK_NAMESPACE = 0x4341  # "CA": casework; the second key is the school id
@@ -263,8 +263,7 @@ def _mark_improved(*, school: School, cases: list[Case]) -> set[int]:
 
 def _figures_now(*, school: School, enrolment_id: int, on: dt.date) -> dict[str, Any]:
     calendar = calendar_for(school=school)
-    found = figures_for(school=school, enrolment_ids=[enrolment_id], start=year_start(calendar, on), end=on,
-                        calendar=calendar)
+    found = figures_year_to_date(school=school, enrolment_ids=[enrolment_id], on=on, calendar=calendar)
     return figures_dict(found.get(enrolment_id))
 
 
@@ -302,7 +301,7 @@ def _open_many(*, school: School, enrolments: list[Enrolment], stage: LadderStag
         return found
     calendar = calendar_for(school=school)
     ids = [e.pk for e in enrolments]
-    figures = figures_for(school=school, enrolment_ids=ids, start=year_start(calendar, on), end=on, calendar=calendar)
+    figures = figures_year_to_date(school=school, enrolment_ids=ids, on=on, calendar=calendar)
     sessions = sessions_snapshots(school=school, enrolment_ids=ids, start=evidence_start(calendar, on), end=on)
     CaseEvent.objects.bulk_create([CaseEvent(
         school=school, case=case, kind=EventKind.OPENED, by=by, title="Case opened", why=reasons[case.enrolment_id],
@@ -655,7 +654,7 @@ def contract_create(*, case: Case, kind: str, start: dt.date, end: dt.date, targ
     if not parent_commitments.strip() or not school_support.strip():
         raise ValidationError("Write what the parents agree to do and the support the school will give.")
     weeks = review_weeks or (case.stage.review_after_weeks if case.stage else None) or DEFAULT_REVIEW_WEEKS
-    review_on = min(school_weeks_after(calendar_for(school=case.school), start, weeks), end)
+    review_on = min(calendar_for(school=case.school).school_weeks_after(start, weeks), end)
     with transaction.atomic():
         contract = AttendanceContract.objects.create(
             school_id=case.school_id, case=case, kind=kind, start=start, end=end, review_on=review_on,
@@ -702,7 +701,7 @@ def contract_review(*, contract: AttendanceContract, outcome: str, by: User, why
                                                                    note=f"Reviewed: {outcome}")
         if outcome == "extended":
             weeks = (case.stage.extend_weeks if case.stage else None) or DEFAULT_REVIEW_WEEKS
-            contract.extended_to = school_weeks_after(calendar_for(school=case.school), on, weeks)
+            contract.extended_to = calendar_for(school=case.school).school_weeks_after(on, weeks)
             StatutoryClock.objects.create(school_id=case.school_id, enrolment_id=case.enrolment_id,
                                           pupil_id=case.pupil_id, case=case, kind=ClockKind.REVIEW, since=on,
                                           due=contract.extended_to)

@@ -14,8 +14,8 @@ from typing import Any
 
 from attendance_portal.models import School, User
 from registers import codes
+from registers.calendar import SchoolCalendar, calendar_for
 from registers.models import Enrolment, Guardian, Pupil
-from reporting.calendar import SchoolCalendar, calendar_for
 from reporting.figures import Figures
 from reporting.selectors import enrolment_figures
 

@@ -168,8 +168,8 @@ def candidates(*, school: School, pupil_ids: list[int] | None, on: dt.date, belo
     `pupil_ids` None means the queue: every pupil whose attendance is below `below`.
     """
     from absence.models import LeaveRequest, MedicalEvidenceRequest
+    from registers.calendar import calendar_for
     from registers.models import PupilContact
-    from reporting.calendar import calendar_for
 
     from .merge import period_for, pupil_figures
 

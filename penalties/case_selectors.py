@@ -26,8 +26,8 @@ from interventions.models import (
 from interventions.selectors import Context
 from letters.models import Letter
 from registers import codes as code_table
+from registers.calendar import calendar_for
 from registers.models import Guardian, Mark, PupilContact
-from reporting.calendar import calendar_for
 from reporting.models import SignalKind
 
 from .models import (
@@ -213,5 +213,4 @@ def referral_due(*, school: School, consideration: Consideration, nti: NoticeToI
     else:
         return None
     count = consideration.local_authority.referral_deadline_school_days
-    following = [day for day in calendar_for(school=school).days if day > start]
-    return following[count - 1] if len(following) >= count else start + dt.timedelta(days=(count * 7 + 4) // 5)
+    return calendar_for(school=school).school_days_after(start, count)

@@ -22,15 +22,14 @@ from attendance_portal.models import School, User
 from attendance_portal.permissions import can, roles_for
 from attendance_portal.queueing import task_send
 from interventions.models import Case, ClockKind, EventKind, StatutoryClock
-from interventions.rules import school_weeks_after
 from interventions.selectors import context_for
 from interventions.services import case_close, event_add
 from letters.models import LetterKind
 from letters.services import letter_request
 from registers import codes as code_table
+from registers.calendar import calendar_for
 from registers.models import Guardian, Mark, PupilContact
 from registers.upn import upn_error
-from reporting.calendar import calendar_for
 
 from .case_selectors import context_snapshot, local_authority_of, pack_missing, threshold_concern
 from .models import (
@@ -337,7 +336,7 @@ def notice_to_improve_issue(*, consideration: Consideration, by: User, weeks: in
     allowed = la.nti_allowed_sessions if allowed_sessions is None else allowed_sessions
     if allowed < 0 or (framework.threshold_sessions and allowed >= framework.threshold_sessions):
         raise ValidationError("Sufficient improvement must allow fewer unauthorised sessions than the threshold.")
-    ends_on = school_weeks_after(calendar_for(school=case.school), on, weeks)
+    ends_on = calendar_for(school=case.school).school_weeks_after(on, weeks)
     try:
         with transaction.atomic():
             notice = NoticeToImprove.objects.create(

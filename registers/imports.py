@@ -49,6 +49,8 @@ from attendance_portal.planner import planner_statistics_refresh
 from attendance_portal.queueing import task_send
 
 from . import codes
+from .calendar import closure_reasons, session_closed
+from .calendar_services import closure_sessions, marked_sessions, year_overlapping
 from .models import (
     YEAR_GROUPS,
     AcademicYear,
@@ -93,8 +95,6 @@ _LOCK_NAMESPACE = 0x494D50  # "IMP"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
 _URN_RE = re.compile(r"^\d{6}$")
-_WEEKEND = "a weekend"
-_HOLIDAY = "outside term time"
 
 
 # --------------------------------------------------------------------------- problems
@@ -761,12 +761,7 @@ def _session_gaps(plan: _Plan) -> tuple[list[tuple[dt.date, dt.date]], dict[tupl
                 terms[(year.start, t.name.lower())] = (t.start, t.end)
             for c in year.closures:
                 closed[(c.date, c.session)] = c.reason
-    by_session: dict[tuple[dt.date, str], str] = {}
-    for (day, which), reason in closed.items():
-        for session in ("AM", "PM"):
-            if which in ("BOTH", session):
-                by_session[(day, session)] = reason
-    return sorted(terms.values()), by_session
+    return sorted(terms.values()), closure_reasons((day, which, reason) for (day, which), reason in closed.items())
 
 
 def _plan_checks(school: School | None, plan: _Plan, problems: _Problems) -> None:
@@ -775,12 +770,12 @@ def _plan_checks(school: School | None, plan: _Plan, problems: _Problems) -> Non
     if school is not None:
         _load_existing(school, plan)
     if sf:
-        for year in sf.years:
-            for existing in plan.years.values():
-                if existing.start != year.start and existing.start <= year.end and year.start <= existing.end:
-                    problems.add(SCHOOL_JSON, year.line, f"Academic year {year.name} overlaps the school's existing "
-                                                         f"academic year {existing.name} ({existing.start} to "
-                                                         f"{existing.end}).")
+        for year in sf.years if school is not None else []:
+            existing = year_overlapping(school=school, start=year.start, end=year.end, keep=plan.years.get(year.start))
+            if existing:
+                problems.add(SCHOOL_JSON, year.line, f"Academic year {year.name} overlaps the school's existing "
+                                                     f"academic year {existing.name} ({existing.start} to "
+                                                     f"{existing.end}).")
         term_ranges, _ = _session_gaps(plan)
         ordered = sorted(term_ranges)
         for before, after in itertools.pairwise(ordered):
@@ -833,10 +828,9 @@ def _check_new_closures(school: School, plan: _Plan, problems: _Problems) -> Non
            if (c.date, c.session) not in plan.closures]
     if not new:
         return
-    marked = set(Mark.objects.filter(school=school, date__in={c.date for c in new})
-                 .values_list("date", "session").distinct())
+    marked = marked_sessions(school=school, sessions=[s for c in new for s in closure_sessions(c.date, c.session)])
     for c in new:
-        hit = [s for s in ("AM", "PM") if c.session in ("BOTH", s) and (c.date, s) in marked]
+        hit = [s for day, s in closure_sessions(c.date, c.session) if (day, s) in marked]
         if hit:
             problems.add(SCHOOL_JSON, c.line, f"Marks are already recorded for {c.date} {'/'.join(hit)}, so it "
                                               "cannot become a closure.")
@@ -890,12 +884,7 @@ def _check_marks(plan: _Plan, problems: _Problems) -> None:
         day = m.date
         if day not in in_term:
             in_term[day] = any(s <= day <= e for s, e in terms)
-        if day.weekday() >= 5:
-            why = _WEEKEND
-        elif not in_term[day]:
-            why = _HOLIDAY
-        else:
-            why = closed.get((day, m.session), "")
+        why = session_closed(day, in_term=in_term[day], closure=closed.get((day, m.session), ""))
         if m.code == codes.CLOSURE:
             if not why:
                 add(MARKS_CSV, m.line, f"'#' marks a planned closure, but {day:%a %d %B %Y} {m.session} is a school "

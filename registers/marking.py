@@ -18,8 +18,9 @@ from django.utils import timezone
 from attendance_portal.models import School, User
 
 from . import codes
+from .calendar import NO_YEAR, academic_year_for, session_closures
 from .models import Enrolment, Mark, MarkEvent, Pupil, RegistrationGroup, Session, SessionTimes
-from .selectors import academic_year_for, registration_groups, session_closures
+from .selectors import registration_groups
 from .services import (
     MarkConflict,
     MarkEntry,
@@ -485,7 +486,9 @@ def closure_problem(*, school: School, day: dt.date, session: str, today: dt.dat
         return (f"{day:%A %d %B %Y} has not happened yet. An unexpected closure is recorded on the day or "
                 "afterwards; a planned closure is set up in the school calendar.")
     year = academic_year_for(school=school, day=today)
-    if year is None or not year.start <= day <= year.end:
+    if year is None:  # the September gap: last year is not carried forward as the current one
+        return NO_YEAR.format(day=today)
+    if not year.start <= day <= year.end:
         return "An unexpected closure can only be recorded for a day in the current academic year."
     reason = session_closures(school=school, start=day, end=day).get((day, session))
     if reason:

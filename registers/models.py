@@ -95,7 +95,8 @@ class Term(SchoolOwned):
 
 
 class Closure(SchoolOwned):
-    """A planned closure (INSET, bank holiday) for one or both sessions: no possible session."""
+    """A planned closure (INSET, bank holiday) for one or both sessions: no possible session.
+    Which sessions it closes is the calendar's rule (`registers.calendar.closure_covers`)."""
 
     class Which(models.TextChoices):
         AM = "AM", "Morning"
@@ -109,9 +110,6 @@ class Closure(SchoolOwned):
     class Meta:
         ordering = ["date"]
         constraints = [models.UniqueConstraint(fields=["school", "date", "session"], name="closure_unique")]
-
-    def covers(self, session: str) -> bool:
-        return self.session in (self.Which.BOTH, session)
 
 
 class SessionTimes(SchoolOwned):

@@ -10,6 +10,7 @@ from django_scopes import scopes_disabled
 from attendance_portal.models import School, User
 
 from . import codes
+from .calendar import session_closures
 from .models import (
     AcademicYear,
     Closure,
@@ -21,14 +22,6 @@ from .models import (
     Term,
     year_group_order,
 )
-
-
-def academic_year_for(*, school: School, day: dt.date) -> AcademicYear | None:
-    """The academic year containing `day`, or the latest one that started before it."""
-    found = AcademicYear.objects.filter(school=school, start__lte=day, end__gte=day).first()
-    if found is None:
-        found = AcademicYear.objects.filter(school=school, start__lte=day).order_by("-start").first()
-    return found
 
 
 def registration_groups(*, school: School) -> list[RegistrationGroup]:
@@ -62,68 +55,10 @@ def policies_for(*, schools: list[School], day: dt.date) -> dict[int, SchoolPoli
     return {s.pk: found.get(s.pk) or SchoolPolicy(school=s, effective_from=day) for s in schools}
 
 
-def session_closures(*, school: School, start: dt.date, end: dt.date) -> dict[tuple[dt.date, str], str]:
-    """Every (date, session) between start and end that is NOT a school session, with the reason.
-
-    A school session is a weekday inside a term that no planned closure covers. Two queries.
-    """
-    terms = list(Term.objects.filter(school=school, start__lte=end, end__gte=start).values_list("start", "end"))
-    closures: dict[tuple[dt.date, str], str] = {}
-    for c in Closure.objects.filter(school=school, date__range=(start, end)):
-        for session in ("AM", "PM"):
-            if c.covers(session):
-                closures[(c.date, session)] = c.reason
-    out: dict[tuple[dt.date, str], str] = {}
-    day = start
-    while day <= end:
-        if day.weekday() >= 5:
-            reason = "weekend"
-        elif not any(s <= day <= e for s, e in terms):
-            reason = "outside term time"
-        else:
-            reason = ""
-        for session in ("AM", "PM"):
-            why = reason or closures.get((day, session), "")
-            if why:
-                out[(day, session)] = why
-        day += dt.timedelta(days=1)
-    return out
-
-
-def school_sessions(*, school: School, start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
-    """The school's sessions between start and end, in order."""
-    closed = session_closures(school=school, start=start, end=end)
-    out = []
-    day = start
-    while day <= end:
-        for session in ("AM", "PM"):
-            if (day, session) not in closed:
-                out.append((day, session))
-        day += dt.timedelta(days=1)
-    return out
-
-
 # How each writer of marks is named in a pupil's history; a plain register save or amendment needs no label.
 SOURCE_LABELS = {"late_arrival": "late sign-in", "unexpected_closure": "unexpected closure",
                  "absence": "parent's report", "leave": "leave decision", "first_day": "absence follow-up",
                  "import": "import"}
-
-
-def school_day_step(*, school: School, day: dt.date, step: int, within: int = 60) -> dt.date | None:
-    """The nearest day with a school session after `day` (step 1) or before it (step -1), within `within` days."""
-    start, end = (day + dt.timedelta(days=1), day + dt.timedelta(days=within)) if step > 0 else (
-        day - dt.timedelta(days=within), day - dt.timedelta(days=1))
-    days = sorted({d for d, _ in school_sessions(school=school, start=start, end=end)})
-    if not days:
-        return None
-    return days[0] if step > 0 else days[-1]
-
-
-def school_day_latest(*, school: School, day: dt.date) -> dt.date:
-    """`day` when it is a school day, else the last school day before it (or `day` when there is none)."""
-    if school_sessions(school=school, start=day, end=day):
-        return day
-    return school_day_step(school=school, day=day, step=-1) or day
 
 
 def mark_history(*, school: School, pupil_id: int) -> list[dict[str, object]]:

@@ -24,8 +24,8 @@ from django.utils import timezone
 from attendance_portal.models import School, User
 
 from . import codes
+from .calendar import session_closures
 from .models import Enrolment, Mark, Session
-from .selectors import session_closures
 
 MAX_MINUTES_LATE = 300
 MAX_NOTE = 300

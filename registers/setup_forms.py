@@ -15,22 +15,20 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Q
 from django.utils import timezone
 
 from attendance_portal.models import School
 
+from .calendar_services import academic_year_problems, closure_problems, term_problems
 from .imports import MARK_COLUMNS, PUPIL_COLUMNS
 from .models import (
     YEAR_GROUP_CHOICES,
     AcademicYear,
     Closure,
-    Mark,
     SessionTimes,
     Term,
     session_times_errors,
 )
-from .selectors import session_closures
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # a large secondary's history is ~15 MB of marks.csv
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -74,19 +72,8 @@ class AcademicYearForm(forms.ModelForm):
         if (end - start).days > 366:
             self.add_error("end", "An academic year can be at most one year long.")
             return data
-        others = AcademicYear.objects.filter(school=self.school, start__lte=end, end__gte=start)
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        clash = others.first()
-        if clash:
-            self.add_error(None, f"These dates overlap the academic year {clash.name} "
-                                 f"({clash.start:%d %b %Y} to {clash.end:%d %b %Y}).")
-        if self.instance.pk:
-            outside = Term.objects.filter(school=self.school, academic_year=self.instance).filter(
-                Q(start__lt=start) | Q(end__gt=end)).first()
-            if outside:
-                self.add_error(None, f"Term '{outside.name}' ({outside.start:%d %b %Y} to {outside.end:%d %b %Y}) "
-                                     "would fall outside the year; change the term first.")
+        for problem in academic_year_problems(school=self.school, start=start, end=end, year=self.instance):
+            self.add_error(None, problem)
         if not data.get("name"):
             data["name"] = f"{start.year}/{(start.year + 1) % 100:02d}"
         return data
@@ -132,21 +119,9 @@ class TermForm(forms.ModelForm):
             self.add_error(None, f"The term must lie inside the academic year {self.year.name} "
                                  f"({self.year.start:%d %b %Y} to {self.year.end:%d %b %Y}).")
             return data
-        others = Term.objects.filter(school=self.school, start__lte=end, end__gte=start)
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        clash = others.first()
-        if clash:
-            self.add_error(None, f"These dates overlap {clash.name} ({clash.start:%d %b %Y} to {clash.end:%d %b %Y}).")
-            return data
-        if self.old_range:
-            # Marks are never deleted, so term time cannot shrink away from days that have them.
-            old_start, old_end = self.old_range
-            lost = Mark.objects.filter(school=self.school, date__range=(old_start, old_end)).filter(
-                Q(date__lt=start) | Q(date__gt=end)).order_by("date").first()
-            if lost:
-                self.add_error(None, f"Marks are already recorded on {lost.date:%d %B %Y}, which would no longer "
-                                     "be in term time. Keep that day inside the term.")
+        for problem in term_problems(school=self.school, start=start, end=end, term=self.instance,
+                                     before=self.old_range):
+            self.add_error(None, problem)
         return data
 
     def save(self, commit: bool = True) -> Term:
@@ -180,15 +155,8 @@ class ClosureForm(forms.Form):
             self.add_error("date", "Planned closures are set up before the day. For a closure today, use "
                                    "'Record an unexpected closure' on the registers page.")
             return data
-        sessions = ["AM", "PM"] if which == Closure.Which.BOTH else [which]
-        closed = session_closures(school=self.school, start=day, end=day)
-        for session in sessions:
-            why = closed.get((day, session))
-            if why:
-                label = "morning" if session == "AM" else "afternoon"
-                self.add_error(None, f"The {label} of {day:%A %d %B %Y} is not a school session already ({why}).")
-        if not self.errors and Mark.objects.filter(school=self.school, date=day, session__in=sessions).exists():
-            self.add_error(None, f"Marks are already recorded for {day:%A %d %B %Y}; a closure cannot replace them.")
+        for problem in closure_problems(school=self.school, day=day, which=which):
+            self.add_error(None, problem)
         return data
 
 

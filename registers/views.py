@@ -20,6 +20,7 @@ from attendance_portal.permissions import can, requires, roles_for
 from attendance_portal.roles import Role
 
 from . import codes
+from .calendar import academic_year_for, school_day_latest, school_day_step, school_sessions
 from .forms import AmendForm, ClosureForm, LateArrivalForm
 from .marking import (
     LateArrivalError,
@@ -44,14 +45,7 @@ from .marking import (
     register_statuses,
 )
 from .models import AcademicYear, Mark, Pupil, RegistrationGroup
-from .selectors import (
-    academic_year_for,
-    mark_history,
-    pupil_year_grid,
-    school_day_latest,
-    school_day_step,
-    school_sessions,
-)
+from .selectors import mark_history, pupil_year_grid
 from .services import MarkEntry, MarkValidationError, marks_save
 
 SEARCH_LIMIT = 25
@@ -326,8 +320,11 @@ def pupil_history(request: SchoolRequest, school_slug: str, pupil_id: int) -> Ht
     pupil = get_object_or_404(Pupil.objects.filter(school=school).select_related("registration_group"), pk=pupil_id)
     years = list(AcademicYear.objects.filter(school=school).order_by("start"))
     wanted = request.GET.get("year", "")
+    # Without a chosen year the grid shows the current one; in the September gap before the next year is set
+    # up there is none, and the page shows the latest year that has started (as its own choice, not as current).
+    today = local_today()
     year = next((y for y in years if str(y.start.year) == wanted), None) or academic_year_for(
-        school=school, day=local_today())
+        school=school, day=today) or next((y for y in reversed(years) if y.start <= today), None)
     amendments = [r for r in mark_history(school=school, pupil_id=pupil.pk) if r["label"] == "amended"]
     return render(request, "registers/history.html", {
         "pupil": pupil, "rows": amendments, "may_amend": can(request.user, "amend_mark", school),

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_http_methods
 from attendance_portal.http import SchoolRequest, TrustRequest
 from attendance_portal.models import School
 from attendance_portal.permissions import requires
+from registers.calendar import calendar_for
 from registers.models import YEAR_GROUP_CHOICES
 
 from . import disclosure
 from .benchmarks import Benchmark, benchmarks_for
-from .calendar import calendar_for
 from .casework import casework_figures, casework_tables, trust_casework_table
 from .charts import Chart, governor_charts
 from .dashboard_tables import (

@@ -18,9 +18,9 @@ from typing import Any
 from django.db import connection
 
 from attendance_portal.models import School
+from registers.calendar import SchoolCalendar, Year, calendars_for
 
 from . import dashboard_cache
-from .calendar import SchoolCalendar, Year, calendars_for
 from .figures import persistent_sql, severe_sql
 from .forecasts import (
     ABSENT_BITS,

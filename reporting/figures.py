@@ -14,7 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .calendar import SchoolCalendar
+from registers.calendar import SchoolCalendar
+
 from .models import CATEGORY_FIELDS, FIGURE_FIELDS
 from .summaries import CATEGORIES_SQL, MARKS, TABLE
 

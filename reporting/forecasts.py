@@ -28,8 +28,8 @@ from typing import Any
 from django.db import connection
 
 from attendance_portal.models import School
+from registers.calendar import SchoolCalendar, calendar_for
 
-from .calendar import SchoolCalendar, calendar_for
 from .figures import FIGURE_CATEGORIES, PERSISTENT_ABSENCE_PERCENT, is_persistent, persistent_sql
 from .summaries import TABLE
 

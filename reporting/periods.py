@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School
+from registers.calendar import SchoolCalendar, Year
 from registers.models import Term
-
-from .calendar import SchoolCalendar, Year
 
 KINDS = {
     "this_term": "This term",

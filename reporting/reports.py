@@ -91,7 +91,8 @@ def governor_reports_daily(*, today: dt.date) -> list[int]:
             for term in ended:
                 if GovernorReport.objects.filter(school=school, period_from=term.start, period_to=term.end).exists():
                     continue
-                from .calendar import calendar_for
+                from registers.calendar import calendar_for
+
                 from .periods import period_choose
 
                 period = period_choose(calendar=calendar_for(school=school), terms=[term], kind="custom",

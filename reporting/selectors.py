@@ -16,8 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from attendance_portal.models import School, Trust
+from registers.calendar import SchoolCalendar, calendar_for
 
-from .calendar import SchoolCalendar, calendar_for
 from .figures import Figures, persistent_sql, range_figures_sql, severe_sql
 from .models import FIGURE_FIELDS, AttendanceSignal, CalculationRun
 from .signal_rules import Signal, signals_compute

@@ -17,10 +17,10 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from attendance_portal.models import School
+from registers.calendar import SchoolCalendar, calendars_for
 from registers.models import SchoolPolicy
 from registers.selectors import policies_for
 
-from .calendar import SchoolCalendar, calendars_for
 from .dashboard_cache import changes_prune
 from .models import CalculationRun
 from .signal_rules import Found, Previous, Signal, policy_key, signals_found

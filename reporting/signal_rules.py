@@ -57,9 +57,9 @@ from attendance_portal.models import School
 from penalties.selectors import framework_on
 from registers import codes
 from registers.ages import compulsory_school_age_births
+from registers.calendar import SchoolCalendar, Year, monday, session_name
 from registers.models import SchoolPolicy
 
-from .calendar import SchoolCalendar, Year, monday, session_name
 from .figures import FIGURE_CATEGORIES, persistent_sql, severe_sql
 from .models import CATEGORY_FIELDS, SignalKind
 from .summaries import CODE_OF, MARKS, TABLE

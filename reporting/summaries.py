@@ -26,8 +26,8 @@ from django.db import connection
 
 from attendance_portal.models import School
 from registers import codes
+from registers.calendar import SchoolCalendar, Year
 
-from .calendar import SchoolCalendar, Year
 from .dashboard_cache import summaries_changed
 from .models import CATEGORY_FIELDS
 

@@ -11,11 +11,13 @@ import datetime as dt
 import random
 
 from absence.models import AbsenceReport, LeaveRequest
+from absence.services import reference_new
 from attendance_portal.models import Membership, School
 from attendance_portal.roles import Role
 from registers import codes
+from registers.calendar import school_day_latest, school_day_step, school_sessions
 from registers.marking import pupils_enrolled
-from registers.selectors import registration_groups, school_day_latest, school_day_step, school_sessions
+from registers.selectors import registration_groups
 from registers.services import MarkEntry, marks_save
 
 from .models import GroupTeacher
@@ -64,7 +66,8 @@ def _reports(rng: random.Random, school: School, day: dt.date, pupils: list) -> 
         ("Sickness bug overnight, keeping them home.", "Orthodontist at 10:40, back for the afternoon.",
          "Temperature since this evening."), strict=False,
     ):
-        AbsenceReport.objects.create(school=school, pupil=pupil, first_date=first, last_date=first,
+        AbsenceReport.objects.create(school=school, pupil=pupil, reference=reference_new(kind=AbsenceReport),
+                                     first_date=first, last_date=first,
                                      sessions="AM" if category == AbsenceReport.Category.APPOINTMENT else "BOTH",
                                      category=category, message=message)
 
@@ -76,6 +79,7 @@ def _leave(rng: random.Random, school: School, day: dt.date, pupils: list) -> No
         (LeaveRequest.Circumstance.EXCEPTIONAL, "My father's funeral in Lagos; the family travels together.", 3),
         (LeaveRequest.Circumstance.PERFORMANCE, "A licensed role in a touring theatre production.", 2),
     ), strict=False):
-        LeaveRequest.objects.create(school=school, pupil=pupil, first_date=start,
+        LeaveRequest.objects.create(school=school, pupil=pupil, reference=reference_new(kind=LeaveRequest),
+                                    first_date=start,
                                     last_date=start + dt.timedelta(days=days - 1), circumstance=circumstance,
                                     reason=reason)

@@ -9,6 +9,7 @@ import factory
 from django_scopes import scopes_disabled
 
 from absence.models import AbsenceReport, ContactAttempt, LeaveRequest, MedicalEvidenceRequest
+from absence.services import reference_new
 from tests import factories as f
 from tests.factories import DjangoModelFactory
 
@@ -20,6 +21,7 @@ class AbsenceReportFactory(DjangoModelFactory[AbsenceReport]):
 
     pupil = factory.SubFactory(f.PupilFactory)
     school = factory.SelfAttribute("pupil.school")
+    reference = factory.LazyFunction(lambda: reference_new(kind=AbsenceReport))
     first_date = dt.date(2025, 9, 8)
     last_date = dt.date(2025, 9, 8)
     category = AbsenceReport.Category.ILLNESS
@@ -32,6 +34,7 @@ class LeaveRequestFactory(DjangoModelFactory[LeaveRequest]):
 
     pupil = factory.SubFactory(f.PupilFactory)
     school = factory.SelfAttribute("pupil.school")
+    reference = factory.LazyFunction(lambda: reference_new(kind=LeaveRequest))
     first_date = dt.date(2025, 10, 6)
     last_date = dt.date(2025, 10, 7)
     circumstance = LeaveRequest.Circumstance.EXCEPTIONAL

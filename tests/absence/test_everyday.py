@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from absence.models import AbsenceReport, ContactAttempt, LeaveRequest
+from absence.services import reference_new
 from registers.models import Mark
 from registers.services import MarkEntry, marks_save
 from tests import factories as f
@@ -104,7 +105,8 @@ def test_leave_out_of_term_message_and_earliest_school_day(fam, client_as):
 def test_parent_sees_their_own_reason_on_their_leave_page(fam, client_as):
     pupil, guardian, user = fam
     with scope(school=pupil.school):
-        item = LeaveRequest.objects.create(school=pupil.school, pupil=pupil, first_date=dt.date(2025, 10, 6),
+        item = LeaveRequest.objects.create(school=pupil.school, pupil=pupil, reference=reference_new(kind=LeaveRequest),
+                                           first_date=dt.date(2025, 10, 6),
                                            last_date=dt.date(2025, 10, 7), circumstance="exceptional",
                                            reason="Grandmother's funeral in Cork", requested_by=user,
                                            guardian=guardian)

@@ -53,6 +53,7 @@ def test_parent_asks_for_leave_with_evidence(fam, client_as, monday_morning):
         item = LeaveRequest.objects.get()
         assert item.evidence_type == "application/pdf" and item.evidence_name == "order of service.pdf"
         assert "order of service" not in item.evidence.name  # stored under a name of our own
+        assert item.reference.startswith("L") and len(item.reference) == 7
     assert item.reference in client.get(response["Location"]).content.decode()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -41,6 +42,8 @@ def test_parent_reports_an_absence_and_gets_a_reference_and_receipt(fam, client_
     with scope(school=pupil.school):
         report = AbsenceReport.objects.get()
         assert report.status == "pending" and not report.late
+        # The service gives the reference: A and six characters without look-alikes (no I, O, 0 or 1).
+        assert re.fullmatch(r"A[A-HJ-NP-Z2-9]{6}", report.reference), report.reference
         assert report.guardian == guardian and report.reported_by == user
         sent = SentMessage.objects.get(kind="receipt")
         assert sent.status == "sent" and sent.to == "mum@example.org"

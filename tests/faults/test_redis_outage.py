@@ -25,7 +25,7 @@ from absence.notifications import messages_sweep
 from letters import services as letters
 from letters.demo import families_bulk_create
 from letters.models import Letter, LetterBatch, LetterTemplate
-from registers.selectors import school_sessions
+from registers.calendar import school_sessions
 from tests.absence.conftest import at
 from tests.absence.factories import family
 from tests.absence.test_messages_outage import SEND_WITHIN_HOURS

@@ -56,7 +56,7 @@ MARK_CASES = [
     (f"{ADA},2025-09-10,AM,U,ten", "minutes_late must be empty or a whole number, not 'ten'"),
     (f"{ADA},2025-09-10,AM,/,3", "minutes_late can only be given with L or U, not with '/'"),
     (f"{ADA},2025-09-10,AM,L,301", "minutes_late must be at most 300"),
-    (f"{ADA},2025-09-06,AM,/,", "Sat 06 September 2025 AM is not a school session (a weekend)"),
+    (f"{ADA},2025-09-06,AM,/,", "Sat 06 September 2025 AM is not a school session (weekend)"),
     (f"{ADA},2025-10-28,AM,/,", "Tue 28 October 2025 AM is not a school session (outside term time)"),
     (f"{ADA},2025-11-14,PM,\\,", "Fri 14 November 2025 PM is not a school session (INSET day)"),
     (f"{ADA},2025-11-21,PM,\\,", "Fri 21 November 2025 PM is not a school session (Staff training)"),
@@ -221,7 +221,7 @@ def test_problems_in_every_file_are_reported_together(tmp_path):
     marks = MARKS + f"{ADA},2025-09-06,AM,/,\n" + f"{UNLISTED},2025-09-08,AM,/,\n"
     lines = rejected(write_files(tmp_path, pupils=pupils, marks=marks))
     assert_problem(lines, "pupils.csv", 5, "eal must be Y or N")
-    assert_problem(lines, "marks.csv", 9, "not a school session (a weekend)")
+    assert_problem(lines, "marks.csv", 9, "not a school session (weekend)")
     # The rejected pupil's marks are not reported a second time as "not in pupils.csv".
     assert len(lines) == 2, lines
 
@@ -251,7 +251,7 @@ def test_exit_status_is_non_zero_and_problems_go_to_stderr(tmp_path):
                           env={**os.environ, "DJANGO_SETTINGS_MODULE": "attendance_portal.settings.test",
                                "DATABASE_URL": url})
     assert done.returncode == 1, done.stderr
-    assert "marks.csv line 9: Sat 06 September 2025 AM is not a school session (a weekend)." in done.stderr
+    assert "marks.csv line 9: Sat 06 September 2025 AM is not a school session (weekend)." in done.stderr
     assert "Import rejected: 1 problem(s); nothing was written." in done.stderr
     assert not School.objects.filter(slug="elm").exists()
 
@@ -374,6 +374,18 @@ def test_a_new_closure_on_a_session_with_marks_is_refused(tmp_path):
     lines = rejected(write_files(tmp_path, school=text, marks=MARKS.replace(f"{ADA},2025-09-08,AM,/,\n", "")))
     assert_problem(lines, "school.json", json_line(text, '"Boiler"'),
                    "Marks are already recorded for 2025-09-08 AM, so it cannot become a closure")
+
+
+def test_a_year_overlapping_an_existing_year_with_another_start_is_refused(tmp_path):
+    """The same rule as the set-up page: a school's academic years never overlap (a year with the same start
+    is the same year, updated)."""
+    load(write_files(tmp_path))
+    data = school_json()
+    data["academic_years"][1] = {"start": "2026-06-01", "end": "2027-05-31", "terms": [], "closures": []}
+    text = json.dumps(data, indent=2)
+    lines = rejected(write_files(tmp_path, school=text))
+    assert_problem(lines, "school.json", json_line(text, '"2026-06-01"'),
+                   "overlaps the school's existing academic year 2025/26 (2025-09-01 to 2026-08-31)")
 
 
 def test_an_admission_overlapping_an_existing_one_is_refused(tmp_path):

@@ -131,10 +131,10 @@ def test_a_rejected_batch_lists_its_problems_and_writes_nothing(world, office):
     assert run(batch) == "failed"
     f.reload(batch)
     assert batch.errors == [
-        {"file": "marks.csv", "line": 9, "message": "Sat 06 September 2025 AM is not a school session (a weekend)."},
+        {"file": "marks.csv", "line": 9, "message": "Sat 06 September 2025 AM is not a school session (weekend)."},
         {"file": "marks.csv", "line": 10, "message": "minutes_late must be empty or a whole number, not '5.5'."},
     ] or batch.errors[::-1] == [
-        {"file": "marks.csv", "line": 9, "message": "Sat 06 September 2025 AM is not a school session (a weekend)."},
+        {"file": "marks.csv", "line": 9, "message": "Sat 06 September 2025 AM is not a school session (weekend)."},
         {"file": "marks.csv", "line": 10, "message": "minutes_late must be empty or a whole number, not '5.5'."},
     ]
     assert batch.summary == {"problems": 2}
@@ -142,7 +142,7 @@ def test_a_rejected_batch_lists_its_problems_and_writes_nothing(world, office):
         assert not Pupil.objects.filter(school=world.school).exists()
     page = office.get(reverse("registers:import_status", kwargs={"school_slug": "alder", "batch_id": batch.pk}))
     text = page.content.decode()
-    assert "Nothing was imported." in text and "not a school session (a weekend)" in text
+    assert "Nothing was imported." in text and "not a school session (weekend)" in text
 
 
 def test_school_json_for_another_school_is_refused(world, office):

@@ -47,6 +47,21 @@ def test_closure_refuses_future_weekend_and_last_year_at_the_first_step(klass, c
     assert marks(klass) == {}
 
 
+@pytest.mark.parametrize("day", ["2026-09-07", "2026-07-20"])
+def test_closure_in_the_september_gap_asks_for_the_new_year_first(klass, client_as, day):
+    """Before 2026/27 is set up, 2025/26 is not the current year: neither today nor a July school day of
+    2025/26 can be closed, and the office is told to set the year up."""
+    with time_machine.travel(at(dt.date(2026, 9, 7), 11), tick=False):
+        response = client_as(klass.office).post(reverse("registers:closure", args=[klass.school.slug]),
+                                                {"date": day, "session": "AM", "reason": "Boiler failure"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "no academic year containing 07 September 2026" in html
+    assert "Set up the academic year" in html
+    assert 'name="confirm"' not in html
+    assert marks(klass) == {}
+
+
 def test_closure_for_today_reaches_the_confirmation(klass, client_as):
     with time_machine.travel(at(dt.date(2025, 9, 10), 11), tick=False):
         response = client_as(klass.office).post(reverse("registers:closure", args=[klass.school.slug]),

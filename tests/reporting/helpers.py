@@ -9,8 +9,8 @@ from django_scopes import scopes_disabled
 
 from attendance_portal.models import School
 from registers import codes as code_table
+from registers.calendar import calendar_for
 from registers.models import Enrolment, Mark
-from reporting.calendar import calendar_for
 from reporting.models import CATEGORY_FIELDS, AttendanceSummary
 from tests import factories as f
 

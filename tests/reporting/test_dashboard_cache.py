@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
 
 from attendance_portal.models import School
+from registers.calendar import calendar_for
 from registers.models import Enrolment, Pupil
-from reporting.calendar import calendar_for
 from reporting.dashboards import COHORTS, Counts, school_dashboard, trust_dashboard
 from reporting.figures import is_persistent, is_severe
 from reporting.periods import period_choose, season_terms

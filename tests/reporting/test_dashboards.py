@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from attendance_portal.roles import Role
-from reporting.calendar import calendar_for
+from registers.calendar import calendar_for
 from reporting.forecasts import pupil_forecasts
 from reporting.models import GovernorReport
 from reporting.tasks import governor_report_build

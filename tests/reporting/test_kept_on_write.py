@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registers import codes as code_table
+from registers.calendar import calendar_for
 from registers.models import AcademicYear, Mark
 from registers.services import MarkEntry, marks_save
-from reporting.calendar import calendar_for
 from reporting.models import AttendanceSummary
 from reporting.summaries import APPLY_BODY, APPLY_FUNCTION, SUMMARY_LOCK, summaries_rebuild
 

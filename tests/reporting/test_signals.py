@@ -237,9 +237,9 @@ def _plain_rate_signals(school, on):
     """The rate rules the slow, obvious way: year-to-date counts from the marks at the end of every
     school day, the last day before `on` when the condition failed, and the first marked day after it."""
     from registers import codes as code_table
+    from registers.calendar import calendar_for
     from registers.models import Mark
     from registers.selectors import policy_for
-    from reporting.calendar import calendar_for
 
     calendar = calendar_for(school=school)
     policy = policy_for(school=school, day=on)
@@ -382,7 +382,7 @@ def test_year_to_date_belongs_to_the_school_year_containing_the_day(school, pupi
     """In a September before the new school year is set up, last year's persistent absence and figures are
     not carried forward as current: there is no year to date until the year exists."""
     from absence.selectors import attendance_figures
-    from reporting.calendar import calendar_for
+    from registers.calendar import calendar_for
     from reporting.periods import PeriodError, period_choose
 
     marks_on(school, pupil, [(dt.date(2026, 7, 20), "OO"), (dt.date(2026, 7, 21), "OO")])
