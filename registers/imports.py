@@ -771,6 +771,7 @@ def _plan_checks(school: School | None, plan: _Plan, problems: _Problems) -> Non
         _load_existing(school, plan)
     if sf:
         for year in sf.years if school is not None else []:
+            assert school is not None  # noqa: S101 - the loop runs only for an existing school
             existing = year_overlapping(school=school, start=year.start, end=year.end, keep=plan.years.get(year.start))
             if existing:
                 problems.add(SCHOOL_JSON, year.line, f"Academic year {year.name} overlaps the school's existing "
