@@ -22,6 +22,7 @@ from registers import codes as code_table
 from registers.calendar import SchoolCalendar, calendar_for, monday
 from registers.models import Enrolment, Mark, Pupil, PupilContact
 from reporting.casework import Figure
+from reporting.effect import Action as ActionTaken
 from reporting.figures import Figures
 from reporting.models import AttendanceSignal, SignalKind
 from reporting.selectors import figures_by_enrolment as figures_for
@@ -35,6 +36,7 @@ from .models import (
     Ladder,
     LadderStage,
     Meeting,
+    PlanKind,
     PupilContext,
     StatutoryClock,
     SupportRecord,
@@ -561,4 +563,19 @@ def casework_counts(*, school_ids: list[int], start: dt.date, end: dt.date) -> l
     found.append(Figure("actions", "meetings", "Meetings held", meetings))
     found.append(Figure("actions", "contracts", "Attendance contracts started", contracts.get("contract", {})))
     found.append(Figure("actions", "action_plans", "Attendance action plans started", contracts.get("action_plan", {})))
+    return found
+
+
+def case_actions(*, school: School, start: dt.date, end: dt.date) -> list[ActionTaken]:
+    """Meetings held and contracts and action plans started in the period, as actions (for the governors'
+    before-and-after table; reporting.effect)."""
+    since, until = _day_bounds(start, end)
+    zone = timezone.get_current_timezone()
+    held = Meeting.objects.filter(school=school, status=Meeting.Status.HELD, when__gte=since, when__lt=until)
+    found = [ActionTaken("meeting", "Meetings held", pupil_id, when.astimezone(zone).date())
+             for pupil_id, when in held.values_list("case__pupil_id", "when")]
+    labels = dict(PlanKind.choices)
+    plans = AttendanceContract.objects.filter(school=school, start__gte=start, start__lte=end)
+    found += [ActionTaken(f"plan_{kind}", f"{labels.get(kind, kind)} started", pupil_id, day)
+              for kind, pupil_id, day in plans.values_list("kind", "case__pupil_id", "start")]
     return found

@@ -11,7 +11,9 @@ class LettersConfig(AppConfig):
         logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
         # The dashboards (reporting, a lower layer) read letters sent through this registration.
         from reporting.casework import reader_register
+        from reporting.effect import action_reader_register
 
-        from .selectors import letters_sent_counts
+        from .selectors import letters_sent_actions, letters_sent_counts
 
         reader_register("letters", letters_sent_counts)
+        action_reader_register("letters", letters_sent_actions)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from attendance_portal.models import School, User
 from registers.models import Pupil
 from reporting.casework import Figure
+from reporting.effect import Action
 
 from .models import Letter, LetterBatch, LetterKind, LetterTemplate
 
@@ -238,3 +239,14 @@ def letters_sent_counts(*, school_ids: list[int], start: dt.date, end: dt.date) 
     order = list(labels)
     return [Figure("letters", kind, labels.get(kind, kind), by_kind[kind])
             for kind in sorted(by_kind, key=lambda k: order.index(k) if k in order else len(order))]
+
+
+def letters_sent_actions(*, school: School, start: dt.date, end: dt.date) -> list[Action]:
+    """Letters sent in the period, as actions by kind (for the governors' before-and-after table)."""
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone)
+    labels = dict(LetterKind.choices)
+    sent = Letter.objects.filter(school=school, status=Letter.Status.SENT, sent_at__gte=since, sent_at__lt=until)
+    return [Action(f"letter_{kind}", labels.get(kind, kind), pupil_id, at.astimezone(zone).date())
+            for kind, pupil_id, at in sent.values_list("kind", "pupil_id", "sent_at")]

@@ -11,9 +11,11 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from attendance_portal.models import School
 from reporting.casework import Figure
+from reporting.effect import Action
 
-from .models import NationalFramework, NoticeKind, NoticeStatus, PenaltyNotice
+from .models import NationalFramework, NoticeKind, NoticeStatus, NoticeToImprove, PenaltyNotice
 
 
 def framework_on(day: dt.date, kind: str = NoticeKind.ATTENDANCE) -> NationalFramework | None:
@@ -136,3 +138,10 @@ def penalty_counts(*, school_ids: list[int], start: dt.date, end: dt.date) -> li
     for key, school_id, n in rows:
         counts[key][school_id] = n
     return [Figure("actions", key, label, counts[key]) for key, label in PENALTY_FIGURES.items()]
+
+
+def notice_to_improve_actions(*, school: School, start: dt.date, end: dt.date) -> list[Action]:
+    """Notices to improve issued in the period, as actions (for the governors' before-and-after table)."""
+    issued = NoticeToImprove.objects.filter(school=school, issued_on__gte=start, issued_on__lte=end)
+    return [Action("notice_to_improve", PENALTY_FIGURES["notices_to_improve"], pupil_id, day)
+            for pupil_id, day in issued.values_list("pupil_id", "issued_on")]

@@ -37,6 +37,7 @@ from .dashboard_tables import (
     year_label,
 )
 from .dashboards import SchoolDashboard, school_dashboard, trust_dashboard
+from .effect import casework_effects, effect_table
 from .forecasts import METHOD
 from .models import GovernorReport
 from .periods import KINDS, Period, PeriodError, period_choose, season_terms
@@ -52,6 +53,7 @@ class GovernorPage:
     charts: list[Chart]
     benchmarks: list[Benchmark]
     threshold: int
+    today: dt.date | None = None  # the day the page is drawn as of
 
     @property
     def national(self) -> Benchmark | None:
@@ -78,7 +80,7 @@ def governor_page(*, school: School, kind: str, start: dt.date | None = None, en
     marks = benchmarks_for(schools=[school])[school.pk]
     national = next((b.figure.attendance_perc for b in marks if b.level == "national"), None)
     return GovernorPage(school, period, dash, tables, governor_charts(dash, tables, national=national), marks,
-                        threshold)
+                        threshold, today)
 
 
 # Every governors' page: aggregates for the roles with "view_dashboard".
@@ -111,7 +113,10 @@ def governor_casework(page: GovernorPage) -> list[DisplayTable]:
     """The casework tables of the governors' page: counts from the casework apps' registered readers,
     composed here because reporting does not import them."""
     figures = casework_figures(school_ids=[page.school.pk], start=page.period.start, end=page.period.end)
-    return casework_tables(figures, school_id=page.school.pk, threshold=page.threshold)
+    effects = casework_effects(school=page.school, start=page.period.start, end=page.period.end,
+                               as_of=page.today or timezone.localdate())
+    return [*casework_tables(figures, school_id=page.school.pk, threshold=page.threshold),
+            effect_table(effects, threshold=page.threshold)]
 
 
 def _csv_response(table: DisplayTable, filename: str) -> HttpResponse:
