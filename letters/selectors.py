@@ -249,4 +249,4 @@ def letters_sent_actions(*, school: School, start: dt.date, end: dt.date) -> lis
     labels = dict(LetterKind.choices)
     sent = Letter.objects.filter(school=school, status=Letter.Status.SENT, sent_at__gte=since, sent_at__lt=until)
     return [Action(f"letter_{kind}", labels.get(kind, kind), pupil_id, at.astimezone(zone).date())
-            for kind, pupil_id, at in sent.values_list("kind", "pupil_id", "sent_at")]
+            for kind, pupil_id, at in sent.values_list("kind", "pupil_id", "sent_at") if at is not None]
