@@ -81,6 +81,15 @@ class _CaseWork(SchoolAPIView):
     read_permission = "work_cases"
     write_permission = "work_cases"
 
+    def of_case(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+        """`qs` limited to one case when `?case=<id>` asks for it."""
+        case = self.request.query_params.get("case")
+        if case:
+            if not case.isdigit():
+                raise exceptions.ValidationError({"case": ["A case id is a whole number."]})
+            qs = qs.filter(case_id=int(case))
+        return qs
+
 
 STATUSES = [s.value for s in Case.Status]
 
@@ -153,13 +162,7 @@ class MeetingList(mixins.ListModelMixin, _CaseWork):
     serializer_class = MeetingOut
 
     def scoped_queryset(self) -> QuerySet[Meeting]:
-        qs = Meeting.objects.filter(school=self.school).order_by("when")
-        case = self.request.query_params.get("case")
-        if case:
-            if not case.isdigit():
-                raise exceptions.ValidationError({"case": ["A case id is a whole number."]})
-            qs = qs.filter(case_id=int(case))
-        return qs
+        return self.of_case(Meeting.objects.filter(school=self.school).order_by("when"))
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)
@@ -171,13 +174,7 @@ class ContractList(mixins.ListModelMixin, _CaseWork):
     serializer_class = ContractOut
 
     def scoped_queryset(self) -> QuerySet[AttendanceContract]:
-        qs = AttendanceContract.objects.filter(school=self.school).order_by("-start")
-        case = self.request.query_params.get("case")
-        if case:
-            if not case.isdigit():
-                raise exceptions.ValidationError({"case": ["A case id is a whole number."]})
-            qs = qs.filter(case_id=int(case))
-        return qs
+        return self.of_case(AttendanceContract.objects.filter(school=self.school).order_by("-start"))
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)
