@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http.response import HttpResponseBase
 from django_scopes import scope
@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 from attendance_portal.api import SignedInAPIRequest
 
 from . import services
-from .case_selectors import la_referral_get
-from .models import LAOfficer, LocalAuthority, PenaltyNotice, Referral
+from .case_selectors import la_nti_considerations, la_referral_get
+from .models import Consideration, LAOfficer, LocalAuthority, NoticeToImprove, PenaltyNotice, Referral
 from .workspace import referring_school_ids
 
 
@@ -151,3 +151,44 @@ class NoticeWithdrawal(LAAPIView):
         return _notice_change(self, request, pk, WithdrawalIn(data=request.data), lambda notice, data:
                               services.penalty_notice_withdraw(notice=notice, reason=data["reason"],
                                                                withdrawn_on=data.get("withdrawn_on"), by=request.user))
+
+
+class NoticeToImproveIn(serializers.Serializer):
+    consideration = serializers.IntegerField(
+        help_text="A school's decision to give a notice to improve, addressed to this local authority.")
+    weeks = serializers.IntegerField(min_value=1, max_value=52, required=False,
+                                     help_text="The improvement period in school weeks (the LA's own by default).")
+    allowed_sessions = serializers.IntegerField(
+        min_value=0, max_value=50, required=False,
+        help_text="Sufficient improvement: at most this many unauthorised sessions in the period.")
+
+
+class NoticeToImproveOut(serializers.ModelSerializer):
+    class Meta:
+        model = NoticeToImprove
+        fields = ["id", "consideration", "issued_on", "weeks", "ends_on", "allowed_sessions", "status", "issuer",
+                  "letter_ids"]
+        read_only_fields = fields
+
+
+class NoticeToImproveIssue(LAAPIView):
+    @extend_schema(request=NoticeToImproveIn, responses={201: NoticeToImproveOut, 400: Refusal, 404: Refusal},
+                   summary="Give a notice to improve on a school's decision (where the local authority gives them)",
+                   description="The same rules as the school's own: a letter to each parent with parental "
+                               "responsibility, a period inside the framework's bounds and the LA's settings.")
+    def post(self, request: SignedInAPIRequest, la_code: str) -> Response:
+        data = NoticeToImproveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        try:
+            found = la_nti_considerations(la=self.la).get(pk=given["consideration"])
+        except Consideration.DoesNotExist as error:
+            raise exceptions.NotFound("No such decision.") from error
+        try:
+            with transaction.atomic():
+                nti = services.notice_to_improve_issue(
+                    consideration=found, by=request.user, for_la=self.la, weeks=given.get("weeks"),
+                    allowed_sessions=given.get("allowed_sessions"))
+        except (ValidationError, PermissionDenied) as error:
+            return self.refused(error if isinstance(error, ValidationError) else ValidationError(str(error)))
+        return Response(NoticeToImproveOut(nti).data, status=status.HTTP_201_CREATED)

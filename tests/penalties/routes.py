@@ -65,6 +65,8 @@ ROUTES: list[Route] = [
     Route("la_api:notice-withdrawal", kind="la", method="post", api=True,
           make=lambda s: {"pk": make_notice(s).pk}, data=lambda s: {"reason": "x"}),
     Route("la:pack_file", kind="la", make=lambda s: _built_pack(s)),
+    Route("la_api:notice-to-improve-issue", kind="la", method="post", api=True,
+          data=lambda s: {"consideration": _la_nti(s)["consideration_id"], "weeks": 6}),
     Route("la:consideration", kind="la", make=_la_nti),
     Route("la:notice_to_improve", kind="la", method="post", make=_la_nti, data=lambda s: {"weeks": "6"}),
     Route("la:pay", kind="la", method="post", make=lambda s: {"notice_id": make_notice(s).pk},

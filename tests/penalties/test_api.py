@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from penalties.models import PenaltyNotice
+from penalties.models import LocalAuthority, NoticeToImprove, PenaltyNotice
 from penalties.services import penalty_notice_issue
 
-from .factories import make_referral
+from .factories import make_consideration, make_referral
 
 pytestmark = pytest.mark.django_db
 ISSUE_DAY = dt.date(2025, 1, 6)
@@ -84,5 +84,45 @@ def test_another_las_officer_and_school_staff_get_404(world, area, client_as):
 def test_the_paths_are_in_the_openapi_schema(world, client_as):
     schema = client_as(world.users["headteacher"]).get(reverse("api-schema"), {"format": "json"}).json()
     for path in ("/api/v1/la/{la_code}/penalty-notices/", "/api/v1/la/{la_code}/penalty-notices/{id}/payments/",
-                 "/api/v1/la/{la_code}/penalty-notices/{id}/withdrawals/"):
+                 "/api/v1/la/{la_code}/penalty-notices/{id}/withdrawals/", "/api/v1/la/{la_code}/notices-to-improve/"):
         assert "post" in schema["paths"][path], path
+
+
+def _la_gives_notices_to_improve(world):
+    with scopes_disabled():
+        consideration = make_consideration(world.school, "notice_to_improve")
+        LocalAuthority.objects.filter(pk=consideration.local_authority_id).update(nti_issued_by="la")
+    return consideration
+
+
+def _ntis(world) -> int:
+    with scopes_disabled():
+        return NoticeToImprove.objects.filter(school=world.school).count()
+
+
+def test_the_la_gives_a_notice_to_improve_through_the_api(world, area, client_as):
+    consideration = _la_gives_notices_to_improve(world)
+    url = reverse("la_api:notice-to-improve-issue", args=["essex"])
+    client = client_as(area.essex_officer)
+    for bad in ({"consideration": "x"}, {"consideration": consideration.pk, "weeks": 0},
+                {"consideration": consideration.pk, "allowed_sessions": -1}, {}):
+        refused = _post(client, url, bad)
+        assert refused.status_code == 400, (bad, refused.content)
+    assert _ntis(world) == 0
+    given = _post(client, url, {"consideration": consideration.pk, "weeks": 6, "allowed_sessions": 2})
+    assert given.status_code == 201, given.content
+    body = given.json()
+    assert (body["consideration"], body["weeks"], body["allowed_sessions"], body["issuer"]) == (
+        consideration.pk, 6, 2, "la")
+    assert body["letter_ids"] and _ntis(world) == 1
+    again = _post(client, url, {"consideration": consideration.pk})
+    assert again.status_code == 400 and again.json()["detail"] and _ntis(world) == 1
+
+
+def test_a_notice_to_improve_of_another_la_or_by_school_staff_is_404(world, area, client_as):
+    consideration = _la_gives_notices_to_improve(world)
+    data = {"consideration": consideration.pk, "weeks": 6}
+    for user, code in ((area.kent_officer, "essex"), (area.kent_officer, "kent"),
+                       (world.users["headteacher"], "essex")):
+        assert _post(client_as(user), reverse("la_api:notice-to-improve-issue", args=[code]), data).status_code == 404
+    assert _ntis(world) == 0
