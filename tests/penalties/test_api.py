@@ -89,6 +89,9 @@ def test_the_paths_are_in_the_openapi_schema(world, client_as):
 
 
 def _la_gives_notices_to_improve(world):
+    from tests.interventions.conftest import letters_ready
+
+    letters_ready(world.school)
     with scopes_disabled():
         consideration = make_consideration(world.school, "notice_to_improve")
         LocalAuthority.objects.filter(pk=consideration.local_authority_id).update(nti_issued_by="la")
