@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services import guardian_invitations_cancel
@@ -433,49 +433,3 @@ def contact_remove(*, school: School, contact: PupilContact, confirmed: bool = F
     # A person with no other child here and no portal account is not kept on file.
     if not guardian.user_id and not PupilContact.objects.filter(school=school, guardian=guardian).exists():
         guardian.delete()
-
-
-# --------------------------------------------------------------------------- reads
-
-
-class Status:
-    ON_ROLL = "on_roll"
-    LEFT = "left"
-    ALL = "all"
-
-
-def admission_register(*, school: School, group_id: int | None = None, year_group: str = "",
-                       status: str = Status.ON_ROLL, search: str = "",
-                       day: dt.date | None = None) -> QuerySet[Pupil]:
-    """Pupils with their latest admission register entry, in one query whatever the page size."""
-    day = day or today()
-    latest = Enrolment.objects.filter(school=school, pupil=OuterRef("pk")).order_by("-admission_date")
-    on_roll = Enrolment.objects.filter(school=school, pupil=OuterRef("pk")).filter(
-        Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
-    pupils = (Pupil.objects.filter(school=school).select_related("registration_group")
-              .annotate(admitted=Subquery(latest.values("admission_date")[:1]),
-                        left_on=Subquery(latest.values("leaving_date")[:1]),
-                        registration_type=Subquery(latest.values("registration_type")[:1]),
-                        on_roll=Exists(on_roll)))
-    if group_id:
-        pupils = pupils.filter(registration_group_id=group_id)
-    if year_group:
-        pupils = pupils.filter(year_group=year_group)
-    if status == Status.ON_ROLL:
-        pupils = pupils.filter(on_roll=True)
-    elif status == Status.LEFT:
-        pupils = pupils.filter(on_roll=False)
-    for word in search.split()[:4]:
-        pupils = pupils.filter(Q(forename__icontains=word) | Q(surname__icontains=word) | Q(upn__iexact=word))
-    return pupils.order_by("surname", "forename", "pk")
-
-
-def pupil_detail(*, school: School, pupil_id: int) -> Pupil:
-    """One pupil with enrolments and contacts (priority order) prefetched; raises Pupil.DoesNotExist."""
-    return (Pupil.objects.filter(school=school).select_related("registration_group")
-            .prefetch_related(
-                Prefetch("enrolments", queryset=Enrolment.objects.filter(school=school).order_by("admission_date")),
-                Prefetch("contacts", queryset=PupilContact.objects.filter(school=school)
-                         .select_related("guardian", "guardian__user").order_by("priority", "pk")))
-            .get(pk=pupil_id))
-

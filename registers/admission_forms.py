@@ -9,8 +9,9 @@ from django import forms
 
 from attendance_portal.models import School
 
-from .admission import MAX_PRIORITY, AdmissionError, Cohort, Status
+from .admission import MAX_PRIORITY, AdmissionError, Cohort
 from .models import YEAR_GROUP_CHOICES, DeletionGround, Enrolment, Pupil, RegistrationGroup
+from .selectors import Status
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATE_ERRORS = {"required": "Give the date.", "invalid": "Give the date as YYYY-MM-DD."}

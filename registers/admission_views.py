@@ -22,8 +22,6 @@ from attendance_portal.permissions import can, requires
 
 from .admission import (
     AdmissionError,
-    Status,
-    admission_register,
     contact_add,
     contact_remove,
     contact_update,
@@ -32,11 +30,11 @@ from .admission import (
     enrolment_leave_check,
     leaving_reminders,
     pupil_create,
-    pupil_detail,
     pupil_update,
 )
 from .admission_forms import AdmitForm, ContactForm, LeaveForm, PupilForm, RegisterFilterForm, add_errors
 from .models import DeletionGround, Enrolment, Pupil, PupilContact
+from .selectors import Status, admission_register, pupil_detail
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200

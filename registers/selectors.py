@@ -1,10 +1,12 @@
-"""Reads for calendars, register times, pupils and marks."""
+"""Reads for calendars, register times, pupils, marks, the history of marks and the admission register."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School, User
@@ -14,9 +16,12 @@ from .calendar import session_closures
 from .models import (
     AcademicYear,
     Closure,
+    Enrolment,
     Guardian,
     Mark,
     MarkEvent,
+    Pupil,
+    PupilContact,
     RegistrationGroup,
     SchoolPolicy,
     Term,
@@ -137,7 +142,6 @@ def pupil_year_grid(*, school: School, pupil_id: int, year: AcademicYear) -> lis
 # --- school set-up and imports --------------------------------------------------------------
 # (Imports kept with this appended section so it stays one self-contained block.)
 
-from django.db.models import Prefetch  # noqa: E402
 
 from .models import ImportBatch  # noqa: E402
 
@@ -156,3 +160,86 @@ def closures_from(*, school: School, day: dt.date) -> list[Closure]:
 def import_batches_recent(*, school: School, limit: int = 10) -> list[ImportBatch]:
     found = ImportBatch.objects.filter(school=school).select_related("created_by").order_by("-created_at")
     return list(found[:limit])
+
+
+# --------------------------------------------------------------------------- history across pupils (the amendments API)
+
+
+def mark_events(
+    *, school: School, date_from: dt.date, date_to: dt.date, pupil_id: int | None = None,
+    group_id: int | None = None, amended_only: bool = False,
+) -> list[dict[str, object]]:
+    """History entries for marks of sessions in a date range, each with the value it replaced. One query.
+
+    Every event of a mark in the range is read, so an amendment's original is always known.
+    """
+    events = MarkEvent.objects.filter(school=school, date__range=(date_from, date_to))
+    if pupil_id is not None:
+        events = events.filter(pupil_id=pupil_id)
+    if group_id is not None:
+        events = events.filter(pupil_id__in=Pupil.objects.filter(school=school, registration_group_id=group_id)
+                               .values("pk"))
+    previous: dict[int, MarkEvent] = {}
+    rows = []
+    for ev in events.order_by("pgh_obj_id", "pgh_id"):
+        before = previous.get(ev.pgh_obj_id)
+        ctx = ev.pgh_context or {}
+        previous[ev.pgh_obj_id] = ev
+        if amended_only and ev.pgh_label != "amended":
+            continue
+        rows.append({
+            "event_id": ev.pgh_id, "label": ev.pgh_label, "at": ev.pgh_created_at, "pupil": ev.pupil_id,
+            "date": ev.date, "session": ev.session,
+            "original": before.code if before else None,
+            "original_minutes_late": before.minutes_late if before else None,
+            "new": ev.code, "minutes_late": ev.minutes_late, "note": ev.note, "version": ev.version,
+            "reason": ctx.get("reason", ""), "name": ctx.get("name", ""), "position": ctx.get("position", ""),
+            "source": ctx.get("source", ""),
+        })
+    rows.sort(key=lambda r: r["event_id"])
+    return rows
+
+
+# --------------------------------------------------------------------------- the admission register
+
+
+class Status:
+    ON_ROLL = "on_roll"
+    LEFT = "left"
+    ALL = "all"
+
+
+def admission_register(*, school: School, group_id: int | None = None, year_group: str = "",
+                       status: str = Status.ON_ROLL, search: str = "",
+                       day: dt.date | None = None) -> QuerySet[Pupil]:
+    """Pupils with their latest admission register entry, in one query whatever the page size."""
+    day = day or timezone.localdate()
+    latest = Enrolment.objects.filter(school=school, pupil=OuterRef("pk")).order_by("-admission_date")
+    on_roll = Enrolment.objects.filter(school=school, pupil=OuterRef("pk")).filter(
+        Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
+    pupils = (Pupil.objects.filter(school=school).select_related("registration_group")
+              .annotate(admitted=Subquery(latest.values("admission_date")[:1]),
+                        left_on=Subquery(latest.values("leaving_date")[:1]),
+                        registration_type=Subquery(latest.values("registration_type")[:1]),
+                        on_roll=Exists(on_roll)))
+    if group_id:
+        pupils = pupils.filter(registration_group_id=group_id)
+    if year_group:
+        pupils = pupils.filter(year_group=year_group)
+    if status == Status.ON_ROLL:
+        pupils = pupils.filter(on_roll=True)
+    elif status == Status.LEFT:
+        pupils = pupils.filter(on_roll=False)
+    for word in search.split()[:4]:
+        pupils = pupils.filter(Q(forename__icontains=word) | Q(surname__icontains=word) | Q(upn__iexact=word))
+    return pupils.order_by("surname", "forename", "pk")
+
+
+def pupil_detail(*, school: School, pupil_id: int) -> Pupil:
+    """One pupil with enrolments and contacts (priority order) prefetched; raises Pupil.DoesNotExist."""
+    return (Pupil.objects.filter(school=school).select_related("registration_group")
+            .prefetch_related(
+                Prefetch("enrolments", queryset=Enrolment.objects.filter(school=school).order_by("admission_date")),
+                Prefetch("contacts", queryset=PupilContact.objects.filter(school=school)
+                         .select_related("guardian", "guardian__user").order_by("priority", "pk")))
+            .get(pk=pupil_id))

@@ -24,8 +24,9 @@ from accesslog.models import AccessKind
 from accesslog.services import access_record
 from attendance_portal.api import SchoolAPIView, SignedInAPIRequest
 from attendance_portal.permissions import can
-from registers.marking import local_today, mark_events, register_build, register_save, register_statuses
+from registers.marking import local_today, register_build, register_save, register_statuses
 from registers.models import Enrolment, Mark, Pupil, RegistrationGroup
+from registers.selectors import mark_events
 from registers.services import MarkEntry
 
 from . import serializers as s
