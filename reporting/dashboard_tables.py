@@ -32,8 +32,8 @@ NOTES = {
     "days": "Absence sessions on each weekday morning and afternoon ÷ possible sessions then.",
     "trend": "Attendance each school week, this year and the same school week last year. The national line is "
              "DfE's published figure for the phase for the year to date (it has no weekly series).",
-    "suppression": "Counts below the threshold, and rates from fewer pupils, are shown as 'fewer than N' "
-                   "(c in a CSV); another figure is hidden with them where it would let them be worked out.",
+    "suppression": "Counts below the threshold, and rates from fewer pupils, are hidden (c in a CSV), and so is "
+                   "any other figure that would let one of them be worked out: a hidden figure may be large.",
 }
 
 

@@ -3,8 +3,8 @@
 Every aggregate that leaves the school (governor and trust pages, CSV exports, PDF reports) is built as
 a `Table` of named counts and the sums that tie them together, then passed through `disclose`.
 
-* Primary suppression: a count from 1 to threshold − 1 is hidden ("fewer than 5" on a page, "c" in a
-  CSV, as DfE writes it). Cells that are not printed but follow from printed ones (pupils in a group
+* Primary suppression: a count from 1 to threshold − 1 is hidden ("hidden" on a page, "c" in a CSV, as
+  DfE writes it). Cells that are not printed but follow from printed ones (pupils in a group
   who are *not* persistently absent, pupils outside a cohort) are judged the same way, because
   subtraction shows them.
 * Secondary suppression: a sum with exactly one hidden term gives that term away, and so can a chain
@@ -13,6 +13,9 @@ a `Table` of named counts and the sums that tie them together, then passed throu
   exact linear algebra over the hidden cells). Cells that are not printed are hidden first (free),
   then the smallest printed ones; a total only when nothing else will do.
 * Rates: a rate computed from fewer pupils than the threshold, or whose count is hidden, is hidden.
+* Every hidden cell reads the same: a cell hidden only to protect another is not a small number, so
+  labelling small ones "fewer than 5" would be untrue of it, and labelling the two kinds apart would tell
+  the reader which is which (with a total of 4, a hidden 0 beside a hidden 4 would give the 4 away).
 
 The threshold is 5 unless the trust sets another (`DisclosureSetting`); DfE itself hides 1 and 2.
 A zero is shown: "none" is not a small number of pupils.
@@ -34,7 +37,13 @@ CSV_HIDDEN = "c"
 
 
 def hidden_text(threshold: int) -> str:
-    return f"fewer than {threshold}"
+    """How a hidden figure reads on a page; `hidden_reason` says why."""
+    return "hidden"
+
+
+def hidden_reason(threshold: int) -> str:
+    return (f"Hidden: fewer than {threshold}, or a figure that would let one fewer than {threshold} be worked "
+            "out (which may be large).")
 
 
 @dataclass

@@ -152,7 +152,7 @@ class DisclosureSetting(models.Model):
     trust = models.OneToOneField("attendance_portal.Trust", on_delete=models.CASCADE, related_name="+")
     threshold = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(2), MaxValueValidator(20)],
-        help_text="Counts below this, and rates from fewer pupils, are shown as 'fewer than N'.")
+        help_text="Counts below this, and rates from fewer pupils, are hidden.")
 
     def __str__(self) -> str:
         return f"{self.trust} hides counts below {self.threshold}"

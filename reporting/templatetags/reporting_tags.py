@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from attendance_portal.permissions import PERMISSIONS
+from reporting.disclosure import hidden_reason
 
 register = template.Library()
 
@@ -30,7 +31,9 @@ def reporting_nav(context: Any) -> str:
 
 
 def _cells(cells: Any) -> str:
-    return format_html_join("", '<td class="num{}">{}</td>', ((" hidden-figure" if c.hidden else "", c) for c in cells))
+    return format_html_join("", '<td class="num{}"{}>{}</td>', (
+        (" hidden-figure", format_html(' title="{}"', hidden_reason(c.threshold)), c) if c.hidden else ("", "", c)
+        for c in cells))
 
 
 def _row(row: Any, total: bool) -> str:
