@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from attendance_portal.http import SchoolRequest, TrustRequest
 from attendance_portal.models import School
 from attendance_portal.permissions import requires
-from registers.calendar import calendar_for
+from registers.calendar import SchoolCalendar, calendar_for
 from registers.models import YEAR_GROUP_CHOICES
 
 from . import disclosure
@@ -54,6 +54,7 @@ class GovernorPage:
     benchmarks: list[Benchmark]
     threshold: int
     today: dt.date | None = None  # the day the page is drawn as of
+    calendar: SchoolCalendar | None = None
 
     @property
     def national(self) -> Benchmark | None:
@@ -80,7 +81,7 @@ def governor_page(*, school: School, kind: str, start: dt.date | None = None, en
     marks = benchmarks_for(schools=[school])[school.pk]
     national = next((b.figure.attendance_perc for b in marks if b.level == "national"), None)
     return GovernorPage(school, period, dash, tables, governor_charts(dash, tables, national=national), marks,
-                        threshold, today)
+                        threshold, today, calendar)
 
 
 # Every governors' page: aggregates for the roles with "view_dashboard".
@@ -114,7 +115,7 @@ def governor_casework(page: GovernorPage) -> list[DisplayTable]:
     composed here because reporting does not import them."""
     figures = casework_figures(school_ids=[page.school.pk], start=page.period.start, end=page.period.end)
     effects = casework_effects(school=page.school, start=page.period.start, end=page.period.end,
-                               as_of=page.today or timezone.localdate())
+                               as_of=page.today or timezone.localdate(), calendar=page.calendar)
     return [*casework_tables(figures, school_id=page.school.pk, threshold=page.threshold),
             effect_table(effects, threshold=page.threshold)]
 

@@ -78,9 +78,10 @@ def test_governor_dashboard_shows_the_schools_figures_in_one_statement(world, go
         response = client.get(url)
     assert response.status_code == 200
     assert len(_summary_statements(queries.captured_queries)) == 1
-    # session, user, memberships, calendar, terms, DfE, reports, the school's version… and one statement
-    # for each casework app's counts (cases and meetings, letters, notices and referrals)
-    assert len(queries.captured_queries) <= 22
+    # session, user, memberships, calendar, terms, DfE, reports, the school's version… one statement for each
+    # casework app's counts (cases and meetings, letters, notices and referrals), and its actions for the
+    # before-and-after table (meetings, plans, letters, notices to improve)
+    assert len(queries.captured_queries) <= 26
     with CaptureQueriesContext(connection) as again:
         assert client.get(url).status_code == 200
     assert not _summary_statements(again.captured_queries)  # nothing changed: the kept figures
