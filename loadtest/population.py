@@ -124,8 +124,9 @@ def _pupils_insert(*, school_ids: list[int], admission: dt.date) -> int:
             SELECT school_id, id, %s, NULL, '', 'main' FROM {p} WHERE school_id = ANY(%s)""",
                        [admission, school_ids])
         cursor.execute(f"""
-            INSERT INTO {g} (school_id, forename, surname, phone, email, user_id)
-            SELECT school_id, 'Parent', surname, '', 'parent-' || id || '@example.org', NULL
+            INSERT INTO {g} (school_id, forename, surname, phone, email, user_id, address, postcode)
+            SELECT school_id, 'Parent', surname, '', 'parent-' || id || '@example.org', NULL,
+                   id || ' Loadtest Road' || chr(10) || 'Riverbend', 'RB1 1AA'
               FROM {p} WHERE school_id = ANY(%s) ORDER BY id""", [school_ids])
         cursor.execute(f"""
             INSERT INTO {c} (school_id, pupil_id, guardian_id, relationship, parental_responsibility,
