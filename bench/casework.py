@@ -14,6 +14,7 @@ never touched, and prints:
     python -m bench casework --pupils=50000     the sync on 50,000 pupils
     python -m bench casework --requests=20      fewer queue requests
     python -m bench casework --only=queue       one of the two
+    python -m bench casework --only=queue --profile   and where one queue request spends its time (cProfile)
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def _parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", choices=["queue", "sync"], default=None)
+    parser.add_argument("--profile", action="store_true",
+                        help="after timing the queue, print where its requests spend their time (cProfile)")
     return parser.parse_args(args)
 
 
@@ -103,7 +106,7 @@ def _open_exactly(school_id: int, target: int, on: dt.date) -> int:
         return cases.exclude(status=Case.Status.CLOSED).count()
 
 
-def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
+def _client(school_id: int):  # type: ignore[no-untyped-def]
     from accounts.demo import client_signed_in
     from attendance_portal.models import Membership, School, User
     from attendance_portal.roles import Role
@@ -114,7 +117,39 @@ def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
     Membership.objects.get_or_create(user=user, school=school, role=Role.ATTENDANCE_OFFICER)
     client = Client(HTTP_HOST="localhost")
     client_signed_in(client, user)
-    url = reverse("interventions:queue", args=[school.slug])
+    return client, reverse("interventions:queue", args=[school.slug])
+
+
+def _profile_queue(school_id: int, requests: int = 10) -> None:
+    """cProfile over `requests` queue requests: the functions with the most time of their own, and the most
+    time under them."""
+    import cProfile
+    import io
+    import pstats
+
+    client, url = _client(school_id)
+    client.get(url)
+    connection.force_debug_cursor = True
+    reset_queries()
+    client.get(url)
+    connection.force_debug_cursor = False
+    print(f"    the statements of one request, slowest first ({len(connection.queries)}):")
+    for query in sorted(connection.queries, key=lambda q: -float(q["time"]))[:8]:
+        print(f"      {float(query['time']) * 1000:6.1f} ms  {' '.join(query['sql'].split())[:110]}")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        client.get(url)
+    profiler.disable()
+    for order, count in (("tottime", 20), ("cumulative", int(os.environ.get("PROFILE_LINES", "30")))):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(count)
+        print(f"    profile of {requests} requests by {order}:")
+        print("\n".join("      " + line for line in out.getvalue().splitlines()[6:] if line.strip()), flush=True)
+
+
+def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
+    client, url = _client(school_id)
     timings, queries, sql_ms = [], [], []
     for n in range(requests + 2):
         connection.force_debug_cursor = True
@@ -135,7 +170,7 @@ def _time_queue(school_id: int, requests: int) -> tuple[float, float, int]:
     return statistics.median(timings), _percentile(timings, 95), queries[-1]
 
 
-def _queue(requests: int, workers: int) -> None:
+def _queue(requests: int, workers: int, profile: bool = False) -> None:
     saved = stats.PUPILS_PER_SCHOOL
     stats.PUPILS_PER_SCHOOL = QUEUE_PUPILS  # one school of 1,500
     try:
@@ -158,6 +193,8 @@ def _queue(requests: int, workers: int) -> None:
             same = figures[0][3] == figures[1][3]
             print(f"  statements per request {'do not grow' if same else 'GROW'} with the number of cases "
                   f"({figures[0][3]} at {figures[0][0]}, {figures[1][3]} at {figures[1][0]})", flush=True)
+            if profile:
+                _profile_queue(school_ids[0])
     finally:
         stats.PUPILS_PER_SCHOOL = saved
 
@@ -194,7 +231,7 @@ def run(args: list[str]) -> None:
     options = _parse(args)
     if options.only in (None, "queue"):
         print("officer queue", flush=True)
-        _queue(options.requests, options.workers)
+        _queue(options.requests, options.workers, options.profile)
     if options.only in (None, "sync"):
         print("nightly case sync", flush=True)
         _sync(options.pupils, options.workers)

@@ -9,11 +9,13 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from attendance_portal.roles import Role
 from reporting.models import SignalKind
 
 from .models import Case, EventKind, Meeting, PlanKind, PupilContext, SupportRecord
-from .services import CONTRACT_OUTCOMES, DECISIONS, NOTE_KINDS
+from .services import CONTRACT_OUTCOMES, DECISIONS, MOVER_ROLES, NOTE_KINDS, ladder_problems
 
+MOVER_CHOICES = [(r, Role(r).label) for r in MOVER_ROLES]
 YEAR_GROUPS = [("", "All year groups")] + [(y, f"Year {y}" if y.isdigit() else y) for y in
                                             ["N1", "N2", "R", *[str(n) for n in range(1, 15)]]]
 
@@ -196,19 +198,91 @@ class ClockDoneForm(forms.Form):
     note = forms.CharField(max_length=300, label="What was done")
 
 
-class LadderChangeForm(forms.Form):
-    entry_kinds = forms.MultipleChoiceField(choices=SignalKind.choices, required=False,
-                                            widget=forms.CheckboxSelectMultiple, label="Concerns that open a case")
-    below_percent = forms.DecimalField(min_value=Decimal("50"), max_value=Decimal("100"), decimal_places=1,
-                                       required=False, label="Or attendance below (%)")
-    letter = forms.CharField(max_length=120, required=False, label="First letter")
-    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+class LadderForm(forms.Form):
+    """A change to the ladder: its name, the letters outside the stages, and the day it starts."""
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("entry_kinds") and data.get("below_percent") is None:
-            raise forms.ValidationError("Choose at least one concern or an attendance threshold.")
-        return data
+    name = forms.CharField(max_length=120, label="Name of the ladder")
+    punctuality_letter = forms.CharField(max_length=120, required=False, label="Punctuality letter",
+                                         help_text="Proposed when a pupil on a case starts being late repeatedly.")
+    praise_letter = forms.CharField(max_length=120, required=False, label="Praise letter",
+                                    help_text="Proposed when every concern behind a case has ended.")
+    effective_from = forms.DateField(widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+                                     required=False, label="From",
+                                     help_text="Today or later. Empty: today.")
+
+    def clean_effective_from(self) -> dt.date:
+        day: dt.date | None = self.cleaned_data.get("effective_from")
+        today = timezone.localdate()
+        if day is not None and day < today:
+            raise forms.ValidationError("A change starts today or later: what was done under the ladder in force "
+                                        "stays as it was.")
+        return day or today
+
+
+def _weeks(label: str) -> forms.IntegerField:
+    return forms.IntegerField(min_value=1, max_value=52, required=False, label=label)
+
+
+class LadderStageForm(forms.Form):
+    """One stage: when a case enters it, what it offers, who may move a case on, and when it should move."""
+
+    name = forms.CharField(max_length=120, label="Name of the stage")
+    entry_kinds = forms.MultipleChoiceField(choices=SignalKind.choices, required=False,
+                                            widget=forms.CheckboxSelectMultiple, label="Enters on these concerns")
+    entry_below_percent = forms.DecimalField(min_value=Decimal("50"), max_value=Decimal("100"), decimal_places=1,
+                                             required=False, label="Or attendance below (%)")
+    letter = forms.CharField(max_length=120, required=False, label="Letter")
+    meeting_type = forms.CharField(max_length=120, required=False, label="Meeting")
+    plan = forms.ChoiceField(choices=[("", "No contract or plan"), *[c for c in PlanKind.choices if c[0]]],
+                             required=False, label="Contract or plan")
+    review_after_weeks = _weeks("Review after (school weeks)")
+    extend_weeks = _weeks("May extend by (school weeks)")
+    notice = forms.CharField(max_length=120, required=False, label="Notice")
+    referral = forms.CharField(max_length=160, required=False, label="Referral to")
+    movers = forms.MultipleChoiceField(choices=MOVER_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+                                       label="Who may move a case on",
+                                       help_text="None ticked: anyone working the case.")
+    escalate_after_weeks = _weeks("Propose moving on after (school weeks without improvement)")
+    escalate_on_did_not_attend = forms.BooleanField(required=False,
+                                                    label="Propose moving on when the parents do not attend a meeting")
+
+    OFFERS = ("letter", "meeting_type", "plan", "review_after_weeks", "extend_weeks", "notice", "referral")
+
+    def offers(self) -> list[forms.BoundField]:
+        """The fields of what the stage offers, in order (for the page)."""
+        return [self[name] for name in self.OFFERS]
+
+
+class BaseLadderStageFormSet(forms.BaseFormSet):
+    """The stages in order; a stage ticked for removal, and the empty one offered for a new stage, are left
+    out. The ladder-wide checks (an opening condition on the first, no escalation from the last) are the
+    service's (`ladder_problems`), so the page and every other caller give the same message."""
+
+    def clean(self) -> None:
+        if any(self.errors) or not self.management_form.is_valid():
+            return  # each form's own message (or the missing management form's) says what to mend first
+        stages = self.stages()
+        problems = ladder_problems(stages)
+        if problems:
+            raise forms.ValidationError(problems)
+
+    def stages(self) -> list[dict[str, Any]]:
+        kept = []
+        for n, form in enumerate(self.forms):
+            if form.cleaned_data.get("DELETE") or (n >= self.initial_form_count() and not form.has_changed()):
+                continue
+            data = dict(form.cleaned_data)
+            data.pop("DELETE", None)
+            kept.append(data)
+        return kept
+
+
+LadderStageFormSet = forms.formset_factory(LadderStageForm, formset=BaseLadderStageFormSet, extra=1, can_delete=True,
+                                           max_num=12, validate_max=True, absolute_max=20)
+
+
+def ladder_stage_initial(stages: list[Any]) -> list[dict[str, Any]]:
+    return [{name: getattr(stage, name) for name in LadderStageForm.base_fields} for stage in stages]
 
 
 EVENT_KIND_LABELS = dict(EventKind.choices)

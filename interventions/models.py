@@ -89,6 +89,16 @@ class LadderStage(SchoolOwned):
     def may_move(self, roles: frozenset[Role]) -> bool:
         return not self.movers or bool({r.value for r in roles} & set(self.movers))
 
+    @property
+    def entry_label(self) -> str:
+        """The concerns that enter the stage, in words."""
+        return ", ".join(str(SignalKind(k).label) for k in self.entry_kinds if k in SignalKind.values)
+
+    @property
+    def movers_label(self) -> str:
+        """Who may move a case on, in words ('' for anyone working the case)."""
+        return ", ".join(Role(r).label.lower() for r in self.movers if r in Role.values)
+
 
 class PupilContext(SchoolOwned):
     """What the register does not hold and a context review needs. The safeguarding flag says only that a

@@ -1,9 +1,11 @@
 """The casework rules written once: which concern starts which statutory clock and when it falls due,
-how far the evidence of an action reaches back, and the priority order of the queue."""
+how far the evidence of an action reaches back, the priority order of the queue, and how a ladder's
+escalation counts school weeks."""
 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 
 from registers.calendar import SchoolCalendar
 from reporting.models import SignalKind
@@ -22,8 +24,12 @@ CLOCK_FOR_KIND: dict[str, tuple[ClockKind, int]] = {
 SOCIAL_WORKER_KINDS = frozenset({K.N_CODE_OVERDUE, K.CONTINUOUS_UNAUTHORISED_10_DAYS, K.CONTINUOUS_ABSENCE_20_DAYS})
 CLOCK_NEAR_DAYS = 3  # a clock this close to its due day is shown as near
 
-# Concerns that usually open a case when the ladder's first stage names none.
+# Concerns that open a case at the first stage of a ladder none of whose stages names an entry condition.
 DEFAULT_OPENING_KINDS = (K.PERSISTENT_ABSENCE, K.SEVERE_ABSENCE, K.BELOW_THRESHOLD)
+# A case has improved when every concern of its pupil has ended, these apart (they are not casework alone).
+IMPROVED_IGNORES = (K.AT_RISK,)
+# How a proposal to move a case on to a later stage begins (its next action, until a person moves it).
+MOVE_PREFIX = "Move on to "
 
 # Queue priority: severe first, statutory next, then persistent and the rest.
 KIND_PRIORITY: dict[str, int] = {
@@ -41,3 +47,13 @@ EVIDENCE_WEEKS = 10
 def evidence_start(calendar: SchoolCalendar, day: dt.date) -> dt.date:
     weeks = calendar.recent_school_weeks(day, EVIDENCE_WEEKS)
     return weeks[0] if weeks else day - dt.timedelta(weeks=EVIDENCE_WEEKS)
+
+
+def escalation_cutoff(calendar: SchoolCalendar, on: dt.date, weeks: int) -> dt.date | None:
+    """A case at a stage since a day before this one has spent `weeks` school weeks there by `on`: the
+    inverse of `SchoolCalendar.school_weeks_after` (calendar.school_weeks_after(since, weeks) <= on exactly when
+    since < the day returned), within the school's calendar. None when no stage can be that old yet."""
+    mondays = calendar.week_mondays
+    ended = bisect_right(mondays, on - dt.timedelta(days=4))  # school weeks whose Friday is on or before `on`
+    at = ended - weeks
+    return mondays[at] if 0 <= at < len(mondays) else None

@@ -32,6 +32,7 @@ from .models import (
     AttendanceContract,
     Case,
     CaseEvent,
+    ClockKind,
     Concern,
     Ladder,
     LadderStage,
@@ -41,14 +42,27 @@ from .models import (
     StatutoryClock,
     SupportRecord,
 )
-from .rules import CLOCK_NEAR_DAYS, DEFAULT_OPENING_KINDS, ILLNESS_CODES, KIND_PRIORITY, evidence_start
+from .rules import (
+    CLOCK_NEAR_DAYS,
+    DEFAULT_OPENING_KINDS,
+    ILLNESS_CODES,
+    IMPROVED_IGNORES,
+    KIND_PRIORITY,
+    MOVE_PREFIX,
+    escalation_cutoff,
+    evidence_start,
+)
 
 # ---------------------------------------------------------------- ladder
 
 
 def ladder_for(*, school: School, day: dt.date) -> Ladder | None:
     """The ladder in force on `day` (the latest that started on or before it)."""
-    return (Ladder.objects.filter(school=school, effective_from__lte=day).order_by("-effective_from")
+    return _ladder_on(school_id=school.pk, day=day)
+
+
+def _ladder_on(*, school_id: int, day: dt.date) -> Ladder | None:
+    return (Ladder.objects.filter(school_id=school_id, effective_from__lte=day).order_by("-effective_from")
             .prefetch_related("stages").first())
 
 
@@ -56,12 +70,101 @@ def ladder_stages(*, ladder: Ladder | None) -> list[LadderStage]:
     return sorted(ladder.stages.all(), key=lambda s: s.position) if ladder else []
 
 
-def opening_kinds(*, ladder: Ladder | None) -> frozenset[str]:
-    """Concerns that open a case by themselves: those of the first stage's entry conditions."""
-    stages = ladder_stages(ladder=ladder)
-    if stages and stages[0].entry_kinds:
-        return frozenset(stages[0].entry_kinds)
-    return frozenset(DEFAULT_OPENING_KINDS)
+def stage_at(*, stages: Sequence[LadderStage], position: int) -> LadderStage | None:
+    return next((s for s in stages if s.position == position), None)
+
+
+def stage_in_force(*, case: Case, ladder: Ladder | None = None, on: dt.date | None = None) -> LadderStage | None:
+    """The stage of the ladder in force at the case's place on its ladder: what a new action follows (what
+    the stage offers, who may move the case on, its escalation). The case keeps the stage row it entered,
+    so its history reads as it was; its own stage when the ladder in force has none at that place."""
+    if case.stage is None:
+        return None
+    ladder = ladder or _ladder_on(school_id=case.school_id, day=on or timezone.localdate())
+    if ladder is None or ladder.pk == case.stage.ladder_id:
+        return case.stage
+    return stage_at(stages=ladder_stages(ladder=ladder), position=case.stage.position) or case.stage
+
+
+# ---------------------------------------------------------------- the ladder's rules on a pupil
+
+
+def has_entry_rules(stages: Sequence[LadderStage]) -> bool:
+    return any(s.entry_kinds or s.entry_below_percent is not None for s in stages)
+
+
+def needs_figures(stages: Sequence[LadderStage]) -> bool:
+    """Whether a stage enters on an attendance threshold (so the pupils' figures are needed)."""
+    return any(s.entry_below_percent is not None for s in stages)
+
+
+def below(figures: Figures | None, percent: Decimal | None) -> bool:
+    """Attendance this year below `percent` (exactly, in whole sessions)."""
+    return (percent is not None and figures is not None and figures.possible > 0
+            and Decimal(100 * figures.attendance) < percent * figures.possible)
+
+
+def stage_entered(*, stages: Sequence[LadderStage], kinds: Iterable[str],
+                  figures: Figures | None = None) -> LadderStage | None:
+    """The furthest stage whose entry conditions a pupil meets: one of its concerns, or attendance below
+    its threshold. On a ladder none of whose stages names a condition, the usual concerns
+    (DEFAULT_OPENING_KINDS) enter the first stage. `stages` in ladder order."""
+    kinds = set(kinds)
+    if not has_entry_rules(stages):
+        return stages[0] if stages and kinds & set(DEFAULT_OPENING_KINDS) else None
+    entered = None
+    for stage in stages:
+        if kinds & set(stage.entry_kinds) or below(figures, stage.entry_below_percent):
+            entered = stage
+    return entered
+
+
+def entry_reason(*, stage: LadderStage, kinds: Iterable[str]) -> str:
+    """What about the pupil meets the stage's entry conditions, in words."""
+    met = [SignalKind(k).label for k in stage.entry_kinds if k in set(kinds)]
+    if met:
+        return ", ".join(met)
+    if stage.entry_below_percent is not None:
+        return f"attendance below {stage.entry_below_percent}%"
+    return "the usual concerns"
+
+
+@dataclass(frozen=True)
+class Move:
+    """The ladder calls for a case to move on: to this stage, for this reason (a person decides)."""
+
+    to: LadderStage
+    why: str
+
+    @property
+    def next_action(self) -> str:
+        return f"{MOVE_PREFIX}{self.to.name} ({self.why})"[:200]
+
+
+def escalation_move(*, stages: Sequence[LadderStage], stage: LadderStage) -> Move | None:
+    """Where a stage's escalation rule (no improvement after N school weeks there) moves a case: the next
+    stage; None when the stage has no such rule or no stage follows it."""
+    following = next((s for s in stages if s.position > stage.position), None)
+    if not stage.escalate_after_weeks or following is None:
+        return None
+    return Move(following, f"no improvement after {stage.escalate_after_weeks} school weeks")
+
+
+def move_called_for(*, stages: Sequence[LadderStage], position: int, entered: LadderStage | None,
+                    kinds: Iterable[str], stage_since: dt.date, improved: bool, scheduled_ahead: bool,
+                    cutoffs: dict[int, dt.date | None]) -> Move | None:
+    """Whether the ladder calls for a case at `position` to move on: a later stage's entry conditions are
+    met, or its stage's escalation rule has run out (it has been there since before the rule's cutoff day,
+    `cutoffs` by weeks, see `escalation_cutoff`) without improvement and nothing is scheduled ahead (a
+    review, agreed actions)."""
+    if entered is not None and entered.position > position:
+        return Move(entered, entry_reason(stage=entered, kinds=kinds))
+    current = stage_at(stages=stages, position=position)
+    move = escalation_move(stages=stages, stage=current) if current is not None else None
+    if move is None or improved or scheduled_ahead:
+        return None
+    cutoff = cutoffs.get(current.escalate_after_weeks)  # type: ignore[union-attr, arg-type]
+    return move if cutoff is not None and stage_since < cutoff else None
 
 
 # ---------------------------------------------------------------- figures
@@ -235,51 +338,138 @@ def _filtered(qs: QuerySet[Any], filters: Filters, *, cases: bool, prefix: str =
     return qs
 
 
-@dataclass
-class QueueRow:
-    case: Case | None
-    pupil: Pupil
+def _name(forename: str, surname: str) -> str:
+    return f"{forename} {surname}"  # as Pupil.full_name
+
+
+def _attendance(figures: Figures | None) -> str:
+    return f"{figures.attendance}/{figures.possible}" if figures is not None else ""
+
+
+# Dates as the page prints them ("j M", "D j M" in English), without the date filter's work on every row.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def day_month(day: dt.date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]}"
+
+
+class _Row:
+    """The queue's rows are read by the template engine field by field; a mapping lookup is its first (and
+    cheapest) try, so each row answers one rather than failing it and falling back to an attribute."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+@dataclass(slots=True)
+class QueueRow(_Row):
+    """One line of the queue with what the page shows worked out once (names, labels, dates, ids as text),
+    so the page only prints values: no model instances, lookups across relations, filters or url tags per
+    row."""
+
     enrolment_id: int
-    kinds: list[str]
-    priority: int
-    figures: Figures | None = None
+    name: str
+    year_group: str
+    case_id: int | None = None
+    kinds: list[str] = field(default_factory=list)
+    priority: int = 0
+    surname: str = ""
+    stage: str = "—"
+    owner: str = "—"
     due: dt.date | None = None
+    due_label: str = ""
     what: str = ""
+    attendance: str = ""  # sessions attended/possible this year; "" without figures
+    url: str = ""  # the case page, set by the view
+    kinds_label: str = ""
+    key: str = ""  # the enrolment's id as text (the case's for a case)
+
+
+@dataclass(slots=True)
+class ActionRow(_Row):
+    pk: int
+    case_id: int
+    name: str
+    title: str
+    status: str
+    status_label: str
+    held: bool
+    url: str = ""  # the context review, set by the view
+    case_url: str = ""
+
+
+@dataclass(slots=True)
+class ClockRow(_Row):
+    pk: int
+    name: str
+    year_group: str
+    kind_label: str
+    due: dt.date
+    due_label: str
+    overdue: bool
+    url: str = ""  # recording it done, set by the view
+    key: str = ""
 
 
 @dataclass
 class Queue:
     new_concerns: list[QueueRow]
-    actions: list[Action]
+    actions: list[ActionRow]
     due_cases: list[QueueRow]
-    clocks: list[StatutoryClock]
+    clocks: list[ClockRow]
     improved: list[QueueRow]
     open_cases: int
     today: dt.date
     limit: int
 
 
+ACTION_STATUS = dict(Action.Status.choices)
+CLOCK_KINDS = dict(ClockKind.choices)
+CASE_ROW = ("pk", "enrolment_id", "pupil__forename", "pupil__surname", "pupil__year_group", "stage__name",
+            "owner__first_name", "owner__last_name", "next_due", "next_action")
+
+
+def _case_rows(qs: QuerySet[Any], *, what: str | None = None) -> list[QueueRow]:
+    rows = []
+    for pk, enrolment_id, forename, surname, year_group, stage, first, last, due, action in qs.values_list(*CASE_ROW):
+        owner = f"{first or ''} {last or ''}".strip()  # as User.get_full_name
+        rows.append(QueueRow(enrolment_id, _name(forename, surname), year_group, case_id=pk, surname=surname,
+                             stage=stage or "—", owner=owner or "—", due=due, due_label=day_month(due) if due else "",
+                             what=action if what is None else what, key=str(pk)))
+    return rows
+
+
 def queue_for(*, school: School, filters: Filters, user: User | None = None, today: dt.date | None = None,
               limit: int = 100) -> Queue:
-    """Today's work, each part sorted by priority and cut at `limit` rows; a fixed number of statements."""
+    """Today's work, each part sorted by priority and cut at `limit` rows; a fixed number of statements.
+    Rows are read as values, not model instances, and carry what the page prints."""
     today = today or timezone.localdate()
     open_cases = Case.objects.filter(school=school).exclude(status=Case.Status.CLOSED)
     if filters.mine and user is not None:
         filters = Filters(filters.year_group, filters.cohort, filters.stage, user.pk, False)
-    cases = _filtered(open_cases.select_related("pupil", "stage", "owner"), filters, cases=True)
+    cases = _filtered(open_cases, filters, cases=True)
 
     # New concerns: active concerns of enrolments with no open case.
     concerns = _filtered(
         Concern.objects.filter(school=school, active=True)
-        .exclude(Exists(open_cases.filter(enrolment_id=OuterRef("enrolment_id"))))
-        .select_related("pupil"), filters, cases=False)
+        .exclude(Exists(open_cases.filter(enrolment_id=OuterRef("enrolment_id")))), filters, cases=False)
     grouped: dict[int, QueueRow] = {}
-    for concern in concerns.order_by("enrolment_id")[: limit * 4]:
-        row = grouped.setdefault(concern.enrolment_id, QueueRow(None, concern.pupil, concern.enrolment_id, [], 0))
-        row.kinds.append(concern.kind)
-        row.priority = max(row.priority, KIND_PRIORITY.get(concern.kind, 0))
-        row.due = min(row.due or concern.since, concern.since)
-    new_rows = sorted(grouped.values(), key=lambda r: (-r.priority, r.pupil.surname))[:limit]
+    for enrolment_id, kind, since, forename, surname, year_group in concerns.order_by("enrolment_id").values_list(
+            "enrolment_id", "kind", "since", "pupil__forename", "pupil__surname", "pupil__year_group")[: limit * 4]:
+        row = grouped.get(enrolment_id)
+        if row is None:
+            row = grouped[enrolment_id] = QueueRow(enrolment_id, _name(forename, surname), year_group,
+                                                   surname=surname)
+        row.kinds.append(kind)
+        row.priority = max(row.priority, KIND_PRIORITY.get(kind, 0))
+        row.due = min(row.due or since, since)
+    new_rows = sorted(grouped.values(), key=lambda r: (-r.priority, r.surname))[:limit]
+    for row in new_rows:
+        row.kinds_label, row.key = ", ".join(row.kinds), str(row.enrolment_id)
 
     actions_qs = _filtered(Action.objects.filter(school=school, status__in=[Action.Status.PROPOSED,
                                                                      Action.Status.HELD]),
@@ -288,24 +478,30 @@ def queue_for(*, school: School, filters: Filters, user: User | None = None, tod
         actions_qs = actions_qs.filter(case__stage__position=filters.stage)
     if filters.owner is not None:
         actions_qs = actions_qs.filter(case__owner_id=filters.owner)
-    actions = list(actions_qs.select_related("case__pupil", "case__stage").order_by("proposed_at")[:limit])
+    action_values = actions_qs.order_by("proposed_at", "pk").values_list(
+        "pk", "case_id", "case__pupil__forename", "case__pupil__surname", "title", "status")[:limit]
+    actions = [ActionRow(pk, case_id, _name(forename, surname), title, status, ACTION_STATUS.get(status, status),
+                         status == Action.Status.HELD)
+               for pk, case_id, forename, surname, title, status in action_values]
 
-    due_cases = [QueueRow(c, c.pupil, c.enrolment_id, [], 0, due=c.next_due, what=c.next_action)
-                 for c in cases.filter(next_due__lte=today + dt.timedelta(days=7), improved=False)
-                 .order_by("next_due")[:limit]]
-    improved = [QueueRow(c, c.pupil, c.enrolment_id, [], 0, what="Every concern has ended: close or praise")
-                for c in cases.filter(improved=True).order_by("stage_since")[:limit]]
+    due_cases = _case_rows(cases.filter(next_due__lte=today + dt.timedelta(days=7), improved=False)
+                           .order_by("next_due")[:limit])
+    improved = _case_rows(cases.filter(improved=True).order_by("stage_since")[:limit],
+                          what="Every concern has ended: close or praise")
 
-    clocks = list(_filtered(StatutoryClock.objects.filter(
-        school=school, done_at__isnull=True, due__lte=today + dt.timedelta(days=CLOCK_NEAR_DAYS)), filters,
-        cases=False).select_related("pupil").order_by("due")[:limit])
+    clocks = [ClockRow(pk, _name(forename, surname), year_group, CLOCK_KINDS.get(kind, kind), due,
+                       f"{DAYS[due.weekday()]} {day_month(due)}", due < today, key=str(pk))
+              for pk, kind, due, forename, surname, year_group in _filtered(StatutoryClock.objects.filter(
+                  school=school, done_at__isnull=True, due__lte=today + dt.timedelta(days=CLOCK_NEAR_DAYS)), filters,
+                  cases=False).order_by("due").values_list(
+                  "pk", "kind", "due", "pupil__forename", "pupil__surname", "pupil__year_group")[:limit]]
 
     shown = [r.enrolment_id for r in new_rows + due_cases + improved]
     if shown:
         calendar = calendar_for(school=school)
         figures = figures_year_to_date(school=school, enrolment_ids=shown, on=today, calendar=calendar)
         for row in new_rows + due_cases + improved:
-            row.figures = figures.get(row.enrolment_id)
+            row.attendance = _attendance(figures.get(row.enrolment_id))
     return Queue(new_rows, actions, due_cases, clocks, improved, open_cases.count(), today, limit)
 
 
@@ -370,8 +566,9 @@ class CaseView:
     grid: list[tuple[dt.date, list[tuple[dt.date | None, str, str]]]]
     siblings: list[tuple[Pupil, Figures | None]]
     contacts: list[PupilContact]
-    stages: list[LadderStage]
+    stages: list[LadderStage]  # of the ladder in force: a case moves on along it
     next_stage: LadderStage | None
+    stage_now: LadderStage | None  # the ladder in force at the case's place: what it offers now
     contract_figures: dict[int, Figures | None]
 
 
@@ -402,7 +599,9 @@ def case_view(*, school: School, case: Case, today: dt.date | None = None) -> Ca
                             end=min(today, contract.monitoring_end), calendar=calendar)
         contract_figures[contract.pk] = found.get(case.enrolment_id)
     opened = next((e for e in events if e.kind == "opened"), None)
-    stages = ladder_stages(ladder=case.stage.ladder) if case.stage else []
+    ladder = ladder_for(school=school, day=today)
+    stages = ladder_stages(ladder=ladder)
+    stage_now = stage_in_force(case=case, ladder=ladder)
     next_stage = next((s for s in stages if case.stage and s.position > case.stage.position), None)
     return CaseView(
         case=case, events=events, actions=actions,
@@ -417,7 +616,7 @@ def case_view(*, school: School, case: Case, today: dt.date | None = None) -> Ca
         siblings=[(p, figures.get(sibling_enrolments.get(p.pk, -1))) for p in siblings],
         contacts=list(PupilContact.objects.filter(school=school, pupil=case.pupil).select_related("guardian")
                       .order_by("priority")),
-        stages=stages, next_stage=next_stage, contract_figures=contract_figures,
+        stages=stages, next_stage=next_stage, stage_now=stage_now, contract_figures=contract_figures,
     )
 
 
@@ -462,50 +661,160 @@ def parent_documents(*, pupil: Pupil) -> list[Action]:
 # ---------------------------------------------------------------- policy preview
 
 
+YEAR_ORDER = {y: n for n, y in enumerate(["N1", "N2", "R", *[str(n) for n in range(1, 15)]])}
+
+
+def year_group_key(year_group: str) -> tuple[int, str]:
+    return YEAR_ORDER.get(year_group, len(YEAR_ORDER)), year_group
+
+
+@dataclass
+class PreviewRow:
+    """What a ladder would do to one year group's pupils today."""
+
+    year_group: str
+    open: int = 0
+    move: int = 0
+    close: int = 0
+    letters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def letters_total(self) -> int:
+        return sum(self.letters.values())
+
+
 @dataclass
 class Preview:
-    would_open: dict[str, int]
-    would_close: dict[str, int]
+    """What a ladder's rules would do on today's data, by year group: cases that would open (pupils with no
+    open case who meet a stage's entry conditions), move on (open cases a later stage's entry conditions or
+    their stage's escalation rule call on), close (open cases whose pupil meets no entry condition and has
+    no concern left), and the letters those would bring (the stage letters, the praise letter). `current`
+    is the same for the ladder in force, for comparison."""
+
+    rows: list[PreviewRow]
     letters: dict[str, int]
     total_open: int
+    total_move: int
     total_close: int
+    current: Preview | None = None
+
+    @property
+    def total_letters(self) -> int:
+        return sum(self.letters.values())
+
+    @property
+    def would_open(self) -> dict[str, int]:
+        return {r.year_group: r.open for r in self.rows if r.open}
+
+    @property
+    def would_move(self) -> dict[str, int]:
+        return {r.year_group: r.move for r in self.rows if r.move}
+
+    @property
+    def would_close(self) -> dict[str, int]:
+        return {r.year_group: r.close for r in self.rows if r.close}
+
+    def compared(self) -> list[tuple[PreviewRow, PreviewRow]]:
+        """Each year group's row beside the ladder in force's (an empty one where it has none)."""
+        now = {r.year_group: r for r in (self.current.rows if self.current else [])}
+        groups = sorted({r.year_group for r in self.rows} | set(now), key=year_group_key)
+        mine = {r.year_group: r for r in self.rows}
+        return [(mine.get(g) or PreviewRow(g), now.get(g) or PreviewRow(g)) for g in groups]
 
 
-def ladder_preview(*, school: School, entry_kinds: Iterable[str], below_percent: Decimal | None,
-                   letter: str, today: dt.date | None = None) -> Preview:
-    """What a first-stage entry rule would do to today's data, by year group; nothing is written.
+@dataclass
+class _OpenCase:
+    enrolment_id: int
+    year_group: str
+    position: int
+    stage_since: dt.date
+    improved: bool
+    scheduled_ahead: bool
 
-    Would open: enrolments with no open case that the rule selects. Would close: open cases none of whose
-    pupils the rule (or any other active concern) still selects."""
+
+@dataclass
+class _Today:
+    """Today's data a preview reads once, whichever ladders it evaluates."""
+
+    today: dt.date
+    calendar: SchoolCalendar
+    on_roll: dict[int, str]  # enrolment -> year group
+    kinds: dict[int, set[str]]  # active concerns (signals) by enrolment
+    figures: dict[int, Figures]
+    cases: list[_OpenCase]
+
+
+def _today_data(*, school: School, today: dt.date, with_figures: bool) -> _Today:
+    calendar = calendar_for(school=school)
+    on_roll = dict(Enrolment.objects.filter(school=school, leaving_date__isnull=True)
+                   .values_list("pk", "pupil__year_group"))
+    kinds: dict[int, set[str]] = {}
+    for enrolment_id, kind in AttendanceSignal.objects.filter(school=school, active=True) \
+            .values_list("enrolment_id", "kind"):
+        kinds.setdefault(enrolment_id, set()).add(kind)
+    figures = figures_year_to_date(school=school, enrolment_ids=list(on_roll), on=today,
+                                   calendar=calendar) if with_figures and on_roll else {}
+    cases = [_OpenCase(e, year_group, position or 0, since, improved, due is not None and due > today)
+             for e, year_group, position, since, improved, due in
+             Case.objects.filter(school=school).exclude(status=Case.Status.CLOSED)
+             .values_list("enrolment_id", "pupil__year_group", "stage__position", "stage_since", "improved",
+                          "next_due")]
+    return _Today(today, calendar, on_roll, kinds, figures, cases)
+
+
+def _evaluate(data: _Today, stages: Sequence[LadderStage], praise_letter: str) -> Preview:
+    stages = sorted(stages, key=lambda s: s.position)
+    rows: dict[str, PreviewRow] = {}
+    cutoffs = {s.escalate_after_weeks: escalation_cutoff(data.calendar, data.today, s.escalate_after_weeks)
+               for s in stages if s.escalate_after_weeks}
+
+    def count(year_group: str, what: str, letter: str) -> None:
+        row = rows.setdefault(year_group, PreviewRow(year_group))
+        setattr(row, what, getattr(row, what) + 1)
+        if letter:
+            row.letters[letter] = row.letters.get(letter, 0) + 1
+
+    with_case = {c.enrolment_id for c in data.cases}
+    for enrolment_id, year_group in data.on_roll.items():
+        if enrolment_id in with_case:
+            continue
+        entered = stage_entered(stages=stages, kinds=data.kinds.get(enrolment_id, ()),
+                                figures=data.figures.get(enrolment_id))
+        if entered is not None:
+            count(year_group, "open", entered.letter)
+    for case in data.cases:
+        kinds = data.kinds.get(case.enrolment_id, set())
+        entered = stage_entered(stages=stages, kinds=kinds, figures=data.figures.get(case.enrolment_id))
+        if entered is None and not kinds - set(IMPROVED_IGNORES):
+            count(case.year_group, "close", praise_letter)
+            continue
+        move = move_called_for(stages=stages, position=case.position, entered=entered, kinds=kinds,
+                               stage_since=case.stage_since, improved=case.improved,
+                               scheduled_ahead=case.scheduled_ahead, cutoffs=cutoffs)
+        if move is not None:
+            count(case.year_group, "move", move.to.letter)
+    ordered = [rows[g] for g in sorted(rows, key=year_group_key)]
+    letters: dict[str, int] = {}
+    for row in ordered:
+        for title, n in row.letters.items():
+            letters[title] = letters.get(title, 0) + n
+    return Preview(ordered, dict(sorted(letters.items())), sum(r.open for r in ordered),
+                   sum(r.move for r in ordered), sum(r.close for r in ordered))
+
+
+def ladder_preview(*, school: School, stages: Sequence[LadderStage], praise_letter: str = "",
+                   compare: Ladder | None = None, today: dt.date | None = None) -> Preview:
+    """What a ladder (its stages, saved or not) would do to today's data, by year group, beside what the
+    ladder in force (`compare`) does to the same data; nothing is written. Reads today's data once: the
+    pupils on roll, their active concerns, the open cases and, when a stage enters on a threshold, every
+    pupil's figures this year."""
     today = today or timezone.localdate()
-    kinds = set(entry_kinds)
-    selected: dict[int, str] = {}
-    for enrolment_id, year_group in AttendanceSignal.objects.filter(school=school, active=True, kind__in=kinds) \
-            .values_list("enrolment_id", "enrolment__pupil__year_group"):
-        selected[enrolment_id] = year_group
-    if below_percent is not None:
-        calendar = calendar_for(school=school)
-        on_roll = dict(Enrolment.objects.filter(school=school, leaving_date__isnull=True)
-                       .values_list("pk", "pupil__year_group"))
-        figures = figures_year_to_date(school=school, enrolment_ids=list(on_roll), on=today, calendar=calendar)
-        for enrolment_id, found in figures.items():
-            if found.possible and Decimal(100 * found.attendance) < below_percent * found.possible:
-                selected[enrolment_id] = on_roll[enrolment_id]
-    open_cases = dict(Case.objects.filter(school=school).exclude(status=Case.Status.CLOSED)
-                      .values_list("enrolment_id", "pupil__year_group"))
-    still = set(Concern.objects.filter(school=school, active=True, enrolment_id__in=list(open_cases))
-                .exclude(kind__in=[SignalKind.AT_RISK, SignalKind.PUNCTUALITY]).values_list("enrolment_id", flat=True))
-    would_open: dict[str, int] = {}
-    for enrolment_id, year_group in selected.items():
-        if enrolment_id not in open_cases:
-            would_open[year_group] = would_open.get(year_group, 0) + 1
-    would_close: dict[str, int] = {}
-    for enrolment_id, year_group in open_cases.items():
-        if enrolment_id not in selected and enrolment_id not in still:
-            would_close[year_group] = would_close.get(year_group, 0) + 1
-    letters = dict(would_open) if letter else {}
-    return Preview(dict(sorted(would_open.items())), dict(sorted(would_close.items())), dict(sorted(letters.items())),
-                   sum(would_open.values()), sum(would_close.values()))
+    in_force = ladder_stages(ladder=compare)
+    data = _today_data(school=school, today=today, with_figures=needs_figures(stages) or needs_figures(in_force))
+    found = _evaluate(data, stages, praise_letter)
+    if compare is not None:
+        found.current = _evaluate(data, in_force, compare.praise_letter)
+    return found
 
 
 # ---------------------------------------------------------------- casework in aggregate (governors, trusts)

@@ -45,17 +45,30 @@ from .models import (
     StatutoryClock,
     SupportRecord,
 )
-from .rules import CLOCK_FOR_KIND, SOCIAL_WORKER_KINDS, evidence_start
+from .rules import (
+    CLOCK_FOR_KIND,
+    DEFAULT_OPENING_KINDS,
+    IMPROVED_IGNORES,
+    MOVE_PREFIX,
+    SOCIAL_WORKER_KINDS,
+    escalation_cutoff,
+    evidence_start,
+)
 from .selectors import (
     context_for,
+    entry_reason,
+    escalation_move,
     figures_dict,
     figures_for,
     figures_year_to_date,
     ladder_for,
     ladder_stages,
-    opening_kinds,
+    move_called_for,
+    needs_figures,
     sessions_snapshot,
     sessions_snapshots,
+    stage_entered,
+    stage_in_force,
 )
 
 LOCK_NAMESPACE = 0x4341  # "CA": casework; the second key is the school id
@@ -65,40 +78,88 @@ DEFAULT_REVIEW_WEEKS = 6
 # ---------------------------------------------------------------- ladders
 
 
+# Who a ladder may reserve moving a case on to: the roles that work cases at the school.
+MOVER_ROLES = (Role.ATTENDANCE_OFFICER.value, Role.SENIOR_ATTENDANCE_CHAMPION.value, Role.HEADTEACHER.value)
+STAGE_FIELDS = tuple(f.name for f in LadderStage._meta.concrete_fields
+                     if f.name not in ("id", "school", "ladder", "position"))
+LADDER_RULES = tuple(f.name for f in Ladder._meta.concrete_fields
+                     if f.name not in ("id", "school", "name", "effective_from", "created_at", "created_by"))
+
+
+def ladder_problems(stages: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with a ladder's stages, in words ([] when nothing): every caller (the page, the seeds,
+    the benchmarks) goes through these checks."""
+    problems = []
+    if not stages:
+        return ["A ladder needs at least one stage."]
+    unknown = {k for s in stages for k in s.get("entry_kinds", [])} - set(SignalKind.values)
+    if unknown:
+        problems.append(f"Unknown concern: {', '.join(sorted(unknown))}.")
+    roles = {r for s in stages for r in s.get("movers", [])} - set(MOVER_ROLES)
+    if roles:
+        problems.append(f"Only an attendance officer, the senior attendance champion or the headteacher can be "
+                        f"given a case to move on, not {', '.join(sorted(roles))}.")
+    for n, stage in enumerate(stages, start=1):
+        if not str(stage.get("name", "")).strip():
+            problems.append(f"Stage {n}: give the stage a name.")
+        if stage.get("plan", "") not in PlanKind.values:
+            problems.append(f"Stage {n}: choose an attendance contract, an action plan or no plan.")
+        percent = stage.get("entry_below_percent")
+        if percent is not None and not Decimal(50) <= Decimal(percent) <= Decimal(100):
+            problems.append(f"Stage {n}: an attendance threshold is between 50% and 100%.")
+        for name in ("review_after_weeks", "extend_weeks", "escalate_after_weeks"):
+            weeks = stage.get(name)
+            if weeks is not None and not 1 <= weeks <= 52:
+                problems.append(f"Stage {n}: a number of school weeks is between 1 and 52.")
+    first, last = stages[0], stages[-1]
+    if not first.get("entry_kinds") and first.get("entry_below_percent") is None:
+        problems.append("Stage 1: choose at least one concern or an attendance threshold that opens a case.")
+    if last.get("escalate_after_weeks") or last.get("escalate_on_did_not_attend"):
+        problems.append(f"Stage {len(stages)} is the last: there is no stage to move a case on to. Take its "
+                        "escalation rule away or add a stage after it.")
+    return problems
+
+
 def ladder_create(*, school: School, name: str, effective_from: dt.date, stages: list[dict[str, Any]],
                   by: User | None = None, **rules: Any) -> Ladder:
     """A new ladder from `effective_from`. Cases keep the stage rows they are on; new actions use this one."""
-    if not stages:
-        raise ValidationError("A ladder needs at least one stage.")
+    problems = ladder_problems(stages)
+    if problems:
+        raise ValidationError(problems)
+    if not name.strip():
+        raise ValidationError("Give the ladder a name.")
     if Ladder.objects.filter(school=school, effective_from=effective_from).exists():
         raise ValidationError(f"A ladder already starts on {effective_from:%d %B %Y}; choose another day.")
-    unknown = {k for s in stages for k in s.get("entry_kinds", [])} - set(SignalKind.values)
-    if unknown:
-        raise ValidationError(f"Unknown concern: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        ladder = Ladder.objects.create(school=school, name=name, effective_from=effective_from, created_by=by, **rules)
+        ladder = Ladder.objects.create(school=school, name=name.strip(), effective_from=effective_from, created_by=by,
+                                       **rules)
         LadderStage.objects.bulk_create([LadderStage(school=school, ladder=ladder, position=n, **spec)
                                          for n, spec in enumerate(stages, start=1)])
     return ladder
 
 
-def ladder_change_first_stage(*, school: School, entry_kinds: list[str], below_percent: Decimal | None,
-                              letter: str, effective_from: dt.date, by: User) -> Ladder:
-    """Save a change to the first stage's entry rule as a new ladder from `effective_from` (a copy of the
-    current one with the change): history keeps pointing at the old rows."""
+def ladder_change(*, school: School, stages: list[dict[str, Any]], effective_from: dt.date, by: User,
+                  name: str | None = None, today: dt.date | None = None, **rules: Any) -> Ladder:
+    """Save a change to the ladder as a new ladder from `effective_from` (today or later): the ladder in
+    force with these stages (every stage's entry conditions, offered actions, who may move a case on and
+    escalation) and these rules. Nothing already written changes: each case keeps the stage row it is on,
+    each action and timeline line the stage it was taken at; new actions follow the new ladder from its day."""
+    today = today or timezone.localdate()
+    if effective_from < today:
+        raise ValidationError("A change starts today or later: what was done under the ladder in force stays as "
+                              "it was.")
     current = ladder_for(school=school, day=effective_from)
     if current is None:
         raise ValidationError("This school has no ladder yet.")
-    stages = []
-    for stage in ladder_stages(ladder=current):
-        spec = {f.name: getattr(stage, f.name) for f in LadderStage._meta.concrete_fields
-                if f.name not in ("id", "school", "ladder", "position")}
-        if stage.position == 1:
-            spec |= {"entry_kinds": entry_kinds, "entry_below_percent": below_percent, "letter": letter}
-        stages.append(spec)
-    rules = {f.name: getattr(current, f.name) for f in Ladder._meta.concrete_fields
-             if f.name not in ("id", "school", "name", "effective_from", "created_at", "created_by")}
-    return ladder_create(school=school, name=current.name, effective_from=effective_from, stages=stages, by=by, **rules)
+    unknown = set(rules) - set(LADDER_RULES)
+    if unknown:
+        raise ValidationError(f"Unknown ladder rule: {', '.join(sorted(unknown))}.")
+    kept = {name: getattr(current, name) for name in LADDER_RULES}  # the letters and hold rules, unless changed
+    defaults = {name: LadderStage._meta.get_field(name).get_default()  # type: ignore[union-attr]  # STAGE_FIELDS are the model's own columns, never relations
+                for name in STAGE_FIELDS}
+    specs = [{name: spec.get(name, defaults[name]) for name in STAGE_FIELDS} for spec in stages]
+    return ladder_create(school=school, name=name or current.name, effective_from=effective_from, stages=specs,
+                         by=by, **(kept | rules))
 
 
 # ---------------------------------------------------------------- nightly sync
@@ -111,11 +172,13 @@ class SyncResult:
     raised: int = 0
     ended: int = 0
     clocks: int = 0
+    moves: int = 0
     opened_cases: list[int] = field(default_factory=list)
 
 
 def cases_sync(*, school: School, on: dt.date | None = None) -> SyncResult:
-    """Bring concerns, cases and statutory clocks up to date with the signals the last runs changed."""
+    """Bring concerns, cases and statutory clocks up to date with the signals the last runs changed, and
+    propose moving on the cases the ladder's escalation rules call on."""
     on = on or timezone.localdate()
     result = SyncResult()
     with transaction.atomic():
@@ -124,6 +187,8 @@ def cases_sync(*, school: School, on: dt.date | None = None) -> SyncResult:
             cursor.execute("""SELECT max(id), array_agg(DISTINCT enrolment_id), array_agg(DISTINCT kind)
                                 FROM interventions_signalchange WHERE school_id = %s""", [school.pk])
             last_id, enrolment_ids, kinds = cursor.fetchone()
+        ladder = ladder_for(school=school, day=on)
+        result.moves = _escalations(school=school, stages=ladder_stages(ladder=ladder), on=on)
         if last_id is None:
             return result
         with connection.cursor() as cursor:
@@ -131,15 +196,37 @@ def cases_sync(*, school: School, on: dt.date | None = None) -> SyncResult:
                                WHERE school_id = %s AND id <= %s""", [school.pk, last_id])
             pairs = set(cursor.fetchall())
         result.changes = len(pairs)
-        _apply(school=school, on=on, pairs=pairs, enrolment_ids=enrolment_ids, kinds=kinds, result=result)
+        _apply(school=school, on=on, pairs=pairs, enrolment_ids=enrolment_ids, kinds=kinds, ladder=ladder,
+               result=result)
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM interventions_signalchange WHERE school_id = %s AND id <= %s",
                            [school.pk, last_id])
     return result
 
 
+def _escalations(*, school: School, stages: list[LadderStage], on: dt.date) -> int:
+    """Propose moving on the open cases whose stage's escalation rule has run out: no improvement after its
+    school weeks there, nothing scheduled ahead, no move proposed yet. The rule of the ladder in force at the
+    case's place on it (a change applies from its day); one statement per stage that escalates. A person
+    moves the case (the stage says who)."""
+    escalating = [(stage, move) for stage in stages if (move := escalation_move(stages=stages, stage=stage))]
+    if not escalating:
+        return 0
+    calendar = calendar_for(school=school)
+    proposed = 0
+    for stage, move in escalating:
+        cutoff = escalation_cutoff(calendar, on, stage.escalate_after_weeks)  # type: ignore[arg-type]
+        if cutoff is None:
+            continue
+        proposed += Case.objects.filter(
+            school=school, stage__position=stage.position, stage_since__lt=cutoff, improved=False,
+            next_due__lte=on).exclude(status=Case.Status.CLOSED).exclude(next_action__startswith=MOVE_PREFIX) \
+            .update(next_action=move.next_action, next_due=on)
+    return proposed
+
+
 def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolment_ids: list[int], kinds: list[str],
-           result: SyncResult) -> None:
+           ladder: Ladder | None, result: SyncResult) -> None:
     active: dict[tuple[int, str], AttendanceSignal] = {}
     for row in AttendanceSignal.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds,
                                                active=True).order_by("since"):
@@ -148,12 +235,10 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
     concerns = {(c.enrolment_id, c.kind): c for c in
                 Concern.objects.filter(school=school, enrolment_id__in=enrolment_ids, kind__in=kinds)}
     cases = {c.enrolment_id: c for c in Case.objects.filter(school=school, enrolment_id__in=enrolment_ids)
-             .exclude(status=Case.Status.CLOSED)}
+             .exclude(status=Case.Status.CLOSED).select_related("stage")}
     enrolments = {e.pk: e for e in
                   Enrolment.objects.filter(school=school, pk__in=enrolment_ids).select_related("pupil")}
-    ladder = ladder_for(school=school, day=on)
-    first_stage = next(iter(ladder_stages(ladder=ladder)), None)
-    opening = opening_kinds(ladder=ladder)
+    stages = ladder_stages(ladder=ladder)
     now = timezone.now()
     new_concerns, changed_concerns, events, clocks = [], [], [], []
     raised: list[tuple[int, AttendanceSignal]] = []
@@ -189,14 +274,48 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
                                         key=f"ended:{enrolment_id}:{kind}:{concern.since.isoformat()}"))
     Concern.objects.bulk_create(new_concerns)
     Concern.objects.bulk_update(changed_concerns, ["active", "since", "sessions", "evidence", "updated_at"])
-    # Cases to open: the first opening concern of each enrolment with no open case, all opened together.
-    to_open: dict[int, AttendanceSignal] = {}
+    # The ladder's entry conditions on what was raised tonight: which enrolments with no open case open one,
+    # at which stage (all opened together, a statement or two per stage), and which open cases a later
+    # stage calls on (proposed for a person to move on).
+    raised_by: dict[int, list[AttendanceSignal]] = {}
     for enrolment_id, signal in raised:
-        if enrolment_id not in cases and signal.kind in opening:
-            to_open.setdefault(enrolment_id, signal)
-    opened = _open_many(school=school, enrolments=[enrolments[e] for e in to_open], stage=first_stage, on=on,
-                        reasons={e: f"Raised by the data: {SignalKind(s.kind).label}" for e, s in to_open.items()},
-                        keys={e: f"opened:{e}:{s.kind}:{s.since.isoformat()}" for e, s in to_open.items()})
+        raised_by.setdefault(enrolment_id, []).append(signal)
+    raised_kinds = {e: {s.kind for s in signals} for e, signals in raised_by.items()}
+    figures: dict[int, Any] = {}
+    if raised_kinds and needs_figures(stages):
+        calendar = calendar_for(school=school)
+        figures = figures_year_to_date(school=school, enrolment_ids=list(raised_kinds), on=on, calendar=calendar)
+    to_open: dict[int, tuple[AttendanceSignal, LadderStage | None]] = {}
+    moves: list[Case] = []
+    for enrolment_id, found in raised_kinds.items():
+        signals = raised_by[enrolment_id]
+        if stages:
+            entered = stage_entered(stages=stages, kinds=found, figures=figures.get(enrolment_id))
+            opens = entered is not None
+        else:  # no ladder yet: the usual concerns open a case on no stage
+            entered, opens = None, bool(found & set(DEFAULT_OPENING_KINDS))
+        case = cases.get(enrolment_id)
+        if case is None and opens:
+            entry = entered.entry_kinds if entered else DEFAULT_OPENING_KINDS
+            to_open[enrolment_id] = (next((s for s in signals if s.kind in entry), signals[0]), entered)
+        elif case is not None and entered is not None:
+            move = move_called_for(stages=stages, position=case.stage.position if case.stage else 0, entered=entered,
+                                   kinds=found, stage_since=case.stage_since, improved=case.improved,
+                                   scheduled_ahead=True, cutoffs={})
+            if move is not None and not case.next_action.startswith(MOVE_PREFIX):
+                case.next_action, case.next_due = move.next_action, on
+                moves.append(case)
+    Case.objects.bulk_update(moves, ["next_action", "next_due"])
+    result.moves += len(moves)
+    opened: dict[int, Case] = {}
+    for position in sorted({stage.position if stage else 0 for _, stage in to_open.values()}):
+        group = {e: (s, st) for e, (s, st) in to_open.items() if (st.position if st else 0) == position}
+        stage = next(iter(group.values()))[1]
+        opened |= _open_many(
+            school=school, enrolments=[enrolments[e] for e in group], stage=stage, on=on,
+            reasons={e: f"Raised by the data: {_opening_reason(s, stage, raised_kinds[e])}"
+                     for e, (s, _) in group.items()},
+            keys={e: f"opened:{e}:{s.kind}:{s.since.isoformat()}" for e, (s, _) in group.items()})
     cases |= opened
     result.opened = len(opened)
     result.opened_cases = [c.pk for c in opened.values()]
@@ -227,6 +346,12 @@ def _apply(*, school: School, on: dt.date, pairs: set[tuple[int, str]], enrolmen
     result.clocks = len(StatutoryClock.objects.bulk_create(clocks, ignore_conflicts=True))
 
 
+def _opening_reason(signal: AttendanceSignal, stage: LadderStage | None, kinds: set[str]) -> str:
+    if stage is None or signal.kind in stage.entry_kinds:
+        return SignalKind(signal.kind).label
+    return entry_reason(stage=stage, kinds=kinds)
+
+
 def _signal_sessions(signal: AttendanceSignal) -> list[list[str]]:
     return [list(s) for s in signal.evidence.get("sessions", [])] if isinstance(signal.evidence, dict) else []
 
@@ -250,7 +375,7 @@ def _mark_improved(*, school: School, cases: list[Case]) -> set[int]:
     if not cases:
         return set()
     still = set(Concern.objects.filter(school=school, active=True, enrolment_id__in=[c.enrolment_id for c in cases])
-                .exclude(kind__in=[SignalKind.AT_RISK]).values_list("enrolment_id", flat=True))
+                .exclude(kind__in=IMPROVED_IGNORES).values_list("enrolment_id", flat=True))
     improved = [c.pk for c in cases if c.enrolment_id not in still and not c.improved]
     recovered = [c.pk for c in cases if c.enrolment_id in still and c.improved]
     Case.objects.filter(school=school, pk__in=improved).update(improved=True)
@@ -366,15 +491,17 @@ def _require_open(case: Case) -> None:
 
 def case_stage_move(*, case: Case, stage: LadderStage, by: User, roles: frozenset[Role], why: str,
                     on: dt.date | None = None) -> Case:
-    """Move a case to another stage of its ladder; the current stage says who may move it on."""
+    """Move a case to another stage of the ladder in force; the ladder in force says, at the case's place on
+    it, who may move it on."""
     on = on or timezone.localdate()
     _require_open(case)
     if not why.strip():
         raise ValidationError("Say why the case moves.")
-    if case.stage is not None and not case.stage.may_move(roles):
-        raise PermissionDenied(f"At '{case.stage.name}' the ladder reserves this decision to "
-                               f"{', '.join(Role(r).label.lower() for r in case.stage.movers)}.")
     current = ladder_for(school=case.school, day=on)
+    now = stage_in_force(case=case, ladder=current)
+    if now is not None and not now.may_move(roles):
+        raise PermissionDenied(f"At '{now.name}' the ladder reserves this decision to "
+                               f"{', '.join(Role(r).label.lower() for r in now.movers)}.")
     if current is None or stage.ladder_id != current.pk:
         raise ValidationError("Choose a stage of the ladder in force.")
     before = case.stage.name if case.stage else "no stage"
@@ -440,11 +567,12 @@ def action_propose(*, case: Case, kind: str, title: str, by: User | None, stage:
                              status__in=[Action.Status.PROPOSED, Action.Status.HELD]).exists():
         raise ValidationError(f"'{title}' is already waiting for approval.")
     holds = context_for(school=case.school, case=case, on=on).holds
+    stage = stage or stage_in_force(case=case, on=on)
     return Action.objects.create(
         school_id=case.school_id, case=case, kind=kind, title=title.strip()[:160], proposed_by=by,
         status=Action.Status.HELD if holds else Action.Status.PROPOSED, hold_reasons=holds,
-        stage=stage or case.stage, meeting=meeting, contract=contract,
-        letter_kind=letter_kind or _letter_kind(kind=kind, stage=stage or case.stage, contract=contract),
+        stage=stage, meeting=meeting, contract=contract,
+        letter_kind=letter_kind or _letter_kind(kind=kind, stage=stage, contract=contract),
         sessions=_evidence(school=case.school, enrolment_id=case.enrolment_id, on=on))
 
 
@@ -479,13 +607,15 @@ def _letters_send(*, action: Action, by: User) -> list[int]:
 
 
 def stage_letter_propose(*, case: Case, by: User | None, kind: str = Action.Kind.LETTER) -> Action:
-    """Propose what the case's stage offers: its letter, its notice to improve or its referral."""
-    offered: dict[str, str] = {Action.Kind.LETTER: case.stage.letter, Action.Kind.NOTICE: case.stage.notice,
-               Action.Kind.REFERRAL: case.stage.referral} if case.stage else {}
+    """Propose what the case's stage offers in the ladder in force: its letter, its notice to improve or its
+    referral."""
+    stage = stage_in_force(case=case)
+    offered: dict[str, str] = {Action.Kind.LETTER: stage.letter, Action.Kind.NOTICE: stage.notice,
+                               Action.Kind.REFERRAL: stage.referral} if stage else {}
     if not offered.get(kind):
         raise ValidationError("This stage does not offer that.")
     title = offered[kind] if kind == Action.Kind.LETTER else f"{Action.Kind(kind).label}: {offered[kind]}"
-    return action_propose(case=case, kind=kind, title=title, by=by)
+    return action_propose(case=case, kind=kind, title=title, by=by, stage=stage)
 
 
 def bulk_letters_propose(*, school: School, case_ids: list[int], by: User) -> tuple[list[Action], list[str]]:
@@ -591,10 +721,12 @@ def meeting_record(*, meeting: Meeting, status: str, by: User, attended: list[st
         if dues:
             case.next_due, case.next_action = dt.date.fromisoformat(min(dues)), "Agreed actions from the meeting"
             case.save(update_fields=["next_due", "next_action"])
-        if status == Meeting.Status.DID_NOT_ATTEND and case.stage and case.stage.escalate_on_did_not_attend:
-            following = [s for s in ladder_stages(ladder=case.stage.ladder) if s.position > case.stage.position]
+        ladder = ladder_for(school=case.school, day=timezone.localdate())
+        stage = stage_in_force(case=case, ladder=ladder)
+        if status == Meeting.Status.DID_NOT_ATTEND and stage and stage.escalate_on_did_not_attend:
+            following = [s for s in ladder_stages(ladder=ladder or stage.ladder) if s.position > stage.position]
             if following:
-                case.next_action = f"Parents did not attend: move on to {following[0].name}"
+                case.next_action = f"{MOVE_PREFIX}{following[0].name} (the parents did not attend)"[:200]
                 case.next_due = timezone.localdate()
                 case.save(update_fields=["next_action", "next_due"])
     return meeting
@@ -653,7 +785,8 @@ def contract_create(*, case: Case, kind: str, start: dt.date, end: dt.date, targ
         raise ValidationError("The target attendance must be between 0 and 100%.")
     if not parent_commitments.strip() or not school_support.strip():
         raise ValidationError("Write what the parents agree to do and the support the school will give.")
-    weeks = review_weeks or (case.stage.review_after_weeks if case.stage else None) or DEFAULT_REVIEW_WEEKS
+    stage = stage_in_force(case=case)
+    weeks = review_weeks or (stage.review_after_weeks if stage else None) or DEFAULT_REVIEW_WEEKS
     review_on = min(calendar_for(school=case.school).school_weeks_after(start, weeks), end)
     with transaction.atomic():
         contract = AttendanceContract.objects.create(
@@ -700,7 +833,8 @@ def contract_review(*, contract: AttendanceContract, outcome: str, by: User, why
                                       done_at__isnull=True).update(done_at=timezone.now(), done_by=by,
                                                                    note=f"Reviewed: {outcome}")
         if outcome == "extended":
-            weeks = (case.stage.extend_weeks if case.stage else None) or DEFAULT_REVIEW_WEEKS
+            stage = stage_in_force(case=case)
+            weeks = (stage.extend_weeks if stage else None) or DEFAULT_REVIEW_WEEKS
             contract.extended_to = calendar_for(school=case.school).school_weeks_after(on, weeks)
             StatutoryClock.objects.create(school_id=case.school_id, enrolment_id=case.enrolment_id,
                                           pupil_id=case.pupil_id, case=case, kind=ClockKind.REVIEW, since=on,

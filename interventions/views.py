@@ -5,14 +5,17 @@ senior champion, the headteacher, trust officers); a ladder change needs "edit_l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
@@ -25,6 +28,7 @@ from registers.models import Enrolment
 
 from . import selectors, services
 from .forms import (
+    BaseLadderStageFormSet,
     BulkApproveForm,
     BulkForm,
     ClockDoneForm,
@@ -32,7 +36,8 @@ from .forms import (
     ContractForm,
     ContractReviewForm,
     DecisionForm,
-    LadderChangeForm,
+    LadderForm,
+    LadderStageFormSet,
     MeetingForm,
     MeetingRearrangeForm,
     MeetingRecordForm,
@@ -43,6 +48,7 @@ from .forms import (
     QueueFilterForm,
     StageForm,
     SupportForm,
+    ladder_stage_initial,
 )
 from .models import Action, AttendanceContract, Case, LadderStage, Meeting, StatutoryClock
 
@@ -89,12 +95,32 @@ def _filters(request: SchoolRequest) -> tuple[QueueFilterForm, selectors.Filters
                                    stage=data.get("stage"), owner=data.get("owner"), mine=bool(data.get("mine")))
 
 
+def _urls(name: str, school_slug: str) -> Any:
+    """A route's URL for any object id, reversed once: the page's rows format it instead of reversing each."""
+    marker = 987654321
+    pattern = reverse(name, args=[school_slug, marker])
+    before, _, after = pattern.partition(str(marker))
+    return lambda pk: f"{before}{pk}{after}"
+
+
 @requires(WORK)
 @require_GET
 def queue(request: SchoolRequest, school_slug: str) -> HttpResponse:
     form, filters = _filters(request)
     found = selectors.queue_for(school=request.school, filters=filters, user=request.user)
-    return render(request, "interventions/queue.html", {"queue": found, "form": form, "lists": selectors.LISTS})
+    case_url, action_url, clock_url = (_urls(name, school_slug) for name in (
+        "interventions:case", "interventions:action", "interventions:clock_done"))
+    for row in (*found.due_cases, *found.improved):
+        row.url = case_url(row.case_id)
+    for action in found.actions:
+        action.url, action.case_url = action_url(action.pk), case_url(action.case_id)
+    for clock in found.clocks:
+        clock.url = clock_url(clock.pk)
+    # One hidden CSRF field for the page's many small forms (the token is the same for every form of a page).
+    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+    return render(request, "interventions/queue.html", {
+        "queue": found, "form": form, "lists": selectors.LISTS, "csrf_input": csrf_input,
+        "open_url": reverse("interventions:case_open", args=[school_slug])})
 
 
 @requires(WORK)
@@ -143,11 +169,11 @@ def case_detail(request: SchoolRequest, school_slug: str, case_id: int) -> HttpR
         "v": view, "case": case, "staff": _staff(request),
         "note_form": NoteForm(auto_id="note-%s"),
         "meeting_form": MeetingForm(auto_id="meeting-%s", initial={
-            "meeting_type": case.stage.meeting_type if case.stage else "", "invitees": invitees}),
+            "meeting_type": view.stage_now.meeting_type if view.stage_now else "", "invitees": invitees}),
         "record_form": MeetingRecordForm(auto_id="record-%s"),
         "rearrange_form": MeetingRearrangeForm(auto_id="rearrange-%s"),
         "contract_form": ContractForm(auto_id="contract-%s", initial={
-            "kind": (case.stage.plan if case.stage and case.stage.plan else "contract"),
+            "kind": (view.stage_now.plan if view.stage_now and view.stage_now.plan else "contract"),
             "start": timezone.localdate(), "target_percent": 95}),
         "review_form": ContractReviewForm(auto_id="review-%s"),
         "support_form": SupportForm(auto_id="support-%s", initial={"offered_on": timezone.localdate()}),
@@ -433,41 +459,63 @@ def clock_done(request: SchoolRequest, school_slug: str, clock_id: int) -> HttpR
 # ---------------------------------------------------------------- the ladder and its preview
 
 
+def _formset_errors(request: SchoolRequest, formset: Any) -> None:
+    for error in formset.non_form_errors():
+        messages.error(request, error)
+    for n, form in enumerate(formset.forms, start=1):
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            for error in errors:
+                messages.error(request, f"Stage {n}, {label.lower()}: {error}" if label else f"Stage {n}: {error}")
+
+
 @requires(WORK, write=("edit_ladder",))
 @require_http_methods(["GET", "POST"])
 def ladder(request: SchoolRequest, school_slug: str) -> HttpResponse:
-    """The school's ladder, and a change to its first stage: preview what it would do, then save it."""
+    """The school's ladder, and a change to any of its stages (entry conditions, what it offers, who may
+    move a case on, escalation): preview what it would do to today's data, then save it as a new ladder from
+    a day. The preview writes nothing."""
     school = request.school
     today = timezone.localdate()
     current = selectors.ladder_for(school=school, day=today)
     stages = selectors.ladder_stages(ladder=current)
-    first = stages[0] if stages else None
-    form = LadderChangeForm(request.POST or None, initial={
-        "entry_kinds": first.entry_kinds if first else [],
-        "below_percent": first.entry_below_percent if first else None,
-        "letter": first.letter if first else "", "effective_from": today})
-    preview = None
+    initial: dict[str, Any] = {"effective_from": today}
+    if current is not None:
+        initial |= {"name": current.name, "punctuality_letter": current.punctuality_letter,
+                    "praise_letter": current.praise_letter}
+    form = LadderForm(request.POST or None, initial=initial)
+    formset = cast(BaseLadderStageFormSet, LadderStageFormSet(request.POST or None,
+                                                              initial=ladder_stage_initial(stages), prefix="stages"))
+    context: dict[str, Any] = {"ladder": current, "stages": stages, "form": form, "formset": formset,
+                               "preview": None, "can_edit": can(request.user, "edit_ladder", school)}
+    status = 200
     if request.method == "POST":
-        if not form.is_valid():
+        if current is None:
+            messages.error(request, "This school has no ladder yet.")
+            return render(request, "interventions/ladder.html", context, status=400)
+        valid = form.is_valid() & formset.is_valid()  # both, so every message shows
+        if not valid:
             _errors(request, form)
-            return render(request, "interventions/ladder.html",
-                          {"ladder": current, "stages": stages, "form": form, "preview": None, "can_edit": True},
-                          status=400)
-        data = form.cleaned_data
+            _formset_errors(request, formset)
+            return render(request, "interventions/ladder.html", context, status=400)
+        proposed = formset.stages()
+        letters = {name: form.cleaned_data[name] for name in ("punctuality_letter", "praise_letter")}
         if "save" in request.POST:
             try:
-                services.ladder_change_first_stage(
-                    school=school, entry_kinds=data["entry_kinds"], below_percent=data["below_percent"],
-                    letter=data["letter"], effective_from=data["effective_from"] or today, by=request.user)
-                messages.success(request, "Ladder saved. New actions follow it; past actions keep their stage.")
+                services.ladder_change(school=school, stages=proposed, name=form.cleaned_data["name"],
+                                       effective_from=form.cleaned_data["effective_from"], by=request.user,
+                                       **letters)
+                messages.success(request, f"Ladder saved, in force from "
+                                          f"{form.cleaned_data['effective_from']:%-d %B %Y}. New actions follow it; "
+                                          "cases keep the stages they went through.")
                 return redirect("interventions:ladder", school_slug)
             except ValidationError as error:
                 _fail(request, error)
-        preview = selectors.ladder_preview(school=school, entry_kinds=data["entry_kinds"],
-                                           below_percent=data["below_percent"], letter=data["letter"])
-    return render(request, "interventions/ladder.html",
-                  {"ladder": current, "stages": stages, "form": form, "preview": preview,
-                   "can_edit": can(request.user, "edit_ladder", school)})
+                status = 400
+        context["preview"] = selectors.ladder_preview(
+            school=school, stages=[LadderStage(position=n, **spec) for n, spec in enumerate(proposed, start=1)],
+            praise_letter=letters["praise_letter"], compare=current, today=today)
+    return render(request, "interventions/ladder.html", context, status=status)
 
 
 # ---------------------------------------------------------------- parents

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.routes import Route
 
-from .factories import make_action, make_case, make_clock, make_contract, make_meeting
+from .factories import ladder_change, make_action, make_case, make_clock, make_contract, make_meeting
 
 
 def _case(school):
@@ -20,7 +20,8 @@ ROUTES: list[Route] = [
           data=lambda s: {"enrolment": make_case(s).enrolment_id, "reason": "By hand"}),
     Route("interventions:bulk_propose", method="post", data=lambda s: {"cases": [make_case(s).pk]}),
     Route("interventions:bulk_approve", method="post", data=lambda s: {"actions": [make_action(s).pk]}),
-    Route("interventions:ladder"),
+    # A GET reads the ladder; a POST (this change, saved) needs "edit_ladder".
+    Route("interventions:ladder", data=ladder_change),
     Route("interventions:case", make=_case),
     Route("interventions:case_note", method="post", make=_case, data=lambda s: {"kind": "note", "text": "Called"}),
     Route("interventions:case_stage", method="post", make=_case, data=lambda s: {"stage": 1, "why": "x"}),
