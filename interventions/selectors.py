@@ -24,6 +24,7 @@ from registers.models import Enrolment, Mark, Pupil, PupilContact
 from reporting.casework import Figure
 from reporting.effect import Action as ActionTaken
 from reporting.figures import Figures
+from reporting.forecasts import PupilForecast, forecast_order, pupil_forecasts
 from reporting.models import AttendanceSignal, SignalKind
 from reporting.selectors import figures_by_enrolment as figures_for
 
@@ -522,10 +523,13 @@ class ListRow:
     since: dt.date
     case: Case | None
     figures: Figures | None
+    forecast: PupilForecast | None = None
 
 
 def pupils_listed(*, school: School, which: str, filters: Filters, today: dt.date | None = None) -> list[ListRow]:
-    """The pupils with an active signal of the list's kind, their open case if any and today's figures."""
+    """The pupils with an active signal of the list's kind, their open case if any, today's figures and where
+    their attendance is heading (`reporting.forecasts`). The at-risk list puts first those who would become
+    persistently absent soonest; the others are by name."""
     today = today or timezone.localdate()
     kind = LISTS[which][1]
     signals = AttendanceSignal.objects.filter(school=school, kind=kind, active=True)
@@ -542,8 +546,13 @@ def pupils_listed(*, school: School, which: str, filters: Filters, today: dt.dat
              .exclude(status=Case.Status.CLOSED).select_related("stage")}
     calendar = calendar_for(school=school)
     figures = figures_year_to_date(school=school, enrolment_ids=ids, on=today, calendar=calendar)
-    return [ListRow(s.enrolment.pupil, s.enrolment_id, s.since, cases.get(s.enrolment_id), figures.get(s.enrolment_id))
-            for s in rows]
+    forecasts = {f.enrolment_id: f for f in pupil_forecasts(school=school, on=today, calendar=calendar,
+                                                            enrolment_ids=ids)}
+    listed = [ListRow(s.enrolment.pupil, s.enrolment_id, s.since, cases.get(s.enrolment_id),
+                      figures.get(s.enrolment_id), forecasts.get(s.enrolment_id)) for s in rows]
+    if kind == SignalKind.AT_RISK:
+        listed.sort(key=lambda r: forecast_order(r.forecast) if r.forecast else (True, dt.date.max, 101.0, 0))
+    return listed
 
 
 # ---------------------------------------------------------------- a case
@@ -570,6 +579,7 @@ class CaseView:
     next_stage: LadderStage | None
     stage_now: LadderStage | None  # the ladder in force at the case's place: what it offers now
     contract_figures: dict[int, Figures | None]
+    forecast: PupilForecast | None = None  # where the pupil's attendance is heading (reporting.forecasts)
 
 
 def pupil_context_get(*, school: School, pupil_id: int) -> PupilContext:
@@ -617,6 +627,8 @@ def case_view(*, school: School, case: Case, today: dt.date | None = None) -> Ca
         contacts=list(PupilContact.objects.filter(school=school, pupil=case.pupil).select_related("guardian")
                       .order_by("priority")),
         stages=stages, next_stage=next_stage, stage_now=stage_now, contract_figures=contract_figures,
+        forecast=next(iter(pupil_forecasts(school=school, on=today, calendar=calendar,
+                                           enrolment_ids=[case.enrolment_id])), None),
     )
 
 

@@ -132,8 +132,11 @@ def pupil_list(request: SchoolRequest, school_slug: str, which: str) -> HttpResp
         raise Http404("No such list")
     form, filters = _filters(request)
     rows = selectors.pupils_listed(school=request.school, which=which, filters=filters)
+    from reporting.forecasts import METHOD
+
     return render(request, "interventions/list.html", {"rows": rows, "title": selectors.LISTS[which][0],
-                                                       "which": which, "form": form, "lists": selectors.LISTS})
+                                                       "which": which, "form": form, "lists": selectors.LISTS,
+                                                       "method": METHOD})
 
 
 @requires(WORK)
@@ -165,8 +168,10 @@ def case_detail(request: SchoolRequest, school_slug: str, case_id: int) -> HttpR
     context = selectors.pupil_context_get(school=request.school, pupil_id=case.pupil_id)
     invitees = "\n".join(f"{c.guardian.forename} {c.guardian.surname}, parent" for c in view.contacts
                          if c.parental_responsibility)
+    from reporting.forecasts import METHOD
+
     return render(request, "interventions/case.html", {
-        "v": view, "case": case, "staff": _staff(request),
+        "v": view, "case": case, "staff": _staff(request), "forecast_method": METHOD,
         "note_form": NoteForm(auto_id="note-%s"),
         "meeting_form": MeetingForm(auto_id="meeting-%s", initial={
             "meeting_type": view.stage_now.meeting_type if view.stage_now else "", "invitees": invitees}),

@@ -162,19 +162,26 @@ def pupil_forecast(*, enrolment_id: int, possible: int, absent: int, rate: float
     return PupilForecast(enrolment_id, possible, absent, round(100 * rate, 2), projected, persistent, on)
 
 
-def pupil_forecasts(*, school: School, on: dt.date, calendar: SchoolCalendar | None = None) -> list[PupilForecast]:
-    """Every enrolment with possible sessions this year, soonest to become persistently absent first, then
-    the lowest projected attendance (for officers' at-risk lists; never shown to governors)."""
+def forecast_order(forecast: PupilForecast) -> tuple[bool, dt.date, float, int]:
+    """Soonest to become persistently absent first, then the lowest projected attendance."""
+    return (forecast.becomes_persistent_on is None, forecast.becomes_persistent_on or dt.date.max,
+            forecast.projected_attendance, forecast.enrolment_id)
+
+
+def pupil_forecasts(*, school: School, on: dt.date, calendar: SchoolCalendar | None = None,
+                    enrolment_ids: list[int] | None = None) -> list[PupilForecast]:
+    """Every enrolment (or those of `enrolment_ids`) with possible sessions this year, in `forecast_order`
+    (for officers' pages; never shown to governors). One statement."""
     window = forecast_window(calendar=calendar or calendar_for(school=school), on=on)
-    if window is None:
+    if window is None or enrolment_ids == []:
         return []
+    only = " AND x.enrolment_id = ANY(%(ids)s)" if enrolment_ids is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT x.enrolment_id, x.poss, x.absent, {rate_sql()} FROM ({per_enrolment_sql()}) x "
-                       "WHERE x.poss > 0", {"school": school.pk, **window_params(window)})
+                       f"WHERE x.poss > 0{only}", {"school": school.pk, "ids": enrolment_ids, **window_params(window)})
         found = [pupil_forecast(enrolment_id=e, possible=p, absent=a, rate=r, window=window)
                  for e, p, a, r in cursor.fetchall()]
-    return sorted(found, key=lambda f: (f.becomes_persistent_on is None, f.becomes_persistent_on or dt.date.max,
-                                        f.projected_attendance, f.enrolment_id))
+    return sorted(found, key=forecast_order)
 
 
 @dataclass(frozen=True)
