@@ -162,9 +162,9 @@ def move_called_for(*, stages: Sequence[LadderStage], position: int, entered: La
         return Move(entered, entry_reason(stage=entered, kinds=kinds))
     current = stage_at(stages=stages, position=position)
     move = escalation_move(stages=stages, stage=current) if current is not None else None
-    if move is None or improved or scheduled_ahead:
+    if move is None or current is None or current.escalate_after_weeks is None or improved or scheduled_ahead:
         return None
-    cutoff = cutoffs.get(current.escalate_after_weeks)  # type: ignore[union-attr, arg-type]
+    cutoff = cutoffs.get(current.escalate_after_weeks)
     return move if cutoff is not None and stage_since < cutoff else None
 
 

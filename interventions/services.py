@@ -215,7 +215,9 @@ def _escalations(*, school: School, stages: list[LadderStage], on: dt.date) -> i
     calendar = calendar_for(school=school)
     proposed = 0
     for stage, move in escalating:
-        cutoff = escalation_cutoff(calendar, on, stage.escalate_after_weeks)  # type: ignore[arg-type]
+        if stage.escalate_after_weeks is None:  # escalation_move gives a move only for a stage with weeks
+            continue
+        cutoff = escalation_cutoff(calendar, on, stage.escalate_after_weeks)
         if cutoff is None:
             continue
         proposed += Case.objects.filter(
