@@ -18,7 +18,10 @@ one school changed (that school computed), which is what a trust officer meets d
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
+import pstats
 import time
 from pathlib import Path
 
@@ -39,6 +42,7 @@ def _parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--pupils", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print where the trust page's time goes (cProfile)")
     return parser.parse_args(args)
 
 
@@ -65,14 +69,25 @@ def _first(client: Client, url: str, changed: list[int]) -> tuple[float, int]:
     return took, len(queries.captured_queries)
 
 
-def _time(client: Client, url: str, requests: int) -> tuple[float, float, int]:
+def _time(client: Client, url: str, requests: int, *, profile: bool = False) -> tuple[float, float, int]:
     client.get(url)  # warm
     timings = []
+    profiler = cProfile.Profile() if profile else None
     for _ in range(requests):
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         response = client.get(url)
+        if profiler is not None:
+            profiler.disable()
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)  # noqa: S101
+    if profiler is not None:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+        print(out.getvalue(), flush=True)
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     return _percentile(timings, 50), _percentile(timings, 95), len(queries.captured_queries)
@@ -126,7 +141,7 @@ def run(args: list[str]) -> None:
                 took, statements = _first(client, url, changed)
                 print(f"  trust dashboard, first request after {label} changed: {took:.0f} ms, "
                       f"{statements} SQL statements", flush=True)
-            p50, p95, statements = _time(client, url, options.requests)
+            p50, p95, statements = _time(client, url, options.requests, profile=options.profile)
             print(f"  trust dashboard, {big} schools, {options.pupils * big // len(schools):,} pupils: "
                   f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target <= 150 ms), {statements} SQL statements", flush=True)
             p50, p95, small_statements = _time(client, f"/t/{small.slug}/dashboard/", options.requests)
@@ -138,6 +153,6 @@ def run(args: list[str]) -> None:
             took, statements = _first(client, url, [schools[0].pk])
             print(f"  governor dashboard, first request after the school changed: {took:.0f} ms, "
                   f"{statements} SQL statements", flush=True)
-            p50, p95, statements = _time(client, url, options.requests)
+            p50, p95, statements = _time(client, url, options.requests, profile=options.profile)
             print(f"  governor dashboard, one school of {options.pupils // len(schools):,} pupils: p50 {p50:.0f} ms, "
                   f"p95 {p95:.0f} ms (target <= 100 ms), {statements} SQL statements", flush=True)

@@ -353,9 +353,10 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
     whose marks and pupils have not changed, one statement for all the others. The trust's totals are
     the schools' counts added up (every count is of enrolments or sessions, so sums are exact)."""
     calendars = calendars_for(schools=schools)
-    # Per school: this year to date (with the forecast's recent weeks and sessions left) and the same dates
-    # last year.
-    periods: dict[int, list[tuple[dt.date, bool, str, str, int]]] = {}
+    # Per school: this year to date and the same dates last year. The forecast's recent weeks and sessions
+    # left are worked out only for the schools whose figures are computed (they follow from the calendar and
+    # the day, which the kept figures' key already holds).
+    periods: dict[int, list[tuple[dt.date, bool, str]]] = {}
     spans: dict[int, tuple[dt.date, dt.date]] = {}
     for school in schools:
         calendar = calendars[school.pk]
@@ -364,18 +365,17 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
             continue
         end = min(on, year.end)
         spans[school.pk] = (year.start, end)
-        window = forecast_window(calendar=calendar, on=on)
-        periods[school.pk] = [(year.start, True, year.range_mask(year.start, end) or year.zero,
-                               window.recent if window else year.zero, window.remaining if window else 0)]
+        periods[school.pk] = [(year.start, True, year.range_mask(year.start, end) or year.zero)]
         before = [y for y in calendar.years if y.end < year.start]
         if before:
             previous = before[-1]
             last_end = min(previous.end, previous.start + (end - year.start))
             periods[school.pk].append((previous.start, False,
-                                       previous.range_mask(previous.start, last_end) or previous.zero,
-                                       previous.zero, 0))
-    found = dashboard_cache.per_school(kind="trust", statement=TRUST_SQL, params=periods,
-                                       compute=lambda ids: _trust_compute(ids, periods))
+                                       previous.range_mask(previous.start, last_end) or previous.zero))
+    found = dashboard_cache.per_school(
+        kind="trust", statement=TRUST_SQL, params={i: (p, on) for i, p in periods.items()},
+        compute=lambda ids: _trust_compute(ids, periods, {i: forecast_window(calendar=calendars[i], on=on)
+                                                          for i in ids}))
     now: dict[str, Counts] = {}
     last: dict[str, Counts] = {}
     for school_id, school_rows in found.items():
@@ -422,10 +422,19 @@ def _trust_sql() -> str:
 TRUST_SQL = _trust_sql()
 
 
-def _trust_compute(school_ids: list[int], periods: dict[int, list[tuple[dt.date, bool, str, str, int]]]) \
-        -> dict[int, list[dict[str, Any]]]:
-    """The figures of these schools (each school's groups as rows), in one statement."""
-    chosen = [(school_id, *p) for school_id in school_ids for p in periods[school_id]]
+def _trust_compute(school_ids: list[int], periods: dict[int, list[tuple[dt.date, bool, str]]],
+                   windows: dict[int, Window | None]) -> dict[int, list[dict[str, Any]]]:
+    """The figures of these schools (each school's groups as rows), in one statement. This year's rows carry
+    the forecast's recent weeks and sessions left (`windows`); last year's project nothing."""
+    chosen = []
+    for school_id in school_ids:
+        window = windows.get(school_id)
+        for start, cur, mask in periods[school_id]:
+            if cur and window is not None and window.year_start == start:
+                recent, remaining = window.recent, window.remaining
+            else:
+                recent, remaining = "0" * len(mask), 0
+            chosen.append((school_id, start, cur, mask, recent, remaining))
     params: dict[str, Any] = {"p_school": [p[0] for p in chosen], "p_start": [p[1] for p in chosen],
               "p_cur": [p[2] for p in chosen], "p_mask": [p[3] for p in chosen],
               "p_recent": [p[4] for p in chosen], "p_remaining": [p[5] for p in chosen], "schools": school_ids}

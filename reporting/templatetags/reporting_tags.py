@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from attendance_portal.permissions import PERMISSIONS
@@ -31,15 +31,15 @@ def reporting_nav(context: Any) -> str:
 
 
 def _cells(cells: Any) -> str:
-    return format_html_join("", '<td class="num{}"{}>{}</td>', (
-        (" hidden-figure", format_html(' title="{}"', hidden_reason(c.threshold)), c) if c.hidden else ("", "", c)
-        for c in cells))
+    """A row's cells, each escaped (a trust's page has thousands: plain strings, not format_html per cell)."""
+    return "".join(f'<td class="num hidden-figure" title="{conditional_escape(hidden_reason(c.threshold))}">{conditional_escape(c)}</td>'
+                   if c.hidden else f'<td class="num">{conditional_escape(c)}</td>' for c in cells)
 
 
 def _row(row: Any, total: bool) -> str:
-    label = format_html('<a href="{}">{}</a>', row.link, row.label) if row.link else row.label
-    return format_html('<tr{}><th scope="row">{}</th>\n    {}</tr>\n', mark_safe(' class="total"') if total else "",
-                       label, _cells(row.cells))
+    label = f'<a href="{conditional_escape(row.link)}">{conditional_escape(row.label)}</a>' if row.link else conditional_escape(row.label)
+    total_class = ' class="total"' if total else ""
+    return f'<tr{total_class}><th scope="row">{label}</th>\n    {_cells(row.cells)}</tr>\n'
 
 
 @register.simple_tag
