@@ -6,7 +6,8 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import conditional_escape as esc
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from attendance_portal.permissions import PERMISSIONS
@@ -32,12 +33,12 @@ def reporting_nav(context: Any) -> str:
 
 def _cells(cells: Any) -> str:
     """A row's cells, each escaped (a trust's page has thousands: plain strings, not format_html per cell)."""
-    return "".join(f'<td class="num hidden-figure" title="{conditional_escape(hidden_reason(c.threshold))}">{conditional_escape(c)}</td>'
-                   if c.hidden else f'<td class="num">{conditional_escape(c)}</td>' for c in cells)
+    return "".join(f'<td class="num hidden-figure" title="{esc(hidden_reason(c.threshold))}">{esc(c)}</td>'
+                   if c.hidden else f'<td class="num">{esc(c)}</td>' for c in cells)
 
 
 def _row(row: Any, total: bool) -> str:
-    label = f'<a href="{conditional_escape(row.link)}">{conditional_escape(row.label)}</a>' if row.link else conditional_escape(row.label)
+    label = f'<a href="{esc(row.link)}">{esc(row.label)}</a>' if row.link else esc(row.label)
     total_class = ' class="total"' if total else ""
     return f'<tr{total_class}><th scope="row">{label}</th>\n    {_cells(row.cells)}</tr>\n'
 
