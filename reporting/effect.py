@@ -30,6 +30,7 @@ from registers.calendar import SchoolCalendar, Year, calendar_for, monday
 
 from . import disclosure as d
 from .dashboard_tables import DisplayTable, Row
+from .dashboards import Counts
 from .forecasts import ABSENT_BITS, POSSIBLE_BITS
 from .summaries import TABLE
 
@@ -88,17 +89,13 @@ class Effect:
     poss_after: int
     absent_after: int
 
-    @staticmethod
-    def _rate(possible: int, absent: int) -> float | None:
-        return round(100 * (possible - absent) / possible, 1) if possible else None
-
     @property
     def before(self) -> float | None:
-        return self._rate(self.poss_before, self.absent_before)
+        return Counts(poss=self.poss_before, absent=self.absent_before).attendance_rate
 
     @property
     def after(self) -> float | None:
-        return self._rate(self.poss_after, self.absent_after)
+        return Counts(poss=self.poss_after, absent=self.absent_after).attendance_rate
 
 
 def action_windows(*, calendar: SchoolCalendar, on: dt.date, as_of: dt.date) -> tuple[Year, str, str] | None:
@@ -159,7 +156,7 @@ def effect_table(effects: Sequence[Effect], *, threshold: int) -> DisplayTable:
             cells = [d.Cell(None, True, threshold) for _ in range(2)] + \
                     [d.Cell(None, True, threshold, percent=True) for _ in range(3)]
         else:
-            change = round(e.after - e.before, 1) if e.after is not None and e.before is not None else None
+            change = round(e.after - e.before, 2) if e.after is not None and e.before is not None else None
             cells = [d.Cell(e.actions, threshold=threshold), d.Cell(e.pupils, threshold=threshold),
                      d.Cell(e.before, threshold=threshold, percent=True),
                      d.Cell(e.after, threshold=threshold, percent=True),

@@ -70,8 +70,8 @@ def test_attendance_before_and_after_a_meeting_is_summed_over_the_windows_of_the
     pm_before = sum(1 for _, s in before if s == "PM")
     assert (meeting.poss_before, meeting.absent_before) == (pupils * len(before), pupils * pm_before)
     assert (meeting.poss_after, meeting.absent_after) == (pupils * len(after), len(after))
-    assert meeting.before == round(100 * (1 - pm_before / len(before)), 1)
-    assert meeting.after == round(100 * (pupils - 1) / pupils, 1)
+    assert meeting.before == round(100 * (1 - pm_before / len(before)), 2)
+    assert meeting.after == round(100 * (pupils - 1) / pupils, 2)
 
 
 @pytest.mark.django_db
