@@ -36,9 +36,8 @@ CSV_HIDDEN = "c"
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 
 
-def hidden_text(threshold: int) -> str:
-    """How a hidden figure reads on a page; `hidden_reason` says why."""
-    return "hidden"
+# How a hidden figure reads on a page, whatever hid it; `hidden_reason` says why.
+HIDDEN_TEXT = "hidden"
 
 
 def hidden_reason(threshold: int) -> str:
@@ -229,7 +228,7 @@ class Cell:
 
     def __str__(self) -> str:
         if self.hidden:
-            return hidden_text(self.threshold)
+            return HIDDEN_TEXT
         if self.value is None:
             return "–"
         if self.percent:
