@@ -22,9 +22,9 @@ import time
 import urllib.request
 from urllib.parse import urlparse
 
-from attendance_portal.devstack import BASE_DIR, _free_port, _stop, database_beside
+from attendance_portal.devstack import BASE_DIR, EMBEDDED_PGDATA, _free_port, _stop, database_beside
 
-from . import report
+from . import cpu, report
 
 OUT = BASE_DIR / "var" / "loadtest"
 
@@ -136,6 +136,10 @@ def main(argv: list[str]) -> int:
         sampler.start()
         print(f"Locust: {args.teachers} teachers, office, parents and an officer for {args.duration}s "
               f"against {args.web_workers} gunicorn workers…", flush=True)
+        parts = cpu.parts_of({name: child.pid for name, child in children.items()},
+                             pgdata=os.environ.get(EMBEDDED_PGDATA), database_url=owner,
+                             redis_url=os.environ.get("REDIS_URL", ""))
+        before, locust_before = cpu.Snapshot(parts), cpu.children_seconds()
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "locust", "-f", str(BASE_DIR / "loadtest" / "locustfile.py"),
                         "--headless", "--host", host, "-u", str(args.teachers + 12), "-r", str(args.teachers),
@@ -146,6 +150,7 @@ def main(argv: list[str]) -> int:
                            "LOADTEST_TEACHERS": str(args.teachers), "LOADTEST_TEACHER_PACING": str(args.pacing)},
                        stdout=(OUT / "locust.log").open("wb"), stderr=subprocess.STDOUT)
         elapsed = time.monotonic() - started
+        used = cpu.Snapshot(parts).since(before) | {"locust": cpu.children_seconds() - locust_before}
         sampler.stop.set()
         nightly = report.nightly_run(base_env, owner)
         slow = report.statements_slowest(owner) if statements else None
@@ -154,7 +159,7 @@ def main(argv: list[str]) -> int:
         _stop(children.values())
     return report.print_all(out=OUT, owner=owner, day=day, elapsed=elapsed, sampler=sampler, slow=slow,
                             nightly=nightly, web_workers=args.web_workers, schools=args.schools,
-                            warmup=warmup)
+                            warmup=warmup, used=used)
 
 
 def _scenario_day() -> dt.date:

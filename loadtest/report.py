@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -147,8 +148,19 @@ def _locust_rows(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def cpu_line(used: dict[str, float], *, elapsed: float, saves: int) -> str:
+    """Each part's CPU over the peak, as cores busy and milliseconds per register saved, and what was left
+    of the machine's cores."""
+    cores = os.cpu_count() or 1
+    parts = ", ".join(f"{name} {seconds / elapsed:.2f}" + (f" ({1000 * seconds / saves:.0f} ms/save)" if saves else "")
+                      for name, seconds in sorted(used.items(), key=lambda kv: -kv[1]))
+    idle = cores - sum(used.values()) / elapsed
+    return f"CPU during the peak, cores busy of {cores}: {parts}; not used by the stack {max(idle, 0):.2f}"
+
+
 def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: Any, slow: Any,
-              nightly: dict[str, Any], web_workers: int, schools: int, warmup: int) -> int:
+              nightly: dict[str, Any], web_workers: int, schools: int, warmup: int,
+              used: dict[str, float] | None = None) -> int:
     rows = _locust_rows(out)
     server = server_times(out / "access.log", skip=warmup)
     print(f"\n== load test: {schools} schools, {elapsed:.0f}s of the 08:45 peak, gunicorn {web_workers} workers "
@@ -172,6 +184,8 @@ def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: A
     acknowledged, stored, problems = marks_check(owner, day, out / "ledger.jsonl")
     print(f"\nregister saves: {float(saves['Requests/s']) if saves else 0:.1f}/s; marks saved: "
           f"{acknowledged:,} = {acknowledged / elapsed:,.0f} marks/s")
+    if used:
+        print(cpu_line(used, elapsed=elapsed, saves=int(saves["Request Count"]) if saves else 0))
     if sampler.connections:
         print(f"database connections: max {max(sampler.connections)}, mean {statistics.mean(sampler.connections):.1f}; "
               f"statements running at once: max {max(sampler.active)}, mean {statistics.mean(sampler.active):.2f} "

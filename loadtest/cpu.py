@@ -1,0 +1,79 @@
+"""Where the machine's CPU went during the peak: each part of the stack's processes, measured from /proc.
+
+A part is a tree of processes: gunicorn's master and workers, the Celery worker, beat, and this stack's
+PostgreSQL postmaster with its backends and Redis (found by data directory or port). Its CPU is what every
+live process of the tree has used plus what its exited children used (a backend that closed its
+connection), so snapshots before and after the peak give the seconds each part spent. Locust's CPU is
+measured from its exit (`os.times()`'s children), since it is a process the runner waits for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psutil
+
+
+def tree_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of the process, its live descendants and their reaped children."""
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in members:
+        try:
+            t = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def listening_on(url: str) -> list[int]:
+    """The local process accepting connections on the URL's TCP port (none for a server elsewhere)."""
+    parsed = urlparse(url)
+    if parsed.hostname not in ("127.0.0.1", "localhost", "::1") or not parsed.port:
+        return []
+    return sorted({c.pid for c in psutil.net_connections(kind="tcp")
+                   if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == parsed.port and c.pid})
+
+
+def postmaster(pgdata: str | None, url: str) -> list[int]:
+    """The embedded server's postmaster (first line of postmaster.pid), or a local server's listener."""
+    if pgdata:
+        found = Path(pgdata) / "postmaster.pid"
+        if found.exists():
+            return [int(found.read_text().split()[0])]
+    return listening_on(url)
+
+
+class Snapshot:
+    """CPU seconds of each named part at one moment."""
+
+    def __init__(self, parts: dict[str, Iterable[int]]) -> None:
+        self.parts = {name: list(pids) for name, pids in parts.items()}
+        self.seconds = {name: sum(tree_seconds(pid) for pid in pids) for name, pids in self.parts.items()}
+
+    def since(self, earlier: Snapshot) -> dict[str, float]:
+        return {name: self.seconds[name] - earlier.seconds.get(name, 0.0) for name in self.seconds}
+
+
+def parts_of(children: dict[str, int], *, pgdata: str | None, database_url: str,
+             redis_url: str) -> dict[str, list[int]]:
+    """The stack's parts: the runner's own children by name, and this stack's database and Redis servers
+    when they run on this machine."""
+    parts = {name: [pid] for name, pid in children.items()}
+    parts["postgres"] = postmaster(pgdata, database_url)
+    parts["redis"] = listening_on(redis_url)
+    return parts
+
+
+def children_seconds() -> float:
+    """CPU seconds of this process's reaped children so far."""
+    usage = os.times()
+    return usage.children_user + usage.children_system

@@ -1,0 +1,39 @@
+"""The load test's CPU accounting: a process tree's seconds include a busy child, alive or exited, and the
+printed line divides by the peak and by the saves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from loadtest.cpu import Snapshot, tree_seconds
+from loadtest.report import cpu_line
+
+BUSY = "import time\nend = time.process_time() + {s}\nwhile time.process_time() < end: pass\n"
+
+
+def test_a_tree_counts_a_busy_child_while_it_runs_and_after_it_exits():
+    # A parent that starts a child burning 0.4 s of CPU, waits for it, then sleeps: the child's seconds
+    # must stay in the parent's tree after the child has exited and been reaped.
+    script = (f"import subprocess, sys, time\nsubprocess.run([sys.executable, '-c', {BUSY.format(s=0.4)!r}])\n"
+              "print('done', flush=True)\ntime.sleep(30)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        before = Snapshot({"tree": [parent.pid]})
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "done"
+        after = Snapshot({"tree": [parent.pid]})
+        assert after.since(before)["tree"] >= 0.35
+        assert tree_seconds(parent.pid) >= 0.35
+    finally:
+        parent.kill()
+        parent.wait()
+    time.sleep(0.05)
+    assert tree_seconds(parent.pid) == 0.0  # gone: nothing to count, no error
+
+
+def test_the_cpu_line_gives_cores_busy_and_milliseconds_per_save():
+    line = cpu_line({"web": 60.0, "postgres": 15.0, "locust": 9.0}, elapsed=60.0, saves=1500)
+    assert "web 1.00 (40 ms/save)" in line
+    assert "postgres 0.25 (10 ms/save)" in line
+    assert line.index("web") < line.index("postgres") < line.index("locust")
