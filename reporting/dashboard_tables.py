@@ -32,6 +32,8 @@ NOTES = {
     "days": "Absence sessions on each weekday morning and afternoon ÷ possible sessions then.",
     "trend": "Attendance each school week, this year and the same school week last year. The national line is "
              "DfE's published figure for the phase for the year to date (it has no weekly series).",
+    "year_end_pa": "Pupils who missed 10% or more of their own possible sessions over the whole of last school "
+                   "year ÷ pupils on roll then with at least one possible session.",
     "suppression": "Counts below the threshold, and rates from fewer pupils, are hidden (c in a CSV), and so is "
                    "any other figure that would let one of them be worked out: a hidden figure may be large.",
 }
@@ -196,7 +198,8 @@ def governor_tables(dash: SchoolDashboard, *, threshold: int,
 
 TRUST_HEADERS = ["Pupils", "Attendance", "Attendance same period last year", "Trend", "Unauthorised absence",
                  "Persistent absence", "Severe absence", "Projected persistent absence at year end",
-                 "National attendance (phase)", "LA attendance (phase)"]
+                 "Persistent absence at the end of last year", "National attendance (phase)",
+                 "LA attendance (phase)"]
 TREND_WORDS = {"up": "↑ up", "down": "↓ down", "level": "→ level", "none": "–"}
 
 
@@ -212,18 +215,19 @@ def trust_schools_table(dash: TrustDashboard, *, threshold: int, link: Callable[
         marks = {b.level: b.figure for b in benchmarks.get(r.school.pk, [])}
         national, local = marks.get("national"), marks.get("local authority")
         now = r.now
+        forecast = dash.forecasts.get(r.school.pk)
+        rates_hidden = disc.rate(1.0, pupils_key=n).hidden
         cells = [
             disc.count(n) if now.pupils else d.Cell(0, threshold=threshold),
             disc.rate(now.attendance_rate, pupils_key=n),
             disc.rate(r.last.attendance_rate, pupils_key=n) if r.last.pupils >= threshold else
             d.Cell(None, r.last.pupils > 0, threshold, percent=True),
-            d.Cell(None, threshold=threshold) if disc.rate(1.0, pupils_key=n).hidden else
-            _text_cell(TREND_WORDS[r.trend]),
+            d.Cell(None, threshold=threshold) if rates_hidden else _text_cell(TREND_WORDS[r.trend]),
             disc.rate(now.unauthorised_rate, pupils_key=n),
             disc.rate(now.pupil_rate(now.pa), pupils_key=n, count_key=f"pa:{key}"),
             disc.rate(now.pupil_rate(now.sa), pupils_key=n, count_key=f"sa:{key}"),
-            _projection_cell(dash.forecasts.get(r.school.pk), hidden=disc.rate(1.0, pupils_key=n).hidden,
-                             threshold=threshold),
+            _projection_cell(forecast, hidden=rates_hidden, threshold=threshold),
+            _last_year_pa_cell(forecast, hidden=rates_hidden, threshold=threshold),
             d.Cell(round(national.attendance_perc, 2) if national and national.attendance_perc else None,
                    percent=True),
             d.Cell(round(local.attendance_perc, 2) if local and local.attendance_perc else None, percent=True),
@@ -239,10 +243,11 @@ def trust_schools_table(dash: TrustDashboard, *, threshold: int, link: Callable[
         disc.rate(whole.unauthorised_rate, pupils_key=f"n:{d.WHOLE}"),
         disc.rate(whole.pupil_rate(whole.pa), pupils_key=f"n:{d.WHOLE}", count_key=f"pa:{d.WHOLE}"),
         disc.rate(whole.pupil_rate(whole.sa), pupils_key=f"n:{d.WHOLE}", count_key=f"sa:{d.WHOLE}"),
-        d.Cell(None), d.Cell(None), d.Cell(None)]))
+        d.Cell(None), d.Cell(None), d.Cell(None), d.Cell(None)]))
     note = (f"{NOTES['attendance']} Projected persistent absence at year end: the share of pupils who would be "
             f"persistently absent {FORECAST_METHOD[0].lower()}{FORECAST_METHOD[1:]} In brackets, the range from that "
-            "to the share persistently absent today.")
+            "to the share persistently absent today. Persistent absence at the end of last year: "
+            f"{NOTES['year_end_pa']}")
     return DisplayTable("schools", "Schools side by side, year to date", TRUST_HEADERS, rows, note)
 
 
@@ -267,6 +272,17 @@ def _projection_cell(forecast: SchoolForecast | None, *, hidden: bool, threshold
     if hidden or 0 < forecast.pa_projected < threshold:
         return d.Cell(None, True, threshold, percent=True)
     return _text_cell(f"{forecast.projected_rate:.1f}% ({forecast.low:.1f}–{forecast.high:.1f}%)")
+
+
+def _last_year_pa_cell(forecast: SchoolForecast | None, *, hidden: bool, threshold: int) -> d.Cell:
+    """Last year's actual year-end PA rate, set beside the projection: hidden as the projection is (with the
+    school's other rates, and when fewer than the threshold were persistently absent), and when last year's
+    pupils were fewer than the threshold."""
+    if forecast is None or not forecast.last_year_pupils:
+        return d.Cell(None, threshold=threshold)
+    if hidden or 0 < forecast.last_year_pa < threshold or forecast.last_year_pupils < threshold:
+        return d.Cell(None, True, threshold, percent=True)
+    return d.Cell(forecast.last_year_pa_rate, threshold=threshold, percent=True)
 
 
 def _text_cell(text: str) -> d.Cell:

@@ -32,6 +32,7 @@ from .forecasts import (
     forecast_window,
     projected_persistent_sql,
     window_params,
+    year_end_pa_sql,
 )
 from .periods import Period
 from .summaries import TABLE
@@ -265,9 +266,9 @@ def school_dashboard(*, school: School, period: Period, calendar: SchoolCalendar
             'weeks', (SELECT coalesce(json_agg(w), '[]'::json) FROM w),
             'days', (SELECT coalesce(json_agg(d), '[]'::json) FROM d),
             'forecast', ({forecast_sql}),
-            'last_pa', (SELECT json_build_object('pupils', count(*), 'pa', count(*) FILTER (
-                                   WHERE {persistent_sql('bit_count(b.ab)', 'bit_count(b.pb)')}))
-                          FROM b WHERE NOT b.cur AND bit_count(b.pb) > 0))"""
+            'last_pa', (SELECT row_to_json(l) FROM (
+                            SELECT {year_end_pa_sql(possible='bit_count(b.pb)', absent='bit_count(b.ab)')}
+                              FROM b WHERE NOT b.cur) l))"""
 
     def compute(_ids: list[int]) -> dict[int, dict[str, Any]]:
         with connection.cursor() as cursor:
@@ -302,8 +303,8 @@ def _school_result(school: School, period: Period, data: dict[str, Any], weeks_n
     if data.get("forecast"):
         f = data["forecast"]
         lp = data.get("last_pa") or {}
-        last_rate = round(100 * lp["pa"] / lp["pupils"], 1) if lp.get("pupils") else None
-        forecast = SchoolForecast(int(f["pupils"]), int(f["pa_now"]), int(f["pa_projected"]), last_rate)
+        forecast = SchoolForecast(int(f["pupils"]), int(f["pa_now"]), int(f["pa_projected"]),
+                                  int(lp.get("pupils") or 0), int(lp.get("pa") or 0))
     return SchoolDashboard(
         school=school, period=period, whole=now.get("all", Counts()), last_whole=last.get("all", Counts()),
         year_groups=dict(sorted(split(now, "year:").items(), key=lambda kv: year_key(kv[0]))),
@@ -344,7 +345,8 @@ class TrustDashboard:
     last_whole: Counts
     cohorts: dict[str, Counts]
     school_cohorts: dict[tuple[int, str], Counts]
-    # Each school's projected year-end PA (forecasts.METHOD); none for a school with no year set up.
+    # Each school's projected year-end PA (forecasts.METHOD) and last year's actual; none for a school with
+    # no year set up.
     forecasts: dict[int, SchoolForecast] = field(default_factory=dict)
 
 
@@ -385,7 +387,8 @@ def trust_dashboard(*, schools: list[School], on: dt.date) -> TrustDashboard:
     rows = [SchoolRow(s, *spans.get(s.pk, (None, None)), now.get(f"school:{s.pk}", Counts()),  # type: ignore[call-arg]  # the span is two dates, or two Nones
                       last.get(f"school:{s.pk}", Counts())) for s in schools]
     school_cohorts = {(s.pk, k): now.get(f"school:{s.pk}:{k}", Counts()) for s in schools for k in COHORTS}
-    forecasts = {school_id: SchoolForecast(int(row["pupils"]), int(row["pa"]), int(row["pa_projected"]), None)
+    forecasts = {school_id: SchoolForecast(int(row["pupils"]), int(row["pa"]), int(row["pa_projected"]),
+                                           int(row.get("last_year_pupils") or 0), int(row.get("last_year_pa") or 0))
                  for school_id, school_rows in found.items() for row in school_rows
                  if row["cur"] and row["grp"] == "all"}
     return TrustDashboard(rows, Counts.total(r.now for r in rows), Counts.total(r.last for r in rows),
@@ -406,6 +409,7 @@ def _trust_sql() -> str:
                    p.has_social_worker, p.sex, pr.remaining,
                    bit_count({POSSIBLE_BITS} & pr.recent) AS recent_poss,
                    bit_count({ABSENT_BITS} & pr.recent) AS recent_absent,
+                   bit_count({POSSIBLE_BITS}) AS year_poss, bit_count({ABSENT_BITS}) AS year_absent,
                    {_per_enrolment_sql('pr.mask')}
               FROM pr JOIN {TABLE} s ON s.school_id = pr.school_id AND s.start = pr.start
               JOIN registers_enrolment e ON e.id = s.enrolment_id AND e.school_id = s.school_id
@@ -415,8 +419,17 @@ def _trust_sql() -> str:
             SELECT x.school_id, x.cur, CASE {cohort_label} ELSE 'all' END AS grp, {_aggregates_sql()},
                    count(*) FILTER (WHERE {projected_persistent_sql('x.remaining')}) AS pa_projected
               FROM x WHERE x.poss > 0
-             GROUP BY GROUPING SETS ((x.school_id, x.cur), {cohort_sets}))
-        SELECT coalesce(json_agg(g), '[]'::json) FROM g WHERE g.grp IS NOT NULL"""
+             GROUP BY GROUPING SETS ((x.school_id, x.cur), {cohort_sets})),
+        -- Last year's persistent absence at its end, set beside the school's projection: over the whole of
+        -- last year's marks, so every pupil with a possible session that year (g keeps only those with one
+        -- in the same dates).
+        l AS (
+            SELECT x.school_id, {year_end_pa_sql(possible='x.year_poss', absent='x.year_absent')}
+              FROM x WHERE NOT x.cur GROUP BY x.school_id)
+        SELECT coalesce(json_agg(r), '[]'::json) FROM (
+            SELECT g.*, l.pupils AS last_year_pupils, l.pa AS last_year_pa
+              FROM g LEFT JOIN l ON g.cur AND g.grp = 'all' AND l.school_id = g.school_id
+             WHERE g.grp IS NOT NULL) r"""
 
 
 TRUST_SQL = _trust_sql()

@@ -126,6 +126,20 @@ def _aggregate_sql(rows: str, *, remaining: str) -> str:
           FROM ({rows}) x WHERE x.poss > 0"""
 
 
+def year_end_pa_sql(*, possible: str, absent: str) -> str:
+    """Aggregates over rows of one whole school year each (the year's persistent absence at its end, as the
+    governors' and the trust's pages compare the projection with): `pupils`, the rows with a possible session
+    that year, and `pa`, those persistently absent over it. `possible` and `absent` are SQL for a row's
+    possible and absent sessions over the whole year."""
+    return (f"count(*) FILTER (WHERE ({possible}) > 0) AS pupils, "
+            f"count(*) FILTER (WHERE {persistent_sql(absent, possible)}) AS pa")
+
+
+def pupil_share(count: int, pupils: int) -> float | None:
+    """`count` of `pupils` as a percentage to one place, as every forecast figure is shown; none without pupils."""
+    return round(100 * count / pupils, 1) if pupils else None
+
+
 def window_params(window: Window) -> dict[str, Any]:
     return {"f_year": window.year_start, "f_to_date": window.to_date, "f_recent": window.recent,
             "f_remaining": window.remaining}
@@ -189,10 +203,17 @@ class SchoolForecast:
     pupils: int
     pa_now: int
     pa_projected: int
-    last_year_pa_rate: float | None
+    # Last year's persistent absence at its end (`year_end_pa_sql`): pupils, and how many were persistently absent.
+    last_year_pupils: int = 0
+    last_year_pa: int = 0
 
     def _rate(self, count: int) -> float:
-        return round(100 * count / self.pupils, 1) if self.pupils else 0.0
+        return pupil_share(count, self.pupils) or 0.0
+
+    @property
+    def last_year_pa_rate(self) -> float | None:
+        """The actual year-end PA rate last year, to set the projection against; none without last year's pupils."""
+        return pupil_share(self.last_year_pa, self.last_year_pupils)
 
     @property
     def projected_rate(self) -> float:

@@ -329,3 +329,73 @@ def test_the_trust_shows_each_schools_projected_year_end_pa_as_its_governors_see
     else:
         assert cells[world.school.name].hidden
     assert "Projected persistent absence at year end" in response.content.decode()
+
+
+def _last_year_marks(school, enrolments) -> tuple[int, int]:
+    """Marks over the whole of last year (2024/25) for the school's pupils: six persistently absent over the
+    year though present in the autumn (absent from March), six absent early on (persistently absent over
+    the same dates last year, not over the year), the rest present; and a pupil who joined in the spring and
+    missed every other session (no possible session in the same dates, persistently absent over the year).
+    Returns (pupils, persistently absent) over the whole year."""
+    sessions = school_sessions(school, dt.date(2024, 9, 3), end=dt.date(2025, 7, 21))
+    assert 10 * 20 < len(sessions)  # twenty sessions missed are under 10% of the year
+    for i, e in enumerate(enrolments):
+        if i < 6:
+            codes = ["I" if day >= dt.date(2025, 3, 1) else "." for day, _ in sessions]
+        elif i < 12:
+            codes = ["I" if n < 20 else "." for n in range(len(sessions))]
+        else:
+            codes = ["."]
+        record(e, sessions, codes)
+    joined = enrol(school, upn="LJ00000000001", admitted=dt.date(2025, 2, 23), year_group="3")
+    spring = [s for s in sessions if s[0] >= dt.date(2025, 2, 23)]
+    record(joined, spring, ["I" if n % 2 else "." for n in range(len(spring))])
+    return len(enrolments) + 1, 6 + 1
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_trust_sets_each_projection_against_last_years_actual_pa(world, governed, client_as):
+    """Last year's year-end PA comes in the trust's one statement, over the whole of last year as the governors'
+    page counts it, and is shown in the page and the CSV beside the projection; hidden below the threshold."""
+    import csv
+    import io
+
+    from reporting.dashboard_views import governor_page
+    from reporting.dashboards import trust_dashboard
+    from reporting.models import DisclosureSetting
+
+    pupils, pa = _last_year_marks(world.school, governed)
+    on = TODAY.date()
+    with scopes_disabled():
+        governors = governor_page(school=world.school, kind="year_to_date", on=on).dash.forecast
+    with scopes_disabled(), CaptureQueriesContext(connection) as queries:
+        dash = trust_dashboard(schools=[world.school, world.sister], on=on)
+    assert len(_summary_statements(queries.captured_queries)) == 1
+    alder = dash.forecasts[world.school.pk]
+    assert (alder.last_year_pupils, alder.last_year_pa) == (pupils, pa)
+    assert alder.last_year_pa_rate == governors.last_year_pa_rate == round(100 * pa / pupils, 1) == 28.0
+    row = next(r for r in dash.rows if r.school.pk == world.school.pk)
+    assert row.last.pa == 6  # over the same dates last year, the early absences count and the spring's do not
+    assert dash.forecasts[world.sister.pk].last_year_pa_rate is None  # no year before this one
+
+    header = "Persistent absence at the end of last year"
+    client = client_as(world.trust_officer)
+    index = reverse("trust_dashboard:index", args=[world.trust_a.slug])
+    csv_url = reverse("trust_dashboard:csv", args=[world.trust_a.slug]) + "?table=schools"
+
+    def shown() -> tuple[str, str, str]:
+        response = client.get(index)
+        table = response.context["schools"]
+        cells = {r.label: r.cells[table.headers.index(header)] for r in table.rows}
+        assert header in response.content.decode()
+        assert "over the whole of last school year" in response.content.decode()  # its note
+        found = list(csv.reader(io.StringIO(client.get(csv_url).content.decode())))
+        column = found[0].index(header)
+        rows = {line[0]: line[column] for line in found[1:]}
+        return str(cells[world.school.name]), rows[world.school.name], str(cells[world.sister.name])
+
+    assert shown() == ("28.0%", "28.00", "–")
+    with scopes_disabled():
+        DisclosureSetting.objects.create(trust=world.trust_a, threshold=pa + 1)  # seven is now a small number
+    assert shown() == ("hidden", "c", "–")
