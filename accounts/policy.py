@@ -6,10 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Value
-from django.db.models.functions import Concat
 
-from attendance_portal.models import Membership
+from attendance_portal.permissions import account_roles
 from attendance_portal.roles import Role
 
 # Roles with access to pupils' personal data at scale: two-step sign-in is required (DfE's cyber
@@ -20,16 +18,7 @@ MFA_ROLES = frozenset({Role.HEADTEACHER, Role.SENIOR_ATTENDANCE_CHAMPION, Role.A
 
 def _roles(user: Any) -> frozenset[str]:
     """The roles the account holds in schools and trusts, and in local authorities (as `la:<role>`)."""
-    cached = user.__dict__.get("_account_roles")
-    if cached is None:
-        from penalties.models import LAOfficer
-
-        la_roles = LAOfficer.objects.filter(user_id=user.pk).annotate(
-            named=Concat(Value("la:"), "role", output_field=CharField())).values_list("named", flat=True)
-        cached = frozenset(Membership.objects.filter(user_id=user.pk).values_list("role", flat=True)
-                           .union(la_roles))  # one statement
-        user.__dict__["_account_roles"] = cached
-    return cached
+    return frozenset(held.role for held in account_roles(user))
 
 
 def is_staff_account(user: Any) -> bool:

@@ -20,8 +20,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django_scopes import scope
 
-from .models import Membership, School, Trust
-from .permissions import requirement_of, roles_for
+from .models import School, Trust
+from .permissions import account_roles, requirement_of, roles_for
 from .roles import TRUST_ROLES
 
 PARENT_PREFIX = "parent/"  # the parent portal's routes (attendance_portal.urls)
@@ -71,9 +71,8 @@ class TenantScopeMiddleware:
                 return self._render(self.get_response(request))
 
         trust = Trust.objects.filter(slug=trust_slug).first()
-        if trust is None or not Membership.objects.filter(
-            user=request.user, trust=trust, role__in=TRUST_ROLES
-        ).exists():
+        if trust is None or not any(held.trust_id == trust.pk and held.role in TRUST_ROLES
+                                    for held in account_roles(request.user)):
             raise Http404("No such trust")
         request.trust = trust  # type: ignore[attr-defined]  # typed as TrustRequest in views
         with scope(school=list(trust.schools.all())):

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import rules
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -62,20 +61,50 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
+@dataclass(frozen=True)
+class Held:
+    """One role the account holds: in a school, a trust (every school of it), or a local authority
+    (`la:<role>`, with neither)."""
+
+    role: str
+    school_id: int | None
+    trust_id: int | None
+
+
+def request_memo(user: Any) -> dict[str, Any]:
+    """Where reads about the signed-in account are kept for the rest of the request: on the user object
+    itself, unwrapped from the request's lazy user so every caller shares one copy."""
+    user.is_authenticated  # noqa: B018 - builds a lazy user, so `_wrapped` is the real one
+    return cast(dict[str, Any], getattr(user, "_wrapped", user).__dict__)
+
+
+def account_roles(user: User) -> tuple[Held, ...]:
+    """Every role the account holds, in schools and trusts and in local authorities: one statement, read
+    once a request (sign-in checks, tenancy and permissions all use it)."""
+    memo = request_memo(user)
+    found = memo.get("_account_roles")
+    if found is None:
+        from django.db import connection
+
+        from penalties.models import LAOfficer
+
+        from .models import Membership
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"""SELECT role, school_id, trust_id FROM {Membership._meta.db_table} WHERE user_id = %s
+                               UNION ALL
+                               SELECT 'la:' || role, NULL, NULL FROM {LAOfficer._meta.db_table}
+                                WHERE user_id = %s""", [user.pk, user.pk])  # noqa: S608 - table names only
+            found = memo["_account_roles"] = tuple(Held(*row) for row in cursor.fetchall())
+    return found
+
+
 def roles_for(user: User, school: School) -> frozenset[Role]:
     """Roles the user holds in this school, directly or through the school's trust."""
     if not user.is_authenticated or school is None:
         return frozenset()
-    cache: dict[int, frozenset[Role]] = user.__dict__.setdefault("_school_roles", {})
-    if school.pk not in cache:
-        from .models import Membership
-
-        where = Q(school_id=school.pk)
-        if school.trust_id:
-            where |= Q(trust_id=school.trust_id)
-        found = Membership.objects.filter(where, user_id=user.pk).values_list("role", flat=True)
-        cache[school.pk] = frozenset(Role(r) for r in found)
-    return cache[school.pk]
+    return frozenset(Role(h.role) for h in account_roles(user)
+                     if h.school_id == school.pk or (school.trust_id and h.trust_id == school.trust_id))
 
 
 def can(user: User, action: str, school: School) -> bool:

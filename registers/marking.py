@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from attendance_portal.models import School, User
@@ -25,6 +25,7 @@ from .services import (
     MarkConflict,
     MarkEntry,
     MarkValidationError,
+    ReadAlready,
     SaveResult,
     mark_unchanged,
     marks_save,
@@ -50,12 +51,14 @@ def at_london(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=LONDON)
 
 
+def _enrolments_on(day: dt.date) -> QuerySet[Enrolment]:
+    """The enrolments of the outer query's pupil that cover `day`, earliest admission first."""
+    return Enrolment.objects.filter(pupil=OuterRef("pk"), admission_date__lte=day).filter(
+        Q(leaving_date__isnull=True) | Q(leaving_date__gte=day)).order_by("admission_date", "pk")
+
+
 def _enrolled_on(day: dt.date) -> Exists:
-    return Exists(
-        Enrolment.objects.filter(pupil=OuterRef("pk"), admission_date__lte=day).filter(
-            Q(leaving_date__isnull=True) | Q(leaving_date__gte=day)
-        )
-    )
+    return Exists(_enrolments_on(day))
 
 
 def pupils_enrolled(*, school: School, day: dt.date) -> QuerySet[Pupil]:
@@ -110,6 +113,8 @@ class Register:
     ahead: bool = False
     # The codes this person may enter at this school; None means every code.
     allowed: frozenset[str] | None = None
+    # Each pupil's enrolment covering the day, read with the pupils (the save reads it from here).
+    enrolment_of: dict[int, int] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -175,8 +180,10 @@ def register_codes(*, day: dt.date, session: str, allowed: frozenset[str] | None
 
 def register_build(*, school: School, group: RegistrationGroup, day: dt.date, session: str,
                    allowed: frozenset[str] | None = None) -> Register:
-    """Every pupil of the group on the admission register that day, with their mark. Five queries."""
-    pupils = list(pupils_enrolled(school=school, day=day).filter(registration_group=group))
+    """Every pupil of the group on the admission register that day, with their enrolment and mark. Four
+    queries."""
+    pupils = list(pupils_enrolled(school=school, day=day).filter(registration_group=group)
+                  .annotate(enrolment_on=Subquery(_enrolments_on(day).values("pk")[:1])))
     times = SessionTimes.objects.filter(school=school, year_group=group.year_group).first()
     closed = session_closures(school=school, start=day, end=day).get((day, session), "")
     rows = [RegisterRow(pupil=p, mark=None) for p in pupils]
@@ -185,7 +192,8 @@ def register_build(*, school: School, group: RegistrationGroup, day: dt.date, se
     ahead = day > local_today()
     return Register(group=group, day=day, session=session, rows=rows, times=times, closed_reason=closed,
                     valid_codes=register_codes(day=day, session=session, allowed=allowed, ahead=ahead),
-                    closes_at=at_london(day, close), ahead=ahead, allowed=allowed)
+                    closes_at=at_london(day, close), ahead=ahead, allowed=allowed,
+                    enrolment_of={p.pk: p.enrolment_on for p in pupils})
 
 
 def _rows_marks_set(*, school: School, day: dt.date, session: str, rows: list[RegisterRow]) -> None:
@@ -332,6 +340,15 @@ def _untouched_stale(register: Register, entries: list[MarkEntry]) -> set[int]:
     return out
 
 
+def register_read(register: Register) -> ReadAlready:
+    """What building the register read, for `marks_save` not to read it again in the same request."""
+    day, session = register.day, register.session
+    return ReadAlready(
+        day=day, enrolment_of=register.enrolment_of,
+        closed={(day, session): register.closed_reason} if register.closed_reason else {},
+        marks={(row.pupil.pk, day, session): row.mark for row in register.rows if row.mark is not None})
+
+
 def register_save(
     *, school: School, register: Register, entries: list[MarkEntry], by: User, reason: str, may_amend: bool,
     source: str = "register",
@@ -388,7 +405,8 @@ def register_save(
     if corrections and not reason:
         reason = CORRECTED_BEFORE_CLOSE
     try:
-        out.result = marks_save(school=school, entries=todo, by=by, reason=reason, source=source)
+        out.result = marks_save(school=school, entries=todo, by=by, reason=reason, source=source,
+                                read=register_read(register))
     except MarkValidationError as exc:
         for err in exc.errors:
             out.errors[err.entry.pupil_id] = err.message

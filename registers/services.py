@@ -13,7 +13,7 @@ The register is a legal record, so:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,20 @@ class MarkConflict:
     current_code: str | None
     current_minutes_late: int | None
     current_version: int | None
+
+
+@dataclass(frozen=True)
+class ReadAlready:
+    """What a caller read moments ago in the same request about the marks it is saving (a register page
+    it has just built), so `marks_save` does not read it again: the enrolment each pupil is on that day,
+    the day's closed sessions, and the marks stored for those pupils' sessions. One date only. A value
+    changed since is still never written over: the insert skips a row someone else inserted and the update
+    names the version it read, so such a row comes back as a conflict."""
+
+    day: dt.date
+    enrolment_of: Mapping[int, int]  # pupil -> the enrolment covering `day`
+    closed: Mapping[tuple[dt.date, str], str]
+    marks: Mapping[tuple[int, dt.date, str], Mark]
 
 
 @dataclass
@@ -128,16 +142,22 @@ def _enrolment_index(school: School, pupil_ids: Iterable[int]) -> dict[int, list
 
 
 def marks_validate(
-    *, school: School, entries: Sequence[MarkEntry]
+    *, school: School, entries: Sequence[MarkEntry], read: ReadAlready | None = None
 ) -> tuple[list[EntryError], dict[tuple[int, dt.date, str], int]]:
     """Check every entry; return the errors and, for valid entries, the enrolment each falls in."""
     errors: list[EntryError] = []
     today = timezone.localdate()
     enrolment_for: dict[tuple[int, dt.date, str], int] = {}
     seen: set[tuple[int, dt.date, str]] = set()
-    enrolments = _enrolment_index(school, (e.pupil_id for e in entries))
     dates = {e.date for e in entries}
-    closed = session_closures(school=school, start=min(dates), end=max(dates)) if dates else {}
+    known = read if read is not None and dates == {read.day} else None
+    closed: Mapping[tuple[dt.date, str], str] = {}
+    enrolments: dict[int, list[Enrolment]] = {}
+    if known is not None:
+        closed = known.closed
+    elif dates:
+        closed = session_closures(school=school, start=min(dates), end=max(dates))
+        enrolments = _enrolment_index(school, (e.pupil_id for e in entries))
     for i, entry in enumerate(entries):
         problem = _entry_problem(entry, today)
         if problem is None and entry.key in seen:
@@ -147,11 +167,15 @@ def marks_validate(
             if reason:
                 problem = f"{entry.date:%a %d %B %Y} {entry.session} is not a school session ({reason})."
         if problem is None:
-            covering = [en for en in enrolments.get(entry.pupil_id, []) if en.covers(entry.date)]
-            if not covering:
+            if known is not None:
+                covering_id = known.enrolment_of.get(entry.pupil_id)
+            else:
+                covering = [en for en in enrolments.get(entry.pupil_id, []) if en.covers(entry.date)]
+                covering_id = covering[0].pk if covering else None
+            if covering_id is None:
                 problem = f"The pupil is not on the admission register on {entry.date:%d %B %Y}."
             else:
-                enrolment_for[entry.key] = covering[0].pk
+                enrolment_for[entry.key] = covering_id
         seen.add(entry.key)
         if problem:
             errors.append(EntryError(i, entry, problem))
@@ -165,20 +189,23 @@ def marks_save(
     by: User | None,
     reason: str = "",
     source: str = "register",
+    read: ReadAlready | None = None,
 ) -> SaveResult:
     """Record or amend marks for one school in one transaction.
 
     Raises MarkValidationError (nothing written) when any entry is invalid, or when a saved mark
     would change without a reason. Stale versions come back as conflicts; the rest is applied.
+    `read` is what the caller has just read for these marks (see ReadAlready).
     """
     result = SaveResult()
     if not entries:
         return result
-    errors, enrolment_for = marks_validate(school=school, entries=entries)
+    errors, enrolment_for = marks_validate(school=school, entries=entries, read=read)
     if errors:
         raise MarkValidationError(errors)
 
-    existing = _existing_marks(school, entries)
+    existing = (read.marks if read is not None and all(e.date == read.day for e in entries)
+                else _existing_marks(school, entries))
     inserts: list[MarkEntry] = []
     updates: list[tuple[Mark, MarkEntry]] = []
     for i, entry in enumerate(entries):
