@@ -147,6 +147,7 @@ class GovernorTables:
     bands: DisplayTable
     reasons: DisplayTable
     days: DisplayTable
+    forecast: ForecastFigures | None = None  # not a table: the paragraph on where persistent absence is heading
 
     def all(self) -> list[DisplayTable]:
         return [self.headline, self.year_groups, self.cohorts, self.bands, self.reasons, self.days]
@@ -193,7 +194,38 @@ def governor_tables(dash: SchoolDashboard, *, threshold: int,
     days = counts_display(key="days", title="Absence by day of the week and session", parts=day_parts,
                           total=sum(day_parts.values()), labels=day_labels, threshold=threshold, rate_of=day_rate,
                           header="Absence sessions", whole_pupils=whole.pupils, whole_label="Every session")
-    return GovernorTables(headline, year_groups, cohorts, bands, reasons, days)
+    return GovernorTables(headline, year_groups, cohorts, bands, reasons, days,
+                          forecast_figures(dash.forecast, threshold=threshold))
+
+
+@dataclass(frozen=True)
+class ForecastFigures:
+    """The governors' forecast paragraph (page and PDF): the projected year-end PA rate with its range, and last
+    year's actual, each hidden by `disclosure.forecast_hidden`. `last_year` is "–" when there was no last year."""
+
+    projected: d.Cell
+    low: d.Cell
+    high: d.Cell
+    last_year: d.Cell
+    threshold: int
+
+    @property
+    def reason(self) -> str:
+        return d.hidden_reason(self.threshold)
+
+
+def forecast_figures(forecast: SchoolForecast | None, *, threshold: int) -> ForecastFigures | None:
+    if forecast is None:
+        return None
+    hidden = d.forecast_hidden(forecast, threshold=threshold)
+
+    def projection(value: float) -> d.Cell:
+        return d.Cell(None if hidden.projection else value, hidden.projection, threshold, percent=True)
+
+    last = forecast.last_year_pa_rate
+    last_hidden = hidden.last_year and last is not None
+    return ForecastFigures(projection(forecast.projected_rate), projection(forecast.low), projection(forecast.high),
+                           d.Cell(None if last_hidden else last, last_hidden, threshold, percent=True), threshold)
 
 
 TRUST_HEADERS = ["Pupils", "Attendance", "Attendance same period last year", "Trend", "Unauthorised absence",
@@ -265,22 +297,20 @@ class TextCell(d.Cell):
 
 def _projection_cell(forecast: SchoolForecast | None, *, hidden: bool, threshold: int) -> d.Cell:
     """A school's projected year-end PA rate with its range (forecasts.METHOD). Hidden with the school's other
-    rates, and when fewer than the threshold are projected persistently absent (there is no total of
-    projections to subtract it from)."""
+    rates, and as the governors' page hides it (`disclosure.forecast_hidden`)."""
     if forecast is None or not forecast.pupils:
         return d.Cell(None, threshold=threshold)
-    if hidden or 0 < forecast.pa_projected < threshold:
+    if hidden or d.forecast_hidden(forecast, threshold=threshold).projection:
         return d.Cell(None, True, threshold, percent=True)
     return _text_cell(f"{forecast.projected_rate:.1f}% ({forecast.low:.1f}–{forecast.high:.1f}%)")
 
 
 def _last_year_pa_cell(forecast: SchoolForecast | None, *, hidden: bool, threshold: int) -> d.Cell:
-    """Last year's actual year-end PA rate, set beside the projection: hidden as the projection is (with the
-    school's other rates, and when fewer than the threshold were persistently absent), and when last year's
-    pupils were fewer than the threshold."""
+    """Last year's actual year-end PA rate, set beside the projection: hidden with the school's other rates, and
+    as the governors' page hides it (`disclosure.forecast_hidden`)."""
     if forecast is None or not forecast.last_year_pupils:
         return d.Cell(None, threshold=threshold)
-    if hidden or 0 < forecast.last_year_pa < threshold or forecast.last_year_pupils < threshold:
+    if hidden or d.forecast_hidden(forecast, threshold=threshold).last_year:
         return d.Cell(None, True, threshold, percent=True)
     return d.Cell(forecast.last_year_pa_rate, threshold=threshold, percent=True)
 

@@ -13,6 +13,9 @@ a `Table` of named counts and the sums that tie them together, then passed throu
   exact linear algebra over the hidden cells). Cells that are not printed are hidden first (free),
   then the smallest printed ones; a total only when nothing else will do.
 * Rates: a rate computed from fewer pupils than the threshold, or whose count is hidden, is hidden.
+* Forecasts (`forecast_hidden`): a school's projected year-end PA rate, its range and last year's actual
+  year-end PA rate are each a count over pupils; with the school's pupils printed beside them, the count
+  can be worked back, so each is hidden when its count or its pupils are small.
 * Every hidden cell reads the same: a cell hidden only to protect another is not a small number, so
   labelling small ones "fewer than 5" would be untrue of it, and labelling the two kinds apart would tell
   the reader which is which (with a total of 4, a hidden 0 beside a hidden 4 would give the 4 away).
@@ -27,9 +30,12 @@ import functools
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from attendance_portal import csvsafe
+
+if TYPE_CHECKING:
+    from .forecasts import SchoolForecast
 
 DEFAULT_THRESHOLD = 5
 CSV_HIDDEN = "c"
@@ -80,6 +86,27 @@ class Table:
 
 def primary(value: int, threshold: int) -> bool:
     return 0 < value < threshold
+
+
+class ForecastHidden(NamedTuple):
+    """Which of a school's forecast figures may not be shown."""
+
+    projection: bool  # the projected year-end PA rate and its range
+    last_year: bool  # last year's actual year-end PA rate
+
+
+def forecast_hidden(forecast: SchoolForecast, *, threshold: int) -> ForecastHidden:
+    """The one rule for a school's forecast, wherever it is shown (governors' page and PDF, trust's table).
+
+    The projection is hidden when it rests on fewer pupils than the threshold, or when fewer than the
+    threshold are projected persistently absent, or are persistently absent today (the range's other end
+    is that share). Last year's rate is hidden when last year's pupils, or those persistently absent at
+    its end, were fewer than the threshold. There is no total of projections to hide a partner in, so
+    each figure is judged on its own counts."""
+    projection = (forecast.pupils < threshold or primary(forecast.pa_projected, threshold)
+                  or primary(forecast.pa_now, threshold))
+    last_year = forecast.last_year_pupils < threshold or primary(forecast.last_year_pa, threshold)
+    return ForecastHidden(projection, last_year)
 
 
 def _equations(table: Table) -> list[dict[str, int]]:

@@ -65,9 +65,8 @@ def governor_report_build(*, report_id: int, school: School) -> bool:
     return True
 
 
-def governor_report_pdf(*, report: GovernorReport) -> bytes:
-    from weasyprint import HTML
-
+def governor_report_html(*, report: GovernorReport) -> str:
+    """The report as HTML, which the PDF prints: the governors' page for the report's period."""
     from .dashboard_tables import NOTES
     from .dashboard_views import governor_casework, governor_page
     from .forecasts import METHOD
@@ -75,9 +74,15 @@ def governor_report_pdf(*, report: GovernorReport) -> bytes:
     page = governor_page(school=report.school, kind="custom", start=report.period_from, end=report.period_to,
                          on=report.period_to)
     _progress(report, 40)
-    html = render_to_string("reporting/report_pdf.html", {"page": page, "report": report, "notes": NOTES,
+    return render_to_string("reporting/report_pdf.html", {"page": page, "report": report, "notes": NOTES,
                                                           "method": METHOD, "made": timezone.now(),
                                                           "casework": governor_casework(page)})
+
+
+def governor_report_pdf(*, report: GovernorReport) -> bytes:
+    from weasyprint import HTML
+
+    html = governor_report_html(report=report)
     _progress(report, 60)
     return HTML(string=html).write_pdf()
 

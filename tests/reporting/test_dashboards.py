@@ -17,6 +17,7 @@ from django_scopes import scope, scopes_disabled
 
 from attendance_portal.roles import Role
 from registers.calendar import calendar_for
+from reporting.disclosure import forecast_hidden
 from reporting.forecasts import pupil_forecasts
 from reporting.models import GovernorReport
 from reporting.tasks import governor_report_build
@@ -324,7 +325,7 @@ def test_the_trust_shows_each_schools_projected_year_end_pa_as_its_governors_see
     column = table.headers.index("Projected persistent absence at year end")
     cells = {r.label: r.cells[column] for r in table.rows}
     alder = dash.forecasts[world.school.pk]
-    if alder.pa_projected >= 5:
+    if not forecast_hidden(alder, threshold=5).projection:
         assert str(cells[world.school.name]).startswith(f"{alder.projected_rate:.1f}% (")
     else:
         assert cells[world.school.name].hidden
@@ -399,3 +400,135 @@ def test_the_trust_sets_each_projection_against_last_years_actual_pa(world, gove
     with scopes_disabled():
         DisclosureSetting.objects.create(trust=world.trust_a, threshold=pa + 1)  # seven is now a small number
     assert shown() == ("hidden", "c", "–")
+
+
+FORECAST_ON = dt.date(2025, 11, 28)
+
+
+def _forecast_school(school, *, absent: int, slipping: int = 0, last_year_absent: int | None = None,
+                     pupils: int = 40) -> None:
+    """`pupils` pupils marked to the end of November: `absent` of them miss every other session (persistently
+    absent now and projected so), `slipping` are present until mid-November and then miss every afternoon (not
+    persistently absent yet, projected so), the rest are present. With `last_year_absent`, every pupil has
+    marks for the whole of last year too, that many of them missing every other session."""
+    add_calendar(school)
+    if last_year_absent is not None:
+        add_calendar(school, year_start=dt.date(2024, 9, 1))
+    sessions = school_sessions(school, dt.date(2025, 9, 3), end=FORECAST_ON)
+    last = [] if last_year_absent is None else school_sessions(school, dt.date(2024, 9, 3), end=dt.date(2025, 7, 21))
+    for i in range(pupils):
+        e = enrol(school, upn=f"FC{i:011d}", year_group="3" if i % 2 else "4")
+        if i < absent:
+            codes: list[str] | str = ["I" if n % 2 else "." for n in range(len(sessions))]
+        elif i < absent + slipping:
+            codes = ["I" if day >= dt.date(2025, 11, 17) and s == "PM" else "." for day, s in sessions]
+        else:
+            codes = "."
+        record(e, sessions, codes)
+        if last_year_absent is not None:
+            record(e, last, ["I" if n % 2 else "." for n in range(len(last))] if i < last_year_absent else ".")
+
+
+def _forecast_section(html: str) -> str:
+    import re
+
+    found = re.search(r'<section class="panel forecast">(.*?)</section>', html, re.S)
+    assert found, "the forecast paragraph is on the page"
+    return found.group(1)
+
+
+def _governor_forecast(client_as, world) -> tuple[str, object]:
+    response = client_as(world.users[Role.GOVERNOR.value]).get(
+        reverse("governors:dashboard", args=[world.school.slug]))
+    assert response.status_code == 200
+    return _forecast_section(response.content.decode()), response.context["page"]
+
+
+def _report_forecast(world) -> str:
+    """The forecast paragraph of the termly report's HTML (what the PDF prints) for the autumn to date."""
+    from reporting.reports import governor_report_html
+
+    with scopes_disabled():
+        report = GovernorReport.objects.create(school=world.school, period_from=dt.date(2025, 9, 3),
+                                               period_to=FORECAST_ON, title="Attendance report for governors")
+        return _forecast_section(governor_report_html(report=report))
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_a_projection_of_few_pupils_is_hidden_on_the_governors_page_and_in_the_report(world, client_as):
+    """Two of forty pupils projected persistently absent would read 5.0%, and with the pupils on roll shown
+    beside it the two could be worked out: the page and the report say the projection is hidden instead."""
+    with scopes_disabled():
+        _forecast_school(world.school, absent=2)
+    section, page = _governor_forecast(client_as, world)
+    forecast = page.dash.forecast
+    assert (forecast.pupils, forecast.pa_now, forecast.pa_projected) == (40, 2, 2)
+    assert page.tables.forecast.projected.hidden
+    for text in (section, _report_forecast(world)):
+        assert "5.0%" not in text and "If recent attendance continues, about" not in text
+        assert 'Projected persistent absence at the end of the year: <strong class="hidden-figure"' in text
+        assert ">hidden</strong> (fewer than 5 pupils, or fewer than 5 of them persistently absent)" in text
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_a_projection_is_hidden_when_few_are_persistently_absent_today(world, client_as):
+    """Six projected persistently absent, but only two of them today: the range's low end (the share today)
+    would give the two away, so the projection is hidden on the governors' page and in the trust's table."""
+    with scopes_disabled():
+        _forecast_school(world.school, absent=2, slipping=4)
+    section, page = _governor_forecast(client_as, world)
+    forecast = page.dash.forecast
+    assert (forecast.pa_now, forecast.pa_projected) == (2, 6)
+    assert "15.0%" not in section and "5.0%" not in section and ">hidden</strong>" in section
+    response = client_as(world.trust_officer).get(reverse("trust_dashboard:index", args=[world.trust_a.slug]))
+    table = response.context["schools"]
+    row = next(r for r in table.rows if r.label == world.school.name)
+    assert row.cells[table.headers.index("Projected persistent absence at year end")].hidden
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_a_projection_of_as_many_as_the_threshold_is_shown(world, client_as):
+    with scopes_disabled():
+        _forecast_school(world.school, absent=6)
+    section, page = _governor_forecast(client_as, world)
+    assert (page.dash.forecast.pa_now, page.dash.forecast.pa_projected, page.threshold) == (6, 6, 5)
+    expected = "If recent attendance continues, about <strong>15.0%</strong> of pupils will be persistently absent"
+    for text in (section, _report_forecast(world)):
+        assert expected in text and "(range 15.0% to 15.0%)" in text
+        assert "hidden" not in text
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_last_years_figure_of_few_pupils_is_hidden_on_its_own(world, client_as):
+    """Two of forty persistently absent at the end of last year: last year's rate is hidden, the projection
+    (six this year) is shown; and when the projection is hidden too, each says so."""
+    from reporting.models import DisclosureSetting
+
+    with scopes_disabled():
+        _forecast_school(world.school, absent=6, last_year_absent=2)
+    section, page = _governor_forecast(client_as, world)
+    forecast = page.dash.forecast
+    assert (forecast.last_year_pupils, forecast.last_year_pa, forecast.last_year_pa_rate) == (40, 2, 5.0)
+    assert not page.tables.forecast.projected.hidden and page.tables.forecast.last_year.hidden
+    for text in (section, _report_forecast(world)):
+        assert "about <strong>15.0%</strong>" in text
+        assert "5.0%" not in text.replace("15.0%", "") and "against" not in text
+        assert 'Persistent absence at the end of last year: <strong class="hidden-figure"' in text
+    with scopes_disabled():
+        DisclosureSetting.objects.create(trust=world.trust_a, threshold=7)  # six is now a small number
+    section, page = _governor_forecast(client_as, world)
+    assert "15.0%" not in section and section.count(">hidden</strong> (fewer than 7 pupils") == 2
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_last_years_figure_is_shown_beside_the_projection_when_neither_is_small(world, client_as):
+    with scopes_disabled():
+        _forecast_school(world.school, absent=6, last_year_absent=8)
+    section, _ = _governor_forecast(client_as, world)
+    assert ("about <strong>15.0%</strong> of pupils will be persistently absent at the end of the year "
+            "(range 15.0% to 15.0%), against <strong>20.0%</strong> at the end of last year.") in section

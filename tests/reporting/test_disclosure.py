@@ -237,3 +237,20 @@ def assert_safe_with(table: Table, hidden: frozenset[str], threshold: int) -> No
             assert key in hidden
     assert not subtraction_attack(table, hidden)
     assert not algebra_attack(table, hidden)
+
+
+@pytest.mark.parametrize(("counts", "projection", "last_year"), [
+    ((40, 6, 6, 40, 6), False, False),
+    ((40, 0, 0, 40, 0), False, False),  # none is not a small number
+    ((40, 6, 2, 40, 6), True, False),  # two projected
+    ((40, 2, 6, 40, 6), True, False),  # the range's low end: two persistently absent today
+    ((4, 0, 0, 40, 6), True, False),  # a projection over four pupils
+    ((40, 6, 6, 40, 2), False, True),  # two persistently absent last year
+    ((40, 6, 6, 4, 0), False, True),  # four pupils last year
+    ((40, 6, 6, 0, 0), False, True),  # no last year: nothing to show either
+])
+def test_a_forecast_is_hidden_by_its_own_counts(counts, projection, last_year):
+    from reporting.disclosure import forecast_hidden
+    from reporting.forecasts import SchoolForecast
+
+    assert forecast_hidden(SchoolForecast(*counts), threshold=5) == (projection, last_year)
