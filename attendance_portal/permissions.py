@@ -69,6 +69,9 @@ class Held:
     role: str
     school_id: int | None
     trust_id: int | None
+    # The place's name and slug (the LA's code), for the place switcher.
+    name: str = ""
+    slug: str = ""
 
 
 def request_memo(user: Any) -> dict[str, Any]:
@@ -79,22 +82,29 @@ def request_memo(user: Any) -> dict[str, Any]:
 
 
 def account_roles(user: User) -> tuple[Held, ...]:
-    """Every role the account holds, in schools and trusts and in local authorities: one statement, read
-    once a request (sign-in checks, tenancy and permissions all use it)."""
+    """Every role the account holds, in schools and trusts and in local authorities, with the place's name:
+    one statement, read once a request (sign-in checks, tenancy, permissions and the place switcher use it)."""
     memo = request_memo(user)
     found = memo.get("_account_roles")
     if found is None:
         from django.db import connection
 
-        from penalties.models import LAOfficer
+        from penalties.models import LAOfficer, LocalAuthority
 
-        from .models import Membership
+        from .models import Membership, School, Trust
 
         with connection.cursor() as cursor:
-            cursor.execute(f"""SELECT role, school_id, trust_id FROM {Membership._meta.db_table} WHERE user_id = %s
-                               UNION ALL
-                               SELECT 'la:' || role, NULL, NULL FROM {LAOfficer._meta.db_table}
-                                WHERE user_id = %s""", [user.pk, user.pk])  # noqa: S608 - table names only
+            cursor.execute(f"""
+                SELECT m.role, m.school_id, m.trust_id, coalesce(s.name, t.name), coalesce(s.slug, t.slug)
+                  FROM {Membership._meta.db_table} m
+                  LEFT JOIN {School._meta.db_table} s ON s.id = m.school_id
+                  LEFT JOIN {Trust._meta.db_table} t ON t.id = m.trust_id
+                 WHERE m.user_id = %s
+                UNION ALL
+                SELECT 'la:' || o.role, NULL, NULL, la.name, la.code
+                  FROM {LAOfficer._meta.db_table} o
+                  JOIN {LocalAuthority._meta.db_table} la ON la.id = o.local_authority_id
+                 WHERE o.user_id = %s""", [user.pk, user.pk])  # noqa: S608 - table names only
             found = memo["_account_roles"] = tuple(Held(*row) for row in cursor.fetchall())
     return found
 

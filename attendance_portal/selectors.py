@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Membership, School, Trust, User
+from .models import School, User
+from .permissions import account_roles
+from .roles import Role
 
 
 @dataclass(frozen=True)
@@ -16,38 +18,29 @@ class Place:
 
 
 def user_places(user: User) -> list[Place]:
-    """Every school and trust the user can switch to, with the roles held there."""
-    memberships = Membership.objects.filter(user=user).select_related("school", "trust")
-    schools: dict[int, tuple[School, set[str]]] = {}
-    trusts: dict[int, tuple[Trust, set[str]]] = {}
-    trust_ids: dict[int, set[str]] = {}
-    for m in memberships:
-        if m.school is not None:
-            schools.setdefault(m.school.pk, (m.school, set()))[1].add(m.get_role_display())
-        elif m.trust is not None:
-            trusts.setdefault(m.trust.pk, (m.trust, set()))[1].add(m.get_role_display())
-            trust_ids.setdefault(m.trust.pk, set()).add(m.get_role_display())
-    if trust_ids:
-        for school in School.objects.filter(trust_id__in=trust_ids):
-            schools.setdefault(school.pk, (school, set()))[1].update(trust_ids[school.trust_id])  # type: ignore[index]  # filtered on trust_id__in, so set
-    places = [Place("trust", t.name, t.slug, tuple(sorted(r))) for t, r in trusts.values()]
-    places += [Place("school", s.name, s.slug, tuple(sorted(r))) for s, r in schools.values()]
-    places += _la_places(user)
-    return sorted(places, key=lambda p: ({"la": 0, "trust": 1}.get(p.kind, 2), p.name))
-
-
-def _la_places(user: User) -> list[Place]:
-    """The local authorities whose workspace the user works in (`penalties`), as places to switch to."""
-    from accounts.policy import holds_la_role
+    """Every school, trust and local authority the user can switch to, with the roles held there: from the
+    account's roles read once a request, plus one query for the schools of any trust they work for."""
     from penalties.models import LAOfficer
 
-    if not holds_la_role(user):  # known already from the roles read at sign-in checks: no query for most people
-        return []
-    found: dict[str, tuple[str, set[str]]] = {}
-    for officer in LAOfficer.objects.filter(user=user).select_related("local_authority"):
-        la = officer.local_authority
-        found.setdefault(la.code, (la.name, set()))[1].add(officer.get_role_display())
-    return [Place("la", name, code, tuple(sorted(roles))) for code, (name, roles) in found.items()]
+    schools: dict[str, tuple[str, set[str]]] = {}  # slug -> (name, roles)
+    trusts: dict[str, tuple[str, set[str]]] = {}
+    las: dict[str, tuple[str, set[str]]] = {}
+    trust_roles: dict[int, set[str]] = {}
+    for held in account_roles(user):
+        if held.role.startswith("la:"):
+            las.setdefault(held.slug, (held.name, set()))[1].add(LAOfficer.Role(held.role[3:]).label)
+        elif held.school_id is not None:
+            schools.setdefault(held.slug, (held.name, set()))[1].add(Role(held.role).label)
+        elif held.trust_id is not None:
+            trusts.setdefault(held.slug, (held.name, set()))[1].add(Role(held.role).label)
+            trust_roles.setdefault(held.trust_id, set()).add(Role(held.role).label)
+    if trust_roles:
+        for school in School.objects.filter(trust_id__in=trust_roles).only("name", "slug", "trust_id"):
+            schools.setdefault(school.slug, (school.name, set()))[1].update(trust_roles[school.trust_id])  # type: ignore[index]  # filtered on trust_id__in, so set
+    places = [Place(kind, name, slug, tuple(sorted(roles)))
+              for kind, found in (("trust", trusts), ("school", schools), ("la", las))
+              for slug, (name, roles) in found.items()]
+    return sorted(places, key=lambda p: ({"la": 0, "trust": 1}.get(p.kind, 2), p.name))
 
 
 def user_is_parent(user: User) -> bool:
