@@ -116,6 +116,30 @@ END $$;
 """  # noqa: S608 - constants only
 
 
+# Write-ahead log settings for the embedded server, as a production server should have at least (README:
+# Scale): with PostgreSQL's defaults (1 GB of WAL, a checkpoint every 5 minutes, no compression) the morning's
+# saves force checkpoints, and each one makes the next change of every page copy the whole page into the WAL.
+# All of them take effect on a reload.
+EMBEDDED_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min", "wal_compression": "pglz"}
+
+
+def _embedded_settings(superuser_url: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(superuser_url, connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        changed = False
+        for name, value in EMBEDDED_SETTINGS.items():
+            cursor.execute("SELECT current_setting(%s)", [name])
+            if cursor.fetchone()[0] != value:
+                cursor.execute(f"ALTER SYSTEM SET {name} = %s", [value])
+                changed = True
+        if changed:
+            cursor.execute("SELECT pg_reload_conf()")
+    conn.close()
+
+
 def _embedded_roles(superuser_url: str) -> None:
     """The embedded server's two roles and the database the owner owns (as its superuser).
 
@@ -175,6 +199,7 @@ def services(*, redis_needed: bool = True) -> Iterator[dict[str, str]]:
         keep.append(server)
         socket_dir = parse_qs(urlparse(server.get_uri()).query)["host"][0]
         _embedded_roles(f"postgres://postgres@/postgres?host={socket_dir}")
+        _embedded_settings(f"postgres://postgres@/postgres?host={socket_dir}")
         env["DATABASE_URL"] = f"postgres://{APP_ROLE}@/{DB_NAME}?host={socket_dir}"
         env["DATABASE_OWNER_URL"] = f"postgres://{OWNER_ROLE}@/{DB_NAME}?host={socket_dir}"
         env[SUPERUSER_URL] = f"postgres://postgres@/{DB_NAME}?host={socket_dir}"
@@ -347,8 +372,10 @@ def cmd_bench(argv: list[str]) -> int:
 def cmd_module(module: str, argv: list[str]) -> int:
     """`python -m MODULE ARGS` with the services running (the load test and the fault scenarios)."""
     with services() as extra:
-        child = subprocess.Popen([sys.executable, "-m", module, *argv], cwd=BASE_DIR,
-                                 env=_child_env(extra, "attendance_portal.settings.loadtest"))
+        env = _child_env(extra, "attendance_portal.settings.loadtest")
+        if module == "loadtest" and extra.get(SUPERUSER_URL):
+            env["LOADTEST_SUPERUSER_URL"] = extra[SUPERUSER_URL]  # a checkpoint after loading (loadtest.report)
+        child = subprocess.Popen([sys.executable, "-m", module, *argv], cwd=BASE_DIR, env=env)
         return _wait(child)
 
 

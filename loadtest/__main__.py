@@ -27,6 +27,9 @@ from attendance_portal.devstack import BASE_DIR, EMBEDDED_PGDATA, _free_port, _s
 from . import cpu, report
 
 OUT = BASE_DIR / "var" / "loadtest"
+# The embedded server's superuser, passed by the devstack to the load test only, for the checkpoint after
+# loading (unset with a configured DATABASE_URL: the owner is tried instead).
+SUPERUSER_ENV = "LOADTEST_SUPERUSER_URL"
 
 
 def _on(url: str, database: str) -> str:
@@ -108,6 +111,7 @@ def main(argv: list[str]) -> int:
                             env={**base_env, "DATABASE_URL": owner, "DATABASE_OWNER_URL": "",
                                  "DATABASE_REFUSE_PRIVILEGED": "false"})
     print(loaded.stdout.strip(), flush=True)
+    print(report.checkpoint(os.environ.get(SUPERUSER_ENV) or owner), flush=True)
 
     port = _free_port(8400)
     host = f"http://127.0.0.1:{port}"
@@ -140,6 +144,7 @@ def main(argv: list[str]) -> int:
                              pgdata=os.environ.get(EMBEDDED_PGDATA), database_url=owner,
                              redis_url=os.environ.get("REDIS_URL", ""))
         before, locust_before = cpu.Snapshot(parts), cpu.children_seconds()
+        checkpoints_before = report.checkpoints(owner)
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "locust", "-f", str(BASE_DIR / "loadtest" / "locustfile.py"),
                         "--headless", "--host", host, "-u", str(args.teachers + 12), "-r", str(args.teachers),
@@ -151,6 +156,7 @@ def main(argv: list[str]) -> int:
                        stdout=(OUT / "locust.log").open("wb"), stderr=subprocess.STDOUT)
         elapsed = time.monotonic() - started
         used = cpu.Snapshot(parts).since(before) | {"locust": cpu.children_seconds() - locust_before}
+        during = tuple(b - a for a, b in zip(checkpoints_before, report.checkpoints(owner), strict=True))
         sampler.stop.set()
         nightly = report.nightly_run(base_env, owner)
         slow = report.statements_slowest(owner) if statements else None
@@ -159,7 +165,7 @@ def main(argv: list[str]) -> int:
         _stop(children.values())
     return report.print_all(out=OUT, owner=owner, day=day, elapsed=elapsed, sampler=sampler, slow=slow,
                             nightly=nightly, web_workers=args.web_workers, schools=args.schools,
-                            warmup=warmup, used=used)
+                            warmup=warmup, used=used, during=during)
 
 
 def _scenario_day() -> dt.date:

@@ -73,6 +73,34 @@ def statements_reset(owner: str) -> bool:
         conn.close()
 
 
+def checkpoint(url: str) -> str:
+    """A checkpoint after the population is loaded, as the night before a real morning has written its bulk
+    work out: otherwise the load's WAL forces a checkpoint in the middle of the peak. Needs a superuser or
+    pg_checkpoint; says why when refused."""
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+        conn.close()
+        return "checkpoint written after loading"
+    except psycopg2.Error as exc:
+        return f"no checkpoint after loading ({str(exc).strip()})"
+
+
+def checkpoints(url: str) -> tuple[int, int]:
+    """(timed, requested) checkpoints so far on the server (pg_stat_bgwriter, PostgreSQL 16)."""
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT checkpoints_timed, checkpoints_req FROM pg_stat_bgwriter")
+        timed, requested = cursor.fetchone()
+    conn.close()
+    return int(timed), int(requested)
+
+
 def statements_slowest(owner: str, limit: int = 8) -> list[tuple[str, int, float, float]]:
     import psycopg2
 
@@ -160,7 +188,7 @@ def cpu_line(used: dict[str, float], *, elapsed: float, saves: int) -> str:
 
 def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: Any, slow: Any,
               nightly: dict[str, Any], web_workers: int, schools: int, warmup: int,
-              used: dict[str, float] | None = None) -> int:
+              used: dict[str, float] | None = None, during: tuple[int, int] | None = None) -> int:
     rows = _locust_rows(out)
     server = server_times(out / "access.log", skip=warmup)
     print(f"\n== load test: {schools} schools, {elapsed:.0f}s of the 08:45 peak, gunicorn {web_workers} workers "
@@ -186,6 +214,9 @@ def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: A
           f"{acknowledged:,} = {acknowledged / elapsed:,.0f} marks/s")
     if used:
         print(cpu_line(used, elapsed=elapsed, saves=int(saves["Request Count"]) if saves else 0))
+    if during is not None:
+        print(f"checkpoints during the peak: {sum(during)} ({during[0]} on the timer, {during[1]} asked for by "
+              "the volume of WAL); a checkpoint makes the next change of every page write the whole page to WAL")
     if sampler.connections:
         print(f"database connections: max {max(sampler.connections)}, mean {statistics.mean(sampler.connections):.1f}; "
               f"statements running at once: max {max(sampler.active)}, mean {statistics.mean(sampler.active):.2f} "
