@@ -18,6 +18,7 @@ import rules
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.functional import LazyObject, empty
 
 from .roles import Role
 
@@ -76,9 +77,14 @@ class Held:
 
 def request_memo(user: Any) -> dict[str, Any]:
     """Where reads about the signed-in account are kept for the rest of the request: on the user object
-    itself, unwrapped from the request's lazy user so every caller shares one copy."""
-    user.is_authenticated  # noqa: B018 - builds a lazy user, so `_wrapped` is the real one
-    return cast(dict[str, Any], getattr(user, "_wrapped", user).__dict__)
+    itself, unwrapped from the request's lazy users (authentication's, and two-step sign-in's around it) so
+    every caller shares one copy."""
+    target = user
+    while isinstance(target, LazyObject):
+        if target._wrapped is empty:
+            target.is_authenticated  # noqa: B018 - builds the lazy user
+        target = target._wrapped
+    return cast(dict[str, Any], target.__dict__)
 
 
 def account_roles(user: User) -> tuple[Held, ...]:

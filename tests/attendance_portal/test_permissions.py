@@ -60,3 +60,26 @@ def test_user_with_two_memberships_holds_both_roles(world):
     MembershipFactory(user=teacher, school=world.sister, role=Role.HEADTEACHER)
     assert teacher.has_perm("attendance.decide_leave", world.sister)
     assert not teacher.has_perm("attendance.decide_leave", world.school)
+
+
+def test_the_account_is_read_once_a_request_whichever_wrapper_asks(world):
+    """A request's user is two lazy objects deep (authentication's, then two-step sign-in's): the sign-in
+    limits, tenancy, the permission checks and the place switcher must all find the one read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.functional import SimpleLazyObject
+
+    from accounts.policy import is_staff_account
+    from attendance_portal.models import User
+    from attendance_portal.permissions import roles_for
+    from attendance_portal.selectors import user_places
+
+    fresh = User.objects.get(pk=world.users[Role.OFFICE_STAFF.value].pk)
+    inner = SimpleLazyObject(lambda: fresh)
+    outer = SimpleLazyObject(lambda: inner)
+    with CaptureQueriesContext(connection) as ctx:
+        assert is_staff_account(outer)
+        assert roles_for(inner, world.school) == {Role.OFFICE_STAFF}
+        assert roles_for(fresh, world.school) == {Role.OFFICE_STAFF}
+        assert [p.slug for p in user_places(outer)] == [world.school.slug]
+    assert len(ctx.captured_queries) == 1, [q["sql"][:80] for q in ctx.captured_queries]
