@@ -656,8 +656,9 @@ def _grid(*, school: School, case: Case, calendar: SchoolCalendar,
 
 def case_flags(*, school: School, pupil_ids: Sequence[int]) -> dict[int, str]:
     """Open-case flag and stage for pupils (what office staff and teachers may see), in one statement."""
-    return {c.pupil_id: (c.stage.name if c.stage else "Open") for c in Case.objects.filter(
-        school=school, pupil_id__in=list(pupil_ids)).exclude(status=Case.Status.CLOSED).select_related("stage")}
+    found = Case.objects.filter(school=school, pupil_id__in=list(pupil_ids)).exclude(
+        status=Case.Status.CLOSED).values_list("pupil_id", "stage__name")  # two columns, not two models a row
+    return {pupil_id: "Open" if stage is None else stage for pupil_id, stage in found}
 
 
 # ---------------------------------------------------------------- parents
