@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, TypeVar
 
-from django.db import connection
+from django.db.models import CharField, Value
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School
@@ -108,23 +108,19 @@ def session_name(slot: int) -> str:
 # --------------------------------------------------------------------------- reads for one range
 
 
-_TERMS_AND_CLOSURES = f"""
-    SELECT true, start, "end", '', '' FROM {Term._meta.db_table}
-     WHERE school_id = %(school)s AND start <= %(end)s AND "end" >= %(start)s
-    UNION ALL
-    SELECT false, date, date, session, reason FROM {Closure._meta.db_table}
-     WHERE school_id = %(school)s AND date BETWEEN %(start)s AND %(end)s"""  # noqa: S608 - table names only
-
-
 def session_closures(*, school: School, start: dt.date, end: dt.date) -> dict[tuple[dt.date, str], str]:
-    """Every (date, session) between start and end that is NOT a school session, with the reason. One query
-    (the school's terms and planned closures overlapping the range, read together)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TERMS_AND_CLOSURES, {"school": school.pk, "start": start, "end": end})
-        rows = cursor.fetchall()
-    terms = [(first, last) for is_term, first, last, _, _ in rows if is_term]
-    closures = closure_reasons((day, which, reason) for is_term, day, _, which, reason in rows if not is_term)
-    return closed_sessions(start=start, end=end, terms=terms, closures=closures)
+    """Every (date, session) between start and end that is NOT a school session, with the reason. One query:
+    the school's terms and planned closures overlapping the range, read together through the scoped managers
+    (so a read outside the school's scope still raises)."""
+    blank = Value("", output_field=CharField())
+    terms = Term.objects.filter(school=school, start__lte=end, end__gte=start).values_list(
+        Value(True), "start", "end", blank, blank)
+    closures = Closure.objects.filter(school=school, date__range=(start, end)).values_list(
+        Value(False), "date", "date", "session", "reason")
+    rows = list(terms.union(closures, all=True))
+    return closed_sessions(
+        start=start, end=end, terms=[(first, last) for is_term, first, last, _, _ in rows if is_term],
+        closures=closure_reasons((day, which, reason) for is_term, day, _, which, reason in rows if not is_term))
 
 
 def school_sessions(*, school: School, start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:

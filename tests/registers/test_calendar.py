@@ -127,3 +127,12 @@ def test_school_days_and_weeks_are_counted_on_the_calendar(school):
     # Past the calendar's end, five school days a week and calendar weeks.
     assert calendar.school_days_after(dt.date(2026, 7, 21), 5) == dt.date(2026, 7, 28)
     assert calendar.school_weeks_after(dt.date(2026, 7, 21), 2) == dt.date(2026, 8, 4)
+
+
+def test_a_range_read_outside_the_schools_scope_raises_rather_than_reading_every_session_closed(school):
+    from django_scopes.exceptions import ScopeError
+
+    with pytest.raises(ScopeError):
+        session_closures(school=school, start=dt.date(2025, 9, 8), end=dt.date(2025, 9, 12))
+    with scope(school=school):
+        assert session_closures(school=school, start=dt.date(2025, 9, 8), end=dt.date(2025, 9, 12)) == {}
