@@ -68,6 +68,10 @@ class ReadAlready:
     closed: Mapping[tuple[dt.date, str], str]
     marks: Mapping[tuple[int, dt.date, str], Mark]
 
+    def covers(self, entries: Sequence[MarkEntry]) -> bool:
+        """Whether every entry falls on the day that was read (otherwise it is all read again)."""
+        return all(e.date == self.day for e in entries)
+
 
 @dataclass
 class SaveResult:
@@ -150,7 +154,7 @@ def marks_validate(
     enrolment_for: dict[tuple[int, dt.date, str], int] = {}
     seen: set[tuple[int, dt.date, str]] = set()
     dates = {e.date for e in entries}
-    known = read if read is not None and dates == {read.day} else None
+    known = read if read is not None and read.covers(entries) else None
     closed: Mapping[tuple[dt.date, str], str] = {}
     enrolments: dict[int, list[Enrolment]] = {}
     if known is not None:
@@ -204,8 +208,7 @@ def marks_save(
     if errors:
         raise MarkValidationError(errors)
 
-    existing = (read.marks if read is not None and all(e.date == read.day for e in entries)
-                else _existing_marks(school, entries))
+    existing = read.marks if read is not None and read.covers(entries) else _existing_marks(school, entries)
     inserts: list[MarkEntry] = []
     updates: list[tuple[Mark, MarkEntry]] = []
     for i, entry in enumerate(entries):

@@ -213,3 +213,28 @@ def test_attendance_cannot_be_recorded_ahead_but_known_absence_can(setup):
         assert Mark.objects.filter(school=school).count() == 0
         result = marks_save(school=school, entries=_register(pupils[:1], code="C"), by=user)
         assert result.created == 1
+
+
+def test_what_a_caller_read_moments_before_never_lets_a_stale_row_be_written_over(setup):
+    """A register page passes what it read (ReadAlready) so the save does not read it again; a row someone
+    else saved or changed since is still a conflict, never overwritten."""
+    from registers.services import ReadAlready
+
+    school, pupils, user = setup
+    with scope(school=school):
+        enrolments = {p.pk: p.enrolments.get().pk for p in pupils[:2]}
+        # What the page read: neither pupil marked yet.
+        read = ReadAlready(day=MONDAY, enrolment_of=enrolments, closed={}, marks={})
+        marks_save(school=school, entries=_register(pupils[:1], code="L"), by=user)  # someone else, meanwhile
+        result = marks_save(school=school, entries=_register(pupils[:2]), by=user, read=read)
+        assert result.created == 1 and len(result.conflicts) == 1
+        assert result.conflicts[0].entry.pupil_id == pupils[0].pk and result.conflicts[0].current_code == "L"
+        assert Mark.objects.get(pupil=pupils[0]).code == "L"
+        # Read again after a change: the amendment names the version read, and a second change since is refused.
+        stored = Mark.objects.get(pupil=pupils[1])
+        read = ReadAlready(day=MONDAY, enrolment_of=enrolments, closed={}, marks={(pupils[1].pk, MONDAY, "AM"): stored})
+        marks_save(school=school, entries=_register(pupils[1:2], code="M", version=1), by=user, reason="left early")
+        late = marks_save(school=school, entries=_register(pupils[1:2], code="I", version=1), by=user,
+                          reason="ill", read=read)
+        assert late.amended == 0 and len(late.conflicts) == 1
+        assert Mark.objects.get(pupil=pupils[1]).code == "M"
