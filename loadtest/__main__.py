@@ -27,6 +27,11 @@ from attendance_portal.devstack import BASE_DIR, EMBEDDED_PGDATA, _free_port, _s
 from . import cpu, report
 
 OUT = BASE_DIR / "var" / "loadtest"
+# The moment the peak is played from: every process of the stack runs on a clock that starts here on the
+# scenario day and ticks (attendance_portal.settings.loadtest), so the registers are open, as they are at
+# 08:50, whatever time of day the test is run.
+CLOCK_ENV = "LOADTEST_CLOCK"
+PEAK_STARTS = dt.time(8, 50)
 # The embedded server's superuser, passed by the devstack to the load test only, for the checkpoint after
 # loading (unset with a configured DATABASE_URL: the owner is tried instead).
 SUPERUSER_ENV = "LOADTEST_SUPERUSER_URL"
@@ -91,20 +96,21 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
-    for stale in ("ledger.jsonl", "access.log", "locust_stats.csv"):
+    for stale in ("ledger.jsonl", "access.log", "locust_stats.csv", "beat-schedule"):
         (OUT / stale).unlink(missing_ok=True)
+    day = _scenario_day()
     owner = os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"]
     owner = database_beside(owner, "loadtest", fresh=True)
     database = urlparse(owner).path.lstrip("/")
     app_url = _on(os.environ["DATABASE_URL"], database)
     base_env = {**os.environ, "DATABASE_URL": app_url, "DATABASE_OWNER_URL": owner, "PYTHONUNBUFFERED": "1",
-                "DJANGO_SETTINGS_MODULE": "attendance_portal.settings.loadtest"}
+                "DJANGO_SETTINGS_MODULE": "attendance_portal.settings.loadtest",
+                CLOCK_ENV: dt.datetime.combine(day, PEAK_STARTS).isoformat()}  # the school's local time
     print(f"database {database}: migrating…", flush=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=BASE_DIR,
                    env=base_env, check=True)
 
-    day = _scenario_day()
-    print(f"loading {args.schools} schools for {day:%A %d %B %Y}…", flush=True)
+    print(f"loading {args.schools} schools for {day:%A %d %B %Y}, played from {PEAK_STARTS:%H:%M}…", flush=True)
     plan = OUT / "plan.json"
     loaded = subprocess.run([sys.executable, "-m", "loadtest.populate", str(args.schools), day.isoformat(),
                              str(plan)], cwd=BASE_DIR, check=True, stdout=subprocess.PIPE, text=True,
