@@ -7,7 +7,8 @@ register is a legal record), so bench schools stay behind and can be ignored.
     python -m bench registers                 both figures
     python -m bench registers --marks=20000   a smaller import
     python -m bench registers --saves=20      fewer register saves
-    python -m bench registers --profile=open  where the time of opening the page goes (or =save)
+    python -m bench registers --profile=open  where the time of opening the page goes (or =save);
+                                              BENCH_SORT=cumulative BENCH_LINES=80 to order and size it
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import pstats
 import random
 import statistics
@@ -191,7 +193,8 @@ def _bench_register_save(saves: int, *, profile: str = "") -> None:
     print(f"  every mark saved is stored: {saved} marks; bench school: {school.slug}")
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        order, lines = os.environ.get("BENCH_SORT", "tottime"), int(os.environ.get("BENCH_LINES", "30"))
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(lines)
         print(out.getvalue())
 
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, TypeVar
 
-from django.db.models import CharField, Value
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School
+from attendance_portal.tenancy import school_rows
 
 from .models import AcademicYear, Closure, Term
 
@@ -108,16 +108,21 @@ def session_name(slot: int) -> str:
 # --------------------------------------------------------------------------- reads for one range
 
 
+# A school's terms and planned closures overlapping a range, together: read on every register page and the
+# board, where building the ORM's union cost several times what running it does.
+CLOSURES_SQL = f"""
+SELECT true, t.start, t."end", '', '' FROM {Term._meta.db_table} t
+ WHERE t.school_id = %(school)s AND t.start <= %(end)s AND t."end" >= %(start)s
+UNION ALL
+SELECT false, c.date, c.date, c.session, c.reason FROM {Closure._meta.db_table} c
+ WHERE c.school_id = %(school)s AND c.date BETWEEN %(start)s AND %(end)s"""  # noqa: S608 - table names only
+
+
 def session_closures(*, school: School, start: dt.date, end: dt.date) -> dict[tuple[dt.date, str], str]:
     """Every (date, session) between start and end that is NOT a school session, with the reason. One query:
-    the school's terms and planned closures overlapping the range, read together through the scoped managers
-    (so a read outside the school's scope still raises)."""
-    blank = Value("", output_field=CharField())
-    terms = Term.objects.filter(school=school, start__lte=end, end__gte=start).values_list(
-        Value(True), "start", "end", blank, blank)
-    closures = Closure.objects.filter(school=school, date__range=(start, end)).values_list(
-        Value(False), "date", "date", "session", "reason")
-    rows = list(terms.union(closures, all=True))
+    the school's terms and planned closures overlapping the range (a read outside the school's scope raises,
+    as a scoped manager's does)."""
+    rows = school_rows(school_id=school.pk, sql=CLOSURES_SQL, params={"school": school.pk, "start": start, "end": end})
     return closed_sessions(
         start=start, end=end, terms=[(first, last) for is_term, first, last, _, _ in rows if is_term],
         closures=closure_reasons((day, which, reason) for is_term, day, _, which, reason in rows if not is_term))

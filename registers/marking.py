@@ -9,13 +9,16 @@ the UTC offset is that day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from attendance_portal.models import School, User
+from attendance_portal.tenancy import school_rows
 
 from . import codes
 from .calendar import NO_YEAR, academic_year_for, session_closures
@@ -178,34 +181,77 @@ def register_codes(*, day: dt.date, session: str, allowed: frozenset[str] | None
             and (not ahead or codes.code_may_be_entered_ahead(c.code))]
 
 
+def _columns(model: type[Pupil] | type[Mark], alias: str) -> tuple[list[str], str]:
+    """A model's stored fields, in its own order, as attribute names (for `from_db`) and as SQL columns."""
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+_PUPIL_FIELDS, _PUPIL_COLUMNS = _columns(Pupil, "p")
+_MARK_FIELDS, _MARK_COLUMNS = _columns(Mark, "m")
+# The register's pupils, each with the enrolment covering the day (as `pupils_enrolled` and `_enrolments_on`
+# say: admitted by the day and not left before it, the earliest such) and the session's mark, in one
+# statement written out: on the morning's hottest page, building and compiling it through the ORM took
+# longer than running it. tests/registers/test_register_read.py holds it to the ORM's definition.
+REGISTER_SQL = f"""
+SELECT {_PUPIL_COLUMNS}, en.id, {_MARK_COLUMNS}
+  FROM {Pupil._meta.db_table} p
+  JOIN LATERAL (SELECT e.id FROM {Enrolment._meta.db_table} e
+                 WHERE e.school_id = p.school_id AND e.pupil_id = p.id AND e.admission_date <= %(day)s
+                   AND (e.leaving_date IS NULL OR e.leaving_date >= %(day)s)
+                 ORDER BY e.admission_date, e.id LIMIT 1) en ON true
+  LEFT JOIN LATERAL (SELECT * FROM {Mark._meta.db_table} m
+                      WHERE m.school_id = p.school_id AND m.pupil_id = p.id AND m.date = %(day)s
+                        AND m.session = %(session)s) m ON true
+ WHERE p.school_id = %(school)s AND p.registration_group_id = %(group)s
+ ORDER BY p.surname, p.forename, p.id"""  # noqa: S608 - table and column names only
+MARKS_SQL = f"""
+SELECT {_MARK_COLUMNS} FROM {Mark._meta.db_table} m
+ WHERE m.school_id = %(school)s AND m.date = %(day)s AND m.session = %(session)s AND m.pupil_id = ANY(%(pupils)s)"""  # noqa: S608 - names only
+
+
+def _mark_from(values: Sequence[object]) -> Mark | None:
+    return None if values[0] is None else Mark.from_db(connection.alias, _MARK_FIELDS, values)
+
+
 def register_build(*, school: School, group: RegistrationGroup, day: dt.date, session: str,
                    allowed: frozenset[str] | None = None) -> Register:
-    """Every pupil of the group on the admission register that day, with their enrolment and mark. Four
-    queries."""
-    pupils = list(pupils_enrolled(school=school, day=day).filter(registration_group=group)
-                  .annotate(enrolment_on=Subquery(_enrolments_on(day).values("pk")[:1])))
+    """Every pupil of the group on the admission register that day, with their enrolment and mark. Three
+    queries: the pupils with their enrolments and marks, the register times, the day's closures."""
+    read = school_rows(school_id=school.pk, sql=REGISTER_SQL,
+                       params={"school": school.pk, "group": group.pk, "day": day, "session": session})
+    size = len(_PUPIL_FIELDS)
+    rows, enrolment_of = [], {}
+    for values in read:
+        pupil = Pupil.from_db(connection.alias, _PUPIL_FIELDS, values[:size])
+        enrolment_of[pupil.pk] = values[size]
+        rows.append(_row_with(RegisterRow(pupil=pupil, mark=None), _mark_from(values[size + 1:])))
     times = SessionTimes.objects.filter(school=school, year_group=group.year_group).first()
     closed = session_closures(school=school, start=day, end=day).get((day, session), "")
-    rows = [RegisterRow(pupil=p, mark=None) for p in pupils]
-    _rows_marks_set(school=school, day=day, session=session, rows=rows)
     close = times.window(session)[1] if times else dt.time(23, 59)
     ahead = day > local_today()
     return Register(group=group, day=day, session=session, rows=rows, times=times, closed_reason=closed,
                     valid_codes=register_codes(day=day, session=session, allowed=allowed, ahead=ahead),
-                    closes_at=at_london(day, close), ahead=ahead, allowed=allowed,
-                    enrolment_of={p.pk: p.enrolment_on for p in pupils})
+                    closes_at=at_london(day, close), ahead=ahead, allowed=allowed, enrolment_of=enrolment_of)
+
+
+def _row_with(row: RegisterRow, mark: Mark | None) -> RegisterRow:
+    """The row showing its saved mark as stored now (the form's values, no message, unlocked)."""
+    row.mark = mark
+    row.code = mark.code if mark else ""
+    row.minutes = "" if mark is None or mark.minutes_late is None else str(mark.minutes_late)
+    row.note = mark.note if mark else ""
+    row.error, row.conflict, row.locked = "", None, False
+    return row
 
 
 def _rows_marks_set(*, school: School, day: dt.date, session: str, rows: list[RegisterRow]) -> None:
     """Each row's saved mark as stored now, and the form showing it. One query."""
-    marks = {m.pupil_id: m for m in Mark.objects.filter(school=school, date=day, session=session,
-                                                         pupil_id__in=[r.pupil.pk for r in rows])}
+    read = school_rows(school_id=school.pk, sql=MARKS_SQL, params={
+        "school": school.pk, "day": day, "session": session, "pupils": [r.pupil.pk for r in rows]})
+    marks = {mark.pupil_id: mark for mark in map(_mark_from, read) if mark is not None}
     for row in rows:
-        mark = row.mark = marks.get(row.pupil.pk)
-        row.code = mark.code if mark else ""
-        row.minutes = "" if mark is None or mark.minutes_late is None else str(mark.minutes_late)
-        row.note = mark.note if mark else ""
-        row.error, row.conflict, row.locked = "", None, False
+        _row_with(row, marks.get(row.pupil.pk))
 
 
 def register_marks_refresh(*, school: School, register: Register) -> None:
