@@ -192,7 +192,10 @@ _MARK_FIELDS, _MARK_COLUMNS = _columns(Mark, "m")
 # The register's pupils, each with the enrolment covering the day (as `pupils_enrolled` and `_enrolments_on`
 # say: admitted by the day and not left before it, the earliest such) and the session's mark, in one
 # statement written out: on the morning's hottest page, building and compiling it through the ORM took
-# longer than running it. tests/registers/test_register_read.py holds it to the ORM's definition.
+# longer than running it. tests/registers/test_register_read.py holds it to the ORM's definition. Each
+# lateral read ends in LIMIT 1 (at most one row matches) so the planner keeps it a lookup per pupil on the
+# unique (school, pupil, date, session) index, rather than rescanning the school's marks for every pupil
+# when its statistics are stale (a register's marks are all written in the minutes before it is read).
 REGISTER_SQL = f"""
 SELECT {_PUPIL_COLUMNS}, en.id, {_MARK_COLUMNS}
   FROM {Pupil._meta.db_table} p
@@ -202,7 +205,7 @@ SELECT {_PUPIL_COLUMNS}, en.id, {_MARK_COLUMNS}
                  ORDER BY e.admission_date, e.id LIMIT 1) en ON true
   LEFT JOIN LATERAL (SELECT * FROM {Mark._meta.db_table} m
                       WHERE m.school_id = p.school_id AND m.pupil_id = p.id AND m.date = %(day)s
-                        AND m.session = %(session)s) m ON true
+                        AND m.session = %(session)s LIMIT 1) m ON true
  WHERE p.school_id = %(school)s AND p.registration_group_id = %(group)s
  ORDER BY p.surname, p.forename, p.id"""  # noqa: S608 - table and column names only
 MARKS_SQL = f"""
