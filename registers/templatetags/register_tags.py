@@ -6,6 +6,9 @@ The options are the same for every row but for which one is selected, so they ar
 register and only `selected` is placed per row; each row is one f-string of escaped values. The markup
 is the one place the register's rows are written: the page, and the answer to a save the page already
 shows (`registers/_register_saved.html`), both come from here.
+
+The rows of the registers' progress (the day's registers page and the office board, which every office
+polls every 45 seconds through the morning) are drawn the same way, one f-string a row.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from registers.marking import Register, RegisterRow
+from registers.marking import Register, RegisterRow, RegisterStatus
 
 register = template.Library()
 
@@ -126,3 +130,36 @@ def register_saved_rows(context: Any, reg: Register) -> SafeString:
     links = _Links(context, reg)
     return mark_safe("".join(  # noqa: S308 - every value escaped above
         f"{_version(row, oob=True)}\n<template>{links.row_msg(row, oob=True)}</template>\n" for row in reg.rows))
+
+
+_BADGE = {"complete": "ok", "in_progress": "warn"}
+
+
+def _status_row(s: RegisterStatus, links: dict[str, str]) -> str:
+    state = s.state
+    name = escape(s.group.name)
+    group = (f'<a href="{links[s.session].replace(str(_PUPIL), str(s.group.pk))}">{name}</a>'
+             if state != "closed" else name)
+    teachers = ", ".join(escape(t.display_name()) for t in getattr(s, "teachers", ())) or '<span class="muted">–</span>'
+    badge = "bad" if s.overdue and state != "complete" else _BADGE.get(state, "")
+    status = (f'<span class="badge {badge}">{escape(s.state_label)}</span>'
+              + (' <strong class="overdue-label">Overdue</strong>' if s.overdue else "")
+              + (f' <span class="small muted">{escape(s.closed_reason)}</span>' if s.closed_reason else ""))
+    last = escape(s.last_marked_by) or "–"
+    if s.last_marked_at:
+        last += f' <span class="small muted">at {timezone.localtime(s.last_marked_at):%H:%M}</span>'
+    return (
+        f'<tr class="state-{state}{" overdue" if s.overdue else ""}">'
+        f'<th scope="row">{group}</th><td>{teachers}</td><td>{escape(s.session)}</td>'
+        f'<td>{s.opens.strftime("%H:%M") if s.opens else "–"}</td><td>{status}</td>'
+        f'<td class="num">{f"{s.marked} / {s.enrolled}" if state != "closed" else ""}</td><td>{last}</td></tr>\n'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def status_rows(context: Any, rows: list[RegisterStatus], day: Any) -> SafeString:
+    """The rows of a table of the day's registers and their progress, each linking to its register."""
+    slug = context["current_school"].slug
+    links = {session: reverse("registers:register", kwargs={"school_slug": slug, "group_id": _PUPIL, "date": day,
+                                                            "session": session}) for session in ("AM", "PM")}
+    return mark_safe("".join(_status_row(s, links) for s in rows))  # noqa: S308 - every value escaped above
