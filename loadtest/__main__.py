@@ -149,6 +149,7 @@ def main(argv: list[str]) -> int:
         parts = cpu.parts_of({name: child.pid for name, child in children.items()},
                              pgdata=os.environ.get(EMBEDDED_PGDATA), database_url=owner,
                              redis_url=os.environ.get("REDIS_URL", ""))
+        speed = [cpu.machine_speed_ms()]
         before, locust_before = cpu.Snapshot(parts), cpu.children_seconds()
         checkpoints_before = report.checkpoints(owner)
         started = time.monotonic()
@@ -164,6 +165,7 @@ def main(argv: list[str]) -> int:
         used = cpu.Snapshot(parts).since(before) | {"locust": cpu.children_seconds() - locust_before}
         during = tuple(b - a for a, b in zip(checkpoints_before, report.checkpoints(owner), strict=True))
         sampler.stop.set()
+        speed.append(cpu.machine_speed_ms())
         nightly = report.nightly_run(base_env, owner)
         slow = report.statements_slowest(owner) if statements else None
     finally:
@@ -171,7 +173,7 @@ def main(argv: list[str]) -> int:
         _stop(children.values())
     return report.print_all(out=OUT, owner=owner, day=day, elapsed=elapsed, sampler=sampler, slow=slow,
                             nightly=nightly, web_workers=args.web_workers, schools=args.schools,
-                            warmup=warmup, used=used, during=during)
+                            warmup=warmup, used=used, during=during, speed=tuple(speed))
 
 
 def _scenario_day() -> dt.date:

@@ -77,3 +77,16 @@ def children_seconds() -> float:
     """CPU seconds of this process's reaped children so far."""
     usage = os.times()
     return usage.children_user + usage.children_system
+
+
+# A fixed pure-Python workload, timed on one core before and after the peak.
+REFERENCE = "sum(i * i for i in range(1_000_000))"
+
+
+def machine_speed_ms(repeat: int = 5) -> float:
+    """Milliseconds the reference workload takes here (the best of `repeat`). Every figure of the load test
+    scales with the machine's speed, which differs between machines and, on a shared one, from hour to
+    hour: printed beside them, it lets two runs be compared."""
+    import timeit
+
+    return min(timeit.repeat(REFERENCE, number=1, repeat=repeat)) * 1000

@@ -16,6 +16,8 @@ from typing import Any
 
 from attendance_portal.devstack import BASE_DIR
 
+from .cpu import REFERENCE
+
 # Which kind of request a path is, for the server-side times in gunicorn's access log.
 KINDS = [
     ("POST", re.compile(r"^/s/[^/]+/registers/\d+/\d{4}-\d\d-\d\d/(AM|PM)/$"), "register: save"),
@@ -188,7 +190,8 @@ def cpu_line(used: dict[str, float], *, elapsed: float, saves: int) -> str:
 
 def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: Any, slow: Any,
               nightly: dict[str, Any], web_workers: int, schools: int, warmup: int,
-              used: dict[str, float] | None = None, during: tuple[int, int] | None = None) -> int:
+              used: dict[str, float] | None = None, during: tuple[int, int] | None = None,
+              speed: tuple[float, ...] = ()) -> int:
     rows = _locust_rows(out)
     server = server_times(out / "access.log", skip=warmup)
     print(f"\n== load test: {schools} schools, {elapsed:.0f}s of the 08:45 peak, gunicorn {web_workers} workers "
@@ -214,6 +217,9 @@ def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: A
           f"{acknowledged:,} = {acknowledged / elapsed:,.0f} marks/s")
     if used:
         print(cpu_line(used, elapsed=elapsed, saves=int(saves["Request Count"]) if saves else 0))
+    if len(speed) == 2:
+        print(f"machine speed: the reference workload ({REFERENCE}) took {speed[0]:.0f} ms on one core "
+              f"before the peak and {speed[1]:.0f} ms after; the figures above scale with it")
     if during is not None:
         print(f"checkpoints during the peak: {sum(during)} ({during[0]} on the timer, {during[1]} asked for by "
               "the volume of WAL); a checkpoint makes the next change of every page write the whole page to WAL")

@@ -37,3 +37,12 @@ def test_the_cpu_line_gives_cores_busy_and_milliseconds_per_save():
     assert "web 1.00 (40 ms/save)" in line
     assert "postgres 0.25 (10 ms/save)" in line
     assert line.index("web") < line.index("postgres") < line.index("locust")
+
+
+def test_the_machine_speed_is_the_best_of_several_timings_of_the_reference_workload():
+    from loadtest.cpu import machine_speed_ms
+
+    started = time.perf_counter()
+    best = machine_speed_ms(repeat=3)
+    spent = (time.perf_counter() - started) * 1000
+    assert 0 < best <= spent / 3 * 1.01  # the best of three is at most their mean
