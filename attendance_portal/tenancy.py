@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from celery import Task
 from django.db import connection, models
@@ -19,8 +19,10 @@ from django_scopes.exceptions import ScopeError
 
 from . import rls
 
-__all__ = ["SchoolOwned", "SchoolTask", "school_rows", "school_scope", "schools_fan_out", "scope",
-           "scopes_disabled"]
+M = TypeVar("M", bound=models.Model)
+
+__all__ = ["SchoolOwned", "SchoolTask", "model_columns", "school_objects", "school_rows", "school_scope",
+           "schools_fan_out", "scope", "scopes_disabled"]
 
 
 class SchoolOwned(models.Model):
@@ -44,6 +46,28 @@ def school_rows(*, school_id: int, sql: str, params: Mapping[str, Any]) -> list[
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def model_columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
+    """A model's stored fields in its own order: as attribute names (for `Model.from_db`) and as SQL columns.
+    `from_db` takes values as the driver gives them, so a model with a field that converts what it reads
+    (a JSON field, say) is refused rather than built with raw values."""
+    fields = model._meta.concrete_fields
+    converting = [f.name for f in fields if hasattr(f, "from_db_value")]
+    if converting:
+        raise TypeError(f"{model.__name__} converts {', '.join(converting)} when read: read it through the ORM")
+    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+def school_objects(model: type[M], *, school_id: int, where: str = "",
+                   params: Mapping[str, Any] | None = None) -> list[M]:
+    """Instances of a school-owned model read through `school_rows`, every stored field loaded: the school's
+    rows, narrowed by `where` (SQL on alias `t`, with named parameters)."""
+    names, columns = model_columns(model, "t")
+    sql = (f"SELECT {columns} FROM {model._meta.db_table} t WHERE t.school_id = %(school)s"  # noqa: S608 - names only
+           + (f" AND {where}" if where else ""))
+    rows = school_rows(school_id=school_id, sql=sql, params={**(params or {}), "school": school_id})
+    return [model.from_db(connection.alias, names, row) for row in rows]
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from attendance_portal.models import School, User
-from attendance_portal.tenancy import school_rows
+from attendance_portal.tenancy import model_columns, school_objects, school_rows
 
 from . import codes
 from .calendar import NO_YEAR, academic_year_for, session_closures
@@ -181,14 +181,8 @@ def register_codes(*, day: dt.date, session: str, allowed: frozenset[str] | None
             and (not ahead or codes.code_may_be_entered_ahead(c.code))]
 
 
-def _columns(model: type[Pupil] | type[Mark], alias: str) -> tuple[list[str], str]:
-    """A model's stored fields, in its own order, as attribute names (for `from_db`) and as SQL columns."""
-    fields = model._meta.concrete_fields
-    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
-
-
-_PUPIL_FIELDS, _PUPIL_COLUMNS = _columns(Pupil, "p")
-_MARK_FIELDS, _MARK_COLUMNS = _columns(Mark, "m")
+_PUPIL_FIELDS, _PUPIL_COLUMNS = model_columns(Pupil, "p")
+_MARK_FIELDS, _MARK_COLUMNS = model_columns(Mark, "m")
 # The register's pupils, each with the enrolment covering the day (as `pupils_enrolled` and `_enrolments_on`
 # say: admitted by the day and not left before it, the earliest such) and the session's mark, in one
 # statement written out: on the morning's hottest page, building and compiling it through the ORM took
@@ -220,7 +214,8 @@ def _mark_from(values: Sequence[object]) -> Mark | None:
 def register_build(*, school: School, group: RegistrationGroup, day: dt.date, session: str,
                    allowed: frozenset[str] | None = None) -> Register:
     """Every pupil of the group on the admission register that day, with their enrolment and mark. Three
-    queries: the pupils with their enrolments and marks, the register times, the day's closures."""
+    queries, each written in SQL: the pupils with their enrolments and marks, the register times, the day's
+    closures."""
     read = school_rows(school_id=school.pk, sql=REGISTER_SQL,
                        params={"school": school.pk, "group": group.pk, "day": day, "session": session})
     size = len(_PUPIL_FIELDS)
@@ -229,7 +224,8 @@ def register_build(*, school: School, group: RegistrationGroup, day: dt.date, se
         pupil = Pupil.from_db(connection.alias, _PUPIL_FIELDS, values[:size])
         enrolment_of[pupil.pk] = values[size]
         rows.append(_row_with(RegisterRow(pupil=pupil, mark=None), _mark_from(values[size + 1:])))
-    times = SessionTimes.objects.filter(school=school, year_group=group.year_group).first()
+    times = next(iter(school_objects(SessionTimes, school_id=school.pk, where="t.year_group = %(year)s",
+                                     params={"year": group.year_group})), None)
     closed = session_closures(school=school, start=day, end=day).get((day, session), "")
     close = times.window(session)[1] if times else dt.time(23, 59)
     ahead = day > local_today()

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -19,6 +19,7 @@ from attendance_portal.http import SchoolRequest
 from attendance_portal.models import School
 from attendance_portal.permissions import can, requires, roles_for
 from attendance_portal.roles import Role
+from attendance_portal.tenancy import school_objects
 
 from . import codes
 from .calendar import academic_year_for, school_day_latest, school_day_step, school_sessions
@@ -188,8 +189,10 @@ def _build(request: SchoolRequest, group: RegistrationGroup, date: dt.date, sess
 @requires("mark_register")
 def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
     school = request.school
-    group = get_object_or_404(RegistrationGroup.objects.filter(school=school), pk=group_id)
-    reg = _build(request, group, date, session)
+    found = school_objects(RegistrationGroup, school_id=school.pk, where="t.id = %(id)s", params={"id": group_id})
+    if not found:
+        raise Http404("No such registration group")
+    reg = _build(request, found[0], date, session)
     if request.method != "POST":
         return _render_register(request, reg)
 

@@ -11,6 +11,7 @@ from django_scopes import scopes_disabled
 from attendance_portal.models import Membership, School, Trust, User
 from attendance_portal.permissions import PERMISSIONS, can, roles_for
 from attendance_portal.roles import TRUST_ROLES, Role
+from attendance_portal.tenancy import school_objects
 from registers import codes
 from registers.models import RegistrationGroup
 
@@ -26,8 +27,9 @@ def role_codes_default(role: Role) -> frozenset[str]:
 
 
 def role_codes(*, school: School) -> dict[Role, frozenset[str]]:
-    """The codes each role may enter at this school: its configuration, else the default. One query."""
-    saved = {r.role: frozenset(r.codes) for r in RoleCodes.objects.filter(school=school)}
+    """The codes each role may enter at this school: its configuration, else the default. One query, read on
+    every register page (so through `school_objects`, not built by the ORM each time)."""
+    saved = {r.role: frozenset(r.codes) for r in school_objects(RoleCodes, school_id=school.pk)}
     return {role: saved.get(role.value, role_codes_default(role)) for role in Role}
 
 

@@ -82,3 +82,19 @@ def test_the_read_outside_the_schools_scope_raises(edge, world):
         register_build(school=school, group=group, day=day, session="AM")
     with scope(school=world.sister), pytest.raises(ScopeError):
         register_build(school=school, group=group, day=day, session="AM")
+
+
+def test_objects_read_in_sql_are_whole_models_and_models_that_convert_are_refused(edge):
+    from attendance_portal.tenancy import model_columns, school_objects
+    from registers.models import RegistrationGroup
+    from reporting.models import AttendanceSignal
+
+    school, group, _ = edge
+    with scope(school=school):
+        (read,) = school_objects(RegistrationGroup, school_id=school.pk, where="t.id = %(id)s", params={"id": group.pk})
+        assert (read.pk, read.name, read.year_group, read.school_id) == (group.pk, "6C", group.year_group, school.pk)
+        assert school_objects(RegistrationGroup, school_id=school.pk, where="t.id = %(id)s", params={"id": -1}) == []
+    with pytest.raises(ScopeError):
+        school_objects(RegistrationGroup, school_id=school.pk)
+    with pytest.raises(TypeError, match="evidence"):  # a JSON field: from_db would skip the ORM's converter
+        model_columns(AttendanceSignal, "t")
