@@ -1,8 +1,9 @@
 """A synthetic population for the load test: N schools of about 1,000 pupils each, loaded set-based.
 
 Schools, calendars, groups and staff are a few thousand rows (bulk inserts); pupils, enrolments, guardians
-and their links are one `INSERT ... SELECT` over `generate_series` per table, so 200 schools (about
-200,000 pupils) load in well under a minute. Runs as the owner role (the application role owns nothing),
+and their links are one `INSERT ... SELECT` over `generate_series` per table, and the school day before the
+morning is marked (everyone present) through the marks' own triggers, so every enrolment's summary row exists
+as on a real morning. Runs as the owner role (the application role owns nothing),
 then ANALYZEs what it wrote so the first requests are planned against the real sizes.
 
 Each school gets one signed-in session per kind of person the scenario plays (a class teacher, the office,
@@ -32,17 +33,20 @@ from accounts.sessions import LAST_SEEN, SIGNED_IN_AT
 from attendance_portal.models import Membership, School, Trust, User
 from attendance_portal.planner import planner_statistics_refresh
 from attendance_portal.roles import Role
+from registers import codes
 from registers.models import (
     YEAR_GROUPS,
     AcademicYear,
     Enrolment,
     Guardian,
+    Mark,
     Pupil,
     PupilContact,
     RegistrationGroup,
     SessionTimes,
     Term,
 )
+from reporting.models import AttendanceSummary
 
 CLASS_SIZE = 30
 GROUPS_PER_YEAR = 5  # 7 primary year groups (R–6) × 5 classes × 30 pupils ≈ 1,050 pupils a school
@@ -89,13 +93,42 @@ def population_load(*, schools: int, day: dt.date, out: Path) -> dict[str, Any]:
             RegistrationGroup(school=s, name=f"{yg}{'ABCDE'[k]}", year_group=yg)
             for s in made for yg in years for k in range(GROUPS_PER_YEAR)])
         pupils = _pupils_insert(school_ids=[s.pk for s in made], admission=start - dt.timedelta(days=365))
+        marked = _day_before_marks(school_ids=[s.pk for s in made], day=day, year_start=start)
         people = _staff_and_parents(made, password=password)
         planner_statistics_refresh(School, RegistrationGroup, Pupil, Enrolment, Guardian, PupilContact, User,
-                                   Membership, SessionTimes, Term, AcademicYear)
+                                   Membership, SessionTimes, Term, AcademicYear, Mark, "registers_markevent",
+                                   AttendanceSummary)
     sessions = _sessions_mint(people)
     out.write_text(json.dumps({"day": day.isoformat(), "schools": sessions}))
     return {"schools": schools, "pupils": pupils, "groups": schools * len(years) * GROUPS_PER_YEAR,
-            "seconds": time.monotonic() - started}
+            "marks_before": marked, "seconds": time.monotonic() - started}
+
+
+def _day_before_marks(*, school_ids: list[int], day: dt.date, year_start: dt.date) -> int:
+    """Every pupil present at both sessions of the school day before, written through the marks' own triggers
+    (audit copy, summary upkeep), so the morning starts as a real one does: each enrolment's summary row for the
+    year exists and the marks table is not empty. Without it every save of the peak would create its pupils'
+    summary rows, a cost a November morning does not have. Twenty schools a statement."""
+    before = day - dt.timedelta(days=1)
+    while before.weekday() >= 5:
+        before -= dt.timedelta(days=1)
+    if before < year_start:
+        return 0
+    m, e = Mark._meta.db_table, Enrolment._meta.db_table
+    written = 0
+    with connection.cursor() as cursor:
+        for first in range(0, len(school_ids), SCHOOLS_PER_TRUST):
+            cursor.execute(f"""
+                INSERT INTO {m} (school_id, pupil_id, enrolment_id, date, session, code, minutes_late, note, version,
+                                 recorded_by_id, recorded_at, updated_at)
+                SELECT e.school_id, e.pupil_id, e.id, %s, s.session, s.code, NULL, '', 1, NULL, now(), now()
+                  FROM {e} e CROSS JOIN (VALUES ('AM', %s), ('PM', %s)) AS s(session, code)
+                 WHERE e.school_id = ANY(%s)
+                 ORDER BY e.school_id, e.pupil_id, s.session""",
+                           [before, codes.present_code("AM"), codes.present_code("PM"),
+                            school_ids[first:first + SCHOOLS_PER_TRUST]])
+            written += cursor.rowcount
+    return written
 
 
 def _pupils_insert(*, school_ids: list[int], admission: dt.date) -> int:

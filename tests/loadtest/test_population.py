@@ -10,7 +10,8 @@ import pytest
 from django_scopes import scopes_disabled
 
 from loadtest.population import population_load
-from registers.models import Enrolment, Guardian, Pupil
+from registers.models import Enrolment, Guardian, Mark, Pupil
+from reporting.models import AttendanceSummary
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,3 +28,13 @@ def test_one_school_loads_with_every_pupil_enrolled_and_a_parent_with_an_address
         assert not guardians.filter(postcode="").exists() and all(g.address for g in guardians[:10])
     plan = json.loads(out.read_text())
     assert plan["day"] == "2025-11-27" and len(plan["schools"]) == 1
+
+
+def test_the_morning_starts_with_the_day_before_marked_and_every_summary_row_made(tmp_path):
+    sizes = population_load(schools=1, day=dt.date(2025, 11, 24), out=tmp_path / "plan.json")  # a Monday
+    with scopes_disabled():
+        marks = Mark.objects.filter(school__slug="load-0")
+        assert sizes["marks_before"] == marks.count() == 2 * sizes["pupils"]
+        assert set(marks.values_list("date", flat=True)) == {dt.date(2025, 11, 21)}  # the Friday before
+        assert set(marks.values_list("session", "code")) == {("AM", "/"), ("PM", "\\")}
+        assert AttendanceSummary.objects.filter(school__slug="load-0").count() == sizes["pupils"]
