@@ -65,7 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.fast_reads.OTPMiddleware",  # django-otp's, reading the device in SQL
     "accounts.sessions.SessionLimitsMiddleware",
     "accounts.mfa.MfaMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -153,6 +153,7 @@ SESSION_IDLE_MINUTES_PARENT: int = env.int("SESSION_IDLE_MINUTES_PARENT", defaul
 SESSION_MAX_HOURS_PARENT: int = env.int("SESSION_MAX_HOURS_PARENT", default=30 * 24)
 SESSION_COOKIE_AGE = max(SESSION_MAX_HOURS_STAFF, SESSION_MAX_HOURS_PARENT) * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "accounts.fast_reads"  # Django's database sessions, loaded in SQL
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -1,0 +1,59 @@
+"""The two reads every signed-in request makes before any view runs, written in SQL.
+
+Each request reads its session and, for an account with two-step sign-in, the device the session was verified
+with. Through the ORM, building and compiling those two small statements cost more than running them, on every
+request of the morning. The behaviour is the libraries' own: Django's database sessions (same table, same
+expiry rule, same decoding) and django-otp's middleware (same device look-up by persistent id, same binding
+of the device to the user, which django-otp checks after this read).
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from django.apps import apps
+from django.contrib.sessions.backends import db
+from django.db import connection
+from django.utils import timezone
+from django_otp.middleware import OTPMiddleware as _OTPMiddleware
+from django_otp.models import Device
+
+from attendance_portal.tenancy import model_columns
+
+
+class SessionStore(db.SessionStore):
+    """Django's database session store (SESSION_ENGINE "accounts.fast_reads"), loading the session in SQL."""
+
+    def _get_session_from_db(self) -> Any:
+        key = self.session_key
+        if key is None:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT session_data, expire_date FROM {self.model._meta.db_table} "  # noqa: S608 - names only
+                           "WHERE session_key = %s AND expire_date > %s", [key, timezone.now()])
+            row = cursor.fetchone()
+        if row is None:
+            self._session_key = None
+            return None
+        return self.model(session_key=key, session_data=row[0], expire_date=row[1])
+
+
+class OTPMiddleware(_OTPMiddleware):
+    """django-otp's middleware, reading the session's device in SQL (every stored field, as `from_db` builds it)."""
+
+    def _device_from_persistent_id(self, persistent_id: str) -> Device | None:
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        with suppress(ValueError, LookupError):
+            label, device_id = persistent_id.rsplit("/", 1)
+            app_label, model_name = label.split(".")
+            model = apps.get_model(app_label, model_name)
+            if not issubclass(model, Device):
+                return None
+            names, columns = model_columns(model, "d")
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} d WHERE d.id = %s",  # noqa: S608
+                               [int(device_id)])
+                row = cursor.fetchone()
+            return model.from_db(connection.alias, names, row) if row is not None else None
+        return None
