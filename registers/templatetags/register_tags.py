@@ -28,8 +28,8 @@ from registers.marking import Register, RegisterRow, RegisterStatus
 
 register = template.Library()
 
-# Stands in for a pupil's id when a row URL is reversed once per register (ids are far below it).
-_PUPIL = 987654321987
+# Stands in for a row's id (a pupil's or a group's) when its URL is reversed once per table (ids are far below it).
+_ROW_ID = 987654321987
 _OOB = ' hx-swap-oob="true"'
 
 
@@ -55,10 +55,10 @@ class _Links:
 
     def __init__(self, context: Any, reg: Register) -> None:
         slug = context["current_school"].slug
-        self.amend = reverse("registers:amend", kwargs={"school_slug": slug, "pupil_id": _PUPIL, "date": reg.day,
+        self.amend = reverse("registers:amend", kwargs={"school_slug": slug, "pupil_id": _ROW_ID, "date": reg.day,
                                                         "session": reg.session})
         self.amend += "?next=" + quote(context["request"].path, safe="/")
-        self.history = reverse("registers:pupil_history", kwargs={"school_slug": slug, "pupil_id": _PUPIL})
+        self.history = reverse("registers:pupil_history", kwargs={"school_slug": slug, "pupil_id": _ROW_ID})
         self.may_amend = bool(context.get("may_amend"))
 
     def row_msg(self, row: RegisterRow, *, oob: bool = False) -> str:
@@ -73,8 +73,8 @@ class _Links:
                        f'It is now <strong>{escape(c.current_code or "blank")}</strong>{late}; '
                        f'you entered {escape(c.entry.code)}.</span>')
         if row.mark and self.may_amend:
-            out.append(f' <a class="small" href="{self.amend.replace(str(_PUPIL), pk)}">Amend</a>')
-        out.append(f' <a class="small" href="{self.history.replace(str(_PUPIL), pk)}">History</a></td>')
+            out.append(f' <a class="small" href="{self.amend.replace(str(_ROW_ID), pk)}">Amend</a>')
+        out.append(f' <a class="small" href="{self.history.replace(str(_ROW_ID), pk)}">History</a></td>')
         return "".join(out)
 
 
@@ -138,7 +138,7 @@ _BADGE = {"complete": "ok", "in_progress": "warn"}
 def _status_row(s: RegisterStatus, links: dict[str, str]) -> str:
     state = s.state
     name = escape(s.group.name)
-    group = (f'<a href="{links[s.session].replace(str(_PUPIL), str(s.group.pk))}">{name}</a>'
+    group = (f'<a href="{links[s.session].replace(str(_ROW_ID), str(s.group.pk))}">{name}</a>'
              if state != "closed" else name)
     teachers = ", ".join(escape(t.display_name()) for t in getattr(s, "teachers", ())) or '<span class="muted">–</span>'
     badge = "bad" if s.overdue and state != "complete" else _BADGE.get(state, "")
@@ -160,6 +160,6 @@ def _status_row(s: RegisterStatus, links: dict[str, str]) -> str:
 def status_rows(context: Any, rows: list[RegisterStatus], day: Any) -> SafeString:
     """The rows of a table of the day's registers and their progress, each linking to its register."""
     slug = context["current_school"].slug
-    links = {session: reverse("registers:register", kwargs={"school_slug": slug, "group_id": _PUPIL, "date": day,
+    links = {session: reverse("registers:register", kwargs={"school_slug": slug, "group_id": _ROW_ID, "date": day,
                                                             "session": session}) for session in ("AM", "PM")}
     return mark_safe("".join(_status_row(s, links) for s in rows))  # noqa: S308 - every value escaped above
