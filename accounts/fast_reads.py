@@ -1,10 +1,11 @@
-"""The two reads every signed-in request makes before any view runs, written in SQL.
+"""The three reads every signed-in request makes before any view runs, written in SQL.
 
-Each request reads its session and, for an account with two-step sign-in, the device the session was verified
-with. Through the ORM, building and compiling those two small statements cost more than running them, on every
-request of the morning. The behaviour is the libraries' own: Django's database sessions (same table, same
-expiry rule, same decoding) and django-otp's middleware (same device look-up by persistent id, same binding
-of the device to the user, which django-otp checks after this read).
+Each request reads its session, its user and, for an account with two-step sign-in, the device the session was
+verified with. Through the ORM, building and compiling those small statements cost more than running them, on
+every request of the morning. The behaviour is the libraries' own: Django's database sessions (same table, same
+expiry rule, same decoding), Django's model backend (the same user, refused when inactive) and django-otp's
+middleware (same device look-up by persistent id, same binding of the device to the user, which django-otp
+checks after this read).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import backends, get_user_model
 from django.contrib.sessions.backends import db
 from django.db import connection
 from django.utils import timezone
@@ -37,6 +39,26 @@ class SessionStore(db.SessionStore):
             self._session_key = None
             return None
         return self.model(session_key=key, session_data=row[0], expire_date=row[1])
+
+
+# Where AUTHENTICATION_BACKENDS names the backend below (a session records the backend that signed it in).
+BACKEND = f"{__name__}.ModelBackend"
+
+
+class ModelBackend(backends.ModelBackend):
+    """Django's model backend (AUTHENTICATION_BACKENDS), reading the signed-in user in SQL on each request."""
+
+    def get_user(self, user_id: Any) -> Any:
+        model = get_user_model()
+        names, columns = model_columns(model, "u")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} u WHERE u.id = %s",  # noqa: S608 - names only
+                           [user_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        user = model.from_db(connection.alias, names, row)
+        return user if self.user_can_authenticate(user) else None
 
 
 class OTPMiddleware(_OTPMiddleware):

@@ -32,6 +32,12 @@ APPEND_ONLY_TABLES = (
 )
 # Rows that are changed but never removed.
 NEVER_DELETED_TABLES = ("registers_mark",)
+# Functions that run as the owner (SECURITY DEFINER, made by migrations, revoked from PUBLIC), each doing one
+# narrow thing the application role may not do itself; granted to it after every migrate. Name -> arguments.
+OWNER_FUNCTIONS = {
+    "attendance_analyze": "regclass",  # ANALYZE one table (attendance_portal.planner)
+    "attendance_account_is_guardian": "bigint",  # is an account a parent anywhere (attendance_portal.selectors)
+}
 
 CONNECTION_KEYS = ("USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 
@@ -91,9 +97,10 @@ def app_role_grant(connection: BaseDatabaseWrapper) -> None:
             *(f"REVOKE UPDATE, DELETE ON {quote(t)} FROM {role}" for t in APPEND_ONLY_TABLES if t in present),
             *(f"REVOKE DELETE ON {quote(t)} FROM {role}" for t in NEVER_DELETED_TABLES if t in present),
         ]
-        cursor.execute("SELECT 1 FROM pg_proc WHERE proname = 'attendance_analyze'")
-        if cursor.fetchone():
-            statements.append(f"GRANT EXECUTE ON FUNCTION attendance_analyze(regclass) TO {role}")
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname = ANY(%s)", [list(OWNER_FUNCTIONS)])
+        made = {row[0] for row in cursor.fetchall()}
+        statements += [f"GRANT EXECUTE ON FUNCTION {name}({args}) TO {role}"
+                       for name, args in OWNER_FUNCTIONS.items() if name in made]
         for statement in statements:
             cursor.execute(statement)
 

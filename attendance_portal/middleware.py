@@ -20,9 +20,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django_scopes import scope
 
-from .models import School, Trust
+from .models import Trust
 from .permissions import account_roles, requirement_of, roles_for
 from .roles import TRUST_ROLES
+from .selectors import school_at
 
 PARENT_PREFIX = "parent/"  # the parent portal's routes (attendance_portal.urls)
 
@@ -60,7 +61,7 @@ class TenantScopeMiddleware:
                 return self._render(self.get_response(request))
 
         if school_slug is not None:
-            school = School.objects.select_related("trust").filter(slug=school_slug).first()
+            school = school_at(school_slug)
             if school is None or not roles_for(request.user, school):
                 raise Http404("No such school")
             if requirement_of(match.func) is None:

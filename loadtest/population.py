@@ -28,6 +28,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_scopes import scopes_disabled
 
+from accounts.fast_reads import BACKEND
 from accounts.models import SignedInSession
 from accounts.sessions import LAST_SEEN, SIGNED_IN_AT
 from attendance_portal.models import Membership, School, Trust, User
@@ -199,7 +200,7 @@ def _session_for(user: User) -> str:
     store = SessionStore()
     now = timezone.now().timestamp()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = BACKEND
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store[SIGNED_IN_AT] = now
     store[LAST_SEEN] = now

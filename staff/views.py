@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.fast_reads import BACKEND
 from attendance_portal.http import SchoolRequest, SignedInRequest, TrustRequest
 from attendance_portal.models import School, Trust, User
 from attendance_portal.permissions import can, requires
@@ -249,7 +250,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
             except services.StaffError as exc:
                 _errors(form, exc)
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend=BACKEND)
                 messages.success(request, "Welcome. Your password is set and you are signed in.")
                 return redirect(reverse("home"))
         status = 400

@@ -114,7 +114,7 @@ AUTH_USER_MODEL = "attendance_portal.User"
 AUTHENTICATION_BACKENDS = [
     "accounts.brake.BrakeBackend",  # first: a braked sign-in is refused before any password is checked
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.fast_reads.ModelBackend",  # Django's, reading the signed-in user in SQL
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -53,3 +53,46 @@ def test_the_sessions_device_is_loaded_whole_and_only_for_its_own_user(world):
     assert not unconfirmed.is_verified()
     for broken in (f"otp_totp.totpdevice/{device.pk + 1000}", "otp_totp.nosuchdevice/1", "nonsense", "auth.user/1"):
         assert not _verified(head, broken)[0].is_verified()
+
+
+def test_the_signed_in_user_is_read_whole_and_an_inactive_or_missing_one_is_nobody(world):
+    from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
+
+    from accounts.fast_reads import ModelBackend
+
+    head = world.users["headteacher"]
+    ours, django = ModelBackend().get_user(head.pk), DjangoModelBackend().get_user(head.pk)
+    assert ours is not None and ours._state.adding is False
+    fields = [f.attname for f in type(head)._meta.concrete_fields]
+    assert [getattr(ours, f) for f in fields] == [getattr(django, f) for f in fields]
+    assert ModelBackend().get_user(head.pk + 100_000) is None
+    head.is_active = False
+    head.save(update_fields=["is_active"])
+    assert ModelBackend().get_user(head.pk) is None
+
+
+def test_a_school_page_is_read_with_its_trust_in_one_statement(world, django_assert_num_queries):
+    from attendance_portal.selectors import school_at
+
+    with django_assert_num_queries(1):
+        school = school_at(world.school.slug)
+        assert (school.pk, school.name, school.trust.pk, school.trust.slug) == (
+            world.school.pk, world.school.name, world.trust_a.pk, "riverside")
+    with django_assert_num_queries(1):
+        standalone = school_at(world.standalone.slug)
+        assert standalone.trust is None
+    assert school_at("no-such-school") is None
+
+
+def test_a_parent_is_found_in_any_school_whatever_scope_is_open(world):
+    from django_scopes import scope, scopes_disabled
+
+    from attendance_portal.selectors import user_is_parent
+    from tests import factories as f
+
+    parent, staff = f.UserFactory(), world.users["office_staff"]
+    with scopes_disabled():
+        f.GuardianFactory(school=world.other, user=parent)
+    with scope(school=world.school):  # row-level security hides the other school's guardians here
+        assert user_is_parent(parent)
+        assert not user_is_parent(staff)
