@@ -32,8 +32,8 @@ VERSION = re.compile(r'name="version_(\d+)" value="(\d*)"')
 REGISTERS = iter([(s["school"], s["groups"][g], session) for session in ("AM", "PM")
                   for g in range(max(len(s["groups"]) for s in SCHOOLS)) for s in SCHOOLS
                   if g < len(s["groups"]) - 1])
-TEACHERS = int(os.environ.get("LOADTEST_TEACHERS", "40"))
-PACING = float(os.environ.get("LOADTEST_TEACHER_PACING", "0.8"))
+TEACHERS = int(os.environ["LOADTEST_TEACHERS"])  # set by the runner (python -m loadtest --teachers, --pacing)
+PACING = float(os.environ["LOADTEST_TEACHER_PACING"])
 SESSIONS = {s["school"]: s["users"] for s in SCHOOLS}
 REPORTED: dict[str, int] = {}  # school -> the days ahead its parent has reported, shared by all parents
 
