@@ -6,22 +6,69 @@ security policies on every school-owned table read that setting, so a query that
 filter still sees only the scope's schools, and a query outside any scope sees no school's rows.
 
 The setting is session-wide and only sent when the scope has changed since the last statement on this
-connection: one extra round trip when a request enters its school's scope and one when it leaves.
-It goes through the driver's cursor directly, so it is not one of the statements Django records (the
-query-count assertions count the application's own statements). A rollback may undo a change made
-inside the transaction, so after one the next statement sends it again. Because the setting belongs to the
-session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
+connection: when a request enters its school's scope and when the next one reads its session outside it.
+It travels in the same round trip as the statement that needs it (`SELECT set_config(…); <statement>`,
+the way django-pghistory sends its context), added at the last step before the driver, after every
+execute wrapper (pghistory's looks at the statement as the application wrote it). Django's query log shows
+the statement as sent, prefix included, and counts it once, as the query-count assertions expect. A
+server-side (named) cursor, a batch (`executemany`) or a statement that is not plain text gets the setting in
+a round trip of its own first. Whenever a statement fails, or a rollback may have undone a
+change, what the session holds is unknown and the next statement sends it again. Because the setting
+belongs to the session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.backends.postgresql import base
+from django.db.backends.utils import CursorWrapper
 
 from attendance_portal import rls
 
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+# What `rls.setting_for` can give: school ids, ALL, or nothing. Checked before it is written into a statement.
+_VALUE = re.compile(rf"^(?:{rls.ALL}|[0-9]+(?:,[0-9]+)*|)$")
+
+
+class _Carrying:
+    """The cursor wrappers' last step, carrying a changed scope setting with the statement."""
+
+    db: DatabaseWrapper
+    cursor: Any
+
+    def _execute(self, sql: Any, params: Any, *rest: Any) -> Any:
+        value = self.db._scope_needed(sql)
+        if value is None:
+            return super()._execute(sql, params, *rest)  # type: ignore[misc]  # the wrapper's own, below in the MRO
+        if not isinstance(sql, str) or getattr(self.cursor, "name", None):
+            self.db._scope_send(value)  # a named cursor runs its statement inside DECLARE: only that one
+            return super()._execute(sql, params, *rest)  # type: ignore[misc]  # as above
+        self.db._scope_sent = None  # unknown until the statement has run: a failed one takes the setting with it
+        done = super()._execute(f"{rls.SET_SQL % _literal(value)}; {sql}", params, *rest)  # type: ignore[misc]  # as above
+        self.db._scope_sent = value
+        return done
+
+    def _executemany(self, sql: Any, param_list: Any, *rest: Any) -> Any:
+        value = self.db._scope_needed(sql)
+        if value is not None:
+            self.db._scope_send(value)
+        return super()._executemany(sql, param_list, *rest)  # type: ignore[misc]  # as above
+
+
+def _literal(value: str) -> str:
+    if not _VALUE.match(value):
+        raise ValueError(f"not a scope setting: {value!r}")
+    return f"'{value}'"
+
+
+class ScopeCarryingCursor(_Carrying, CursorWrapper):
+    pass
+
+
+class ScopeCarryingDebugCursor(_Carrying, base.CursorDebugWrapper):
+    pass
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -30,21 +77,29 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._scope_sent: str | None = None  # what the session holds; None when unknown
         self._scope_state: object = rls.UNSET  # the scope object that value was worked out from
         self._scope_value = ""
-        self.execute_wrappers.append(self._scope_carry)
 
-    def _scope_carry(self, execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        if sql.startswith(TRANSACTION_CONTROL):  # reads no rows, and may be ending a failed transaction
-            return execute(sql, params, many, context)
+    def _scope_needed(self, sql: Any) -> str | None:
+        """The setting to send before `sql`, or None when the session already holds it (or `sql` reads no rows)."""
+        if isinstance(sql, str) and sql.startswith(TRANSACTION_CONTROL):
+            return None  # reads no rows, and may be ending a failed transaction
         state = rls.current_state()
         if state is not self._scope_state:
             self._scope_state = state
             self._scope_value = rls.setting_for(state)
-        if self._scope_value != self._scope_sent:
-            # A cursor of its own: the statement's may be a named (server-side) cursor, which runs only once.
-            with self.wrap_database_errors, self.connection.cursor() as cursor:
-                cursor.execute(rls.SET_SQL, [self._scope_value])
-            self._scope_sent = self._scope_value
-        return execute(sql, params, many, context)
+        return None if self._scope_value == self._scope_sent else self._scope_value
+
+    def _scope_send(self, value: str) -> None:
+        # A cursor of its own: the statement's may be a named (server-side) cursor, which runs only once.
+        self._scope_sent = None
+        with self.wrap_database_errors, self.connection.cursor() as cursor:
+            cursor.execute(rls.SET_SQL, [value])
+        self._scope_sent = value
+
+    def make_cursor(self, cursor: Any) -> CursorWrapper:
+        return ScopeCarryingCursor(cursor, self)
+
+    def make_debug_cursor(self, cursor: Any) -> base.CursorDebugWrapper:
+        return ScopeCarryingDebugCursor(cursor, self)
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         self._scope_sent = ""  # a new session sees no school until a scope says otherwise

@@ -139,3 +139,32 @@ def test_another_trusts_url_is_404_by_policy_alone(route, world, client_as, scop
                          ids=lambda r: r.name)
 def test_another_familys_child_is_404_by_policy_alone(route, world, client_as, scopes_layer_off):
     cross_school.test_another_familys_child_is_404(route, world, client_as)
+
+
+def test_the_setting_travels_with_the_statement_and_a_server_side_cursor_still_gets_it(world, pupils):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen, scope(school=world.other):
+        assert _pupils() == 4
+        assert _pupils() == 4
+    count = "SELECT count(*) FROM registers_pupil"
+    carried = rls.SET_SQL % f"'{world.other.pk}'" + "; " + count
+    assert [q["sql"] for q in seen.captured_queries] == [carried, count]  # the change with the first only
+    with scope(school=world.school):  # a named cursor runs its statement inside DECLARE: the setting goes first
+        assert len(list(Pupil.objects.all().iterator(chunk_size=2))) == 3
+    with scope(school=world.sister), connection.cursor() as cursor:  # and so does a batch
+        cursor.executemany("UPDATE registers_pupil SET forename = forename WHERE id = %s", [[0], [0]])
+        assert _pupils() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_statement_that_carried_a_change_has_it_sent_again(world, pupils):
+    """Outside a transaction the setting and the statement are one implicit transaction: when the statement
+    fails, the change is undone with it, and the next statement must not trust it was made."""
+    assert connection.get_autocommit()
+    with scope(school=world.other):
+        assert _pupils() == 4
+    with scope(school=world.school):
+        with pytest.raises(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0 FROM registers_pupil")
+        assert _pupils() == 3
