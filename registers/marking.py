@@ -56,8 +56,7 @@ def at_london(day: dt.date, time: dt.time) -> dt.datetime:
 
 def _enrolments_on(day: dt.date) -> QuerySet[Enrolment]:
     """The enrolments of the outer query's pupil that cover `day`, earliest admission first."""
-    return Enrolment.objects.filter(pupil=OuterRef("pk"), admission_date__lte=day).filter(
-        Q(leaving_date__isnull=True) | Q(leaving_date__gte=day)).order_by("admission_date", "pk")
+    return Enrolment.objects.filter(Enrolment.covering(day), pupil=OuterRef("pk")).order_by("admission_date", "pk")
 
 
 def _enrolled_on(day: dt.date) -> Exists:
@@ -194,8 +193,7 @@ REGISTER_SQL = f"""
 SELECT {_PUPIL_COLUMNS}, en.id, {_MARK_COLUMNS}
   FROM {Pupil._meta.db_table} p
   JOIN LATERAL (SELECT e.id FROM {Enrolment._meta.db_table} e
-                 WHERE e.school_id = p.school_id AND e.pupil_id = p.id AND e.admission_date <= %(day)s
-                   AND (e.leaving_date IS NULL OR e.leaving_date >= %(day)s)
+                 WHERE e.school_id = p.school_id AND e.pupil_id = p.id AND {Enrolment.covering_sql("e", "%(day)s")}
                  ORDER BY e.admission_date, e.id LIMIT 1) en ON true
   LEFT JOIN LATERAL (SELECT * FROM {Mark._meta.db_table} m
                       WHERE m.school_id = p.school_id AND m.pupil_id = p.id AND m.date = %(day)s

@@ -258,8 +258,20 @@ class Enrolment(SchoolOwned):
             models.UniqueConstraint(fields=["school", "pupil", "admission_date"], name="enrolment_unique_start"),
         ]
 
+    # Whether the enrolment covers a day: admitted by it and not left before it. The one rule, in the three
+    # forms the code reads it in: on an instance, as an ORM condition, and as SQL for statements written out.
     def covers(self, day: dt.date) -> bool:
         return self.admission_date <= day and (self.leaving_date is None or day <= self.leaving_date)
+
+    @staticmethod
+    def covering(day: Any) -> Q:
+        """`covers` as an ORM condition on enrolments (`day` a date or an expression)."""
+        return Q(admission_date__lte=day) & (Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
+
+    @staticmethod
+    def covering_sql(alias: str, day: str) -> str:
+        """`covers` as SQL: `alias` names the enrolment, `day` is an SQL expression (a column or a placeholder)."""
+        return f"{alias}.admission_date <= {day} AND ({alias}.leaving_date IS NULL OR {alias}.leaving_date >= {day})"
 
 
 class Guardian(SchoolOwned):

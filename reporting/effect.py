@@ -27,6 +27,7 @@ from django.db import connection
 
 from attendance_portal.models import School
 from registers.calendar import SchoolCalendar, Year, calendar_for, monday
+from registers.models import Enrolment
 
 from . import disclosure as d
 from .dashboard_tables import DisplayTable, Row
@@ -73,7 +74,7 @@ EFFECT_SQL = f"""
       FROM unnest(%(kind)s::text[], %(pupil)s::bigint[], %(day)s::date[], %(year)s::date[], %(before)s::varbit[],
                   %(after)s::varbit[]) AS a(kind, pupil_id, day, year, before, after)
       JOIN registers_enrolment e ON e.pupil_id = a.pupil_id AND e.school_id = %(school)s
-           AND e.admission_date <= a.day AND (e.leaving_date IS NULL OR e.leaving_date >= a.day)
+           AND {Enrolment.covering_sql("e", "a.day")}
       JOIN {TABLE} s ON s.enrolment_id = e.id AND s.school_id = %(school)s AND s.start = a.year
      GROUP BY a.kind"""
 

@@ -58,7 +58,7 @@ from penalties.selectors import framework_on
 from registers import codes
 from registers.ages import compulsory_school_age_births
 from registers.calendar import SchoolCalendar, Year, monday, session_name
-from registers.models import SchoolPolicy
+from registers.models import Enrolment, SchoolPolicy
 
 from .figures import FIGURE_CATEGORIES, persistent_sql, severe_sql
 from .models import CATEGORY_FIELDS, SignalKind
@@ -129,10 +129,10 @@ def _basis_points(percent: Decimal | float | int) -> int:
 
 def _roll_sql() -> str:
     """The enrolments on roll on the day, and whether the pupil is of compulsory school age."""
-    return """SELECT e.id AS enrolment_id, p.date_of_birth BETWEEN %(csa_from)s AND %(csa_to)s AS compulsory
+    return f"""SELECT e.id AS enrolment_id, p.date_of_birth BETWEEN %(csa_from)s AND %(csa_to)s AS compulsory
                 FROM registers_enrolment e JOIN registers_pupil p ON p.id = e.pupil_id
-               WHERE e.school_id = ANY(%(schools)s) AND p.school_id = e.school_id AND e.admission_date <= %(on)s
-                 AND (e.leaving_date IS NULL OR e.leaving_date >= %(on)s)"""
+               WHERE e.school_id = ANY(%(schools)s) AND p.school_id = e.school_id
+                 AND {Enrolment.covering_sql("e", "%(on)s")}"""
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
