@@ -15,11 +15,19 @@ server-side (named) cursor, a batch (`executemany`) or a statement that is not p
 a round trip of its own first. Whenever a statement fails, or a rollback may have undone a
 change, what the session holds is unknown and the next statement sends it again. Because the setting
 belongs to the session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
+
+Django's connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` before the first statement of a request,
+in a round trip of its own) is skipped when the connection answered a statement less than `RECENTLY` seconds
+ago, as it has on every request of a busy morning. Should the connection have died within that second, the
+request's statement fails, the request gets the "try again" page (`attendance_portal.unavailable`) and Django
+drops the connection at the end of it, so the next request connects afresh; after a longer quiet the check is
+made as before.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from django.db.backends.postgresql import base
@@ -30,6 +38,7 @@ from attendance_portal import rls
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
 # What `rls.setting_for` can give: school ids, ALL, or nothing. Checked before it is written into a statement.
 _VALUE = re.compile(rf"^(?:{rls.ALL}|[0-9]+(?:,[0-9]+)*|)$")
+RECENTLY = 1.0  # seconds since the connection last answered, within which no health check is made
 
 
 class _Carrying:
@@ -41,20 +50,24 @@ class _Carrying:
     def _execute(self, sql: Any, params: Any, *rest: Any) -> Any:
         value = self.db._scope_needed(sql)
         if value is None:
-            return super()._execute(sql, params, *rest)  # type: ignore[misc]  # the wrapper's own, below in the MRO
-        if not isinstance(sql, str) or getattr(self.cursor, "name", None):
+            done = super()._execute(sql, params, *rest)  # type: ignore[misc]  # the wrapper's own, below in the MRO
+        elif not isinstance(sql, str) or getattr(self.cursor, "name", None):
             self.db._scope_send(value)  # a named cursor runs its statement inside DECLARE: only that one
-            return super()._execute(sql, params, *rest)  # type: ignore[misc]  # as above
-        self.db._scope_sent = None  # unknown until the statement has run: a failed one takes the setting with it
-        done = super()._execute(f"{rls.SET_SQL % _literal(value)}; {sql}", params, *rest)  # type: ignore[misc]  # as above
-        self.db._scope_sent = value
+            done = super()._execute(sql, params, *rest)  # type: ignore[misc]  # as above
+        else:
+            self.db._scope_sent = None  # unknown until the statement has run: a failed one takes the setting with it
+            done = super()._execute(f"{rls.SET_SQL % _literal(value)}; {sql}", params, *rest)  # type: ignore[misc]  # as above
+            self.db._scope_sent = value
+        self.db._answered_at = time.monotonic()
         return done
 
     def _executemany(self, sql: Any, param_list: Any, *rest: Any) -> Any:
         value = self.db._scope_needed(sql)
         if value is not None:
             self.db._scope_send(value)
-        return super()._executemany(sql, param_list, *rest)  # type: ignore[misc]  # as above
+        done = super()._executemany(sql, param_list, *rest)  # type: ignore[misc]  # as above
+        self.db._answered_at = time.monotonic()
+        return done
 
 
 def _literal(value: str) -> str:
@@ -77,6 +90,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._scope_sent: str | None = None  # what the session holds; None when unknown
         self._scope_state: object = rls.UNSET  # the scope object that value was worked out from
         self._scope_value = ""
+        self._answered_at = -RECENTLY  # when the connection last answered a statement (time.monotonic)
 
     def _scope_needed(self, sql: Any) -> str | None:
         """The setting to send before `sql`, or None when the session already holds it (or `sql` reads no rows)."""
@@ -100,6 +114,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def make_debug_cursor(self, cursor: Any) -> base.CursorDebugWrapper:
         return ScopeCarryingDebugCursor(cursor, self)
+
+    def close_if_health_check_failed(self) -> None:
+        if self.connection is not None and time.monotonic() - self._answered_at < RECENTLY:
+            self.health_check_done = True  # it has just answered: no round trip to ask whether it is there
+            return
+        super().close_if_health_check_failed()
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         self._scope_sent = ""  # a new session sees no school until a scope says otherwise
