@@ -40,3 +40,17 @@ def test_the_bar_is_addressed_by_the_schools_slug(world, client_as):
     world.school.save(update_fields=["slug"])
     renamed = _nav(client_as(head), world.school)
     assert "/s/renamed-school/" in renamed and f"/s/{old}/" not in renamed
+
+
+def test_a_member_of_staff_who_is_a_parent_elsewhere_is_offered_the_parent_portal(world, client_as):
+    from django_scopes import scopes_disabled
+
+    from tests import factories as f
+
+    teacher = world.users[Role.CLASS_TEACHER.value]
+    page = client_as(teacher).get(reverse("registers:index", args=[world.school.slug])).content.decode()
+    assert '<option value="parent:">Parent portal</option>' not in page
+    with scopes_disabled():
+        f.GuardianFactory(school=world.other, user=teacher)  # their own child, at another trust's school
+    page = client_as(teacher).get(reverse("registers:index", args=[world.school.slug])).content.decode()
+    assert '<option value="parent:">Parent portal</option>' in page
