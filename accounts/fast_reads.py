@@ -17,6 +17,7 @@ from django.apps import apps
 from django.contrib.auth import backends, get_user_model
 from django.contrib.sessions.backends import db
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 from django_otp.middleware import OTPMiddleware as _OTPMiddleware
 from django_otp.models import Device
@@ -69,7 +70,7 @@ class OTPMiddleware(_OTPMiddleware):
         with suppress(ValueError, LookupError):
             label, device_id = persistent_id.rsplit("/", 1)
             app_label, model_name = label.split(".")
-            model = apps.get_model(app_label, model_name)
+            model: type[Model] = apps.get_model(app_label, model_name)
             if not issubclass(model, Device):
                 return None
             names, columns = model_columns(model, "d")

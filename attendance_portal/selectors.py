@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
+
 from .models import School, Trust, User
 from .permissions import account_roles
 from .roles import Role
+from .tenancy import model_columns
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,6 @@ def user_is_parent(user: User) -> bool:
     """Whether the user is linked as a guardian anywhere. Guardian rows span schools, and row-level security
     shows only the open scope's, so a function running as the tables' owner answers this one yes or no
     (registers migration 0008): one statement, no scope opened on every school."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT attendance_account_is_guardian(%s)", [user.pk])
         return bool(cursor.fetchone()[0])
@@ -58,10 +59,6 @@ def school_at(slug: str) -> School | None:
     """The school at /s/<slug>/ with its trust: read by every school page before its view runs, so in SQL (the
     ORM's building of this small query cost more than running it). Both are whole instances, as
     `select_related("trust")` would give."""
-    from django.db import connection
-
-    from attendance_portal.tenancy import model_columns
-
     names, columns = model_columns(School, "s")
     trust_names, trust_columns = model_columns(Trust, "t")
     with connection.cursor() as cursor:

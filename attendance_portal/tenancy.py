@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, ClassVar, Self, TypeVar
 
 from celery import Task
@@ -48,15 +49,17 @@ def school_rows(*, school_id: int, sql: str, params: Mapping[str, Any]) -> list[
         return cursor.fetchall()
 
 
-def model_columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
+@cache
+def model_columns(model: type[models.Model], alias: str) -> tuple[tuple[str, ...], str]:
     """A model's stored fields in its own order: as attribute names (for `Model.from_db`) and as SQL columns.
     `from_db` takes values as the driver gives them, so a model with a field that converts what it reads
-    (a JSON field, say) is refused rather than built with raw values."""
+    (a JSON field, say) is refused rather than built with raw values. Worked out once per model and alias:
+    the reads on every request (session, user, school, register) ask for the same few."""
     fields = model._meta.concrete_fields
     converting = [f.name for f in fields if hasattr(f, "from_db_value")]
     if converting:
         raise TypeError(f"{model.__name__} converts {', '.join(converting)} when read: read it through the ORM")
-    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+    return tuple(f.attname for f in fields), ", ".join(f'{alias}."{f.column}"' for f in fields)
 
 
 def school_objects(model: type[M], *, school_id: int, where: str = "",

@@ -11,10 +11,10 @@ It travels in the same round trip as the statement that needs it (`SELECT set_co
 the way django-pghistory sends its context), added at the last step before the driver, after every
 execute wrapper (pghistory's looks at the statement as the application wrote it). Django's query log shows
 the statement as sent, prefix included, and counts it once, as the query-count assertions expect. A
-server-side (named) cursor, a batch (`executemany`) or a statement that is not plain text gets the setting in
-a round trip of its own first. Whenever a statement fails, or a rollback may have undone a
-change, what the session holds is unknown and the next statement sends it again. Because the setting
-belongs to the session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
+server-side (named) cursor, a batch (`executemany`) or a statement that is not plain text gets the setting
+in a round trip of its own first. Whenever a statement fails, or a rollback may have undone a change, what
+the session holds is unknown and the next statement sends it again. Because the setting belongs to the
+session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
 
 Django's connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` before the first statement of a request,
 in a round trip of its own) is skipped when the connection answered a statement less than `RECENTLY` seconds
