@@ -143,10 +143,13 @@ class Register:
         return self.times.window(self.session) if self.times else None
 
     def row_for(self, pupil_id: int) -> RegisterRow | None:
-        for row in self.rows:
-            if row.pupil.pk == pupil_id:
-                return row
-        return None
+        """The pupil's row: a save looks up every row it is sent, so the rows are indexed once by pupil (and
+        again should the list of rows be replaced or change length)."""
+        index = self.__dict__.get("_rows_by_pupil")
+        if index is None or index[0] is not self.rows or index[1] != len(self.rows):
+            index = self.__dict__["_rows_by_pupil"] = (self.rows, len(self.rows),
+                                                      {row.pupil.pk: row for row in self.rows})
+        return index[2].get(pupil_id)
 
 
 def register_page_state(register: Register) -> dict[int, tuple[bool, bool]]:

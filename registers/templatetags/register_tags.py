@@ -43,11 +43,17 @@ def _option_parts(offered: tuple[tuple[str, str], ...]) -> list[tuple[str, str, 
 
 
 def code_options(reg: Register, selected: str) -> str:
-    """`<option>`s for the register's codes with `selected` chosen."""
-    parts = reg.__dict__.get("_option_parts")
-    if parts is None:
-        parts = reg.__dict__["_option_parts"] = _option_parts(tuple((c.code, c.meaning) for c in reg.valid_codes))
-    return "".join(f"{start} selected{end}" if code == selected else f"{start}{end}" for code, start, end in parts)
+    """`<option>`s for the register's codes with `selected` chosen: joined once per register for each code
+    its rows show (most rows of a register show the same one or two)."""
+    menus = reg.__dict__.get("_code_menus")
+    if menus is None:
+        menus = reg.__dict__["_code_menus"] = {}
+    menu = menus.get(selected)
+    if menu is None:
+        parts = _option_parts(tuple((c.code, c.meaning) for c in reg.valid_codes))
+        menu = menus[selected] = "".join(f"{start} selected{end}" if code == selected else f"{start}{end}"
+                                         for code, start, end in parts)
+    return menu
 
 
 class _Links:

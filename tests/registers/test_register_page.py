@@ -329,3 +329,38 @@ def test_saving_through_the_service_shows_on_the_page(klass, client_as):
         marks_save(school=klass.school, entries=[MarkEntry(klass.pupils[0].pk, MONDAY, "AM", "M")], by=klass.office)
     html = client_as(klass.teacher).get(url(klass)).content.decode()
     assert '<option value="M" selected>' in html
+
+
+def test_each_row_offers_every_code_with_only_its_own_selected(klass, client_as):
+    """The menus are joined once per code a register shows: rows with different saved codes, and unmarked
+    rows, each get the full menu with only their own code chosen."""
+    import re
+
+    first, second = klass.pupils[0], klass.pupils[1]
+    with scope(school=klass.school):
+        marks_save(school=klass.school, by=klass.office, entries=[
+            MarkEntry(first.pk, MONDAY, "AM", "M"), MarkEntry(second.pk, MONDAY, "AM", "I")])
+    html = client_as(klass.office).get(url(klass)).content.decode()
+    menus = dict(re.findall(r'<select id="code_(\d+)"[^>]*>(.*?)</select>', html, re.S))
+    assert set(menus) == {str(p.pk) for p in klass.pupils}
+    offered = {p.pk: re.findall(r'<option value="([^"]*)"', menus[str(p.pk)]) for p in klass.pupils}
+    assert len({tuple(v) for v in offered.values()}) == 1  # the same codes on every row
+    chosen = {p.pk: re.findall(r'<option value="([^"]*)" selected', menus[str(p.pk)]) for p in klass.pupils}
+    assert chosen[first.pk] == ["M"]
+    assert chosen[second.pk] == ["I"]
+    assert all(chosen[p.pk] == [] for p in klass.pupils[2:])
+
+
+def test_a_register_finds_each_pupils_row_and_follows_new_rows():
+    from registers.marking import Register, RegisterRow
+    from registers.models import Pupil
+
+    rows = [RegisterRow(pupil=Pupil(pk=n), mark=None) for n in (5, 9)]
+    reg = Register(group=None, day=MONDAY, session="AM", rows=rows, times=None)  # type: ignore[arg-type]
+    assert reg.row_for(9) is rows[1]
+    assert reg.row_for(7) is None
+    reg.rows.append(RegisterRow(pupil=Pupil(pk=7), mark=None))
+    assert reg.row_for(7) is reg.rows[2]
+    reg.rows = [RegisterRow(pupil=Pupil(pk=9), mark=None)]
+    assert reg.row_for(9) is reg.rows[0]
+    assert reg.row_for(5) is None
