@@ -343,8 +343,12 @@ class MarkEventBase(pghistory.models.Event):
 class Mark(SchoolOwned):
     """One pupil's attendance code for one session. Changed only through `registers.services`."""
 
+    # No index of their own for the school and the enrolment: the indexes below lead with each of them, and
+    # every mark saved would otherwise add an entry to two more indexes of the largest table.
+    school = models.ForeignKey("attendance_portal.School", on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
     pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="marks")
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="marks")
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="marks", db_index=False)
     date = models.DateField()
     session = models.CharField(max_length=2, choices=Session.choices)
     code = models.CharField(max_length=2)
