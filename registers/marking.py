@@ -268,11 +268,17 @@ def _may_correct(register: Register, mark: Mark | None, user: User) -> bool:
 def register_lock_rows(*, register: Register, user: User, may_amend: bool) -> None:
     """Mark the rows this person cannot change: a saved mark they may neither amend nor still correct, or a
     code their role does not enter (a pre-filled leave code stays as the office recorded it)."""
+    is_open: bool | None = None  # the clock is read once, for the first row it decides (as `_may_correct` says)
     for row in register.rows:
         if row.mark is None or may_amend:
             continue
         outside = register.allowed is not None and row.mark.code not in register.allowed
-        row.locked = outside or not _may_correct(register, row.mark, user)
+        if outside or row.mark.recorded_by_id != user.pk:
+            row.locked = True
+            continue
+        if is_open is None:
+            is_open = register.is_open
+        row.locked = not is_open
 
 
 @dataclass

@@ -364,3 +364,32 @@ def test_a_register_finds_each_pupils_row_and_follows_new_rows():
     reg.rows = [RegisterRow(pupil=Pupil(pk=9), mark=None)]
     assert reg.row_for(9) is reg.rows[0]
     assert reg.row_for(5) is None
+
+
+def test_locking_a_register_reads_the_clock_once_and_keeps_the_rules(monkeypatch):
+    """Whether the register is still open is asked once per register, not once per row; a mark someone else
+    saved, or a code outside the role's, is locked whatever the time."""
+    import datetime as dt
+
+    from attendance_portal.models import User
+    from registers import marking
+    from registers.marking import Register, RegisterRow, register_lock_rows
+    from registers.models import Mark, Pupil
+
+    reads = []
+    monkeypatch.setattr(marking, "local_now", lambda: reads.append(1) or dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
+    me = User(pk=1)
+    rows = [RegisterRow(pupil=Pupil(pk=n), mark=Mark(code="/", recorded_by_id=1)) for n in range(30)]
+    rows.append(RegisterRow(pupil=Pupil(pk=30), mark=Mark(code="/", recorded_by_id=2)))
+    rows.append(RegisterRow(pupil=Pupil(pk=31), mark=Mark(code="M", recorded_by_id=1)))
+    rows.append(RegisterRow(pupil=Pupil(pk=32), mark=None))
+    closes = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    reg = Register(group=None, day=MONDAY, session="AM", rows=rows, times=None, closes_at=closes,  # type: ignore[arg-type]
+                   allowed=frozenset({"/", "L", "N"}))
+    register_lock_rows(register=reg, user=me, may_amend=False)
+    assert len(reads) == 1
+    assert [r.locked for r in rows[:30]] == [False] * 30  # my own marks, still open
+    assert rows[30].locked and rows[31].locked and not rows[32].locked
+    reg.closes_at = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)  # closed: my own marks lock too
+    register_lock_rows(register=reg, user=me, may_amend=False)
+    assert all(r.locked for r in rows[:32]) and not rows[32].locked
