@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -51,9 +52,21 @@ def _wait_http(url: str, seconds: float) -> None:
     raise SystemExit(f"the web server did not answer at {url} within {seconds:.0f}s")
 
 
+# What a statement is counted as when seen running: without the settings sent in the same round trip (the
+# row-level security scope, the audit context), and with its values as ?, so one statement is one line.
+_CARRIED = re.compile(r"^(?:\s*SELECT set_config\([^;]*\);)+\s*")
+_VALUES = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+def statement_key(query: str) -> str:
+    return _VALUES.sub("?", " ".join(_CARRIED.sub("", query).split()))[:160]
+
+
 class Sampler(threading.Thread):
     """Samples pg_stat_activity every 0.2 s: connections by state, and which statements are running
-    (the fallback for "slowest statements" when pg_stat_statements is not loaded)."""
+    (the fallback for "slowest statements" when pg_stat_statements is not loaded). It must connect as a role
+    that may see the application's statements (a superuser, the application's own role, or a member of
+    pg_read_all_stats): to any other, their state and text are hidden, and `hidden` counts them."""
 
     def __init__(self, url: str, database: str) -> None:
         super().__init__(daemon=True)
@@ -63,6 +76,7 @@ class Sampler(threading.Thread):
         self.active: list[int] = []
         self.seen: dict[str, int] = {}
         self.samples = 0
+        self.hidden = 0  # connections seen whose state this role may not read
 
     def run(self) -> None:
         import psycopg2
@@ -77,10 +91,11 @@ class Sampler(threading.Thread):
                 rows = cursor.fetchall()
                 self.samples += 1
                 self.connections.append(len(rows))
+                self.hidden += sum(1 for state, _ in rows if state is None)
                 running = [q for state, q in rows if state == "active"]
                 self.active.append(len(running))
                 for query in running:
-                    key = " ".join(query.split())[:160]
+                    key = statement_key(query)
                     self.seen[key] = self.seen.get(key, 0) + 1
                 time.sleep(0.2)
         conn.close()
@@ -135,7 +150,9 @@ def main(argv: list[str]) -> int:
     }
     children: dict[str, subprocess.Popen[bytes]] = {}
     logs = {name: (OUT / f"{name}.log").open("wb") for name in processes}
-    sampler = Sampler(owner, database)
+    # The superuser sees every connection's statement; the owner, used with a configured DATABASE_URL, sees
+    # them only as a member of pg_read_all_stats (the report says when it could not).
+    sampler = Sampler(os.environ.get(SUPERUSER_ENV) or owner, database)
     try:
         for name, argv_ in processes.items():
             children[name] = subprocess.Popen([sys.executable, *argv_], cwd=BASE_DIR, env=base_env,
