@@ -210,7 +210,9 @@ def test_add_a_pupil(adm, world, client_as):
 def test_add_form_renders(adm, world, client_as):
     page = text(client_as(world.users["headteacher"]).get(adm.url("pupil_add")))
     assert 'for="id_upn"' in page and "starting day" in page and "Free school meals" in page
-    assert "5X" not in page  # another school's groups are not offered
+    # Another school's groups are not offered (as an option's text: a random token on the page may hold "5X").
+    assert ">5X<" not in page and f'value="{adm.other_group.pk}"' not in page
+    assert f">{adm.group.name}<" in page
 
 
 def test_office_staff_cannot_set_sensitive_characteristics(adm, world, client_as):
