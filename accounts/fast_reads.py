@@ -5,12 +5,14 @@ verified with. Through the ORM, building and compiling those small statements co
 every request of the morning. The behaviour is the libraries' own: Django's database sessions (same table, same
 expiry rule, same decoding), Django's model backend (the same user, refused when inactive) and django-otp's
 middleware (same device look-up by persistent id, same binding of the device to the user, which django-otp
-checks after this read).
+checks after this read). Each read is prepared once per database session (`attendance_portal.tenancy.Prepared`),
+so PostgreSQL does not parse and plan it again on every request.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import cache
 from typing import Any
 
 from django.apps import apps
@@ -22,7 +24,15 @@ from django.utils import timezone
 from django_otp.middleware import OTPMiddleware as _OTPMiddleware
 from django_otp.models import Device
 
-from attendance_portal.tenancy import model_columns
+from attendance_portal.tenancy import Prepared, model_columns
+
+
+@cache
+def _read(model: type[Model], columns: str, where: str) -> Prepared:
+    """A read of one table (`columns`, or every stored field) prepared once per database session, named after
+    the table."""
+    columns = columns or model_columns(model, "t")[1]
+    return Prepared(f"read_{model._meta.db_table}", f"SELECT {columns} FROM {model._meta.db_table} t WHERE {where}")  # noqa: S608 - names only
 
 
 class SessionStore(db.SessionStore):
@@ -33,8 +43,8 @@ class SessionStore(db.SessionStore):
         if key is None:
             return None
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT session_data, expire_date FROM {self.model._meta.db_table} "  # noqa: S608 - names only
-                           "WHERE session_key = %s AND expire_date > %s", [key, timezone.now()])
+            _read(self.model, "session_data, expire_date", "session_key = %(key)s AND expire_date > %(now)s").execute(
+                cursor, {"key": key, "now": timezone.now()})
             row = cursor.fetchone()
         if row is None:
             self._session_key = None
@@ -51,10 +61,9 @@ class ModelBackend(backends.ModelBackend):
 
     def get_user(self, user_id: Any) -> Any:
         model = get_user_model()
-        names, columns = model_columns(model, "u")
+        names, _ = model_columns(model, "t")
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} u WHERE u.id = %s",  # noqa: S608 - names only
-                           [user_id])
+            _read(model, "", "t.id = %(id)s").execute(cursor, {"id": user_id})
             row = cursor.fetchone()
         if row is None:
             return None
@@ -73,10 +82,9 @@ class OTPMiddleware(_OTPMiddleware):
             model: type[Model] = apps.get_model(app_label, model_name)
             if not issubclass(model, Device):
                 return None
-            names, columns = model_columns(model, "d")
+            names, _ = model_columns(model, "t")
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} d WHERE d.id = %s",  # noqa: S608
-                               [int(device_id)])
+                _read(model, "", "t.id = %(id)s").execute(cursor, {"id": int(device_id)})
                 row = cursor.fetchone()
             return model.from_db(connection.alias, names, row) if row is not None else None
         return None

@@ -24,6 +24,7 @@ from .roles import Role
 
 if TYPE_CHECKING:
     from .models import School, User
+    from .tenancy import Prepared
 
 V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
@@ -95,24 +96,31 @@ def account_roles(user: User) -> tuple[Held, ...]:
     if found is None:
         from django.db import connection
 
-        from penalties.models import LAOfficer, LocalAuthority
-
-        from .models import Membership, School, Trust
-
         with connection.cursor() as cursor:
-            cursor.execute(f"""
-                SELECT m.role, m.school_id, m.trust_id, coalesce(s.name, t.name), coalesce(s.slug, t.slug)
-                  FROM {Membership._meta.db_table} m
-                  LEFT JOIN {School._meta.db_table} s ON s.id = m.school_id
-                  LEFT JOIN {Trust._meta.db_table} t ON t.id = m.trust_id
-                 WHERE m.user_id = %s
-                UNION ALL
-                SELECT 'la:' || o.role, NULL, NULL, la.name, la.code
-                  FROM {LAOfficer._meta.db_table} o
-                  JOIN {LocalAuthority._meta.db_table} la ON la.id = o.local_authority_id
-                 WHERE o.user_id = %s""", [user.pk, user.pk])  # noqa: S608 - table names only
+            _account_roles_read().execute(cursor, {"user": user.pk})
             found = memo["_account_roles"] = tuple(Held(*row) for row in cursor.fetchall())
     return found
+
+
+@functools.cache
+def _account_roles_read() -> Prepared:
+    """The read behind `account_roles`, prepared once per database session."""
+    from penalties.models import LAOfficer, LocalAuthority
+
+    from .models import Membership, School, Trust
+    from .tenancy import Prepared
+
+    return Prepared("account_roles", f"""
+        SELECT m.role, m.school_id, m.trust_id, coalesce(s.name, t.name), coalesce(s.slug, t.slug)
+          FROM {Membership._meta.db_table} m
+          LEFT JOIN {School._meta.db_table} s ON s.id = m.school_id
+          LEFT JOIN {Trust._meta.db_table} t ON t.id = m.trust_id
+         WHERE m.user_id = %(user)s
+        UNION ALL
+        SELECT 'la:' || o.role, NULL, NULL, la.name, la.code
+          FROM {LAOfficer._meta.db_table} o
+          JOIN {LocalAuthority._meta.db_table} la ON la.id = o.local_authority_id
+         WHERE o.user_id = %(user)s""")  # noqa: S608 - table names only
 
 
 def roles_for(user: User, school: School) -> frozenset[Role]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connection
 
 from .models import School, Trust, User
 from .permissions import account_roles
 from .roles import Role
-from .tenancy import model_columns
+from .tenancy import Prepared, model_columns
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,22 @@ def user_is_parent(user: User) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+@cache
+def _school_at_read() -> Prepared:
+    _, columns = model_columns(School, "s")
+    _, trust_columns = model_columns(Trust, "t")
+    return Prepared("school_at", f"SELECT {columns}, {trust_columns} FROM {School._meta.db_table} s "  # noqa: S608 - names only
+                                 f"LEFT JOIN {Trust._meta.db_table} t ON t.id = s.trust_id WHERE s.slug = %(slug)s")
+
+
 def school_at(slug: str) -> School | None:
     """The school at /s/<slug>/ with its trust: read by every school page before its view runs, so in SQL (the
-    ORM's building of this small query cost more than running it). Both are whole instances, as
-    `select_related("trust")` would give."""
-    names, columns = model_columns(School, "s")
-    trust_names, trust_columns = model_columns(Trust, "t")
+    ORM's building of this small query cost more than running it), prepared once per database session. Both
+    are whole instances, as `select_related("trust")` would give."""
+    names, _ = model_columns(School, "s")
+    trust_names, _ = model_columns(Trust, "t")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}, {trust_columns} FROM {School._meta.db_table} s "  # noqa: S608 - names only
-                       f"LEFT JOIN {Trust._meta.db_table} t ON t.id = s.trust_id WHERE s.slug = %s", [slug])
+        _school_at_read().execute(cursor, {"slug": slug})
         row = cursor.fetchone()
     if row is None:
         return None

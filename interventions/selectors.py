@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from absence.models import LeaveRequest
 from attendance_portal.models import School, User
-from attendance_portal.tenancy import school_rows
+from attendance_portal.tenancy import Prepared, school_rows
 from registers import codes as code_table
 from registers.calendar import SchoolCalendar, calendar_for, monday
 from registers.models import Enrolment, Mark, Pupil, PupilContact
@@ -655,14 +655,17 @@ def _grid(*, school: School, case: Case, calendar: SchoolCalendar,
     return sorted(weeks.items())
 
 
+_CASE_FLAGS = Prepared("case_flags", f"""
+    SELECT c.pupil_id, s.name FROM {Case._meta.db_table} c
+      LEFT JOIN {LadderStage._meta.db_table} s ON s.id = c.stage_id
+     WHERE c.school_id = %(school)s AND c.pupil_id = ANY(%(pupils)s) AND c.status <> %(closed)s""")  # noqa: S608 - table names only
+
+
 def case_flags(*, school: School, pupil_ids: Sequence[int]) -> dict[int, str]:
     """Open-case flag and stage for pupils (what office staff and teachers may see), in one statement: read
     on every register page, so written in SQL (`school_rows`) rather than built through the ORM each time."""
-    found = school_rows(school_id=school.pk, sql=f"""
-        SELECT c.pupil_id, s.name FROM {Case._meta.db_table} c
-          LEFT JOIN {LadderStage._meta.db_table} s ON s.id = c.stage_id
-         WHERE c.school_id = %(school)s AND c.pupil_id = ANY(%(pupils)s) AND c.status <> %(closed)s""",  # noqa: S608 - table names only
-        params={"school": school.pk, "pupils": list(pupil_ids), "closed": Case.Status.CLOSED.value})
+    found = school_rows(school_id=school.pk, sql=_CASE_FLAGS,
+                        params={"school": school.pk, "pupils": list(pupil_ids), "closed": Case.Status.CLOSED.value})
     return {pupil_id: "Open" if stage is None else stage for pupil_id, stage in found}
 
 

@@ -25,7 +25,7 @@ from typing import Protocol, TypeVar
 from django_scopes import scopes_disabled
 
 from attendance_portal.models import School
-from attendance_portal.tenancy import school_rows
+from attendance_portal.tenancy import Prepared, school_rows
 
 from .models import AcademicYear, Closure, Term
 
@@ -109,13 +109,13 @@ def session_name(slot: int) -> str:
 
 
 # A school's terms and planned closures overlapping a range, together: read on every register page and the
-# board, where building the ORM's union cost several times what running it does.
-CLOSURES_SQL = f"""
+# board, where building the ORM's union cost several times what running it does; prepared once per session.
+CLOSURES_SQL = Prepared("school_closures", f"""
 SELECT true, t.start, t."end", '', '' FROM {Term._meta.db_table} t
  WHERE t.school_id = %(school)s AND t.start <= %(end)s AND t."end" >= %(start)s
 UNION ALL
 SELECT false, c.date, c.date, c.session, c.reason FROM {Closure._meta.db_table} c
- WHERE c.school_id = %(school)s AND c.date BETWEEN %(start)s AND %(end)s"""  # noqa: S608 - table names only
+ WHERE c.school_id = %(school)s AND c.date BETWEEN %(start)s AND %(end)s""")  # noqa: S608 - table names only
 
 
 def session_closures(*, school: School, start: dt.date, end: dt.date) -> dict[tuple[dt.date, str], str]:

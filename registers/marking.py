@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from attendance_portal.models import School, User
-from attendance_portal.tenancy import model_columns, school_objects, school_rows
+from attendance_portal.tenancy import Prepared, model_columns, school_objects, school_rows
 
 from . import codes
 from .calendar import NO_YEAR, academic_year_for, session_closures
@@ -192,7 +192,8 @@ _MARK_FIELDS, _MARK_COLUMNS = model_columns(Mark, "m")
 # lateral read ends in LIMIT 1 (at most one row matches) so the planner keeps it a lookup per pupil on the
 # unique (school, pupil, date, session) index, rather than rescanning the school's marks for every pupil
 # when its statistics are stale (a register's marks are all written in the minutes before it is read).
-REGISTER_SQL = f"""
+# Both reads are prepared once per database session (planning this one took longer than running it).
+REGISTER_SQL = Prepared("register_pupils", f"""
 SELECT {_PUPIL_COLUMNS}, en.id, {_MARK_COLUMNS}
   FROM {Pupil._meta.db_table} p
   JOIN LATERAL (SELECT e.id FROM {Enrolment._meta.db_table} e
@@ -202,10 +203,10 @@ SELECT {_PUPIL_COLUMNS}, en.id, {_MARK_COLUMNS}
                       WHERE m.school_id = p.school_id AND m.pupil_id = p.id AND m.date = %(day)s
                         AND m.session = %(session)s LIMIT 1) m ON true
  WHERE p.school_id = %(school)s AND p.registration_group_id = %(group)s
- ORDER BY p.surname, p.forename, p.id"""  # noqa: S608 - table and column names only
-MARKS_SQL = f"""
+ ORDER BY p.surname, p.forename, p.id""")  # noqa: S608 - table and column names only
+MARKS_SQL = Prepared("register_marks", f"""
 SELECT {_MARK_COLUMNS} FROM {Mark._meta.db_table} m
- WHERE m.school_id = %(school)s AND m.date = %(day)s AND m.session = %(session)s AND m.pupil_id = ANY(%(pupils)s)"""  # noqa: S608 - names only
+ WHERE m.school_id = %(school)s AND m.date = %(day)s AND m.session = %(session)s AND m.pupil_id = ANY(%(pupils)s)""")  # noqa: S608 - names only
 
 
 def _mark_from(values: Sequence[object]) -> Mark | None:
@@ -226,7 +227,7 @@ def register_build(*, school: School, group: RegistrationGroup, day: dt.date, se
         enrolment_of[pupil.pk] = values[size]
         rows.append(_row_with(RegisterRow(pupil=pupil, mark=None), _mark_from(values[size + 1:])))
     times = next(iter(school_objects(SessionTimes, school_id=school.pk, where="t.year_group = %(year)s",
-                                     params={"year": group.year_group})), None)
+                                     params={"year": group.year_group}, prepared="register_times")), None)
     closed = session_closures(school=school, start=day, end=day).get((day, session), "")
     close = times.window(session)[1] if times else dt.time(23, 59)
     ahead = day > local_today()

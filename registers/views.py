@@ -189,7 +189,8 @@ def _build(request: SchoolRequest, group: RegistrationGroup, date: dt.date, sess
 @requires("mark_register")
 def register(request: SchoolRequest, school_slug: str, group_id: int, date: dt.date, session: str) -> HttpResponse:
     school = request.school
-    found = school_objects(RegistrationGroup, school_id=school.pk, where="t.id = %(id)s", params={"id": group_id})
+    found = school_objects(RegistrationGroup, school_id=school.pk, where="t.id = %(id)s", params={"id": group_id},
+                           prepared="register_group")
     if not found:
         raise Http404("No such registration group")
     reg = _build(request, found[0], date, session)

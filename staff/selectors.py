@@ -29,7 +29,7 @@ def role_codes_default(role: Role) -> frozenset[str]:
 def role_codes(*, school: School) -> dict[Role, frozenset[str]]:
     """The codes each role may enter at this school: its configuration, else the default. One query, read on
     every register page (so through `school_objects`, not built by the ORM each time)."""
-    saved = {r.role: frozenset(r.codes) for r in school_objects(RoleCodes, school_id=school.pk)}
+    saved = {r.role: frozenset(r.codes) for r in school_objects(RoleCodes, school_id=school.pk, prepared="role_codes")}
     return {role: saved.get(role.value, role_codes_default(role)) for role in Role}
 
 

@@ -16,6 +16,10 @@ in a round trip of its own first. Whenever a statement fails, or a rollback may 
 the session holds is unknown and the next statement sends it again. Because the setting belongs to the
 session, a connection pooler in front of PostgreSQL must keep sessions (README: Scale).
 
+The hottest reads (opening and saving a register) are prepared once per session and run by name
+(`attendance_portal.tenancy.Prepared`, `DatabaseWrapper.prepare`): PostgreSQL parses and plans them once, not
+on every request. Prepared statements also belong to the session, another reason for session pooling.
+
 Django's connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` before the first statement of a request,
 in a round trip of its own) is skipped when the connection answered a statement less than `RECENTLY` seconds
 ago, as it has on every request of a busy morning. Should the connection have died within that second, the
@@ -91,6 +95,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._scope_state: object = rls.UNSET  # the scope object that value was worked out from
         self._scope_value = ""
         self._answered_at = -RECENTLY  # when the connection last answered a statement (time.monotonic)
+        self._prepared: set[str] = set()  # the statements prepared in this session (`prepare`)
 
     def _scope_needed(self, sql: Any) -> str | None:
         """The setting to send before `sql`, or None when the session already holds it (or `sql` reads no rows)."""
@@ -123,7 +128,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         self._scope_sent = ""  # a new session sees no school until a scope says otherwise
+        self._prepared = set()  # and has prepared nothing
         return super().get_new_connection(conn_params)
+
+    def prepare(self, name: str, text: str) -> None:
+        """`PREPARE name AS text` in this session, once: PostgreSQL keeps the statement until the session ends,
+        whatever becomes of the transaction that prepared it. Sent on a cursor of its own, so it is neither
+        logged nor counted as one of the request's statements (it reads no rows)."""
+        if name in self._prepared:
+            return
+        self.ensure_connection()
+        with self.wrap_database_errors, self.connection.cursor() as cursor:
+            cursor.execute(f"PREPARE {name} AS {text}")
+        self._prepared.add(name)
 
     def _rollback(self) -> None:
         self._scope_sent = None
