@@ -58,6 +58,9 @@ _CARRIED = re.compile(r"^(?:\s*SELECT set_config\([^;]*\);)+\s*")
 _VALUES = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
 
 
+HIDDEN = "<insufficient privilege>"  # what pg_stat_activity shows of a statement the role may not see
+
+
 def statement_key(query: str) -> str:
     return _VALUES.sub("?", " ".join(_CARRIED.sub("", query).split()))[:160]
 
@@ -76,7 +79,7 @@ class Sampler(threading.Thread):
         self.active: list[int] = []
         self.seen: dict[str, int] = {}
         self.samples = 0
-        self.hidden = 0  # connections seen whose state this role may not read
+        self.hidden = 0  # connections seen whose statement this role may not read
 
     def run(self) -> None:
         import psycopg2
@@ -91,7 +94,7 @@ class Sampler(threading.Thread):
                 rows = cursor.fetchall()
                 self.samples += 1
                 self.connections.append(len(rows))
-                self.hidden += sum(1 for state, _ in rows if state is None)
+                self.hidden += sum(1 for _, query in rows if query == HIDDEN)
                 running = [q for state, q in rows if state == "active"]
                 self.active.append(len(running))
                 for query in running:

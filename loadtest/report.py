@@ -235,9 +235,9 @@ def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: A
         print("pg_stat_statements is not loaded on this server; statements most often seen running "
               "(pg_stat_activity sampled every 0.2 s):")
         if sampler.hidden:
-            print(f"  none can be named: the sampling role may not see the application's statements "
-                  f"({sampler.hidden} connection samples hidden; grant it pg_read_all_stats)")
-        elif not sampler.seen:
+            print(f"  {sampler.hidden} connection samples were hidden: the sampling role may not see the "
+                  "application's statements (grant it pg_read_all_stats)")
+        if not sampler.seen:
             print("  none was running at any sample")
         for query, seen in sorted(sampler.seen.items(), key=lambda kv: -kv[1])[:8]:
             print(f"  {seen:>6} samples  {query}")
