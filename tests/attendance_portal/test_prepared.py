@@ -17,8 +17,8 @@ PUPILS = Prepared("test_pupils_named", "SELECT p.surname FROM registers_pupil p 
 
 def test_parameters_are_numbered_in_order_of_first_use_and_percent_signs_kept():
     assert PUPILS.order == ("school", "start")
-    assert PUPILS.text == ("SELECT p.surname FROM registers_pupil p WHERE p.school_id = $1 AND p.surname LIKE $2 || '%' "
-                           "AND p.school_id = $1 ORDER BY p.surname")
+    assert PUPILS.text == ("SELECT p.surname FROM registers_pupil p WHERE p.school_id = $1 "
+                           "AND p.surname LIKE $2 || '%' AND p.school_id = $1 ORDER BY p.surname")
 
 
 def test_a_name_is_given_to_one_read_only():
@@ -57,12 +57,19 @@ def test_prepared_once_per_session_run_by_name_and_again_after_a_reconnect(world
 
 def test_a_rolled_back_transaction_leaves_the_statement_prepared(world):
     f.PupilFactory(school=world.school, surname="Abbott")
-    rolled = Prepared("test_pupils_rolled_back", "SELECT count(*) FROM registers_pupil p WHERE p.school_id = %(school)s")
-    with scope(school=world.school):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            assert school_rows(school_id=world.school.pk, sql=rolled, params={"school": world.school.pk}) == [(1,)]
+    rolled = Prepared("test_pupils_rolled_back",
+                      "SELECT count(*) FROM registers_pupil p WHERE p.school_id = %(school)s")
+    params = {"school": world.school.pk}
+
+    def read_then_undo() -> None:
+        with transaction.atomic():
+            assert school_rows(school_id=world.school.pk, sql=rolled, params=params) == [(1,)]
             raise RuntimeError("undo")
-        assert school_rows(school_id=world.school.pk, sql=rolled, params={"school": world.school.pk}) == [(1,)]
+
+    with scope(school=world.school):
+        with pytest.raises(RuntimeError, match="undo"):
+            read_then_undo()
+        assert school_rows(school_id=world.school.pk, sql=rolled, params=params) == [(1,)]
 
 
 def test_row_level_security_holds_for_a_prepared_read(world):
