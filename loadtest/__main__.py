@@ -56,8 +56,6 @@ def _wait_http(url: str, seconds: float) -> None:
 # row-level security scope, the audit context), and with its values as ?, so one statement is one line.
 _CARRIED = re.compile(r"^(?:\s*SELECT set_config\([^;]*\);)+\s*")
 _VALUES = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
-
-
 HIDDEN = "<insufficient privilege>"  # what pg_stat_activity shows of a statement the role may not see
 
 

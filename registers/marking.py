@@ -261,25 +261,21 @@ def register_marks_refresh(*, school: School, register: Register) -> None:
     _rows_marks_set(school=school, day=register.day, session=register.session, rows=register.rows)
 
 
-def _may_correct(register: Register, mark: Mark | None, user: User) -> bool:
-    """Until the register closes, the person who saved a mark may correct it (audited like any change)."""
-    return mark is not None and register.is_open and mark.recorded_by_id == user.pk
+def _may_correct(mark: Mark | None, user: User, *, is_open: bool) -> bool:
+    """Until the register closes (`Register.is_open`), the person who saved a mark may correct it (audited
+    like any change)."""
+    return mark is not None and is_open and mark.recorded_by_id == user.pk
 
 
 def register_lock_rows(*, register: Register, user: User, may_amend: bool) -> None:
     """Mark the rows this person cannot change: a saved mark they may neither amend nor still correct, or a
     code their role does not enter (a pre-filled leave code stays as the office recorded it)."""
-    is_open: bool | None = None  # the clock is read once, for the first row it decides (as `_may_correct` says)
+    is_open = register.is_open  # the clock, read once for the register rather than once a row
     for row in register.rows:
         if row.mark is None or may_amend:
             continue
         outside = register.allowed is not None and row.mark.code not in register.allowed
-        if outside or row.mark.recorded_by_id != user.pk:
-            row.locked = True
-            continue
-        if is_open is None:
-            is_open = register.is_open
-        row.locked = not is_open
+        row.locked = outside or not _may_correct(row.mark, user, is_open=is_open)
 
 
 @dataclass
@@ -440,9 +436,10 @@ def register_save(
                 continue
         # A note change on a saved mark is an amendment like any other.
         changed = mark is not None and not mark_unchanged(mark, e)
-        if changed and e.expected_version == mark.version and _may_correct(register, mark, by) and not reason:  # type: ignore[union-attr]  # changed means a saved mark
+        current = changed and e.expected_version == mark.version  # type: ignore[union-attr]  # changed means a saved mark
+        if current and not reason and _may_correct(mark, by, is_open=register.is_open):
             corrections += 1
-        elif changed and e.expected_version == mark.version:  # type: ignore[union-attr]  # changed means a saved mark
+        elif current:
             if not may_amend:
                 out.errors[e.pupil_id] = "Your role cannot change a saved mark. Ask the office to amend it."
                 continue
