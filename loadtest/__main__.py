@@ -67,11 +67,14 @@ class Sampler(threading.Thread):
     """Samples pg_stat_activity every 0.2 s: connections by state, and which statements are running
     (the fallback for "slowest statements" when pg_stat_statements is not loaded). It must connect as a role
     that may see the application's statements (a superuser, the application's own role, or a member of
-    pg_read_all_stats): to any other, their state and text are hidden, and `hidden` counts them."""
+    pg_read_all_stats): to any other, their state and text are hidden, and `hidden` counts them.
+    With `local` (the server runs on this machine) it also reads the CPU of the autovacuum workers it sees,
+    the share of PostgreSQL's CPU that is vacuuming rather than serving requests."""
 
-    def __init__(self, url: str, database: str) -> None:
+    def __init__(self, url: str, database: str, *, local: bool = False) -> None:
         super().__init__(daemon=True)
-        self.url, self.database = url, database
+        self.url, self.database, self.local = url, database, local
+        self.vacuum = cpu.Workers()
         self.stop = threading.Event()
         self.connections: list[int] = []
         self.active: list[int] = []
@@ -87,13 +90,16 @@ class Sampler(threading.Thread):
         with conn.cursor() as cursor:
             while not self.stop.is_set():
                 cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view of the activity each time
-                cursor.execute("SELECT state, query FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                               "pg_backend_pid()", [self.database])
-                rows = cursor.fetchall()
+                cursor.execute("SELECT state, query, pid, backend_type FROM pg_stat_activity "
+                               "WHERE datname = %s AND pid <> pg_backend_pid()", [self.database])
+                found = cursor.fetchall()
+                if self.local:
+                    self.vacuum.observe(pid for _, _, pid, kind in found if kind == "autovacuum worker")
+                rows = [(state, query) for state, query, _, kind in found if kind == "client backend"]
                 self.samples += 1
                 self.connections.append(len(rows))
                 self.hidden += sum(1 for _, query in rows if query == HIDDEN)
-                running = [q for state, q in rows if state == "active"]
+                running = [q for state, q, _, _ in found if state == "active"]
                 self.active.append(len(running))
                 for query in running:
                     key = statement_key(query)
@@ -153,7 +159,8 @@ def main(argv: list[str]) -> int:
     logs = {name: (OUT / f"{name}.log").open("wb") for name in processes}
     # The superuser sees every connection's statement; the owner, used with a configured DATABASE_URL, sees
     # them only as a member of pg_read_all_stats (the report says when it could not).
-    sampler = Sampler(os.environ.get(SUPERUSER_ENV) or owner, database)
+    sampler = Sampler(os.environ.get(SUPERUSER_ENV) or owner, database,
+                      local=bool(cpu.postmaster(os.environ.get(EMBEDDED_PGDATA), owner)))
     try:
         for name, argv_ in processes.items():
             children[name] = subprocess.Popen([sys.executable, *argv_], cwd=BASE_DIR, env=base_env,
@@ -193,7 +200,8 @@ def main(argv: list[str]) -> int:
         _stop(children.values())
     return report.print_all(out=OUT, owner=owner, day=day, elapsed=elapsed, sampler=sampler, slow=slow,
                             nightly=nightly, web_workers=args.web_workers, schools=args.schools,
-                            warmup=warmup, used=used, during=during, speed=tuple(speed))
+                            warmup=warmup, used=used, during=during, speed=tuple(speed),
+                            vacuum=sampler.vacuum.seconds if sampler.local else None)
 
 
 def _scenario_day() -> dt.date:

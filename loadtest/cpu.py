@@ -73,6 +73,33 @@ def parts_of(children: dict[str, int], *, pgdata: str | None, database_url: str,
     return parts
 
 
+class Workers:
+    """CPU seconds of short-lived processes seen by their pids while they run (PostgreSQL's autovacuum
+    workers, which exit into the postmaster's children and so are counted in its part without a name). Each
+    pid's latest reading is kept; a process already running at the first reading counts only what it used
+    afterwards. What it used between its last reading and its exit is missed, so the figure is a floor."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.readings = 0
+
+    def observe(self, pids: Iterable[int]) -> None:
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            used = times.user + times.system
+            self.first.setdefault(pid, used if self.readings == 0 else 0.0)
+            self.last[pid] = used
+        self.readings += 1
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
 def children_seconds() -> float:
     """CPU seconds of this process's reaped children so far."""
     usage = os.times()

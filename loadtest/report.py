@@ -191,7 +191,7 @@ def cpu_line(used: dict[str, float], *, elapsed: float, saves: int) -> str:
 def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: Any, slow: Any,
               nightly: dict[str, Any], web_workers: int, schools: int, warmup: int,
               used: dict[str, float] | None = None, during: tuple[int, int] | None = None,
-              speed: tuple[float, ...] = ()) -> int:
+              speed: tuple[float, ...] = (), vacuum: float | None = None) -> int:
     rows = _locust_rows(out)
     server = server_times(out / "access.log", skip=warmup)
     print(f"\n== load test: {schools} schools, {elapsed:.0f}s of the 08:45 peak, gunicorn {web_workers} workers "
@@ -217,6 +217,9 @@ def print_all(*, out: Path, owner: str, day: dt.date, elapsed: float, sampler: A
           f"{acknowledged:,} = {acknowledged / elapsed:,.0f} marks/s")
     if used:
         print(cpu_line(used, elapsed=elapsed, saves=int(saves["Request Count"]) if saves else 0))
+        if vacuum is not None and "postgres" in used:
+            print(f"  of PostgreSQL's, autovacuum workers at least {vacuum:.1f} s of {used['postgres']:.1f} s "
+                  f"({vacuum / elapsed:.2f} cores): the rest is the requests' statements and the server's own work")
     if len(speed) == 2:
         print(f"machine speed: the reference workload ({REFERENCE}) took {speed[0]:.0f} ms on one core "
               f"before the peak and {speed[1]:.0f} ms after; the figures above scale with it")

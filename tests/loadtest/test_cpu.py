@@ -46,3 +46,29 @@ def test_the_machine_speed_is_the_best_of_several_timings_of_the_reference_workl
     best = machine_speed_ms(repeat=3)
     spent = (time.perf_counter() - started) * 1000
     assert 0 < best <= spent / 3 * 1.01  # the best of three is at most their mean
+
+
+def test_short_lived_workers_count_what_they_used_while_seen():
+    from loadtest.cpu import Workers
+
+    already = subprocess.Popen([sys.executable, "-c", BUSY.format(s=30)])  # busy before the first reading
+    try:
+        time.sleep(0.5)
+        workers = Workers()
+        workers.observe([already.pid])
+        time.sleep(0.3)
+        late = subprocess.Popen([sys.executable, "-c", BUSY.format(s=0.6) + "import time\ntime.sleep(30)\n"])
+        time.sleep(1.2)  # `late` has used its 0.6 s and sleeps
+        workers.observe([already.pid, late.pid, 999_999_999])  # a pid gone by now is skipped
+        late.kill()
+        late.wait()
+    finally:
+        already.kill()
+        already.wait()
+    # `already`: only the ~1.5 s (shared on a busy machine) since its first reading, not the 0.5 s before it;
+    # `late`: all its 0.6 s, from zero.
+    assert workers.readings == 2
+    assert 0.55 <= workers.last[late.pid] - workers.first[late.pid] <= 0.8
+    assert workers.first[already.pid] >= 0.2
+    assert 0 < workers.last[already.pid] - workers.first[already.pid] <= 1.6
+    assert workers.seconds == sum(workers.last[p] - workers.first[p] for p in (already.pid, late.pid))

@@ -38,3 +38,20 @@ def test_the_morning_starts_with_the_day_before_marked_and_every_summary_row_mad
         assert set(marks.values_list("date", flat=True)) == {dt.date(2025, 11, 21)}  # the Friday before
         assert set(marks.values_list("session", "code")) == {("AM", "/"), ("PM", "\\")}
         assert AttendanceSummary.objects.filter(school__slug="load-0").count() == sizes["pupils"]
+
+
+def test_the_morning_finds_the_day_befores_rows_vacuumed(tmp_path):
+    # Yesterday's marks rewrote every summary row; a real morning finds the old versions cleared (autovacuum
+    # runs within minutes of the afternoon's writes), so the peak does not pay for them.
+    from django.db import connection
+
+    from attendance_portal.dbroles import connected_as_owner
+
+    with connected_as_owner(connection):  # as `python -m loadtest.populate` runs: the owner may vacuum
+        population_load(schools=1, day=dt.date(2025, 11, 24), out=tmp_path / "plan.json")
+    with connection.cursor() as cursor:  # every page vacuumed since the last change is marked all-visible
+        cursor.execute("SELECT relname, relpages, relallvisible FROM pg_class "
+                       "WHERE relname IN ('reporting_attendancesummary', 'registers_mark')")
+        found = {name: (pages, visible) for name, pages, visible in cursor.fetchall()}
+    assert set(found) == {"reporting_attendancesummary", "registers_mark"}
+    assert all(pages == visible > 0 for pages, visible in found.values()), found
