@@ -12,4 +12,5 @@ RUN pip install --no-cache-dir . && useradd --system --home /app app \
        python manage.py collectstatic --no-input
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "attendance_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--max-requests", "2000", "--max-requests-jitter", "200"]
+# The web server's settings (workers, recycling, preloading) are gunicorn.conf.py's, the ones the load test measures.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "attendance_portal.wsgi"]

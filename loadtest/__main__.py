@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlparse
 
 from attendance_portal.devstack import BASE_DIR, EMBEDDED_PGDATA, _free_port, _stop, database_beside
@@ -40,6 +41,14 @@ SUPERUSER_ENV = "LOADTEST_SUPERUSER_URL"
 
 def _on(url: str, database: str) -> str:
     return urlparse(url)._replace(path=f"/{database}").geturl()
+
+
+def web_command(*, port: int, workers: int, access: Path) -> list[str]:
+    """gunicorn as production runs it (gunicorn.conf.py, which the image's command names too), on loopback, with
+    the workers asked for and the access log the report reads."""
+    return ["-m", "gunicorn", "-c", str(BASE_DIR / "gunicorn.conf.py"), "attendance_portal.wsgi:application",
+            "-b", f"127.0.0.1:{port}", "-w", str(workers), "--access-logfile", str(access),
+            "--access-logformat", "%(m)s %(U)s %(s)s %(D)s", "--log-level", "warning"]
 
 
 def _wait_http(url: str, seconds: float) -> None:
@@ -147,9 +156,7 @@ def main(argv: list[str]) -> int:
     host = f"http://127.0.0.1:{port}"
     access = OUT / "access.log"
     processes = {
-        "web": ["-m", "gunicorn", "attendance_portal.wsgi:application", "-b", f"127.0.0.1:{port}",
-                "-w", str(args.web_workers), "--timeout", "120", "--access-logfile", str(access),
-                "--access-logformat", '%(m)s %(U)s %(s)s %(D)s', "--log-level", "warning"],
+        "web": web_command(port=port, workers=args.web_workers, access=access),
         "worker": ["-m", "celery", "-A", "attendance_portal", "worker", "-l", "WARNING", "-c", "1",
                    "-n", "loadtest@%h", "--without-gossip", "--without-mingle"],
         "beat": ["-m", "celery", "-A", "attendance_portal", "beat", "-l", "WARNING",
