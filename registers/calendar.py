@@ -135,14 +135,17 @@ def school_sessions(*, school: School, start: dt.date, end: dt.date) -> list[tup
             if (start + dt.timedelta(days=n), s) not in closed]
 
 
+def school_days_either_side(*, school: School, day: dt.date, within: int = 60) -> tuple[dt.date | None, dt.date | None]:
+    """The nearest days with a school session before `day` and after it, each within `within` days: one read."""
+    days = {d for d, _ in school_sessions(school=school, start=day - dt.timedelta(days=within),
+                                          end=day + dt.timedelta(days=within))}
+    return max((d for d in days if d < day), default=None), min((d for d in days if d > day), default=None)
+
+
 def school_day_step(*, school: School, day: dt.date, step: int, within: int = 60) -> dt.date | None:
     """The nearest day with a school session after `day` (step 1) or before it (step -1), within `within` days."""
-    start, end = (day + dt.timedelta(days=1), day + dt.timedelta(days=within)) if step > 0 else (
-        day - dt.timedelta(days=within), day - dt.timedelta(days=1))
-    days = sorted({d for d, _ in school_sessions(school=school, start=start, end=end)})
-    if not days:
-        return None
-    return days[0] if step > 0 else days[-1]
+    before, after = school_days_either_side(school=school, day=day, within=within)
+    return after if step > 0 else before
 
 
 def school_day_latest(*, school: School, day: dt.date) -> dt.date:

@@ -22,7 +22,7 @@ from attendance_portal.roles import Role
 from attendance_portal.tenancy import school_objects
 
 from . import codes
-from .calendar import academic_year_for, school_day_latest, school_day_step, school_sessions
+from .calendar import academic_year_for, school_day_latest, school_days_either_side, school_sessions
 from .forms import AmendForm, ClosureForm, LateArrivalForm
 from .marking import (
     LateArrivalError,
@@ -73,8 +73,8 @@ def _day_note(day: dt.date) -> str:
 
 def _neighbours(school: School, day: dt.date) -> dict[str, dt.date]:
     """The school days either side, for the ← and → links (a plain day either side if none is near)."""
-    return {"previous": school_day_step(school=school, day=day, step=-1) or day - dt.timedelta(days=1),
-            "next": school_day_step(school=school, day=day, step=1) or day + dt.timedelta(days=1)}
+    previous, following = school_days_either_side(school=school, day=day)
+    return {"previous": previous or day - dt.timedelta(days=1), "next": following or day + dt.timedelta(days=1)}
 
 
 # --- registers of a day -----------------------------------------------------------------------
@@ -114,6 +114,8 @@ def register_index(request: SchoolRequest, school_slug: str) -> HttpResponse:
     })
 
 
+# Polled by every office all morning, and only reads: no request-wide transaction (no BEGIN and COMMIT round trips).
+@transaction.non_atomic_requests
 @requires("view_register_board")
 def register_board(request: SchoolRequest, school_slug: str) -> HttpResponse:
     day, problem = _day_from(request)

@@ -17,6 +17,8 @@ from registers.calendar import (
     calendar_for,
     closed_sessions,
     closure_reasons,
+    school_day_step,
+    school_days_either_side,
     school_sessions,
     session_closures,
     year_containing,
@@ -75,6 +77,20 @@ def test_school_days_skip_weekends_holidays_and_closures(school):
     assert len(calendar.sessions) == 2 * len(calendar.days)
     # Half-term week has no session, so it is not a school week.
     assert dt.date(2025, 10, 27) not in calendar.week_mondays
+
+
+def test_the_school_days_either_side_skip_weekends_holidays_and_closures(school):
+    with scopes_disabled(), scope(school=school):
+        # Friday 24 October 2025 ends the half term; the holiday week follows; INSET on Friday 14 November.
+        assert school_days_either_side(school=school, day=dt.date(2025, 10, 29)) == (
+            dt.date(2025, 10, 24), dt.date(2025, 11, 3))
+        assert school_days_either_side(school=school, day=dt.date(2025, 11, 14)) == (
+            dt.date(2025, 11, 13), dt.date(2025, 11, 17))
+        assert school_days_either_side(school=school, day=dt.date(2025, 11, 14), within=1) == (
+            dt.date(2025, 11, 13), None)
+        for step, side in ((-1, 0), (1, 1)):
+            assert school_day_step(school=school, day=dt.date(2025, 10, 29), step=step) == (
+                school_days_either_side(school=school, day=dt.date(2025, 10, 29))[side])
 
 
 def test_the_calendar_and_the_range_reads_give_the_same_sessions(school):
