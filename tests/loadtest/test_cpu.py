@@ -51,24 +51,26 @@ def test_the_machine_speed_is_the_best_of_several_timings_of_the_reference_workl
 def test_short_lived_workers_count_what_they_used_while_seen():
     from loadtest.cpu import Workers
 
-    already = subprocess.Popen([sys.executable, "-c", BUSY.format(s=30)])  # busy before the first reading
+    # Each child burns a fixed amount of CPU, says so, then sleeps: what it used is known whatever the load.
+    said = "import time\nend = time.process_time() + {s}\nwhile time.process_time() < end: pass\n" \
+           "print('burnt', flush=True)\ntime.sleep(30)\n"
+    already = subprocess.Popen([sys.executable, "-c", said.format(s=0.3)], stdout=subprocess.PIPE, text=True)
+    late = None
     try:
-        time.sleep(0.5)
+        assert already.stdout is not None and already.stdout.readline().strip() == "burnt"
         workers = Workers()
-        workers.observe([already.pid])
-        time.sleep(0.3)
-        late = subprocess.Popen([sys.executable, "-c", BUSY.format(s=0.6) + "import time\ntime.sleep(30)\n"])
-        time.sleep(1.2)  # `late` has used its 0.6 s and sleeps
+        workers.observe([already.pid])  # running before the first reading: its 0.3 s is not counted
+        late = subprocess.Popen([sys.executable, "-c", said.format(s=0.4)], stdout=subprocess.PIPE, text=True)
+        assert late.stdout is not None and late.stdout.readline().strip() == "burnt"
         workers.observe([already.pid, late.pid, 999_999_999])  # a pid gone by now is skipped
-        late.kill()
-        late.wait()
     finally:
-        already.kill()
-        already.wait()
-    # `already`: only the ~1.5 s (shared on a busy machine) since its first reading, not the 0.5 s before it;
-    # `late`: all its 0.6 s, from zero.
+        for child in (already, late):
+            if child is not None:
+                child.kill()
+                child.wait()
     assert workers.readings == 2
-    assert 0.55 <= workers.last[late.pid] - workers.first[late.pid] <= 0.8
-    assert workers.first[already.pid] >= 0.2
-    assert 0 < workers.last[already.pid] - workers.first[already.pid] <= 1.6
+    assert workers.first[already.pid] >= 0.29  # its baseline, not counted
+    assert 0 <= workers.last[already.pid] - workers.first[already.pid] < 0.2  # it has slept since
+    assert workers.first[late.pid] == 0.0  # started after the first reading: all of it counts
+    assert 0.39 <= workers.last[late.pid] <= 0.6
     assert workers.seconds == sum(workers.last[p] - workers.first[p] for p in (already.pid, late.pid))
