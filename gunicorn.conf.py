@@ -7,9 +7,10 @@
   in milliseconds, at start-up and when it is replaced after `max_requests`, and the workers share the loaded
   code's memory. Replacing workers bounds any slow growth of one worker's memory; a new worker's first requests
   connect to the database and fill its caches, so it is done every 10,000 requests or so (about every 8 minutes
-  for a worker at the morning peak), not every 2,000 (every minute and a half). What was loaded is frozen out of the garbage
-  collector's reach as the application is made (`attendance_portal/wsgi.py`), so a worker's collections neither
-  walk it again nor write to its pages (which would copy them into the worker).
+  for a worker at the morning peak), not every 2,000 (every minute and a half).
+- What was loaded is frozen out of the garbage collector's reach as the application is made
+  (`attendance_portal/wsgi.py`), so a worker's collections neither walk it again nor write to its pages (which
+  would copy them into the worker).
 - Nothing connects to the database or Redis while the application loads, so no connection is shared by forks.
 """
 
