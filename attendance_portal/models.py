@@ -15,7 +15,13 @@ class User(AbstractUser):
     )
 
     def display_name(self) -> str:
-        return self.get_full_name() or self.username
+        return self.name_from(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def name_from(first_name: str | None, last_name: str | None, username: str | None) -> str:
+        """How a person is named on pages: their full name, else their username. Also for names read in SQL
+        (none at all when the row has no person)."""
+        return f"{first_name or ''} {last_name or ''}".strip() or username or ""
 
 
 class Trust(models.Model):

@@ -639,22 +639,20 @@ def register_statuses(*, school: School, day: dt.date, now: dt.datetime | None =
         pupils_enrolled(school=school, day=day).filter(registration_group__isnull=False)
         .values_list("registration_group").annotate(n=Count("id")).values_list("registration_group", "n")
     )
-    counts, latest = {}, {}
-    for group_id, session, n, last, first_name, last_name, username in school_rows(
-            school_id=school.pk, sql=DAY_PROGRESS_SQL, params={"school": school.pk, "day": day}):
-        counts[(group_id, session)] = (n, last)
-        latest[(group_id, session)] = " ".join(filter(None, (first_name, last_name))) or username or "import or system"
+    progress = {(group_id, session): (n, last, User.name_from(*person) or "import or system")
+                for group_id, session, n, last, *person in school_rows(
+                    school_id=school.pk, sql=DAY_PROGRESS_SQL, params={"school": school.pk, "day": day})}
     times = {t.year_group: t for t in SessionTimes.objects.filter(school=school)}
     closed = session_closures(school=school, start=day, end=day)
     out = []
     for g in groups:
         for session in Session.values:
-            n, last = counts.get((g.pk, session), (0, None))
+            n, last, by = progress.get((g.pk, session), (0, None, ""))
             t = times.get(g.year_group)
             status = RegisterStatus(
                 group=g, session=session, enrolled=enrolled.get(g.pk, 0), marked=n,
                 closed_reason=closed.get((day, session), ""), opens=t.window(session)[0] if t else None,
-                last_marked_by=latest.get((g.pk, session), ""), last_marked_at=last,
+                last_marked_by=by, last_marked_at=last,
             )
             if status.opens and status.state in ("not_started", "in_progress"):
                 status.overdue = now >= at_london(day, status.opens) + OVERDUE_AFTER

@@ -82,3 +82,13 @@ def test_favicon_is_not_a_404(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.svg")
+
+
+def test_a_person_is_named_by_full_name_else_username_the_same_from_a_user_or_a_row():
+    from attendance_portal.models import User
+
+    assert User(first_name="Ada", last_name="Hale", username="ahale").display_name() == "Ada Hale"
+    assert User(first_name="", last_name="Hale", username="ahale").display_name() == "Hale"
+    assert User(first_name="", last_name="", username="ahale").display_name() == "ahale"
+    assert User.name_from("Ada", None, "ahale") == "Ada"
+    assert User.name_from(None, None, None) == ""  # a row with no person: the caller says what to show

@@ -18,33 +18,24 @@ ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "gunicorn.conf.py"
 
 
-def _settings(env: dict[str, str]) -> Config:
+def _settings() -> Config:
     """The file read as gunicorn reads it (every name that is one of its settings)."""
-    saved = {k: os.environ.get(k) for k in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")}
-    os.environ.pop("GUNICORN_CMD_ARGS", None)
-    os.environ.pop("WEB_CONCURRENCY", None)
-    os.environ.update(env)
-    try:
-        cfg = Config()
-        for name, value in runpy.run_path(str(CONF)).items():
-            if name in cfg.settings:
-                cfg.set(name.lower(), value)
-        return cfg
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    cfg = Config()
+    for name, value in runpy.run_path(str(CONF)).items():
+        if name in cfg.settings:
+            cfg.set(name.lower(), value)
+    return cfg
 
 
-def test_the_server_runs_sync_workers_two_per_core_preloaded_and_recycled():
-    cfg = _settings({})
+def test_the_server_runs_sync_workers_two_per_core_preloaded_and_recycled(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    cfg = _settings()
     assert cfg.worker_class_str == "sync"
     assert cfg.workers == 2 * (os.cpu_count() or 1)
     assert cfg.preload_app is True
     assert cfg.max_requests > 0 and cfg.max_requests_jitter > 0
-    assert _settings({"WEB_CONCURRENCY": "3"}).workers == 3
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert _settings().workers == 3
 
 
 def test_production_and_the_load_test_start_gunicorn_with_the_same_file(tmp_path):
